@@ -1,0 +1,239 @@
+"""Configuration: one frozen dataclass per concern, composed into :class:`CleanConfig`.
+
+Every default is a named module constant so the documentation, the CLI and the
+code agree on one value. A TOML file maps onto the same dataclasses
+(:func:`load_config`), with one table per concern::
+
+    [read]
+    text_field = "content"
+
+    [dedup]
+    threshold = 0.6
+    boilerplate_docs = 30
+
+>>> cfg = CleanConfig(dedup=DedupConfig(threshold=0.5))
+>>> cfg.dedup.threshold, cfg.read.text_field
+(0.5, 'text')
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from .errors import ConfigError
+
+TEXT_FIELD = "text"
+ID_FIELD = "id"
+URL_FIELD = "url"
+DATE_FIELD = "date"
+
+#: Lines longer than this are never matched against chrome rules: chrome is
+#: short, and the cap bounds regex work on pathological lines.
+MAX_RULE_CHARS = 400
+#: Shortest run of headline-like lines after the article body that is treated
+#: as a related-links list. One headline alone is often the article's own title.
+MIN_RELATED_RUN = 2
+#: Headline-like lines have at most this many words.
+MAX_HEADLINE_WORDS = 18
+
+#: Word n-gram size for MinHash shingles. 3-grams keep paragraph copies with
+#: one or two edited words above the threshold (a 5-gram loses five shingles
+#: per edited word, which in a 30-word paragraph is a sixth of the set).
+NGRAM = 3
+NUM_PERM = 128
+SEED = 1
+#: Estimated Jaccard similarity at or above which two paragraphs are copies.
+THRESHOLD = 0.6
+#: Paragraphs with fewer match-key words get the exact hash only: a MinHash of
+#: a handful of shingles is too coarse to tell an edit from a different line.
+MIN_MINHASH_WORDS = 8
+#: A cluster spanning at least this many documents is boilerplate: every copy goes.
+BOILERPLATE_DOCS = 20
+#: With a url field: a cluster covering at least this share of one site's pages
+#: (and at least SITE_MIN_DOCS of them) is that site's template.
+SITE_SHARE = 0.5
+SITE_MIN_DOCS = 3
+#: A document keeping less than this share of its (post-strip) characters is
+#: dropped as a duplicate document.
+MIN_KEPT = 0.2
+
+KeepPolicy = Literal["first", "earliest", "longest"]
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConfigError(message)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadConfig:
+    """How input records are read.
+
+    Attributes:
+        text_field: JSON field holding the document text.
+        id_field: JSON field holding the document id (missing ids become
+            ``"<file>:<line>"``).
+        url_field: JSON field with the page URL; its host groups pages into sites.
+        date_field: JSON field read by the ``earliest`` keep policy.
+        skip_bad: skip unreadable records with an entry in the removal record,
+            instead of stopping with an error.
+    """
+
+    text_field: str = TEXT_FIELD
+    id_field: str = ID_FIELD
+    url_field: str = URL_FIELD
+    date_field: str = DATE_FIELD
+    skip_bad: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("text_field", "id_field", "url_field", "date_field"):
+            _check(bool(getattr(self, name)), f"read.{name} must not be empty")
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizeConfig:
+    """Encoding repair.
+
+    Attributes:
+        repair: run ftfy's conservative repair (mojibake, HTML entities,
+            control characters). Off leaves text exactly as read.
+    """
+
+    repair: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class StripConfig:
+    """Per-document chrome rules.
+
+    Attributes:
+        enabled: apply the rules at all.
+        max_rule_chars: longer lines are never matched by a rule.
+        min_related_run: shortest headline run removed as a related-links list.
+        max_headline_words: longest line (in words) that can be headline-like.
+        disabled_rules: rule names to switch off.
+    """
+
+    enabled: bool = True
+    max_rule_chars: int = MAX_RULE_CHARS
+    min_related_run: int = MIN_RELATED_RUN
+    max_headline_words: int = MAX_HEADLINE_WORDS
+    disabled_rules: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _check(self.max_rule_chars >= 1, "strip.max_rule_chars must be at least 1")
+        _check(self.min_related_run >= 1, "strip.min_related_run must be at least 1")
+        _check(self.max_headline_words >= 1, "strip.max_headline_words must be at least 1")
+
+
+@dataclass(frozen=True, slots=True)
+class DedupConfig:
+    """Fingerprinting, clustering and the keep policy.
+
+    Attributes:
+        enabled: run the corpus-wide duplicate and boilerplate removal.
+        ngram: words per shingle.
+        num_perm: MinHash permutations.
+        seed: MinHash permutation seed (datasketch's meaning).
+        threshold: estimated Jaccard at or above which paragraphs are copies.
+        bands: LSH bands; 0 chooses bands and rows that minimise false
+            positives plus false negatives around ``threshold``.
+        min_minhash_words: shorter paragraphs are matched by exact key only.
+        boilerplate_docs: clusters spanning this many documents lose every copy.
+        site_share, site_min_docs: per-site template detection (needs a url field).
+        keep: ``first`` (input order), ``earliest`` (date field) or ``longest``.
+        min_kept: documents keeping a smaller share of their text are dropped.
+    """
+
+    enabled: bool = True
+    ngram: int = NGRAM
+    num_perm: int = NUM_PERM
+    seed: int = SEED
+    threshold: float = THRESHOLD
+    bands: int = 0
+    min_minhash_words: int = MIN_MINHASH_WORDS
+    boilerplate_docs: int = BOILERPLATE_DOCS
+    site_share: float = SITE_SHARE
+    site_min_docs: int = SITE_MIN_DOCS
+    keep: KeepPolicy = "first"
+    min_kept: float = MIN_KEPT
+
+    def __post_init__(self) -> None:
+        _check(1 <= self.ngram <= 16, "dedup.ngram must be between 1 and 16")
+        _check(2 <= self.num_perm <= 4096, "dedup.num_perm must be between 2 and 4096")
+        _check(0.0 < self.threshold <= 1.0, "dedup.threshold must be in (0, 1]")
+        _check(self.bands >= 0, "dedup.bands must be 0 (automatic) or positive")
+        if self.bands:
+            _check(
+                self.num_perm % self.bands == 0,
+                f"dedup.bands ({self.bands}) must divide dedup.num_perm ({self.num_perm})",
+            )
+        _check(
+            self.min_minhash_words >= self.ngram,
+            "dedup.min_minhash_words must be at least dedup.ngram",
+        )
+        _check(self.boilerplate_docs >= 2, "dedup.boilerplate_docs must be at least 2")
+        _check(0.0 < self.site_share <= 1.0, "dedup.site_share must be in (0, 1]")
+        _check(self.site_min_docs >= 2, "dedup.site_min_docs must be at least 2")
+        _check(
+            self.keep in ("first", "earliest", "longest"),
+            "dedup.keep must be 'first', 'earliest' or 'longest'",
+        )
+        _check(0.0 <= self.min_kept <= 1.0, "dedup.min_kept must be in [0, 1]")
+
+
+@dataclass(frozen=True, slots=True)
+class CleanConfig:
+    """Everything a cleaning run needs, one field per concern."""
+
+    read: ReadConfig = field(default_factory=ReadConfig)
+    normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
+    strip: StripConfig = field(default_factory=StripConfig)
+    dedup: DedupConfig = field(default_factory=DedupConfig)
+
+    def replace(self, **sections: dict[str, Any]) -> CleanConfig:
+        """Return a copy with some fields of some sections changed.
+
+        >>> CleanConfig().replace(dedup={"ngram": 4}).dedup.ngram
+        4
+        """
+        changed: dict[str, Any] = {}
+        for name, values in sections.items():
+            current = getattr(self, name, None)
+            if current is None or not dataclasses.is_dataclass(current):
+                raise ConfigError(f"unknown configuration section {name!r}")
+            changed[name] = _replace_section(name, current, values)
+        return dataclasses.replace(self, **changed)
+
+
+def _replace_section(name: str, current: Any, values: dict[str, Any]) -> Any:
+    known = {f.name for f in dataclasses.fields(current)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(
+            f"unknown setting(s) {', '.join(unknown)} in [{name}]; known: {', '.join(sorted(known))}"
+        )
+    fixed = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    try:
+        return dataclasses.replace(current, **fixed)
+    except TypeError as exc:  # wrong value type reaching __post_init__ comparisons
+        raise ConfigError(f"[{name}]: {exc}") from exc
+
+
+def load_config(path: str | Path, base: CleanConfig | None = None) -> CleanConfig:
+    """Read a TOML file whose tables (``[read]``, ``[strip]``, ``[dedup]``, …) override ``base``."""
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read configuration: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    bad = [k for k, v in data.items() if not isinstance(v, dict)]
+    if bad:
+        raise ConfigError(f"{path}: settings must sit in tables like [dedup]; found {bad[0]!r}")
+    return (base or CleanConfig()).replace(**data)
