@@ -1,0 +1,121 @@
+"""Encoding repair and match keys.
+
+Two different things happen to a paragraph here, and they must not be confused:
+
+* :func:`repair` fixes what went wrong in transport — mojibake, HTML entities,
+  control characters — with ftfy, configured so that correct text comes out
+  exactly as it went in (curly quotes, full-width forms, ligatures and
+  composition are the author's, not errors). Its result is what dedupe outputs.
+* :func:`match_key` builds an aggressive comparison key (NFKC, casefold,
+  punctuation dropped, digit runs folded, whitespace collapsed). It is used only
+  to decide whether two paragraphs are the same, never written out.
+
+>>> repair("The cafÃ© said &quot;hello&quot;")
+'The café said "hello"'
+>>> match_key("  The Café said: “Hello”, 2021!  ")
+'the café said hello 0'
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import ftfy
+
+#: Bumped whenever repair() or match_key() change what they return, because
+#: fingerprints (and any persistent index built from them) depend on both.
+NORMALIZER_VERSION = 1
+
+# Repair transport damage only. Everything that would rewrite correct text is
+# off: quote uncurling, width folding, ligature expansion, Unicode normalisation
+# and line-break conversion (we split lines ourselves).
+FTFY_CONFIG = ftfy.TextFixerConfig(
+    unescape_html="auto",
+    remove_terminal_escapes=True,
+    fix_encoding=True,
+    restore_byte_a0=True,
+    replace_lossy_sequences=True,
+    decode_inconsistent_utf8=True,
+    fix_c1_controls=True,
+    fix_latin_ligatures=False,
+    fix_character_width=False,
+    uncurl_quotes=False,
+    fix_line_breaks=False,
+    fix_surrogates=True,
+    remove_control_chars=True,
+    normalization=None,
+    explain=False,
+)
+_FTFY_EXPLAIN_CONFIG = FTFY_CONFIG._replace(explain=True)
+
+# ftfy can only change a string that has a non-ASCII character, an '&' (entity),
+# or an ASCII control character other than tab/newline. Printable ASCII without
+# '&' is returned unchanged by every fixer enabled above, so we skip the call;
+# tests check this equivalence against ftfy on the case files.
+_MAY_NEED_REPAIR = re.compile(r"[^\t\n\x20-\x7e]|&")
+
+_WORD = re.compile(r"\w+")
+_DIGITS = re.compile(r"\d+")
+
+
+def needs_repair(text: str) -> bool:
+    """Whether :func:`repair` could change ``text`` (cheap, conservative check).
+
+    >>> needs_repair("plain ascii"), needs_repair("caf\\u00e9"), needs_repair("a &amp; b")
+    (False, True, True)
+    """
+    return _MAY_NEED_REPAIR.search(text) is not None
+
+
+def repair(text: str) -> str:
+    """Repair mojibake, HTML entities and control characters; keep correct text as is.
+
+    >>> repair("“curly” quotes and ﬁ ligatures stay")
+    '“curly” quotes and ﬁ ligatures stay'
+    >>> repair("donâ€™t")
+    'don’t'
+    """
+    if not needs_repair(text):
+        return text
+    return ftfy.fix_text(text, FTFY_CONFIG)
+
+
+def repair_and_explain(text: str) -> tuple[str, list[str]]:
+    """Like :func:`repair`, and name the fixes that were applied.
+
+    >>> repair_and_explain("donâ€™t")
+    ('don’t', ['encode:sloppy-windows-1252', 'decode:utf-8'])
+    >>> repair_and_explain("fine")
+    ('fine', [])
+    """
+    if not needs_repair(text):
+        return text, []
+    fixed, steps = ftfy.fix_and_explain(text, _FTFY_EXPLAIN_CONFIG)
+    return fixed, [f"{kind}:{name}" for kind, name in (steps or [])]
+
+
+def match_key(text: str) -> str:
+    """Comparison key: NFKC, casefold, words only, digit runs as ``0``, single spaces.
+
+    >>> match_key("Page 12 of 40") == match_key("page 3 of 9")
+    True
+    >>> match_key("---")
+    ''
+    """
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return " ".join(_DIGITS.sub("0", word) for word in _WORD.findall(folded))
+
+
+def split_lines(text: str) -> list[str]:
+    """Split a document into lines on ``\\n`` only (``\\r\\n`` and lone ``\\r`` too).
+
+    ``str.splitlines`` is not used: it also breaks on U+0085 and other
+    characters that occur inside mojibake, which would cut paragraphs in two.
+
+    >>> split_lines("a\\r\\nb\\rc\\n\\nd\\x85e")
+    ['a', 'b', 'c', '', 'd\\x85e']
+    """
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.split("\n")
