@@ -1,0 +1,289 @@
+"""Per-document chrome removal with named rules.
+
+Two mechanisms, both explainable line by line:
+
+* **The catalogue** (``dedupe/data/chrome.toml``): phrases and patterns for
+  comment widgets, share and subscribe lines, navigation, cookie notices,
+  copyright footers, bylines and date lines, read-more and credit lines, ads and
+  "related posts" headers. A line is tested only if it is at most
+  ``StripConfig.max_rule_chars`` long, so cost per line is bounded.
+* **Related-link runs**: headline-like lines (a few capitalised words, no
+  sentence punctuation) that form a run after the article body, or follow a
+  "related posts"-style header, are a list of links to other pages.
+
+:func:`strip` returns one verdict per paragraph: ``None`` to keep it, or the
+name of the rule that removes it.
+
+>>> page = ["Storm hits the coast", "The storm reached the coast on Monday night, "
+...         "flooding streets and cutting power to thousands of homes.",
+...         "Share this:", "Ten tips for winter gardening", "Why the bus is late again",
+...         "No comments:", "Post a Comment"]
+>>> strip(page)
+[None, None, 'share', 'related-links', 'related-links', 'comment-count', 'comment-form']
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import tomllib
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from .config import StripConfig
+from .errors import ConfigError
+from .normalize import match_key
+
+#: Rule name given to lines removed as part of a related-links run.
+RELATED_LINKS = "related-links"
+#: Family whose rules open a related-links list.
+RELATED_HEADER_FAMILY = "related-header"
+#: A line with at least this many words and sentence-final punctuation is
+#: article body; related-link runs are only looked for after the last one.
+BODY_MIN_WORDS = 12
+#: A line this long is body whatever its punctuation.
+BODY_LONG_WORDS = 30
+_SENTENCE_END = tuple('.!?"”’»)…\'')
+_NOT_HEADLINE_END = tuple(".!?;:,")
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One named chrome rule of the catalogue."""
+
+    name: str
+    family: str
+    lang: str
+    phrases: tuple[str, ...] = ()
+    patterns: tuple[str, ...] = ()
+    examples: tuple[str, ...] = ()
+    negatives: tuple[str, ...] = ()
+
+
+class Catalogue:
+    """A compiled rule catalogue: phrase lookup by match key, one combined regex.
+
+    >>> cat = load_catalogue()
+    >>> cat.match("Subscribe to: Post Comments (Atom)")
+    'subscribe'
+    >>> cat.match("The committee met on Tuesday to discuss the budget.") is None
+    True
+    """
+
+    def __init__(self, rules: Sequence[Rule], vocab: dict[str, str] | None = None) -> None:
+        self.rules = tuple(rules)
+        self.families = {rule.name: rule.family for rule in self.rules}
+        vocab = vocab or {}
+        self._phrases: dict[str, str] = {}
+        groups: list[str] = []
+        self._group_rule: dict[str, str] = {}
+        seen: set[str] = set()
+        for rule in self.rules:
+            if rule.name in seen:
+                raise ConfigError(f"chrome catalogue: rule name {rule.name!r} is used twice")
+            seen.add(rule.name)
+            for phrase in rule.phrases:
+                key = match_key(phrase)
+                if not key:
+                    raise ConfigError(f"chrome rule {rule.name!r}: phrase {phrase!r} has no words")
+                owner = self._phrases.setdefault(key, rule.name)
+                if owner != rule.name:
+                    raise ConfigError(
+                        f"chrome catalogue: phrase {phrase!r} is in both {owner!r} and {rule.name!r}"
+                    )
+            for pattern in rule.patterns:
+                expanded = _expand(pattern, vocab, rule.name)
+                try:
+                    re.compile(expanded)
+                except re.error as exc:
+                    raise ConfigError(f"chrome rule {rule.name!r}: bad pattern {pattern!r}: {exc}")
+                group = f"r{len(groups)}"
+                groups.append(f"(?P<{group}>{expanded})")
+                self._group_rule[group] = rule.name
+        self._regex = re.compile("|".join(groups)) if groups else None
+
+    def match(self, line: str, key: str | None = None) -> str | None:
+        """Name of the first rule that matches ``line``, or ``None``."""
+        if key is None:
+            key = match_key(line)
+        hit = self._phrases.get(key)
+        if hit is not None:
+            return hit
+        if self._regex is None:
+            return None
+        found = self._regex.fullmatch(shape(line))
+        if found is None or found.lastgroup is None:
+            return None
+        return self._group_rule[found.lastgroup]
+
+
+def shape(line: str) -> str:
+    """The form patterns are matched against: NFKC, casefold, single spaces.
+
+    >>> shape("  Posted   BY  Ann ")
+    'posted by ann'
+    """
+    return " ".join(unicodedata.normalize("NFKC", line).casefold().split())
+
+
+def _expand(pattern: str, vocab: dict[str, str], rule: str) -> str:
+    def sub(found: re.Match[str]) -> str:
+        name = found.group(1)
+        if name not in vocab:
+            raise ConfigError(f"chrome rule {rule!r}: unknown placeholder {{{name}}}")
+        return vocab[name]
+
+    # Only {word} placeholders; regex quantifiers like {1,30} have digits.
+    return re.sub(r"\{([a-z_]+)\}", sub, pattern)
+
+
+def parse_catalogue(data: dict[str, object], source: str = "catalogue") -> Catalogue:
+    """Build a :class:`Catalogue` from parsed TOML data (see ``data/chrome.toml``)."""
+    raw_rules = data.get("rule", [])
+    if not isinstance(raw_rules, list):
+        raise ConfigError(f"{source}: [[rule]] entries expected")
+    rules = []
+    for index, raw in enumerate(raw_rules):
+        if not isinstance(raw, dict) or "name" not in raw:
+            raise ConfigError(f"{source}: rule #{index + 1} has no name")
+        unknown = set(raw) - {"name", "family", "lang", "phrases", "patterns", "examples", "negatives"}
+        if unknown:
+            raise ConfigError(f"{source}: rule {raw['name']!r} has unknown keys {sorted(unknown)}")
+        rules.append(
+            Rule(
+                name=str(raw["name"]),
+                family=str(raw.get("family", raw["name"])),
+                lang=str(raw.get("lang", "*")),
+                phrases=tuple(raw.get("phrases", ())),
+                patterns=tuple(raw.get("patterns", ())),
+                examples=tuple(raw.get("examples", ())),
+                negatives=tuple(raw.get("negatives", ())),
+            )
+        )
+    vocab = data.get("vocab", {})
+    if not isinstance(vocab, dict):
+        raise ConfigError(f"{source}: [vocab] must be a table")
+    return Catalogue(rules, {str(k): str(v) for k, v in vocab.items()})
+
+
+@functools.lru_cache(maxsize=8)
+def load_catalogue(path: str | None = None) -> Catalogue:
+    """Load the bundled catalogue, or a TOML file of the same format.
+
+    The result is immutable, so caching it changes no result.
+    """
+    if path is None:
+        text = resources.files("dedupe").joinpath("data/chrome.toml").read_text("utf-8")
+        source = "dedupe/data/chrome.toml"
+    else:
+        try:
+            text = Path(path).read_text("utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read chrome catalogue: {exc.strerror}") from exc
+        source = path
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
+    return parse_catalogue(data, source)
+
+
+def is_headline_like(line: str, max_words: int = 18) -> bool:
+    """A short capitalised line without sentence punctuation, like a link title.
+
+    >>> is_headline_like("Russia sends 20 warships to the Black Sea to contain NATO")
+    True
+    >>> is_headline_like("He left.")
+    False
+    """
+    words = line.split()
+    if not 2 <= len(words) <= max_words:
+        return False
+    if line.endswith(_NOT_HEADLINE_END) and not line.endswith("..."):
+        return False
+    for char in line:
+        if char.isalpha():
+            return not char.islower()
+    return False
+
+
+def is_body_like(line: str) -> bool:
+    """A line long enough, and ending like a sentence, to be article text.
+
+    >>> is_body_like("Short headline")
+    False
+    """
+    count = len(line.split())
+    return count >= BODY_LONG_WORDS or (count >= BODY_MIN_WORDS and line.endswith(_SENTENCE_END))
+
+
+def strip(
+    paragraphs: Sequence[str],
+    config: StripConfig = StripConfig(),
+    *,
+    catalogue: Catalogue | None = None,
+    keys: Sequence[str] | None = None,
+) -> list[str | None]:
+    """Verdict per paragraph: ``None`` to keep it, else the name of the removing rule.
+
+    ``keys`` may pass precomputed :func:`~dedupe.normalize.match_key` values.
+
+    >>> strip(["A real sentence that is long enough to count as the body of an article, ok.",
+    ...        "Read more at https://example.com/x"])
+    [None, 'read-more']
+    """
+    if not config.enabled:
+        return [None] * len(paragraphs)
+    catalogue = catalogue or load_catalogue()
+    disabled = set(config.disabled_rules)
+    verdicts: list[str | None] = []
+    for index, line in enumerate(paragraphs):
+        rule = None
+        if len(line) <= config.max_rule_chars:
+            rule = catalogue.match(line, keys[index] if keys is not None else None)
+            if rule in disabled:
+                rule = None
+        verdicts.append(rule)
+    if RELATED_LINKS not in disabled:
+        _mark_related_runs(paragraphs, verdicts, config, catalogue)
+    return verdicts
+
+
+def _mark_related_runs(
+    paragraphs: Sequence[str],
+    verdicts: list[str | None],
+    config: StripConfig,
+    catalogue: Catalogue,
+) -> None:
+    headline = [is_headline_like(p, config.max_headline_words) for p in paragraphs]
+    # After a "related posts" header: the headlines that follow, however few.
+    for index, verdict in enumerate(verdicts):
+        if verdict is None or catalogue.families.get(verdict) != RELATED_HEADER_FAMILY:
+            continue
+        for follower in range(index + 1, len(paragraphs)):
+            if verdicts[follower] is not None:
+                continue  # other chrome (dates under each link) does not end the list
+            if not headline[follower]:
+                break
+            verdicts[follower] = RELATED_LINKS
+    # After the article body: runs of headlines are link lists. Before the last
+    # body line a lone headline is more likely a title or subheading, so the
+    # middle of the page is left alone.
+    last_body = max((i for i, p in enumerate(paragraphs) if is_body_like(p)), default=None)
+    if last_body is None:
+        return
+    run: list[int] = []
+    for index in range(last_body + 1, len(paragraphs) + 1):
+        if index < len(paragraphs):
+            if verdicts[index] is not None:
+                continue
+            if headline[index]:
+                run.append(index)
+                continue
+        if len(run) >= config.min_related_run:
+            for member in run:
+                verdicts[member] = RELATED_LINKS
+        run = []
