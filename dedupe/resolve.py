@@ -1,0 +1,292 @@
+"""Corpus-wide resolution: candidate pairs -> clusters -> boilerplate or keep policy.
+
+This is the only step that sees the whole corpus, and it sees only numbers:
+one row per fingerprinted paragraph (document, paragraph index, exact hash,
+length, MinHash signature and band keys), in input order.
+
+1. **Candidates**: rows with equal exact hashes, and rows sharing an LSH band
+   key. Groups are found by sorting, never with per-paragraph Python objects.
+   Inside a group each row is paired with the group's first row and with its
+   predecessor, so a group of k rows costs O(k) pairs.
+2. **Verification**: a band candidate is an edge only if its estimated Jaccard
+   similarity (equal signature slots) reaches the threshold.
+3. **Clusters**: connected components of the edges (scipy).
+4. **Boilerplate or duplicates**: a cluster spanning ``boilerplate_docs``
+   documents, or (with sites) ``site_share`` of one site's pages, is
+   boilerplate and every copy goes. Otherwise the canonical copy is chosen by
+   the keep policy and the others are duplicates of it.
+5. **Duplicate documents**: a document keeping less than ``min_kept`` of its
+   non-boilerplate text is dropped; clusters whose canonical copy was in a
+   dropped document re-elect one in a kept document, so kept text never points
+   at a copy that is gone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from .config import DedupConfig
+
+KEPT = 0
+DUPLICATE = 1
+BOILERPLATE = 2
+
+#: Boilerplate rule codes and the names the removal record shows.
+RULE_NONE = 0
+RULE_BOILERPLATE_DOCS = 1
+RULE_SITE_TEMPLATE = 2
+RULE_NAMES = {RULE_BOILERPLATE_DOCS: "boilerplate-docs", RULE_SITE_TEMPLATE: "site-template"}
+
+# Candidate pairs verified per numpy call: bounds the temporary
+# (pairs x num_perm) comparison matrix.
+_VERIFY_CHUNK = 1 << 14
+
+
+@dataclass(slots=True)
+class ParagraphTable:
+    """Fingerprinted paragraphs of the whole corpus, one row each, in input order."""
+
+    doc: np.ndarray  # int64[n] document index
+    para: np.ndarray  # int32[n] paragraph index in its document
+    exact: np.ndarray  # uint64[n]
+    length: np.ndarray  # int64[n] characters
+    sig_row: np.ndarray  # int64[n] row in signatures, -1 when exact-only
+    signatures: np.ndarray  # uint32[m, num_perm]
+    bands: np.ndarray  # uint64[m, bands]
+
+    @property
+    def size(self) -> int:
+        return int(self.doc.shape[0])
+
+
+@dataclass(slots=True)
+class DocumentTable:
+    """Per-document facts the resolver needs."""
+
+    chars: np.ndarray  # int64[D] characters left after stripping
+    site: np.ndarray  # int64[D] site index, -1 without a url
+    date: np.ndarray  # float64[D] timestamp, +inf when unknown
+    site_docs: np.ndarray  # int64[S] documents per site
+
+
+@dataclass(slots=True)
+class Resolution:
+    """What happens to every row and document."""
+
+    status: np.ndarray  # int8[n]: KEPT, DUPLICATE, BOILERPLATE
+    canonical: np.ndarray  # int64[n]: kept row of a duplicate, else -1
+    similarity: np.ndarray  # float32[n]
+    rule: np.ndarray  # int8[n]: boilerplate rule code
+    doc_dropped: np.ndarray  # bool[D]
+    doc_kept_ref: np.ndarray  # int64[D]: for dropped docs, the doc holding most kept copies
+    cluster_stats: dict[str, int] = field(default_factory=dict)
+
+
+def _group_starts(sorted_keys: np.ndarray) -> np.ndarray:
+    starts = np.ones(sorted_keys.shape[0], dtype=bool)
+    if sorted_keys.shape[0] > 1:
+        starts[1:] = sorted_keys[1:] != sorted_keys[:-1]
+    return starts
+
+
+def _unique_rows(columns: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
+    """Distinct rows of equal-length integer columns, and how often each occurs."""
+    order = np.lexsort(columns[::-1])
+    starts = np.zeros(order.shape[0], dtype=bool)
+    if order.shape[0]:
+        starts[0] = True
+        for column in columns:
+            ordered = column[order]
+            starts[1:] |= ordered[1:] != ordered[:-1]
+    positions = np.flatnonzero(starts)
+    counts = np.diff(np.append(positions, order.shape[0]))
+    return [column[order[positions]] for column in columns], counts
+
+
+def _group_pairs(keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (row, first row of its key group) and (row, previous row of its group)."""
+    if keys.shape[0] < 2:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty
+    order = np.argsort(keys, kind="stable")
+    ordered_rows = rows[order]
+    starts = _group_starts(keys[order])
+    first_pos = np.maximum.accumulate(np.where(starts, np.arange(order.shape[0]), 0))
+    member = ~starts
+    positions = np.flatnonzero(member)
+    to_first = (ordered_rows[positions], ordered_rows[first_pos[positions]])
+    not_second = positions[first_pos[positions] != positions - 1]
+    to_prev = (ordered_rows[not_second], ordered_rows[not_second - 1])
+    return np.concatenate([to_first[0], to_prev[0]]), np.concatenate([to_first[1], to_prev[1]])
+
+
+def estimate_similarity(signatures: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Estimated Jaccard similarity of signature rows ``first[i]`` and ``second[i]``."""
+    out = np.empty(first.shape[0], dtype=np.float32)
+    for start in range(0, first.shape[0], _VERIFY_CHUNK):
+        stop = start + _VERIFY_CHUNK
+        equal = signatures[first[start:stop]] == signatures[second[start:stop]]
+        out[start:stop] = equal.mean(axis=1)
+    return out
+
+
+def candidate_edges(table: ParagraphTable, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Verified edges between rows: equal exact hashes, or a shared band and similar signatures."""
+    all_rows = np.arange(table.size, dtype=np.int64)
+    sources, targets = [], []
+    a, b = _group_pairs(table.exact, all_rows)
+    sources.append(a)
+    targets.append(b)
+    minhashed = np.flatnonzero(table.sig_row >= 0)
+    sig_of = table.sig_row
+    for band in range(table.bands.shape[1] if table.bands.ndim == 2 else 0):
+        a, b = _group_pairs(table.bands[sig_of[minhashed], band], minhashed)
+        fresh = table.exact[a] != table.exact[b]  # exact pairs are already edges
+        a, b = a[fresh], b[fresh]
+        if a.shape[0] == 0:
+            continue
+        keep = estimate_similarity(table.signatures, sig_of[a], sig_of[b]) >= threshold
+        sources.append(a[keep])
+        targets.append(b[keep])
+    return np.concatenate(sources), np.concatenate(targets)
+
+
+def _policy_order(table: ParagraphTable, docs: DocumentTable, keep: str) -> list[np.ndarray]:
+    """Sort keys (least significant first, for lexsort) ranking rows within a cluster."""
+    order = np.arange(table.size, dtype=np.int64)
+    if keep == "earliest":
+        return [order, docs.date[table.doc]]
+    if keep == "longest":
+        return [order, -table.length]
+    return [order]
+
+
+def _first_per_label(labels: np.ndarray, rows: np.ndarray, keys: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """For each label among ``rows``: the best row by ``keys``; returns (labels, rows)."""
+    if rows.shape[0] == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty
+    order = np.lexsort([k[rows] for k in keys] + [labels[rows]])
+    ranked = rows[order]
+    starts = _group_starts(labels[ranked])
+    return labels[ranked[starts]], ranked[starts]
+
+
+def resolve(table: ParagraphTable, docs: DocumentTable, config: DedupConfig) -> Resolution:
+    """Decide, for every fingerprinted paragraph, whether it is kept, a duplicate or boilerplate."""
+    n = table.size
+    n_docs = docs.chars.shape[0]
+    status = np.zeros(n, dtype=np.int8)
+    canonical = np.full(n, -1, dtype=np.int64)
+    similarity = np.ones(n, dtype=np.float32)
+    rule = np.zeros(n, dtype=np.int8)
+    if n == 0:
+        return Resolution(status, canonical, similarity, rule, np.zeros(n_docs, dtype=bool),
+                          np.full(n_docs, -1, dtype=np.int64), {})
+
+    src, dst = candidate_edges(table, config.threshold)
+    graph = coo_matrix((np.ones(src.shape[0], dtype=np.int8), (src, dst)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    labels = labels.astype(np.int64)
+    n_labels = int(labels.max()) + 1
+    sizes = np.bincount(labels, minlength=n_labels)
+    multi = sizes[labels] > 1
+
+    # Distinct documents per cluster (a paragraph repeated inside one page counts once).
+    doc_pairs = np.unique(labels[multi] * n_docs + table.doc[multi])
+    docs_per_label = np.bincount(doc_pairs // n_docs, minlength=n_labels)
+    boiler_docs = docs_per_label >= config.boilerplate_docs
+    boiler_site = np.zeros(n_labels, dtype=bool)
+    site_of_row = docs.site[table.doc]
+    with_site = multi & (site_of_row >= 0)
+    if with_site.any() and docs.site_docs.shape[0]:
+        (tri_label, tri_site, _), _ = _unique_rows(
+            [labels[with_site], site_of_row[with_site], table.doc[with_site]]
+        )
+        (pair_label, pair_site), counts = _unique_rows([tri_label, tri_site])
+        template = (counts >= config.site_min_docs) & (
+            counts >= config.site_share * docs.site_docs[pair_site]
+        )
+        boiler_site[pair_label[template]] = True
+    boiler_label = (boiler_docs | boiler_site) & (sizes > 1)
+    boiler_rows = boiler_label[labels]
+    status[boiler_rows] = BOILERPLATE
+    rule[boiler_rows & boiler_docs[labels]] = RULE_BOILERPLATE_DOCS
+    rule[boiler_rows & ~boiler_docs[labels]] = RULE_SITE_TEMPLATE
+
+    keys = _policy_order(table, docs, config.keep)
+    dup_rows = np.flatnonzero(multi & ~boiler_rows)
+    label_ids, best = _first_per_label(labels, dup_rows, keys)
+    canon_of_label = np.full(n_labels, -1, dtype=np.int64)
+    canon_of_label[label_ids] = best
+    canonical[dup_rows] = canon_of_label[labels[dup_rows]]
+    is_dup = dup_rows[canonical[dup_rows] != dup_rows]
+    status[is_dup] = DUPLICATE
+    canonical[status != DUPLICATE] = -1
+
+    # Duplicate documents: share of kept text among kept + duplicate text.
+    doc_dropped = _drop_documents(table, docs, status, config.min_kept)
+
+    # Re-elect canonical copies that sit in dropped documents.
+    canon_rows = np.flatnonzero((canon_of_label >= 0))
+    orphaned = canon_rows[doc_dropped[table.doc[canon_of_label[canon_rows]]]]
+    if orphaned.shape[0]:
+        affected = np.zeros(n_labels, dtype=bool)
+        affected[orphaned] = True
+        eligible = np.flatnonzero(affected[labels] & ~doc_dropped[table.doc] & (status != BOILERPLATE))
+        new_labels, new_best = _first_per_label(labels, eligible, keys)
+        canon_of_label[new_labels] = new_best
+        members = np.flatnonzero(affected[labels] & (status != BOILERPLATE))
+        canonical[members] = canon_of_label[labels[members]]
+        status[members] = np.where(canonical[members] == members, KEPT, DUPLICATE)
+        canonical[members[status[members] == KEPT]] = -1
+
+    dups = np.flatnonzero(status == DUPLICATE)
+    similarity[:] = 1.0
+    needs_estimate = dups[(table.exact[dups] != table.exact[canonical[dups]])]
+    if needs_estimate.shape[0]:
+        similarity[needs_estimate] = estimate_similarity(
+            table.signatures, table.sig_row[needs_estimate], table.sig_row[canonical[needs_estimate]]
+        )
+    doc_kept_ref = _kept_reference(table, canonical, doc_dropped)
+
+    stats = {
+        "clusters": int((sizes > 1).sum()),
+        "clusters_boilerplate": int(boiler_label.sum()),
+        "clusters_duplicate": int(((sizes > 1) & ~boiler_label).sum()),
+        "largest_cluster_paragraphs": int(sizes.max()),
+        "largest_duplicate_cluster_paragraphs": int(sizes[(sizes > 1) & ~boiler_label].max(initial=0)),
+        "candidate_edges": int(src.shape[0]),
+    }
+    return Resolution(status, canonical, similarity, rule, doc_dropped, doc_kept_ref, stats)
+
+
+def _drop_documents(table: ParagraphTable, docs: DocumentTable, status: np.ndarray, min_kept: float) -> np.ndarray:
+    n_docs = docs.chars.shape[0]
+    length = table.length.astype(np.float64)
+    dup_chars = np.bincount(table.doc, weights=np.where(status == DUPLICATE, length, 0.0), minlength=n_docs)
+    boiler_chars = np.bincount(table.doc, weights=np.where(status == BOILERPLATE, length, 0.0), minlength=n_docs)
+    kept_chars = docs.chars - dup_chars - boiler_chars
+    judged = kept_chars + dup_chars
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(judged > 0, kept_chars / np.where(judged > 0, judged, 1.0), 1.0)
+    return (dup_chars > 0) & (share < min_kept)
+
+
+def _kept_reference(table: ParagraphTable, canonical: np.ndarray, doc_dropped: np.ndarray) -> np.ndarray:
+    """For each dropped document, the document that holds most of its duplicates' kept copies."""
+    n_docs = doc_dropped.shape[0]
+    ref = np.full(n_docs, -1, dtype=np.int64)
+    rows = np.flatnonzero((canonical >= 0) & doc_dropped[table.doc])
+    if rows.shape[0] == 0:
+        return ref
+    pairs, counts = np.unique(table.doc[rows] * n_docs + table.doc[canonical[rows]], return_counts=True)
+    doc, other = pairs // n_docs, pairs % n_docs
+    order = np.lexsort([other, -counts, doc])
+    starts = _group_starts(doc[order])
+    ref[doc[order][starts]] = other[order][starts]
+    return ref
