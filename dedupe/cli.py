@@ -1,0 +1,334 @@
+"""The ``dedupe`` command: argument parsing, error translation and progress only.
+
+All the work happens in the library (:mod:`dedupe.pipeline`); this module maps
+options onto :class:`~dedupe.config.CleanConfig`, draws a progress bar when
+stderr is a terminal, and turns :class:`~dedupe.errors.DedupeError` into one
+line on stderr and exit code 1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from . import __version__
+from .config import CleanConfig, load_config
+from .errors import DedupeError
+from .io import AtomicFile, FileSource, dumps_jsonl, open_writer
+from .pipeline import Cleaner, ProgressCallback
+from .strip import load_catalogue
+
+app = typer.Typer(
+    name="dedupe",
+    help="Clean scraped web text: repair encoding, strip page chrome, and remove "
+    "repeated and near-duplicate paragraphs, recording every removal.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+log = logging.getLogger("dedupe")
+
+
+class Keep(str, Enum):
+    first = "first"
+    earliest = "earliest"
+    longest = "longest"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"dedupe {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """dedupe: turn scraped web text into a clean corpus."""
+
+
+# -- shared options -----------------------------------------------------------
+
+Inputs = Annotated[
+    list[str],
+    typer.Argument(help="Files (.jsonl, .txt, .parquet; .gz/.zst), folders (searched recursively), or - for stdin."),
+]
+Output = Annotated[
+    Optional[str],
+    typer.Option("--output", "-o", help="Output: .jsonl(.gz/.zst), .parquet, or a folder of .txt files. Default: JSONL on stdout."),
+]
+Removed = Annotated[
+    Optional[Path],
+    typer.Option("--removed", help="Write the removal record (JSONL, one line per removed paragraph or document).", dir_okay=False),
+]
+StatsOpt = Annotated[
+    Optional[Path], typer.Option("--stats", help="Write counts and timings as JSON.", dir_okay=False)
+]
+ConfigOpt = Annotated[
+    Optional[Path],
+    typer.Option("--config", help="TOML file with [read], [normalize], [strip], [dedup] tables.",
+                 exists=True, dir_okay=False, readable=True),
+]
+TextField = Annotated[Optional[str], typer.Option("--text-field", help="JSON field with the text. [default: text]")]
+IdField = Annotated[Optional[str], typer.Option("--id-field", help="JSON field with the document id. [default: id]")]
+SkipBad = Annotated[
+    bool,
+    typer.Option("--skip-bad", help="Skip unreadable records (recorded as bad-input) instead of stopping."),
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")]
+Jobs = Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes.")]
+
+
+def _configure_logging(quiet: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("dedupe: %(message)s"))
+    root = logging.getLogger("dedupe")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.ERROR if quiet else logging.WARNING)
+    root.propagate = False
+
+
+def _build_config(
+    config_file: Optional[Path], read: dict[str, Any], sections: dict[str, dict[str, Any]]
+) -> CleanConfig:
+    config = load_config(config_file) if config_file else CleanConfig()
+    changes = {"read": {k: v for k, v in read.items() if v is not None}}
+    for name, values in sections.items():
+        changes[name] = {k: v for k, v in values.items() if v is not None}
+    return config.replace(**{k: v for k, v in changes.items() if v})
+
+
+@contextlib.contextmanager
+def _progress(quiet: bool) -> Iterator[ProgressCallback | None]:
+    """A rich progress bar on an interactive stderr; nothing in pipes and CI."""
+    if quiet or not sys.stderr.isatty() or os.environ.get("CI"):
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description:<12}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=Console(stderr=True), transient=True,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(stage: str, advance: int, total: int | None) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], advance=advance, total=total)
+
+        yield update
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.echo(f"dedupe: error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _run(
+    inputs: list[str],
+    output: Optional[str],
+    removed: Optional[Path],
+    stats_path: Optional[Path],
+    config: CleanConfig,
+    jobs: int,
+    quiet: bool,
+    explain: bool = False,
+) -> None:
+    writers: list[Any] = []
+    source = None
+    try:
+        source = FileSource(inputs, config.read)
+        # --explain prints to stdout, so documents go there only when asked for with -o
+        doc_writer = open_writer(output, config.read) if (output or not explain) else None
+        if doc_writer is not None:
+            writers.append(doc_writer)
+        record = AtomicFile(removed) if removed else None
+        if record is not None:
+            writers.append(record)
+        with _progress(quiet) as progress:
+            cleaner = Cleaner(config, jobs=jobs, progress=progress)
+            for result in cleaner.run(source):
+                if doc_writer is not None and result.text is not None:
+                    doc_writer.write(result.record, result.text)
+                if record is not None:
+                    for removal in result.removals:
+                        record.write(dumps_jsonl(removal.to_dict()))
+                if explain:
+                    _explain(result)
+        if stats_path:
+            stats_file = AtomicFile(stats_path)
+            writers.append(stats_file)
+            stats_file.write((json.dumps(cleaner.stats.to_dict(), indent=2) + "\n").encode())
+        for writer in writers:
+            writer.commit()
+        writers.clear()
+        if not quiet:
+            typer.echo(cleaner.stats.summary(), err=True)
+    except DedupeError as exc:
+        raise _fail(str(exc)) from None
+    except KeyboardInterrupt:
+        raise _fail("interrupted; no output was written", 130) from None
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`); nothing more to say.
+        with contextlib.suppress(Exception):
+            sys.stdout = open(os.devnull, "w")
+        raise typer.Exit(1) from None
+    except OSError as exc:
+        raise _fail(f"{exc.filename or 'output'}: {exc.strerror or exc}") from None
+    finally:
+        for writer in writers:
+            writer.abort()
+        if source is not None:
+            source.close()
+
+
+def _explain(result: Any) -> None:
+    """Print a document's paragraphs with their verdicts (strip --explain)."""
+    removed = {r.paragraph: r for r in result.removals if r.paragraph is not None}
+    typer.echo(f"== {result.record.doc_id}")
+    for number, text in enumerate(result.paragraphs):
+        verdict = removed.get(number)
+        if verdict is None:
+            typer.echo(f"  + {text}")
+        else:
+            typer.echo(f"  - {text}    [{verdict.reason}: {verdict.rule}]")
+    for r in result.removals:
+        if r.paragraph is None:
+            typer.echo(f"  x whole document dropped [{r.reason}: {r.rule}]")
+
+
+@app.command()
+def clean(
+    inputs: Inputs,
+    output: Output = None,
+    removed: Removed = None,
+    stats: StatsOpt = None,
+    config_file: ConfigOpt = None,
+    text_field: TextField = None,
+    id_field: IdField = None,
+    url_field: Annotated[Optional[str], typer.Option("--url-field", help="Field with the page URL; its host groups pages into sites. [default: url]")] = None,
+    date_field: Annotated[Optional[str], typer.Option("--date-field", help="Field read by --keep earliest. [default: date]")] = None,
+    threshold: Annotated[Optional[float], typer.Option("--threshold", min=0.01, max=1.0, help="Estimated Jaccard at or above which paragraphs are copies. [default: 0.6]")] = None,
+    num_perm: Annotated[Optional[int], typer.Option("--num-perm", min=2, help="MinHash permutations. [default: 128]")] = None,
+    ngram: Annotated[Optional[int], typer.Option("--ngram", min=1, help="Words per shingle. [default: 3]")] = None,
+    bands: Annotated[Optional[int], typer.Option("--bands", min=0, help="LSH bands (0: chosen from the threshold).")] = None,
+    boilerplate_docs: Annotated[Optional[int], typer.Option("--boilerplate-docs", min=2, help="A paragraph in this many documents is boilerplate: every copy goes. [default: 20]")] = None,
+    min_kept: Annotated[Optional[float], typer.Option("--min-kept", min=0.0, max=1.0, help="Drop documents keeping less than this share of their text. [default: 0.2]")] = None,
+    keep: Annotated[Optional[Keep], typer.Option("--keep", help="Which copy of a duplicate to keep. [default: first]")] = None,
+    no_repair: Annotated[bool, typer.Option("--no-repair", help="Do not repair encoding.")] = False,
+    no_strip: Annotated[bool, typer.Option("--no-strip", help="Do not apply chrome rules.")] = False,
+    skip_bad: SkipBad = False,
+    jobs: Jobs = 1,
+    quiet: Quiet = False,
+) -> None:
+    """Clean documents: repair, strip chrome, remove duplicate and boilerplate paragraphs."""
+    _configure_logging(quiet)
+    try:
+        config = _build_config(
+            config_file,
+            {"text_field": text_field, "id_field": id_field, "url_field": url_field,
+             "date_field": date_field, "skip_bad": skip_bad or None},
+            {
+                "dedup": {"threshold": threshold, "num_perm": num_perm, "ngram": ngram, "bands": bands,
+                          "boilerplate_docs": boilerplate_docs, "min_kept": min_kept,
+                          "keep": keep.value if keep else None},
+                "normalize": {"repair": False if no_repair else None},
+                "strip": {"enabled": False if no_strip else None},
+            },
+        )
+    except DedupeError as exc:
+        raise _fail(str(exc)) from None
+    _run(inputs, output, removed, stats, config, jobs, quiet)
+
+
+@app.command("strip")
+def strip_command(
+    inputs: Inputs,
+    output: Output = None,
+    removed: Removed = None,
+    stats: StatsOpt = None,
+    config_file: ConfigOpt = None,
+    text_field: TextField = None,
+    id_field: IdField = None,
+    explain: Annotated[bool, typer.Option("--explain", help="Print every document's lines with their verdict and rule.")] = False,
+    skip_bad: SkipBad = False,
+    jobs: Jobs = 1,
+    quiet: Quiet = False,
+) -> None:
+    """Repair and strip chrome only (no duplicate removal)."""
+    _configure_logging(quiet)
+    try:
+        config = _build_config(
+            config_file,
+            {"text_field": text_field, "id_field": id_field, "skip_bad": skip_bad or None},
+            {"dedup": {"enabled": False}},
+        )
+    except DedupeError as exc:
+        raise _fail(str(exc)) from None
+    _run(inputs, output, removed, stats, config, jobs, quiet, explain=explain)
+
+
+@app.command()
+def rules(
+    family: Annotated[Optional[str], typer.Option("--family", help="Only rules of this family.")] = None,
+) -> None:
+    """List the chrome rules: name, family, and an example of what each removes."""
+    for rule in load_catalogue().rules:
+        if family and rule.family != family:
+            continue
+        example = rule.examples[0] if rule.examples else ""
+        typer.echo(f"{rule.name:<16} {rule.family:<15} {example}")
+
+
+@app.command()
+def explain(
+    doc_id: Annotated[str, typer.Argument(help="The document id to show.")],
+    removed: Annotated[Path, typer.Option("--removed", help="A removal record written by clean or strip.",
+                                          exists=True, dir_okay=False, readable=True)],
+) -> None:
+    """Show why paragraphs of one document were removed, from a removal record."""
+    found = 0
+    try:
+        with open(removed, encoding="utf-8") as handle:
+            for line_no, line in enumerate(handle, start=1):
+                try:
+                    entry = json.loads(line)
+                except json.JSONDecodeError:
+                    raise _fail(f"{removed}:{line_no}: not valid JSON") from None
+                if not isinstance(entry, dict) or str(entry.get("doc_id")) != doc_id:
+                    continue
+                found += 1
+                where = "document" if entry.get("paragraph") is None else f"paragraph {entry['paragraph']}"
+                why = f"{entry.get('reason')}/{entry.get('rule')}"
+                if entry.get("kept_doc_id") is not None:
+                    sim = entry.get("similarity")
+                    kept_par = entry.get("kept_paragraph")
+                    why += f" -> kept in {entry['kept_doc_id']}" + (
+                        f" paragraph {kept_par}" if kept_par is not None else "")
+                    if sim is not None:
+                        why += f" (similarity {sim:.2f})"
+                text = str(entry.get("text", ""))
+                typer.echo(f"{where:<14} {why}\n    {text[:200]}")
+    except UnicodeDecodeError:
+        raise _fail(f"{removed}: not UTF-8 text") from None
+    if not found:
+        raise _fail(f"no removals of document {doc_id!r} in {removed}")
+
+
+def main() -> None:
+    """Entry point of the ``dedupe`` command."""
+    app()

@@ -1,0 +1,501 @@
+"""The stages wired together: :func:`clean` for pipelines, :class:`Cleaner` for control.
+
+Batch mode reads the input twice. Pass 1 normalises, segments, strips and
+fingerprints every document (in worker processes when ``jobs > 1``) and keeps
+only numbers; :func:`~dedupe.resolve.resolve` then decides corpus-wide what is
+a duplicate or boilerplate; pass 2 re-reads the input, repeats the cheap
+per-document stages and assembles the output. Nothing holds the corpus text in
+memory, and results come back in input order whatever the number of workers.
+
+>>> docs = [
+...     {"id": "a", "text": "Storms hit the northern coast on Monday, cutting power to many homes.\\nShare this:"},
+...     {"id": "b", "text": "Storms hit the northern coast on Monday, cutting power to many homes."},
+...     {"id": "c", "text": "A different story about the local elections, held under heavy rain."},
+... ]
+>>> [(d["id"], d["text"]) for d in clean(docs)]  # doctest: +NORMALIZE_WHITESPACE
+[('a', 'Storms hit the northern coast on Monday, cutting power to many homes.'),
+ ('c', 'A different story about the local elections, held under heavy rain.')]
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import multiprocessing
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from . import record as R
+from .config import CleanConfig
+from .errors import AccountingError, InputError
+from .fingerprint import Fingerprinter
+from .io import IterableSource, Record, Source, output_fields
+from .normalize import match_key, repair, split_lines
+from .record import Removal, Stats
+from .resolve import BOILERPLATE, DUPLICATE, RULE_NAMES, DocumentTable, ParagraphTable, Resolution, resolve
+from .strip import Catalogue, load_catalogue, strip
+
+log = logging.getLogger(__name__)
+
+#: Documents per unit of work handed to a worker process.
+BATCH_DOCS = 256
+#: Rule name for a line that repair turned into nothing (only control characters).
+BLANK_AFTER_REPAIR = "blank-after-repair"
+
+ProgressCallback = Callable[[str, int, int | None], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A document after the per-document stages.
+
+    ``paragraphs`` are the repaired non-blank input lines (index = paragraph
+    number in the removal record), ``verdicts`` the strip rule removing each
+    one (``None`` = kept), ``keys`` their match keys.
+    """
+
+    paragraphs: list[str]
+    keys: list[str]
+    verdicts: list[str | None]
+
+
+def segment(text: str) -> list[str]:
+    """Paragraphs of a document: its non-blank lines, without surrounding whitespace.
+
+    >>> segment("  one \\n\\n two\\r\\nthree\\n")
+    ['one', 'two', 'three']
+    """
+    return [line.strip() for line in split_lines(text) if line.strip()]
+
+
+def prepare(
+    text: str, config: CleanConfig = CleanConfig(), catalogue: Catalogue | None = None
+) -> Prepared:
+    """Run normalise, segment and strip on one document.
+
+    >>> p = prepare("Caf\\u00c3\\u00a9 news, fresh from the morning papers today.\\nNo comments:")
+    >>> p.paragraphs, p.verdicts
+    (['Café news, fresh from the morning papers today.', 'No comments:'], [None, 'comment-count'])
+    """
+    paragraphs = segment(text)
+    if config.normalize.repair:
+        paragraphs = [repair(p).strip() for p in paragraphs]
+    keys = [match_key(p) for p in paragraphs]
+    verdicts = strip(paragraphs, config.strip, catalogue=catalogue, keys=keys)
+    for index, paragraph in enumerate(paragraphs):
+        if not paragraph:
+            verdicts[index] = BLANK_AFTER_REPAIR
+    return Prepared(paragraphs, keys, verdicts)
+
+
+@dataclass(slots=True)
+class _Pass1Batch:
+    """Numbers pass 1 keeps for a batch of documents."""
+
+    indices: np.ndarray
+    chars: np.ndarray
+    doc: np.ndarray
+    para: np.ndarray
+    exact: np.ndarray
+    length: np.ndarray
+    minhashed: np.ndarray
+    signatures: np.ndarray
+    bands: np.ndarray
+    paragraphs: int
+    seconds: dict[str, float]
+
+
+class _Worker:
+    """Per-process state: the compiled catalogue and the fingerprinter."""
+
+    def __init__(self, config: CleanConfig) -> None:
+        self.config = config
+        self.catalogue = load_catalogue()
+        d = config.dedup
+        self.fingerprinter = Fingerprinter(
+            num_perm=d.num_perm, seed=d.seed, ngram=d.ngram,
+            min_words=d.min_minhash_words, threshold=d.threshold, bands=d.bands,
+        )
+
+    def prepare_batch(self, batch: list[tuple[int, str]]) -> list[Prepared]:
+        return [prepare(text, self.config, self.catalogue) for _, text in batch]
+
+    def fingerprint_batch(self, batch: list[tuple[int, str]]) -> _Pass1Batch:
+        started = time.perf_counter()
+        prepared = self.prepare_batch(batch)
+        prepared_at = time.perf_counter()
+        chars, doc, para, keys, length = [], [], [], [], []
+        paragraphs = 0
+        for (index, _), prep in zip(batch, prepared):
+            paragraphs += len(prep.paragraphs)
+            total = 0
+            for number, (text, key, verdict) in enumerate(zip(prep.paragraphs, prep.keys, prep.verdicts)):
+                if verdict is not None:
+                    continue
+                total += len(text)
+                if key:
+                    doc.append(index)
+                    para.append(number)
+                    keys.append(key)
+                    length.append(len(text))
+            chars.append(total)
+        prints = self.fingerprinter.fingerprint(keys)
+        return _Pass1Batch(
+            indices=np.array([index for index, _ in batch], dtype=np.int64),
+            chars=np.array(chars, dtype=np.int64),
+            doc=np.array(doc, dtype=np.int64),
+            para=np.array(para, dtype=np.int32),
+            exact=prints.exact,
+            length=np.array(length, dtype=np.int64),
+            minhashed=prints.minhashed,
+            signatures=prints.signatures,
+            bands=prints.bands,
+            paragraphs=paragraphs,
+            seconds={"normalize+strip": prepared_at - started,
+                     "fingerprint": time.perf_counter() - prepared_at},
+        )
+
+
+_PROCESS_WORKER: _Worker | None = None
+
+
+def _init_process(config: CleanConfig) -> None:
+    global _PROCESS_WORKER
+    _PROCESS_WORKER = _Worker(config)
+
+
+def _process_fingerprint(batch: list[tuple[int, str]]) -> _Pass1Batch:
+    if _PROCESS_WORKER is None:  # pragma: no cover - set by the pool initializer
+        raise RuntimeError("worker not initialised")
+    return _PROCESS_WORKER.fingerprint_batch(batch)
+
+
+def _process_prepare(batch: list[tuple[int, str]]) -> list[Prepared]:
+    if _PROCESS_WORKER is None:  # pragma: no cover
+        raise RuntimeError("worker not initialised")
+    return _PROCESS_WORKER.prepare_batch(batch)
+
+
+@dataclass(slots=True)
+class DocResult:
+    """What happened to one input document.
+
+    ``output`` is the cleaned document (input fields, cleaned text) or ``None``
+    when the document was dropped; ``removals`` lists every removed paragraph,
+    and the document itself when it was dropped.
+    """
+
+    record: Record
+    output: dict[str, Any] | None
+    text: str | None
+    removals: list[Removal] = field(default_factory=list)
+    paragraphs: list[str] = field(default_factory=list)
+
+    @property
+    def kept(self) -> bool:
+        return self.output is not None
+
+
+def _batches(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    batch: list[Record] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _site_of(url: Any) -> str | None:
+    if not isinstance(url, str) or not url:
+        return None
+    try:
+        host = urlsplit(url if "//" in url else "//" + url).hostname
+    except ValueError:
+        return None
+    if not host:
+        return None
+    return host[4:] if host.startswith("www.") else host
+
+
+def _timestamp(value: Any) -> float:
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return float(value)
+    if not isinstance(value, str) or not value:
+        return math.inf
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return math.inf
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.timestamp()
+
+
+class Cleaner:
+    """Runs the whole pipeline over a source and yields a :class:`DocResult` per document.
+
+    >>> from dedupe.io import IterableSource
+    >>> results = list(Cleaner().run(IterableSource(["Hello there, this is a document.", ""])))
+    >>> [(r.kept, [x.reason for x in r.removals]) for r in results]
+    [(True, []), (False, ['empty'])]
+    """
+
+    def __init__(
+        self,
+        config: CleanConfig = CleanConfig(),
+        *,
+        jobs: int = 1,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        if jobs < 1:
+            raise ValueError("jobs must be at least 1")
+        self.config = config
+        self.jobs = jobs
+        self.progress = progress
+        self.stats = Stats()
+        self.resolution: Resolution | None = None
+
+    def _tick(self, stage: str, advance: int, total: int | None = None) -> None:
+        if self.progress is not None:
+            self.progress(stage, advance, total)
+
+    def run(self, source: Source | Iterable[dict[str, Any] | str]) -> Iterator[DocResult]:
+        """Clean every document of ``source``; results come in input order."""
+        if not hasattr(source, "records"):
+            source = IterableSource(source, self.config.read)  # type: ignore[arg-type]
+        self.stats = Stats()
+        started = time.perf_counter()
+        pool = None
+        if self.jobs > 1:
+            pool = multiprocessing.get_context("spawn").Pool(
+                self.jobs, initializer=_init_process, initargs=(self.config,)
+            )
+        try:
+            worker = _Worker(self.config)
+            plan = None
+            if self.config.dedup.enabled:
+                plan = self._pass1(source, worker, pool)  # type: ignore[arg-type]
+            yield from self._pass2(source, worker, pool, plan)  # type: ignore[arg-type]
+        finally:
+            if pool is not None:
+                pool.terminate()
+                pool.join()
+        self.stats.seconds["total"] = time.perf_counter() - started
+        problems = self.stats.check()
+        if problems:
+            raise AccountingError("; ".join(problems))
+
+    # -- pass 1 ---------------------------------------------------------------
+
+    def _check_bad(self, record: Record) -> None:
+        if record.error is not None and not self.config.read.skip_bad:
+            raise InputError(
+                record.location, f"{record.error} (use --skip-bad to skip such records)"
+            )
+
+    def _pass1(self, source: Source, worker: _Worker, pool: Any) -> _Plan:
+        started = time.perf_counter()
+        cfg = self.config.read
+        doc_ids: list[str] = []
+        sites: dict[str, int] = {}
+        site_of_doc: list[int] = []
+        dates: list[float] = []
+        batches: list[_Pass1Batch] = []
+
+        def jobs() -> Iterator[list[tuple[int, str]]]:
+            for chunk in _batches(source.records(), BATCH_DOCS):
+                work = []
+                for rec in chunk:
+                    self._check_bad(rec)
+                    doc_ids.append(rec.doc_id)
+                    fields = rec.fields or {}
+                    site = _site_of(fields.get(cfg.url_field))
+                    site_of_doc.append(-1 if site is None else sites.setdefault(site, len(sites)))
+                    dates.append(_timestamp(fields.get(cfg.date_field)))
+                    if rec.error is None:
+                        work.append((rec.index, rec.text))
+                        self.stats.bytes_in += len(rec.text)
+                yield work
+
+        results = pool.imap(_process_fingerprint, jobs()) if pool else map(worker.fingerprint_batch, jobs())
+        for batch in results:
+            batches.append(batch)
+            self._tick("fingerprint", batch.chars.shape[0])
+            for name, seconds in batch.seconds.items():
+                self.stats.seconds[name] += seconds
+        self.stats.seconds["pass1"] = time.perf_counter() - started
+
+        resolve_started = time.perf_counter()
+        table, chars = _concatenate(batches, len(doc_ids))
+        site_arr = np.array(site_of_doc, dtype=np.int64)
+        docs = DocumentTable(
+            chars=chars,
+            site=site_arr,
+            date=np.array(dates, dtype=np.float64),
+            site_docs=np.bincount(site_arr[site_arr >= 0], minlength=len(sites)).astype(np.int64),
+        )
+        if self.config.dedup.keep == "earliest":
+            unknown = int(np.isinf(docs.date).sum())
+            if unknown:
+                log.warning("%d document(s) have no readable %r field; they rank last for keep=earliest",
+                            unknown, cfg.date_field)
+        resolution = resolve(table, docs, self.config.dedup)
+        self.resolution = resolution
+        self.stats.clusters.update(resolution.cluster_stats)
+        self.stats.seconds["resolve"] = time.perf_counter() - resolve_started
+        row_start = np.searchsorted(table.doc, np.arange(len(doc_ids) + 1))
+        return _Plan(doc_ids, table, resolution, row_start)
+
+    # -- pass 2 ---------------------------------------------------------------
+
+    def _pass2(self, source: Source, worker: _Worker, pool: Any, plan: _Plan | None) -> Iterator[DocResult]:
+        started = time.perf_counter()
+        total = len(plan.doc_ids) if plan is not None else None
+        pending: deque[list[Record]] = deque()
+
+        def jobs() -> Iterator[list[tuple[int, str]]]:
+            for chunk in _batches(source.records(), BATCH_DOCS):
+                for rec in chunk:
+                    if plan is None:
+                        self._check_bad(rec)
+                    elif rec.index >= len(plan.doc_ids) or plan.doc_ids[rec.index] != rec.doc_id:
+                        raise InputError(rec.location, "input changed between the two passes")
+                pending.append(chunk)
+                yield [(r.index, r.text) for r in chunk if r.error is None]
+
+        results = pool.imap(_process_prepare, jobs()) if pool else map(worker.prepare_batch, jobs())
+        seen = 0
+        for prepared_batch in results:
+            chunk = pending.popleft()
+            prepared_iter = iter(prepared_batch)
+            for rec in chunk:
+                result = self._assemble(rec, None if rec.error else next(prepared_iter), plan)
+                seen += 1
+                yield result
+            self._tick("assemble", len(chunk), total)
+        if plan is not None and seen != len(plan.doc_ids):
+            raise InputError("input", f"input changed between the two passes ({len(plan.doc_ids)} then {seen} records)")
+        self.stats.seconds["pass2"] = time.perf_counter() - started
+
+    def _assemble(self, rec: Record, prep: Prepared | None, plan: _Plan | None) -> DocResult:
+        stats = self.stats
+        stats.documents_in += 1
+        if prep is None:
+            removal = Removal(rec.doc_id, None, rec.text, R.BAD_INPUT, rec.error_rule or "bad-input",
+                              detail=f"{rec.location}: {rec.error}")
+            stats.add_removal(removal)
+            return DocResult(rec, None, None, [removal])
+        stats.paragraphs_in += len(prep.paragraphs)
+        removals: list[Removal] = []
+        kept: list[str] = []
+        rows: dict[int, int] = {}
+        if plan is not None:
+            start, stop = plan.row_start[rec.index], plan.row_start[rec.index + 1]
+            rows = {int(p): start + offset for offset, p in enumerate(plan.table.para[start:stop])}
+        for number, (text, verdict) in enumerate(zip(prep.paragraphs, prep.verdicts)):
+            if verdict is not None:
+                reason = R.EMPTY if verdict == BLANK_AFTER_REPAIR else R.CHROME
+                removals.append(Removal(rec.doc_id, number, text, reason, verdict))
+                continue
+            row = rows.get(number)
+            if row is None or plan is None:
+                kept.append(text)
+                continue
+            removal = plan.removal_for(row, rec.doc_id, number, text)
+            if removal is None:
+                kept.append(text)
+            else:
+                removals.append(removal)
+        dropped: Removal | None = None
+        if not prep.paragraphs:
+            dropped = Removal(rec.doc_id, None, rec.text, R.EMPTY, "empty-document")
+        elif plan is not None and plan.resolution.doc_dropped[rec.index]:
+            ref = int(plan.resolution.doc_kept_ref[rec.index])
+            dropped = Removal(
+                rec.doc_id, None, rec.text, R.DUPLICATE_DOCUMENT, "min-kept",
+                kept_doc_id=plan.doc_ids[ref] if ref >= 0 else None,
+            )
+        elif not kept:
+            dropped = Removal(rec.doc_id, None, rec.text, R.EMPTY, "nothing-left")
+        for removal in removals:
+            stats.add_removal(removal)
+        if dropped is not None:
+            stats.add_removal(dropped)
+            return DocResult(rec, None, None, removals + [dropped], prep.paragraphs)
+        stats.documents_kept += 1
+        stats.paragraphs_kept += len(kept)
+        text = "\n".join(kept)
+        return DocResult(rec, output_fields(rec, text, self.config.read), text, removals, prep.paragraphs)
+
+
+@dataclass(slots=True)
+class _Plan:
+    doc_ids: list[str]
+    table: ParagraphTable
+    resolution: Resolution
+    row_start: np.ndarray
+
+    def removal_for(self, row: int, doc_id: str, number: int, text: str) -> Removal | None:
+        status = self.resolution.status[row]
+        if status == BOILERPLATE:
+            return Removal(doc_id, number, text, R.BOILERPLATE, RULE_NAMES[int(self.resolution.rule[row])])
+        if status == DUPLICATE:
+            canon = int(self.resolution.canonical[row])
+            return Removal(
+                doc_id, number, text, R.DUPLICATE,
+                "exact" if self.table.exact[row] == self.table.exact[canon] else "minhash",
+                kept_doc_id=self.doc_ids[int(self.table.doc[canon])],
+                kept_paragraph=int(self.table.para[canon]),
+                similarity=float(self.resolution.similarity[row]),
+            )
+        return None
+
+
+def _concatenate(batches: list[_Pass1Batch], n_docs: int) -> tuple[ParagraphTable, np.ndarray]:
+    chars = np.zeros(n_docs, dtype=np.int64)
+    for batch in batches:
+        chars[batch.indices] = batch.chars
+
+    def cat(name: str, dtype: Any) -> np.ndarray:
+        parts = [getattr(b, name) for b in batches]
+        return np.concatenate(parts).astype(dtype, copy=False) if parts else np.empty(0, dtype)
+
+    doc = cat("doc", np.int64)
+    minhashed = cat("minhashed", bool)
+    sig_row = np.full(doc.shape[0], -1, dtype=np.int64)
+    sig_row[minhashed] = np.arange(int(minhashed.sum()))
+    sig_parts = [b.signatures for b in batches if b.signatures.shape[0]]
+    band_parts = [b.bands for b in batches if b.bands.shape[0]]
+    signatures = np.concatenate(sig_parts) if sig_parts else np.empty((0, 1), np.uint32)
+    bands = np.concatenate(band_parts) if band_parts else np.empty((0, 1), np.uint64)
+    table = ParagraphTable(
+        doc=doc, para=cat("para", np.int32), exact=cat("exact", np.uint64),
+        length=cat("length", np.int64), sig_row=sig_row, signatures=signatures, bands=bands,
+    )
+    return table, chars
+
+
+def clean(
+    docs: Iterable[dict[str, Any] | str], config: CleanConfig = CleanConfig(), *, jobs: int = 1
+) -> Iterator[dict[str, Any]]:
+    """Clean documents for a data pipeline: yields the kept documents, cleaned.
+
+    ``docs`` are dicts (the text in ``config.read.text_field``, other fields
+    preserved) or plain strings. Use :class:`Cleaner` to see the removals too.
+    """
+    source = IterableSource(docs, config.read)
+    try:
+        for result in Cleaner(config, jobs=jobs).run(source):
+            if result.output is not None:
+                yield result.output
+    finally:
+        source.close()
