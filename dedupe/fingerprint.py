@@ -8,7 +8,7 @@ hash function, so a signature computed here equals
 ``datasketch.MinHash(num_perm, seed, hashfunc=shingle_hash32)`` fed the same
 shingles and can go straight into ``datasketch.MinHashLSH``.
 
->>> fp = Fingerprinter(num_perm=16, ngram=2)
+>>> fp = Fingerprinter(num_perm=16, ngram=2, min_words=5)
 >>> batch = fp.fingerprint(["the cat sat on the mat", "the cat sat on a mat", "hello"])
 >>> batch.minhashed.tolist()
 [True, True, False]

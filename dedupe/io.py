@@ -90,7 +90,8 @@ def _open_binary(path: Path, compression: str) -> IO[bytes]:
         import zstandard
 
         handle = open(path, "rb")
-        return zstandard.ZstdDecompressor().stream_reader(handle, closefd=True)  # type: ignore[return-value]
+        # The zstd reader has no readline; buffering gives line iteration.
+        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(handle, closefd=True))  # type: ignore[arg-type]
     return open(path, "rb")
 
 
@@ -341,6 +342,16 @@ class IterableSource:
 # Writing
 
 
+def _make_parent(path: Path) -> Path:
+    """Create the folder an output goes in, as users expect of ``-o out/x.jsonl``."""
+    parent = path.resolve().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot create folder {parent}: {exc.strerror}") from exc
+    return parent
+
+
 class AtomicFile:
     """A file written to a temporary name and renamed into place on :meth:`commit`.
 
@@ -359,8 +370,7 @@ class AtomicFile:
         path = Path(self.target)
         if path.is_dir():
             raise OutputError(f"{self.target}: is a folder; name a file")
-        if not path.parent.exists():
-            raise OutputError(f"{self.target}: folder {path.parent} does not exist")
+        _make_parent(path)
         fd, self._tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         self._raw = os.fdopen(fd, "wb")
         _, compression = split_suffix(path)
@@ -451,9 +461,7 @@ class FolderWriter:
         self.target = Path(target)
         if self.target.exists() and not self.target.is_dir():
             raise OutputError(f"{target}: exists and is not a folder")
-        parent = self.target.resolve().parent
-        if not parent.exists():
-            raise OutputError(f"{target}: folder {parent} does not exist")
+        parent = _make_parent(self.target)
         self._tmp = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.", dir=parent))
         self._names: set[str] = set()
 
@@ -499,8 +507,7 @@ class ParquetWriter:
             raise MissingExtraError("writing Parquet", "parquet", "pyarrow") from exc
         self.config = config
         self.target = Path(target)
-        if not self.target.resolve().parent.exists():
-            raise OutputError(f"{target}: folder {self.target.parent} does not exist")
+        _make_parent(self.target)
         fd, tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp",
                                    dir=self.target.resolve().parent)
         os.close(fd)

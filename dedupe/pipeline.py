@@ -430,6 +430,7 @@ class Cleaner:
             stats.add_removal(removal)
         if dropped is not None:
             stats.add_removal(dropped)
+            stats.paragraphs_in_dropped_documents += len(kept)
             return DocResult(rec, None, None, removals + [dropped], prep.paragraphs)
         stats.documents_kept += 1
         stats.paragraphs_kept += len(kept)

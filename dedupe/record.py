@@ -73,6 +73,8 @@ class Stats:
     documents_dropped: Counter[str] = field(default_factory=Counter)
     paragraphs_in: int = 0
     paragraphs_kept: int = 0
+    #: paragraphs no rule removed, gone because their whole document was dropped
+    paragraphs_in_dropped_documents: int = 0
     paragraphs_removed: Counter[str] = field(default_factory=Counter)
     rules: Counter[str] = field(default_factory=Counter)
     clusters: Counter[str] = field(default_factory=Counter)
@@ -95,6 +97,13 @@ class Stats:
                 f"documents in ({self.documents_in}) != kept ({self.documents_kept}) "
                 f"+ dropped ({dropped})"
             )
+        removed = sum(self.paragraphs_removed.values())
+        accounted = self.paragraphs_kept + removed + self.paragraphs_in_dropped_documents
+        if self.paragraphs_in != accounted:
+            problems.append(
+                f"paragraphs in ({self.paragraphs_in}) != kept ({self.paragraphs_kept}) + removed "
+                f"({removed}) + in dropped documents ({self.paragraphs_in_dropped_documents})"
+            )
         return problems
 
     def to_dict(self) -> dict[str, Any]:
@@ -110,6 +119,7 @@ class Stats:
                 "kept": self.paragraphs_kept,
                 "removed": sum(self.paragraphs_removed.values()),
                 "removed_by_reason": dict(sorted(self.paragraphs_removed.items())),
+                "in_dropped_documents": self.paragraphs_in_dropped_documents,
             },
             "removals_by_rule": dict(sorted(self.rules.items())),
             "clusters": dict(sorted(self.clusters.items())),

@@ -272,7 +272,11 @@ def _mark_related_runs(
     # After the article body: runs of headlines are link lists. Before the last
     # body line a lone headline is more likely a title or subheading, so the
     # middle of the page is left alone.
-    last_body = max((i for i, p in enumerate(paragraphs) if is_body_like(p)), default=None)
+    # Lines already removed by a rule (a long cookie notice) are not body, so
+    # that stripping the output again finds the same tail: idempotence.
+    last_body = max(
+        (i for i, p in enumerate(paragraphs) if verdicts[i] is None and is_body_like(p)), default=None
+    )
     if last_body is None:
         return
     run: list[int] = []

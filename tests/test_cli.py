@@ -1,0 +1,261 @@
+"""The command line, through typer's runner: the demo, formats, bad input, determinism."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from pathlib import Path
+
+import pytest
+import zstandard
+
+from dedupe.cli import app
+from dedupe.normalize import match_key
+from dedupe.pipeline import segment
+
+from .conftest import ARTICLE, OTHER, ROOT, SEED_PAGE, SEEDS, read_jsonl, write_jsonl
+
+
+def invoke(runner, *args, input=None):
+    return runner.invoke(app, [str(a) for a in args], input=input)
+
+
+@pytest.fixture(scope="module")
+def seeds_run(tmp_path_factory):
+    from typer.testing import CliRunner
+
+    out = tmp_path_factory.mktemp("seeds")
+    result = CliRunner().invoke(app, ["clean", str(SEEDS), "-o", str(out / "clean.jsonl"),
+                                      "--removed", str(out / "removed.jsonl"), "--stats", str(out / "stats.json")])
+    assert result.exit_code == 0, result.output
+    return read_jsonl(out / "clean.jsonl"), read_jsonl(out / "removed.jsonl"), json.loads((out / "stats.json").read_text())
+
+
+def test_seed_demo_removes_chrome_and_keeps_each_article_paragraph_once(seeds_run):
+    docs, removed, stats = seeds_run
+    kept = [p for d in docs for p in d["text"].split("\n")]
+    seed = segment(SEED_PAGE.read_text(encoding="utf-8"))
+    article = seed[:18]  # the page's own article, then the embedded wire story
+    for paragraph in article:
+        assert kept.count(paragraph) == 1, paragraph
+    for chrome in ("No comments:", "Post a Comment", "UK Defence Secretary reveals hopes for imminent Moscow showdown",
+                   "Russia sends 20 warships to the Black Sea to contain NATO"):
+        assert chrome not in kept
+    # no paragraph survives twice anywhere in the cleaned demo corpus
+    keys = [match_key(p) for p in kept if len(p.split()) >= 8]
+    assert len(keys) == len(set(keys))
+
+
+def test_seed_demo_shows_every_kind_of_noise(seeds_run):
+    docs, removed, stats = seeds_run
+    reasons = {r["reason"] for r in removed}
+    assert {"chrome", "boilerplate", "duplicate", "duplicate-document"} <= reasons
+    rules = {r["rule"] for r in removed}
+    assert {"related-links", "comment-count", "share", "cookie-notice", "copyright", "minhash", "exact"} <= rules
+    kept_text = "\n".join(d["text"] for d in docs)
+    assert "Ã" not in kept_text and "â€" not in kept_text  # mojibake repaired
+    assert "européen" in kept_text.lower() or "Européen" not in kept_text
+    assert stats["documents"]["in"] == stats["documents"]["kept"] + stats["documents"]["dropped"]
+    assert stats["documents"]["in"] == len(docs) + sum(1 for r in removed if r["paragraph"] is None)
+
+
+def test_removal_record_fields(seeds_run):
+    _, removed, _ = seeds_run
+    for entry in removed:
+        assert list(entry)[:8] == ["doc_id", "paragraph", "text", "reason", "rule", "kept_doc_id",
+                                   "kept_paragraph", "similarity"]
+        if entry["reason"] == "duplicate":
+            assert entry["kept_doc_id"] is not None and entry["kept_paragraph"] is not None
+            assert 0 < entry["similarity"] <= 1
+
+
+def test_every_command_has_help_and_a_readme_mention(runner):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for command in app.registered_commands:
+        name = command.name or command.callback.__name__
+        result = invoke(runner, name, "--help")
+        assert result.exit_code == 0 and "Usage" in result.output
+        assert f"dedupe {name}" in readme, f"README does not mention 'dedupe {name}'"
+
+
+def test_readme_opens_with_two_working_commands():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```(?:sh|bash|console)?\n(.*?)```", readme, re.S)
+    first = blocks[0].strip().splitlines()
+    assert len(first) == 2
+    assert "dedupe clean seeds/" in first[0] and "pytest" in first[1]
+
+
+def test_byte_identical_output_across_jobs(runner, tmp_path):
+    outputs = []
+    for jobs in (1, 2):
+        out, rec = tmp_path / f"o{jobs}.jsonl", tmp_path / f"r{jobs}.jsonl"
+        result = invoke(runner, "clean", SEEDS, "-o", out, "--removed", rec, "--jobs", jobs, "-q")
+        assert result.exit_code == 0, result.output
+        outputs.append((out.read_bytes(), rec.read_bytes()))
+    assert outputs[0] == outputs[1]
+
+
+def test_stdin_to_stdout(runner):
+    data = "".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in enumerate([ARTICLE[0], ARTICLE[0], OTHER[0]]))
+    result = invoke(runner, "clean", "-", "-q", input=data)
+    assert result.exit_code == 0
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == [0, 2]
+
+
+def test_compressed_jsonl_in_and_out(runner, tmp_path):
+    rows = [{"id": "a", "text": "\n".join(ARTICLE)}, {"id": "b", "text": "\n".join(OTHER)}]
+    raw = "".join(json.dumps(r) + "\n" for r in rows).encode()
+    (tmp_path / "in.jsonl.gz").write_bytes(gzip.compress(raw))
+    (tmp_path / "in2.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress(raw))
+    for name in ("in.jsonl.gz", "in2.jsonl.zst"):
+        for out_name in ("out.jsonl.gz", "out.jsonl.zst"):
+            out = tmp_path / out_name
+            result = invoke(runner, "clean", tmp_path / name, "-o", out, "-q")
+            assert result.exit_code == 0, result.output
+            data = gzip.decompress(out.read_bytes()) if out_name.endswith(".gz") else \
+                zstandard.ZstdDecompressor().stream_reader(out.read_bytes()).read()
+            assert [json.loads(line) for line in data.decode().splitlines()] == rows
+
+
+def test_text_folder_in_and_out_keeps_relative_names(runner, tmp_path):
+    src = tmp_path / "pages"
+    (src / "blog").mkdir(parents=True)
+    (src / "blog" / "one.txt").write_text("\n".join(ARTICLE + ["Share this:"]), encoding="utf-8")
+    (src / "two.txt").write_text("\n".join(OTHER), encoding="utf-8")
+    out = tmp_path / "clean"
+    result = invoke(runner, "clean", src, "-o", out, "-q")
+    assert result.exit_code == 0, result.output
+    assert (out / "blog" / "one.txt").read_text(encoding="utf-8") == "\n".join(ARTICLE) + "\n"
+    assert (out / "two.txt").read_text(encoding="utf-8") == "\n".join(OTHER) + "\n"
+
+
+def test_parquet_round_trip(runner, tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    table = pa.table({"id": ["a", "b"], "text": ["\n".join(ARTICLE), "\n".join(ARTICLE)], "n": [1, 2]})
+    pq.write_table(table, tmp_path / "in.parquet")
+    result = invoke(runner, "clean", tmp_path / "in.parquet", "-o", tmp_path / "out.parquet", "-q")
+    assert result.exit_code == 0, result.output
+    assert pq.read_table(tmp_path / "out.parquet").to_pylist() == [{"id": "a", "text": "\n".join(ARTICLE), "n": 1}]
+
+
+# -- bad input ------------------------------------------------------------------
+
+
+def test_malformed_jsonl_line_names_file_and_line(runner, tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps({"id": "a", "text": ARTICLE[0]}) + "\n{not json\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = invoke(runner, "clean", path, "-o", out)
+    assert result.exit_code == 1
+    assert "bad.jsonl:2" in result.stderr and "not valid JSON" in result.stderr
+    assert "Traceback" not in result.output
+    assert not out.exists()  # nothing half-written
+
+
+def test_skip_bad_records_the_skipped_lines(runner, tmp_path):
+    path = tmp_path / "bad.jsonl"
+    lines = [json.dumps({"id": "a", "text": ARTICLE[0]}), "{not json", "[1, 2]",
+             json.dumps({"id": "c", "body": "x"}), json.dumps({"id": "d", "text": 5})]
+    path.write_bytes(("\n".join(lines) + "\n").encode() + b'{"id": "e", "text": "\xff\xfe"}\n')
+    rec = tmp_path / "removed.jsonl"
+    result = invoke(runner, "clean", path, "--removed", rec, "--skip-bad", "-q")
+    assert result.exit_code == 0, result.output
+    rules = [(r["doc_id"], r["rule"]) for r in read_jsonl(rec) if r["reason"] == "bad-input"]
+    assert rules == [("bad.jsonl:2".replace("bad.jsonl", str(path)), "invalid-json"),
+                     (f"{path}:3", "not-an-object"), ("c", "missing-text"), ("d", "text-not-string"),
+                     (f"{path}:6", "invalid-utf8")]
+
+
+def test_binary_and_undecodable_files_in_a_folder(runner, tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "good.txt").write_text("\n".join(ARTICLE), encoding="utf-8")
+    (tmp_path / "in" / "image.txt").write_bytes(b"\x89PNG\x00\x00\x01binary")
+    (tmp_path / "in" / "latin.txt").write_bytes("Caf\xe9 cr\xe8me".encode("latin-1"))
+    result = invoke(runner, "clean", tmp_path / "in", "-q")
+    assert result.exit_code == 1
+    assert "image.txt" in result.stderr and "binary" in result.stderr
+    rec = tmp_path / "rec.jsonl"
+    result = invoke(runner, "clean", tmp_path / "in", "--skip-bad", "--removed", rec, "-q")
+    assert result.exit_code == 0
+    assert {r["rule"] for r in read_jsonl(rec) if r["reason"] == "bad-input"} == {"binary-file", "invalid-utf8"}
+    assert len(result.stdout.splitlines()) == 1
+
+
+def test_truncated_gzip_is_reported(runner, tmp_path):
+    raw = "".join(json.dumps({"id": i, "text": ARTICLE[i % 4] + f" {i}"}) + "\n" for i in range(200)).encode()
+    (tmp_path / "cut.jsonl.gz").write_bytes(gzip.compress(raw)[:300])
+    result = invoke(runner, "clean", tmp_path / "cut.jsonl.gz", "-q")
+    assert result.exit_code == 1 and "cut.jsonl.gz" in result.stderr and "Traceback" not in result.output
+
+
+def test_missing_input_and_unknown_format(runner, tmp_path):
+    result = invoke(runner, "clean", tmp_path / "nope.jsonl")
+    assert result.exit_code == 1 and "no such file" in result.stderr
+    (tmp_path / "x.csv").write_text("a,b\n")
+    result = invoke(runner, "clean", tmp_path / "x.csv")
+    assert result.exit_code == 1 and "unknown input format" in result.stderr
+
+
+def test_bad_setting_is_a_clear_error(runner, tmp_path):
+    write_jsonl(tmp_path / "a.jsonl", [{"id": 1, "text": "x"}])
+    result = invoke(runner, "clean", tmp_path / "a.jsonl", "--num-perm", "100", "--bands", "7")
+    assert result.exit_code == 1 and "must divide" in result.stderr
+
+
+def test_config_file(runner, tmp_path):
+    write_jsonl(tmp_path / "a.jsonl", [{"id": 1, "body": ARTICLE[0]}])
+    (tmp_path / "c.toml").write_text('[read]\ntext_field = "body"\n[dedup]\nthreshold = 0.7\n')
+    result = invoke(runner, "clean", tmp_path / "a.jsonl", "--config", tmp_path / "c.toml", "-q")
+    assert result.exit_code == 0 and json.loads(result.stdout)["body"] == ARTICLE[0]
+    (tmp_path / "bad.toml").write_text("[dedup]\nthresold = 0.7\n")
+    result = invoke(runner, "clean", tmp_path / "a.jsonl", "--config", tmp_path / "bad.toml")
+    assert result.exit_code == 1 and "thresold" in result.stderr
+
+
+def test_strip_command_and_explain(runner, tmp_path):
+    result = invoke(runner, "strip", SEED_PAGE, "--explain", "-q")
+    assert result.exit_code == 0
+    assert "- No comments:    [chrome: comment-count]" in result.stdout
+    assert "+ Russia reveals US response to security proposals" in result.stdout
+
+
+def test_strip_is_idempotent_on_its_output(runner, tmp_path):
+    once, twice = tmp_path / "once.jsonl", tmp_path / "twice.jsonl"
+    assert invoke(runner, "strip", SEEDS, "-o", once, "-q").exit_code == 0
+    assert invoke(runner, "strip", once, "-o", twice, "-q").exit_code == 0
+    assert once.read_bytes() == twice.read_bytes()
+
+
+def test_explain_command_reads_the_record(runner, seeds_run, tmp_path):
+    _, removed, _ = seeds_run
+    rec = write_jsonl(tmp_path / "r.jsonl", removed)
+    doc = next(r["doc_id"] for r in removed if r["reason"] == "duplicate")
+    result = invoke(runner, "explain", doc, "--removed", rec)
+    assert result.exit_code == 0 and "duplicate/" in result.stdout and "kept in" in result.stdout
+    assert invoke(runner, "explain", "no-such-doc", "--removed", rec).exit_code == 1
+
+
+def test_rules_command_lists_the_catalogue(runner):
+    result = invoke(runner, "rules")
+    assert result.exit_code == 0 and "comment-count" in result.stdout
+
+
+def test_summary_goes_to_stderr_and_data_to_stdout(runner, tmp_path):
+    write_jsonl(tmp_path / "a.jsonl", [{"id": 1, "text": ARTICLE[0]}])
+    result = invoke(runner, "clean", tmp_path / "a.jsonl")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == {"id": 1, "text": ARTICLE[0]}
+    assert "documents" in result.stderr
+
+
+def test_failed_run_leaves_previous_output_untouched(runner, tmp_path):
+    out = tmp_path / "out.jsonl"
+    out.write_text("previous\n")
+    (tmp_path / "bad.jsonl").write_text("{oops\n")
+    assert invoke(runner, "clean", tmp_path / "bad.jsonl", "-o", out).exit_code == 1
+    assert out.read_text() == "previous\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.jsonl", "out.jsonl"]

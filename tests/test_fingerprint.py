@@ -1,0 +1,75 @@
+"""Fingerprints: equality with datasketch, band keys, and the LSH parameters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from datasketch import MinHash, MinHashLSH
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dedupe.fingerprint import Fingerprinter, jaccard_estimate, optimal_bands, permutations, shingle_hash32, shingles
+from dedupe.normalize import match_key
+
+words = st.lists(st.sampled_from("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu "
+                                 "über café 東京 ж 0".split()), min_size=8, max_size=60)
+
+
+@given(words, st.integers(1, 5), st.sampled_from([16, 64, 128]), st.integers(0, 2**31))
+@settings(max_examples=60, deadline=None)
+def test_signatures_equal_datasketch(tokens, ngram, num_perm, seed):
+    key = " ".join(tokens)
+    fp = Fingerprinter(num_perm=num_perm, seed=seed, ngram=ngram, min_words=8, bands=num_perm // 4 if num_perm % 4 == 0 else 1)
+    ours = fp.fingerprint([key]).signatures[0]
+    theirs = MinHash(num_perm=num_perm, seed=seed, hashfunc=shingle_hash32)
+    theirs.update_batch(shingles(key, ngram))
+    assert np.array_equal(ours, theirs.hashvalues)
+
+
+def test_permutations_equal_datasketch():
+    a, b = permutations(128, 7)
+    reference = MinHash(num_perm=128, seed=7).permutations
+    assert np.array_equal(a, reference[0]) and np.array_equal(b, reference[1])
+
+
+def test_batch_results_do_not_depend_on_batch_composition():
+    fp = Fingerprinter()
+    texts = [match_key(f"paragraph number {i} with enough words to be fingerprinted here ok") for i in range(50)]
+    whole = fp.fingerprint(texts)
+    halves = [fp.fingerprint(texts[:17]), fp.fingerprint(texts[17:])]
+    assert np.array_equal(whole.signatures, np.concatenate([h.signatures for h in halves]))
+    assert np.array_equal(whole.bands, np.concatenate([h.bands for h in halves]))
+
+
+def test_short_paragraphs_get_exact_hash_only():
+    batch = Fingerprinter(min_words=8).fingerprint(["only five words in here", "one two three four five six seven eight"])
+    assert batch.minhashed.tolist() == [False, True]
+    assert batch.signatures.shape[0] == 1 and batch.exact.shape == (2,)
+
+
+def test_signatures_feed_datasketch_lsh():
+    fp = Fingerprinter(num_perm=128)
+    base = "the quick brown fox jumps over the lazy dog near the river bank at dawn today"
+    edited = base.replace("lazy", "sleepy")
+    batch = fp.fingerprint([base, edited])
+    lsh = MinHashLSH(threshold=0.5, num_perm=128)
+    for name, sig in (("base", batch.signatures[0]), ("edited", batch.signatures[1])):
+        lsh.insert(name, MinHash(num_perm=128, hashvalues=sig, scheme="affine32"))
+    query = MinHash(num_perm=128, hashvalues=batch.signatures[1], scheme="affine32")
+    assert "base" in lsh.query(query)
+    assert jaccard_estimate(batch.signatures[0], batch.signatures[1]) > 0.5
+
+
+def test_equal_signatures_give_equal_band_keys():
+    fp = Fingerprinter(num_perm=64, bands=16)
+    batch = fp.fingerprint(["a b c d e f g h i j", "a b c d e f g h i j", "k l m n o p q r s t"])
+    assert np.array_equal(batch.bands[0], batch.bands[1])
+    assert not np.array_equal(batch.bands[0], batch.bands[2])
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.6, 0.8])
+def test_optimal_bands_divide_num_perm(threshold):
+    bands, rows = optimal_bands(threshold, 128)
+    assert bands * rows == 128
+    # the S-curve's midpoint sits near the threshold
+    assert abs((1 / bands) ** (1 / rows) - threshold) < 0.15

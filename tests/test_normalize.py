@@ -1,0 +1,72 @@
+"""Encoding repair and match keys: data-driven cases, negatives, and properties."""
+
+from __future__ import annotations
+
+import json
+
+import ftfy
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dedupe.normalize import FTFY_CONFIG, match_key, needs_repair, repair, repair_and_explain, split_lines
+
+from .conftest import SHARED_EVAL, load_case
+
+CASES = load_case("encoding.json")
+
+
+@pytest.mark.parametrize("case", CASES["cases"], ids=lambda c: c["label"])
+def test_repairs_transport_damage(case):
+    assert repair(case["original"]) == case["fixed"]
+
+
+@pytest.mark.parametrize("case", CASES["negatives"], ids=lambda c: c["label"])
+def test_correct_text_is_left_alone(case):
+    assert repair(case["text"]) == case["text"]
+
+
+def test_explain_names_the_fix():
+    fixed, steps = repair_and_explain("CafÃ©")
+    assert fixed == "Café" and steps
+
+
+@given(st.text())
+@settings(max_examples=300)
+def test_fast_path_equals_ftfy(text):
+    # The cheap check may skip ftfy only where ftfy would change nothing.
+    assert repair(text) == ftfy.fix_text(text, FTFY_CONFIG)
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E)))
+def test_printable_ascii_without_ampersand_skips_ftfy(text):
+    if "&" not in text:
+        assert not needs_repair(text)
+        assert repair(text) == text
+
+
+@pytest.mark.skipif(not (SHARED_EVAL / "encoding_dev.jsonl").exists(), reason="eval sets not present")
+def test_fast_path_equals_ftfy_on_eval_set():
+    rows = [json.loads(line) for line in (SHARED_EVAL / "encoding_dev.jsonl").open(encoding="utf-8")]
+    for row in rows:
+        assert repair(row["original"]) == ftfy.fix_text(row["original"], FTFY_CONFIG), row["id"]
+
+
+@given(st.text())
+def test_match_key_is_idempotent_and_normalised(text):
+    key = match_key(text)
+    assert match_key(key) == key
+    assert key == key.strip() and "  " not in key
+    assert key == key.casefold()
+
+
+def test_match_key_folds_case_punctuation_digits_and_spacing():
+    assert match_key("“Hello,”   WORLD — 2021!") == match_key('"hello" world 1999')
+
+
+@given(st.text())
+def test_split_lines_only_breaks_on_newlines(text):
+    pieces = split_lines(text)
+    assert "\n".join(pieces) == text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\x85" in text:
+        assert any("\x85" in piece for piece in pieces)

@@ -1,0 +1,188 @@
+"""The library API end to end: invariants, policies, and the removal record."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dedupe import CleanConfig, Cleaner, DedupConfig, InputError, clean
+from dedupe.pipeline import prepare
+
+from .conftest import ARTICLE, OTHER
+
+
+def run(docs, **dedup):
+    config = CleanConfig(dedup=DedupConfig(**dedup)) if dedup else CleanConfig()
+    cleaner = Cleaner(config)
+    results = list(cleaner.run(docs))
+    return results, cleaner.stats
+
+
+def removals(results):
+    return [r for res in results for r in res.removals]
+
+
+def test_exact_copy_is_kept_once_and_points_at_the_first():
+    docs = [{"id": "a", "text": "\n".join(ARTICLE)}, {"id": "b", "text": "\n".join(ARTICLE + OTHER)}]
+    results, _ = run(docs)
+    assert results[0].text == "\n".join(ARTICLE)
+    assert results[1].text == "\n".join(OTHER)
+    dups = [r for r in removals(results) if r.reason == "duplicate"]
+    assert [(r.doc_id, r.paragraph, r.kept_doc_id, r.kept_paragraph, r.similarity) for r in dups] == [
+        ("b", i, "a", i, 1.0) for i in range(len(ARTICLE))
+    ]
+
+
+def test_lightly_edited_copy_is_found_with_its_similarity():
+    edited = ARTICLE[1].replace("about 40,000 homes", "roughly 40,000 homes")
+    docs = [{"id": "a", "text": "\n".join(ARTICLE)}, {"id": "b", "text": "\n".join([edited] + OTHER)}]
+    results, _ = run(docs)
+    (dup,) = [r for r in removals(results) if r.reason == "duplicate"]
+    assert dup.doc_id == "b" and dup.kept_doc_id == "a" and dup.kept_paragraph == 1
+    assert dup.rule == "minhash" and 0.6 <= dup.similarity < 1.0
+
+
+def test_paragraph_in_many_documents_is_boilerplate_everywhere():
+    footer = "This newsletter is sent to subscribers every week; reply to this email to reach our editors directly."
+    topics = ["tides", "bridges", "orchards", "glaciers", "markets", "lighthouses"]
+    docs = [{"id": str(i), "text": f"An opening paragraph about {topic}, unlike any other in the corpus.\n{footer}"}
+            for i, topic in enumerate(topics)]
+    results, stats = run(docs, boilerplate_docs=5)
+    assert all(footer not in (r.text or "") for r in results)
+    assert stats.paragraphs_removed["boilerplate"] == 6
+    assert {r.rule for r in removals(results) if r.reason == "boilerplate"} == {"boilerplate-docs"}
+
+
+def test_site_template_needs_url_and_share_of_site():
+    tagline = "Notes on security and diplomacy from the Baltic coast, written by volunteers"
+    docs = [{"id": f"n{i}", "url": f"https://north.example.com/p{i}",
+             "text": f"{OTHER[i % 3]} Post {i}.\n{tagline}"} for i in range(4)]
+    docs.append({"id": "other", "url": "https://elsewhere.example.org/x", "text": ARTICLE[0]})
+    results, _ = run(docs)
+    rules = Counter(r.rule for r in removals(results) if r.reason == "boilerplate")
+    assert rules == {"site-template": 4}
+    # without urls the same four copies are ordinary duplicates: one is kept
+    for doc in docs:
+        doc.pop("url")
+    results, _ = run(docs)
+    assert sum(tagline in (r.text or "") for r in results) == 1
+
+
+@pytest.mark.parametrize(("keep", "kept_id"), [("first", "a"), ("earliest", "b"), ("longest", "c")])
+def test_keep_policies(keep, kept_id):
+    base = ARTICLE[2]
+    docs = [
+        {"id": "a", "date": "2022-03-01T00:00:00Z", "text": base + "\n" + OTHER[0]},
+        {"id": "b", "date": "2021-01-01", "text": base + "\n" + OTHER[1]},
+        {"id": "c", "date": "2023-01-01", "text": base.replace("nobody", "nobody at all") + "\n" + OTHER[2]},
+    ]
+    results, _ = run(docs, keep=keep)
+    holders = [r.record.doc_id for r in results if r.text and "rescued eleven people" in r.text]
+    assert holders == [kept_id]
+
+
+def test_mostly_duplicate_document_is_dropped_with_a_pointer():
+    docs = [{"id": "origin", "text": "\n".join(ARTICLE)},
+            {"id": "copy", "text": "\n".join(ARTICLE + ["Short own note."])}]
+    results, stats = run(docs)
+    assert results[1].output is None
+    (drop,) = [r for r in results[1].removals if r.paragraph is None]
+    assert drop.reason == "duplicate-document" and drop.kept_doc_id == "origin"
+    assert drop.text == docs[1]["text"]  # nothing lost: the whole document is in the record
+    assert stats.paragraphs_in_dropped_documents == 1
+
+
+def test_canonical_copy_moves_out_of_a_dropped_document():
+    # "first" has the shared paragraph first but is otherwise a copy of "big";
+    # dropping it must not leave the shared paragraph with no kept copy.
+    shared = OTHER[0]
+    docs = [
+        {"id": "big", "text": "\n".join(ARTICLE)},
+        {"id": "first", "text": "\n".join([shared] + ARTICLE * 1)},
+        {"id": "later", "text": "\n".join([shared, OTHER[1], OTHER[2]])},
+    ]
+    results, _ = run(docs, min_kept=0.3)
+    assert results[1].output is None
+    kept_texts = "\n".join(r.text for r in results if r.text)
+    assert kept_texts.count(shared) == 1
+
+
+def test_empty_and_chrome_only_documents_are_dropped_and_recorded():
+    docs = ["", "   \n  ", "No comments:\nPost a Comment", "\n".join(ARTICLE)]
+    results, stats = run(docs)
+    assert [r.kept for r in results] == [False, False, False, True]
+    rules = [next(x.rule for x in r.removals if x.paragraph is None) for r in results[:3]]
+    assert rules == ["empty-document", "empty-document", "nothing-left"]
+    assert stats.documents_dropped["empty"] == 3
+
+
+def test_clean_preserves_other_fields_and_order():
+    docs = [{"id": 7, "text": ARTICLE[0], "lang": "en", "meta": {"a": [1, 2]}}, {"id": 8, "text": OTHER[0]}]
+    out = list(clean(docs))
+    assert out == [{"id": 7, "text": ARTICLE[0], "lang": "en", "meta": {"a": [1, 2]}},
+                   {"id": 8, "text": OTHER[0]}]
+
+
+def test_missing_text_field_stops_or_is_skipped():
+    docs = [{"id": "x", "body": "no text field"}, {"id": "y", "text": ARTICLE[0]}]
+    with pytest.raises(InputError, match="no 'text' field"):
+        list(clean(docs))
+    config = CleanConfig().replace(read={"skip_bad": True})
+    results = list(Cleaner(config).run(docs))
+    assert results[0].removals[0].reason == "bad-input" and results[0].removals[0].rule == "missing-text"
+    assert results[1].kept
+
+
+def test_text_field_option():
+    out = list(clean([{"id": 1, "body": ARTICLE[0]}], CleanConfig().replace(read={"text_field": "body"})))
+    assert out == [{"id": 1, "body": ARTICLE[0]}]
+
+
+def test_jobs_do_not_change_results():
+    docs = [{"id": str(i), "text": "\n".join(ARTICLE[i % 4:] + OTHER[: i % 3] + ["Share this:"])} for i in range(40)]
+    one = [(r.text, [x.to_dict() for x in r.removals]) for r in Cleaner(jobs=1).run(docs)]
+    two = [(r.text, [x.to_dict() for x in r.removals]) for r in Cleaner(jobs=2).run(docs)]
+    assert one == two
+
+
+corpus_docs = st.lists(
+    st.lists(st.sampled_from(ARTICLE + OTHER + ["Share this:", "No comments:", "Home", "Ten Tips For Gardening",
+                                                "Why The Bus Is Late", "", "CafÃ© opens"]), max_size=8)
+    .map("\n".join),
+    max_size=12,
+)
+
+
+@given(corpus_docs)
+@settings(max_examples=40, deadline=None)
+def test_invariants_hold_for_any_corpus(texts):
+    cleaner = Cleaner()
+    results = list(cleaner.run(texts))
+    stats = cleaner.stats
+    # 1. accounting
+    assert len(results) == len(texts) == stats.documents_in
+    assert stats.documents_in == stats.documents_kept + sum(stats.documents_dropped.values())
+    for result, text in zip(results, texts):
+        paragraphs = prepare(text).paragraphs
+        removed = {r.paragraph for r in result.removals if r.paragraph is not None}
+        if result.kept:
+            # 2. nothing invented: output = the non-removed paragraphs, in order
+            assert result.text.split("\n") == [p for i, p in enumerate(paragraphs) if i not in removed]
+        else:
+            assert any(r.paragraph is None for r in result.removals)
+    # 4. per-document stages are idempotent on their own output
+    strip_only = CleanConfig(dedup=DedupConfig(enabled=False))
+    for result in results:
+        if result.kept:
+            again = list(Cleaner(strip_only).run([result.text]))[0]
+            assert again.text == result.text
+
+
+def test_accounting_counts_every_paragraph():
+    docs = [{"id": str(i), "text": "\n".join(ARTICLE + ["Share this:"])} for i in range(3)]
+    results, stats = run(docs)
+    assert stats.check() == []
+    assert stats.paragraphs_in == sum(len(prepare(d["text"]).paragraphs) for d in docs)

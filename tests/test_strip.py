@@ -1,0 +1,142 @@
+"""The chrome stripper: catalogue cases with negatives, the seed page, and properties."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dedupe.config import StripConfig
+from dedupe.errors import ConfigError
+from dedupe.pipeline import prepare, segment
+from dedupe.strip import RELATED_LINKS, is_headline_like, load_catalogue, parse_catalogue, strip
+
+from .conftest import ARTICLE, SEED_PAGE, load_case
+
+CATALOGUE = load_catalogue()
+EXAMPLES = [(rule.name, text) for rule in CATALOGUE.rules for text in rule.examples]
+NEGATIVES = [(rule.name, text) for rule in CATALOGUE.rules for text in rule.negatives]
+CASES = load_case("strip.json")
+
+
+@pytest.mark.parametrize(("rule", "text"), EXAMPLES)
+def test_every_catalogue_example_is_caught_by_its_rule(rule, text):
+    assert CATALOGUE.match(text) == rule
+
+
+@pytest.mark.parametrize(("rule", "text"), NEGATIVES)
+def test_no_catalogue_negative_is_caught_by_any_rule(rule, text):
+    assert CATALOGUE.match(text) is None
+
+
+@pytest.mark.parametrize("case", CASES["chrome"], ids=lambda c: f"{c['lang']}:{c['text'][:30]}")
+def test_chrome_lines_in_several_languages(case):
+    assert CATALOGUE.match(case["text"]) is not None
+
+
+@pytest.mark.parametrize("case", CASES["content"], ids=lambda c: f"{c['lang']}:{c['text'][:30]}")
+def test_content_lines_in_several_languages_stay(case):
+    assert CATALOGUE.match(case["text"]) is None
+
+
+def test_every_rule_has_examples_and_negatives():
+    for rule in CATALOGUE.rules:
+        assert rule.examples, rule.name
+        assert rule.negatives, rule.name
+
+
+def test_seed_page_loses_its_chrome_and_related_headlines_only():
+    paragraphs = segment(SEED_PAGE.read_text(encoding="utf-8"))
+    verdicts = strip(paragraphs)
+    removed = {p: v for p, v in zip(paragraphs, verdicts) if v}
+    assert removed == {
+        "UK Defence Secretary reveals hopes for imminent Moscow showdown": RELATED_LINKS,
+        "Russia sends 20 warships to the Black Sea to contain NATO": RELATED_LINKS,
+        "No comments:": "comment-count",
+        "Post a Comment": "comment-form",
+    }
+    # the embedded article's own headline is content
+    assert "Russia reveals US response to security proposals" not in removed
+
+
+def test_lone_headline_in_the_middle_is_kept():
+    page = [ARTICLE[0], "A Subheading Inside The Story", ARTICLE[1], ARTICLE[2]]
+    assert strip(page) == [None] * 4
+
+
+def test_headlines_after_related_header_go_even_mid_page():
+    page = [ARTICLE[0], "Related posts", "Ten tips for winter gardening", "Why the bus is late again", ARTICLE[1]]
+    assert strip(page) == [None, "related-header", RELATED_LINKS, RELATED_LINKS, None]
+
+
+def test_disabled_rules_are_not_applied():
+    page = [ARTICLE[0], "Share this:"]
+    assert strip(page, StripConfig(disabled_rules=("share",))) == [None, None]
+
+
+def test_catalogue_rejects_phrase_in_two_rules():
+    data = {"rule": [{"name": "a", "phrases": ["Share"]}, {"name": "b", "phrases": ["share"]}]}
+    with pytest.raises(ConfigError, match="both"):
+        parse_catalogue(data)
+
+
+def test_catalogue_rejects_bad_pattern():
+    with pytest.raises(ConfigError, match="bad pattern"):
+        parse_catalogue({"rule": [{"name": "a", "patterns": ["(unclosed"]}]})
+
+
+line = st.one_of(
+    st.sampled_from(ARTICLE + ["Share this:", "No comments:", "Post a Comment", "Home",
+                               "Ten tips for winter gardening", "Why the bus is late again",
+                               "Related posts", "Posted by Ann at 9:14 AM", "© 2022 Example"]),
+    st.text(min_size=1, max_size=80).map(str.strip).filter(bool),
+)
+
+
+@given(st.lists(line, max_size=25))
+@settings(max_examples=200)
+def test_stripping_is_idempotent_and_keeps_lines_verbatim_in_order(lines):
+    verdicts = strip(lines)
+    kept = [p for p, v in zip(lines, verdicts) if v is None]
+    # kept lines are exactly the input lines, in order, unedited
+    it = iter(lines)
+    assert all(any(k == x for x in it) for k in kept)
+    assert strip(kept) == [None] * len(kept)
+
+
+@given(st.lists(st.sampled_from(ARTICLE), min_size=1, max_size=10))
+def test_a_normal_article_is_never_emptied(paragraphs):
+    assert any(v is None for v in strip(paragraphs))
+
+
+def test_pathological_lines_finish_quickly():
+    catalogue = load_catalogue()
+    started = time.perf_counter()
+    huge = "a" * 5_000_000
+    strip([huge])
+    many = ["by " + "x " * 30 + "|"] * 20_000 + ["Share " * 60, "© " + "9" * 300]
+    strip(many)
+    # every pattern on adversarial lines at the rule length limit
+    for attack in ("by " * 130, "| " * 200, "(c) " * 100, "1 " * 200, "cookie " * 57, "a" * 399 + "!"):
+        catalogue.match(attack)
+    assert time.perf_counter() - started < 10
+
+
+def test_hundred_thousand_short_lines():
+    started = time.perf_counter()
+    verdicts = strip(["Home", "Share this:", "x y"] * 33_334)
+    assert len(verdicts) == 100_002
+    assert time.perf_counter() - started < 15
+
+
+def test_headline_shape():
+    assert is_headline_like("Council Approves Bike Lanes On Mill Street")
+    assert not is_headline_like("the council approved the plan.")
+    assert not is_headline_like("Word")
+
+
+def test_prepare_repairs_before_stripping():
+    prepared = prepare("Aucun commentaire:\nEnregistrer un commentaire".encode().decode("utf-8"))
+    assert prepared.verdicts == ["comment-count", "comment-form"]
