@@ -1,0 +1,135 @@
+"""Quality figures on the shared evaluation sets, scored by their own scorers.
+
+    python benchmarks/quality.py [--eval ../shared/eval] [--only syndication,boilerplate,encoding]
+                                 [--jobs N] [-- EXTRA dedupe clean OPTIONS]
+
+Runs the ``dedupe`` command exactly as a user would (``python -m dedupe``) and
+prints the scorers' figures next to the baselines they publish:
+
+* syndication: ``dedupe clean`` on ``syndication_dev/corpus.jsonl`` ->
+  ``syndicate_score.py`` (headline, retention, residues, mojibake);
+* boilerplate: ``dedupe strip`` (per-document rules only) and ``dedupe clean``
+  (plus corpus-wide repetition) on ``boilerplate_dev.jsonl`` -> ``score.py
+  boilerplate``, overall and per source;
+* encoding: :func:`dedupe.repair` on ``encoding_dev.jsonl`` -> ``score.py encoding``.
+
+Needs the evaluation sets beside the checkout (``../shared/eval``); they are not
+part of the repository.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_EVAL = ROOT.parent / "shared" / "eval"
+
+
+def run(cmd: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(cmd, check=True)
+    return time.perf_counter() - started
+
+
+def score(cmd: list[str]) -> dict:
+    out = subprocess.run(cmd + ["--json"], check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def dedupe(*args: str) -> list[str]:
+    return [sys.executable, "-m", "dedupe", *args]
+
+
+def syndication(eval_dir: Path, work: Path, jobs: int, extra: list[str]) -> None:
+    corpus = eval_dir / "syndication_dev" / "corpus.jsonl"
+    pred = work / "syndication.jsonl"
+    seconds = run(dedupe("clean", str(corpus), "-o", str(pred), "--jobs", str(jobs), "-q", *extra))
+    s = score([sys.executable, str(eval_dir / "syndicate_score.py"),
+               str(eval_dir / "syndication_dev" / "gold.jsonl"), str(pred)])
+    mb = corpus.stat().st_size / 1e6
+    print("\n## Syndication (dedupe clean on syndication_dev, 3,000 documents)")
+    print(f"{'metric':<34}{'dedupe':>10}{'exact-line baseline':>22}")
+    baseline = {"headline": 0.886, "retention": 0.975, "chrome_residue": 0.086, "duplicate_residue": 0.211,
+                "duplicate_residue_exact": 0.060, "duplicate_residue_edited": 0.151, "mojibake_repaired": 0.0,
+                "retention_words": 0.993}
+    for key in ("headline", "retention", "chrome_residue", "duplicate_residue", "duplicate_residue_exact",
+                "duplicate_residue_edited", "mojibake_repaired", "retention_words", "retention_intro",
+                "clean_line_damage"):
+        ref = baseline.get(key)
+        print(f"{key:<34}{s[key]:>10.4f}{'' if ref is None else f'{ref:>22.3f}'}")
+    c = s["counts"]
+    print(f"documents kept {c['docs_kept']} / {c['docs']}; wall {seconds:.1f} s ({mb / seconds:.2f} MB/s)")
+
+
+def boilerplate(eval_dir: Path, work: Path, jobs: int, extra: list[str]) -> None:
+    gold = eval_dir / "boilerplate_dev.jsonl"
+    pages = work / "boilerplate_pages.jsonl"
+    with open(gold, encoding="utf-8") as src, open(pages, "w", encoding="utf-8") as dst:
+        for line in src:
+            page = json.loads(line)
+            dst.write(json.dumps({"id": page["id"], "url": page.get("url") or "",
+                                  "text": "\n".join(page["lines"])}, ensure_ascii=False) + "\n")
+    print("\n## Boilerplate lines (boilerplate_dev, 1,196 pages; comments excluded)")
+    print(f"{'run':<24}{'content P':>10}{'R':>8}{'F1':>8}{'word F1':>9}{'aeb':>8}{'cleaneval':>10}{'dragnet':>9}{'pages/s':>9}")
+    print(f"{'keep every line':<24}{0.137:>10.3f}{1.0:>8.3f}{0.241:>8.3f}{0.695:>9.3f}{0.253:>8.3f}{0.670:>10.3f}{0.207:>9.3f}")
+    print(f"{'drop lines < 5 words':<24}{0.360:>10.3f}{0.794:>8.3f}{0.495:>8.3f}{0.778:>9.3f}{0.529:>8.3f}{0.722:>10.3f}{0.460:>9.3f}")
+    print(f"{'trafilatura (HTML)':<24}{0.841:>10.3f}{0.842:>8.3f}{0.841:>8.3f}{0.947:>9.3f}{0.944:>8.3f}{0.800:>10.3f}{0.827:>9.3f}")
+    for command in ("strip", "clean"):
+        pred = work / f"boilerplate_{command}.jsonl"
+        seconds = run(dedupe(command, str(pages), "-o", str(pred), "--jobs", str(jobs), "-q",
+                             *(extra if command == "clean" else [])))
+        s = score([sys.executable, str(eval_dir / "score.py"), "boilerplate", str(gold), str(pred), "--by-source"])
+        r = s["results"]
+        a = r["ALL"]
+        print(f"{'dedupe ' + command:<24}{a['content']['p']:>10.3f}{a['content']['r']:>8.3f}{a['content']['f']:>8.3f}"
+              f"{a['content_word_weighted']['f']:>9.3f}{r['scrapinghub-aeb']['content']['f']:>8.3f}"
+              f"{r['cleaneval-dev']['content']['f']:>10.3f}{r['dragnet']['content']['f']:>9.3f}{1196 / seconds:>9.0f}")
+
+
+def encoding(eval_dir: Path, work: Path) -> None:
+    from dedupe import repair
+
+    gold = eval_dir / "encoding_dev.jsonl"
+    pred = work / "encoding.jsonl"
+    with open(gold, encoding="utf-8") as src, open(pred, "w", encoding="utf-8") as dst:
+        for line in src:
+            case = json.loads(line)
+            dst.write(json.dumps({"id": case["id"], "text": repair(case["original"])}, ensure_ascii=False) + "\n")
+    print("\n## Encoding repair (encoding_dev, 161 cases; ftfy.fix_text defaults: exact 0.764 vs gold)")
+    for field in ("gold", "gold_fix_text"):
+        s = score([sys.executable, str(eval_dir / "score.py"), "encoding", str(gold), str(pred), "--field", field])
+        parts = []
+        for name, row in sorted(s.get("results", s).items()):
+            parts.append(f"{name}: exact {row['exact'] / row['n']:.3f} loose {row['loose'] / row['n']:.3f} "
+                         f"changed {row['changed']}/{row['n']}")
+        print(f"against {field:<14} " + "; ".join(parts))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--eval", type=Path, default=DEFAULT_EVAL, help="folder of the evaluation sets")
+    parser.add_argument("--only", default="syndication,boilerplate,encoding")
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("extra", nargs="*", help="extra options for dedupe clean (after --)")
+    args = parser.parse_args()
+    if not (args.eval / "score.py").exists():
+        sys.exit(f"evaluation sets not found in {args.eval}; pass --eval DIR")
+    wanted = set(args.only.split(","))
+    with tempfile.TemporaryDirectory(prefix="dedupe-quality-") as tmp:
+        work = Path(tmp)
+        if "syndication" in wanted:
+            syndication(args.eval, work, args.jobs, args.extra)
+        if "boilerplate" in wanted:
+            boilerplate(args.eval, work, args.jobs, args.extra)
+        if "encoding" in wanted:
+            encoding(args.eval, work)
+
+
+if __name__ == "__main__":
+    main()
