@@ -76,7 +76,10 @@ def segment(text: str) -> list[str]:
 
 
 def prepare(
-    text: str, config: CleanConfig = CleanConfig(), catalogue: Catalogue | None = None
+    text: str,
+    config: CleanConfig = CleanConfig(),
+    catalogue: Catalogue | None = None,
+    seconds: dict[str, float] | None = None,
 ) -> Prepared:
     """Run normalise, segment and strip on one document.
 
@@ -84,11 +87,16 @@ def prepare(
     >>> p.paragraphs, p.verdicts
     (['Café news, fresh from the morning papers today.', 'No comments:'], [None, 'comment-count'])
     """
+    started = time.perf_counter()
     paragraphs = segment(text)
     if config.normalize.repair:
         paragraphs = [repair(p).strip() for p in paragraphs]
     keys = [match_key(p) for p in paragraphs]
+    normalized = time.perf_counter()
     verdicts = strip(paragraphs, config.strip, catalogue=catalogue, keys=keys)
+    if seconds is not None:
+        seconds["normalize"] = seconds.get("normalize", 0.0) + normalized - started
+        seconds["strip"] = seconds.get("strip", 0.0) + time.perf_counter() - normalized
     for index, paragraph in enumerate(paragraphs):
         if not paragraph:
             verdicts[index] = BLANK_AFTER_REPAIR
@@ -124,12 +132,14 @@ class _Worker:
             min_words=d.min_minhash_words, threshold=d.threshold, bands=d.bands,
         )
 
-    def prepare_batch(self, batch: list[tuple[int, str]]) -> list[Prepared]:
-        return [prepare(text, self.config, self.catalogue) for _, text in batch]
+    def prepare_batch(
+        self, batch: list[tuple[int, str]], seconds: dict[str, float] | None = None
+    ) -> list[Prepared]:
+        return [prepare(text, self.config, self.catalogue, seconds) for _, text in batch]
 
     def fingerprint_batch(self, batch: list[tuple[int, str]]) -> _Pass1Batch:
-        started = time.perf_counter()
-        prepared = self.prepare_batch(batch)
+        seconds: dict[str, float] = {}
+        prepared = self.prepare_batch(batch, seconds)
         prepared_at = time.perf_counter()
         chars, doc, para, keys, length = [], [], [], [], []
         paragraphs = 0
@@ -158,8 +168,7 @@ class _Worker:
             signatures=prints.signatures,
             bands=prints.bands,
             paragraphs=paragraphs,
-            seconds={"normalize+strip": prepared_at - started,
-                     "fingerprint": time.perf_counter() - prepared_at},
+            seconds={**seconds, "fingerprint": time.perf_counter() - prepared_at},
         )
 
 
