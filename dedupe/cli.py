@@ -89,6 +89,11 @@ SkipBad = Annotated[
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")]
 Jobs = Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes.")]
+ContextThreshold = Annotated[
+    Optional[float],
+    typer.Option("--context-threshold", min=0.0, max=1.0,
+                 help="Keep lines whose context score reaches this (lower keeps more). [default: the model's]"),
+]
 
 
 def _configure_logging(quiet: bool) -> None:
@@ -231,6 +236,8 @@ def clean(
     keep: Annotated[Optional[Keep], typer.Option("--keep", help="Which copy of a duplicate to keep. [default: first]")] = None,
     no_repair: Annotated[bool, typer.Option("--no-repair", help="Do not repair encoding.")] = False,
     no_strip: Annotated[bool, typer.Option("--no-strip", help="Do not apply chrome rules.")] = False,
+    context: Annotated[bool, typer.Option("--context", help="Also judge each line by its neighbours and by how often it recurs on the site (for raw page dumps; costs some article lines).")] = False,
+    context_threshold: ContextThreshold = None,
     skip_bad: SkipBad = False,
     jobs: Jobs = 1,
     quiet: Quiet = False,
@@ -247,7 +254,8 @@ def clean(
                           "boilerplate_docs": boilerplate_docs, "min_kept": min_kept,
                           "keep": keep.value if keep else None},
                 "normalize": {"repair": False if no_repair else None},
-                "strip": {"enabled": False if no_strip else None},
+                "strip": {"enabled": False if no_strip else None, "context": True if context else None,
+                          "context_threshold": context_threshold},
             },
         )
     except DedupeError as exc:
@@ -265,6 +273,8 @@ def strip_command(
     text_field: TextField = None,
     id_field: IdField = None,
     explain: Annotated[bool, typer.Option("--explain", help="Print every document's lines with their verdict and rule.")] = False,
+    context: Annotated[bool, typer.Option("--context", help="Also judge each line by its neighbours and by how often it recurs on the site (for raw page dumps; costs some article lines).")] = False,
+    context_threshold: ContextThreshold = None,
     skip_bad: SkipBad = False,
     jobs: Jobs = 1,
     quiet: Quiet = False,
@@ -275,7 +285,8 @@ def strip_command(
         config = _build_config(
             config_file,
             {"text_field": text_field, "id_field": id_field, "skip_bad": skip_bad or None},
-            {"dedup": {"enabled": False}},
+            {"dedup": {"enabled": False},
+             "strip": {"context": True if context else None, "context_threshold": context_threshold}},
         )
     except DedupeError as exc:
         raise _fail(str(exc)) from None

@@ -115,7 +115,18 @@ class StripConfig:
         max_rule_chars: longer lines are never matched by a rule.
         min_related_run: shortest headline run removed as a related-links list.
         max_headline_words: longest line (in words) that can be headline-like.
-        disabled_rules: rule names to switch off.
+        disabled_rules: rule names to switch off (``related-links`` and
+            ``context`` name the two context-dependent passes).
+        context: run the context pass (a line's verdict from its neighbours).
+            Off by default: it lifts content-line F1 on real page dumps from
+            0.30 to 0.80 but drops about a fifth of article lines, and on
+            corpora whose chrome repeats, the deduplicator's frequency rules
+            already remove it without that cost (see benchmarks/RESULTS.md).
+        context_threshold: keep lines scoring at least this (0..1); ``None``
+            uses the fitted model's threshold.
+        templates: count how often every line recurs across the corpus and
+            across each site's pages (one extra read of the input) and give
+            the counts to the context pass.
     """
 
     enabled: bool = True
@@ -123,11 +134,16 @@ class StripConfig:
     min_related_run: int = MIN_RELATED_RUN
     max_headline_words: int = MAX_HEADLINE_WORDS
     disabled_rules: tuple[str, ...] = ()
+    context: bool = False
+    context_threshold: float | None = None
+    templates: bool = True
 
     def __post_init__(self) -> None:
         _check(self.max_rule_chars >= 1, "strip.max_rule_chars must be at least 1")
         _check(self.min_related_run >= 1, "strip.min_related_run must be at least 1")
         _check(self.max_headline_words >= 1, "strip.max_headline_words must be at least 1")
+        if self.context_threshold is not None:
+            _check(0.0 <= self.context_threshold <= 1.0, "strip.context_threshold must be in [0, 1]")
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,13 +22,14 @@ from __future__ import annotations
 import logging
 import math
 import multiprocessing
+import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -41,6 +42,7 @@ from .normalize import match_key, repair, split_lines
 from .record import Removal, Stats
 from .resolve import BOILERPLATE, DUPLICATE, RULE_NAMES, DocumentTable, ParagraphTable, Resolution, resolve
 from .strip import Catalogue, load_catalogue, strip
+from .templates import TemplateBuilder, TemplateTable, line_hashes, site_of
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,8 @@ def prepare(
     config: CleanConfig = CleanConfig(),
     catalogue: Catalogue | None = None,
     seconds: dict[str, float] | None = None,
+    templates: TemplateTable | None = None,
+    site: str | None = None,
 ) -> Prepared:
     """Run normalise, segment and strip on one document.
 
@@ -89,11 +93,15 @@ def prepare(
     """
     started = time.perf_counter()
     paragraphs = segment(text)
+    repeats = share = None
+    if templates is not None:
+        # counted on the raw lines, as the counting pass saw them
+        repeats, share = templates.lookup(paragraphs, site)
     if config.normalize.repair:
         paragraphs = [repair(p).strip() for p in paragraphs]
     keys = [match_key(p) for p in paragraphs]
     normalized = time.perf_counter()
-    verdicts = strip(paragraphs, config.strip, catalogue=catalogue, keys=keys)
+    verdicts = strip(paragraphs, config.strip, catalogue=catalogue, keys=keys, repeats=repeats, site_share=share)
     if seconds is not None:
         seconds["normalize"] = seconds.get("normalize", 0.0) + normalized - started
         seconds["strip"] = seconds.get("strip", 0.0) + time.perf_counter() - normalized
@@ -120,8 +128,11 @@ class _Pass1Batch:
     seconds: dict[str, float]
 
 
+Job = tuple[str | None, list[tuple[int, str, str | None]]]
+
+
 class _Worker:
-    """Per-process state: the compiled catalogue and the fingerprinter."""
+    """Per-process state: the compiled catalogue, the fingerprinter, the line counts."""
 
     def __init__(self, config: CleanConfig) -> None:
         self.config = config
@@ -131,19 +142,30 @@ class _Worker:
             num_perm=d.num_perm, seed=d.seed, ngram=d.ngram,
             min_words=d.min_minhash_words, threshold=d.threshold, bands=d.bands,
         )
+        self.templates: TemplateTable | None = None
+        self._templates_dir: str | None = None
 
-    def prepare_batch(
-        self, batch: list[tuple[int, str]], seconds: dict[str, float] | None = None
-    ) -> list[Prepared]:
-        return [prepare(text, self.config, self.catalogue, seconds) for _, text in batch]
+    def _use_templates(self, folder: str | None) -> None:
+        if folder is not None and folder != self._templates_dir:
+            self.templates = TemplateTable.load(Path(folder))
+            self._templates_dir = folder
 
-    def fingerprint_batch(self, batch: list[tuple[int, str]]) -> _Pass1Batch:
+    def count_batch(self, job: Job) -> list[tuple[str | None, np.ndarray]]:
+        return [(site, line_hashes(segment(text))) for _, text, site in job[1]]
+
+    def prepare_batch(self, job: Job, seconds: dict[str, float] | None = None) -> list[Prepared]:
+        self._use_templates(job[0])
+        return [prepare(text, self.config, self.catalogue, seconds, self.templates, site)
+                for _, text, site in job[1]]
+
+    def fingerprint_batch(self, job: Job) -> _Pass1Batch:
         seconds: dict[str, float] = {}
-        prepared = self.prepare_batch(batch, seconds)
+        batch = job[1]
+        prepared = self.prepare_batch(job, seconds)
         prepared_at = time.perf_counter()
         chars, doc, para, keys, length = [], [], [], [], []
         paragraphs = 0
-        for (index, _), prep in zip(batch, prepared):
+        for (index, _, _), prep in zip(batch, prepared):
             paragraphs += len(prep.paragraphs)
             total = 0
             for number, (text, key, verdict) in enumerate(zip(prep.paragraphs, prep.keys, prep.verdicts)):
@@ -158,7 +180,7 @@ class _Worker:
             chars.append(total)
         prints = self.fingerprinter.fingerprint(keys)
         return _Pass1Batch(
-            indices=np.array([index for index, _ in batch], dtype=np.int64),
+            indices=np.array([index for index, _, _ in batch], dtype=np.int64),
             chars=np.array(chars, dtype=np.int64),
             doc=np.array(doc, dtype=np.int64),
             para=np.array(para, dtype=np.int32),
@@ -180,16 +202,22 @@ def _init_process(config: CleanConfig) -> None:
     _PROCESS_WORKER = _Worker(config)
 
 
-def _process_fingerprint(batch: list[tuple[int, str]]) -> _Pass1Batch:
+def _worker() -> _Worker:
     if _PROCESS_WORKER is None:  # pragma: no cover - set by the pool initializer
         raise RuntimeError("worker not initialised")
-    return _PROCESS_WORKER.fingerprint_batch(batch)
+    return _PROCESS_WORKER
 
 
-def _process_prepare(batch: list[tuple[int, str]]) -> list[Prepared]:
-    if _PROCESS_WORKER is None:  # pragma: no cover
-        raise RuntimeError("worker not initialised")
-    return _PROCESS_WORKER.prepare_batch(batch)
+def _process_count(job: Job) -> list[tuple[str | None, np.ndarray]]:
+    return _worker().count_batch(job)
+
+
+def _process_fingerprint(job: Job) -> _Pass1Batch:
+    return _worker().fingerprint_batch(job)
+
+
+def _process_prepare(job: Job) -> list[Prepared]:
+    return _worker().prepare_batch(job)
 
 
 @dataclass(slots=True)
@@ -221,18 +249,6 @@ def _batches(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
             batch = []
     if batch:
         yield batch
-
-
-def _site_of(url: Any) -> str | None:
-    if not isinstance(url, str) or not url:
-        return None
-    try:
-        host = urlsplit(url if "//" in url else "//" + url).hostname
-    except ValueError:
-        return None
-    if not host:
-        return None
-    return host[4:] if host.startswith("www.") else host
 
 
 def _timestamp(value: Any) -> float:
@@ -288,20 +304,54 @@ class Cleaner:
             pool = multiprocessing.get_context("spawn").Pool(
                 self.jobs, initializer=_init_process, initargs=(self.config,)
             )
+        scratch = tempfile.TemporaryDirectory(prefix="dedupe-run-")
         try:
             worker = _Worker(self.config)
+            templates_dir = None
+            strip_cfg = self.config.strip
+            if strip_cfg.enabled and strip_cfg.context and strip_cfg.templates:
+                worker.templates = self._count_lines(source, worker, pool)  # type: ignore[arg-type]
+                if pool is not None:
+                    # workers memory-map one copy of the counts
+                    worker.templates.save(Path(scratch.name))
+                    templates_dir = scratch.name
             plan = None
             if self.config.dedup.enabled:
-                plan = self._pass1(source, worker, pool)  # type: ignore[arg-type]
-            yield from self._pass2(source, worker, pool, plan)  # type: ignore[arg-type]
+                plan = self._pass1(source, worker, pool, templates_dir)  # type: ignore[arg-type]
+            yield from self._pass2(source, worker, pool, plan, templates_dir)  # type: ignore[arg-type]
         finally:
             if pool is not None:
                 pool.terminate()
                 pool.join()
+            scratch.cleanup()
         self.stats.seconds["total"] = time.perf_counter() - started
         problems = self.stats.check()
         if problems:
             raise AccountingError("; ".join(problems))
+
+    def _site(self, record: Record) -> str | None:
+        return site_of((record.fields or {}).get(self.config.read.url_field))
+
+    # -- pass 0: line counts for site templates ---------------------------------
+
+    def _count_lines(self, source: Source, worker: _Worker, pool: Any) -> TemplateTable:
+        started = time.perf_counter()
+        builder = TemplateBuilder()
+
+        def jobs() -> Iterator[Job]:
+            for chunk in _batches(source.records(), BATCH_DOCS):
+                for rec in chunk:
+                    self._check_bad(rec)
+                yield None, [(r.index, r.text, self._site(r)) for r in chunk if r.error is None]
+
+        results = pool.imap(_process_count, jobs()) if pool else map(worker.count_batch, jobs())
+        for batch in results:
+            for site, hashes in batch:
+                builder.add(site, hashes)
+            self._tick("count lines", len(batch))
+        table = builder.finish()
+        self.stats.seconds["count lines"] = time.perf_counter() - started
+        return table
 
     # -- pass 1 ---------------------------------------------------------------
 
@@ -311,7 +361,7 @@ class Cleaner:
                 record.location, f"{record.error} (use --skip-bad to skip such records)"
             )
 
-    def _pass1(self, source: Source, worker: _Worker, pool: Any) -> _Plan:
+    def _pass1(self, source: Source, worker: _Worker, pool: Any, templates_dir: str | None) -> _Plan:
         started = time.perf_counter()
         cfg = self.config.read
         doc_ids: list[str] = []
@@ -320,20 +370,19 @@ class Cleaner:
         dates: list[float] = []
         batches: list[_Pass1Batch] = []
 
-        def jobs() -> Iterator[list[tuple[int, str]]]:
+        def jobs() -> Iterator[Job]:
             for chunk in _batches(source.records(), BATCH_DOCS):
                 work = []
                 for rec in chunk:
                     self._check_bad(rec)
                     doc_ids.append(rec.doc_id)
-                    fields = rec.fields or {}
-                    site = _site_of(fields.get(cfg.url_field))
+                    site = self._site(rec)
                     site_of_doc.append(-1 if site is None else sites.setdefault(site, len(sites)))
-                    dates.append(_timestamp(fields.get(cfg.date_field)))
+                    dates.append(_timestamp((rec.fields or {}).get(cfg.date_field)))
                     if rec.error is None:
-                        work.append((rec.index, rec.text))
+                        work.append((rec.index, rec.text, site))
                         self.stats.bytes_in += len(rec.text)
-                yield work
+                yield templates_dir, work
 
         results = pool.imap(_process_fingerprint, jobs()) if pool else map(worker.fingerprint_batch, jobs())
         for batch in results:
@@ -366,12 +415,14 @@ class Cleaner:
 
     # -- pass 2 ---------------------------------------------------------------
 
-    def _pass2(self, source: Source, worker: _Worker, pool: Any, plan: _Plan | None) -> Iterator[DocResult]:
+    def _pass2(
+        self, source: Source, worker: _Worker, pool: Any, plan: _Plan | None, templates_dir: str | None
+    ) -> Iterator[DocResult]:
         started = time.perf_counter()
         total = len(plan.doc_ids) if plan is not None else None
         pending: deque[list[Record]] = deque()
 
-        def jobs() -> Iterator[list[tuple[int, str]]]:
+        def jobs() -> Iterator[Job]:
             for chunk in _batches(source.records(), BATCH_DOCS):
                 for rec in chunk:
                     if plan is None:
@@ -379,7 +430,7 @@ class Cleaner:
                     elif rec.index >= len(plan.doc_ids) or plan.doc_ids[rec.index] != rec.doc_id:
                         raise InputError(rec.location, "input changed between the two passes")
                 pending.append(chunk)
-                yield [(r.index, r.text) for r in chunk if r.error is None]
+                yield templates_dir, [(r.index, r.text, self._site(r)) for r in chunk if r.error is None]
 
         results = pool.imap(_process_prepare, jobs()) if pool else map(worker.prepare_batch, jobs())
         seen = 0

@@ -33,12 +33,22 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
+
 from .config import StripConfig
 from .errors import ConfigError
 from .normalize import match_key
 
 #: Rule name given to lines removed as part of a related-links run.
 RELATED_LINKS = "related-links"
+#: Rule name given to lines the context pass scores as not article text.
+CONTEXT = "context"
+#: Pages with fewer lines are not judged by context: the model was fitted on
+#: whole web pages, and a handful of lines says too little about position.
+CONTEXT_MIN_LINES = 12
+#: On a page where no line reaches the context threshold, lines scoring at
+#: least this share of the best line's score are kept.
+RELATIVE_KEEP = 0.5
 #: Family whose rules open a related-links list.
 RELATED_HEADER_FAMILY = "related-header"
 #: A line with at least this many words and sentence-final punctuation is
@@ -226,10 +236,17 @@ def strip(
     *,
     catalogue: Catalogue | None = None,
     keys: Sequence[str] | None = None,
+    repeats: np.ndarray | None = None,
+    site_share: np.ndarray | None = None,
 ) -> list[str | None]:
     """Verdict per paragraph: ``None`` to keep it, else the name of the removing rule.
 
-    ``keys`` may pass precomputed :func:`~dedupe.normalize.match_key` values.
+    ``keys`` may pass precomputed :func:`~dedupe.normalize.match_key` values;
+    ``repeats`` and ``site_share`` the line counts of a
+    :class:`~dedupe.templates.TemplateTable` for the context pass.
+    The passes are repeated on the kept lines until nothing more goes, so that
+    stripping the output again removes nothing (the context pass and the
+    related-link runs look at neighbours, which change when lines go).
 
     >>> strip(["A real sentence that is long enough to count as the body of an article, ok.",
     ...        "Read more at https://example.com/x"])
@@ -238,6 +255,33 @@ def strip(
     if not config.enabled:
         return [None] * len(paragraphs)
     catalogue = catalogue or load_catalogue()
+    if keys is None:
+        keys = [match_key(p) for p in paragraphs]
+    counts = (repeats, site_share)
+    verdicts = _strip_once(paragraphs, config, catalogue, keys, counts)
+    while True:
+        kept = [i for i, v in enumerate(verdicts) if v is None]
+        if len(kept) == len(paragraphs) or not kept:
+            return verdicts
+        subset = tuple(None if a is None else np.asarray(a)[kept] for a in counts)
+        again = _strip_once([paragraphs[i] for i in kept], config, catalogue, [keys[i] for i in kept],
+                            subset)  # type: ignore[arg-type]
+        changed = False
+        for index, verdict in zip(kept, again):
+            if verdict is not None:
+                verdicts[index] = verdict
+                changed = True
+        if not changed:
+            return verdicts
+
+
+def _strip_once(
+    paragraphs: Sequence[str],
+    config: StripConfig,
+    catalogue: Catalogue,
+    keys: Sequence[str],
+    counts: tuple[np.ndarray | None, np.ndarray | None],
+) -> list[str | None]:
     disabled = set(config.disabled_rules)
     verdicts: list[str | None] = []
     for index, line in enumerate(paragraphs):
@@ -249,7 +293,44 @@ def strip(
         verdicts.append(rule)
     if RELATED_LINKS not in disabled:
         _mark_related_runs(paragraphs, verdicts, config, catalogue)
+    if config.context and CONTEXT not in disabled:
+        _mark_context(paragraphs, verdicts, config, keys, counts)
     return verdicts
+
+
+def _mark_context(
+    paragraphs: Sequence[str],
+    verdicts: list[str | None],
+    config: StripConfig,
+    keys: Sequence[str],
+    counts: tuple[np.ndarray | None, np.ndarray | None],
+) -> None:
+    from .context import ContextScorer, load_model
+
+    if len(paragraphs) < CONTEXT_MIN_LINES:
+        return  # too little page to judge a line by its neighbours
+    scorer = _scorer(id(load_model()))
+    threshold = scorer.threshold if config.context_threshold is None else config.context_threshold
+    scores = scorer.score(paragraphs, verdicts, keys, *counts)
+    candidates = [i for i, v in enumerate(verdicts) if v is None]
+    if not candidates:
+        return
+    best = max(scores[i] for i in candidates)
+    if best < threshold:
+        # No line clears the bar (an unusual page, a language the model knows
+        # little of): keep the lines that score close to the best one rather
+        # than empty the page.
+        threshold = best * RELATIVE_KEEP
+    removed = [i for i in candidates if scores[i] < threshold]
+    for index in removed:
+        verdicts[index] = CONTEXT
+
+
+@functools.lru_cache(maxsize=2)
+def _scorer(_model_id: int) -> "ContextScorer":  # noqa: F821
+    from .context import ContextScorer
+
+    return ContextScorer()
 
 
 def _mark_related_runs(

@@ -13,7 +13,7 @@ from dedupe.errors import ConfigError
 from dedupe.pipeline import prepare, segment
 from dedupe.strip import RELATED_LINKS, is_headline_like, load_catalogue, parse_catalogue, strip
 
-from .conftest import ARTICLE, SEED_PAGE, load_case
+from .conftest import ARTICLE, OTHER, SEED_PAGE, load_case
 
 CATALOGUE = load_catalogue()
 EXAMPLES = [(rule.name, text) for rule in CATALOGUE.rules for text in rule.examples]
@@ -140,3 +140,55 @@ def test_headline_shape():
 def test_prepare_repairs_before_stripping():
     prepared = prepare("Aucun commentaire:\nEnregistrer un commentaire".encode().decode("utf-8"))
     assert prepared.verdicts == ["comment-count", "comment-form"]
+
+
+# -- context pass ---------------------------------------------------------------
+
+CONTEXT = StripConfig(context=True)
+NAV = ["Home", "News", "Sport", "Culture", "Opinion", "Search", "Most read", "Storm cuts power to thousands",
+       "Library reopens after repairs", "Contact us", "Jobs", "Advertise", "Terms", "Sitemap"]
+
+
+@given(st.lists(st.sampled_from(ARTICLE + NAV + ["Share this:", "Posted by Ann at 9:14 AM"]), min_size=1, max_size=30))
+@settings(max_examples=100, deadline=None)
+def test_context_pass_is_a_fixed_point(lines):
+    verdicts = strip(lines, CONTEXT)
+    kept = [p for p, v in zip(lines, verdicts) if v is None]
+    assert strip(kept, CONTEXT) == [None] * len(kept)
+
+
+@given(st.lists(st.sampled_from(ARTICLE + NAV), min_size=1, max_size=30), st.sampled_from(ARTICLE))
+@settings(max_examples=100, deadline=None)
+def test_context_pass_never_empties_a_page_with_article_text(lines, paragraph):
+    lines = lines + [paragraph]
+    assert any(v is None for v in strip(lines, CONTEXT))
+
+
+def test_short_pages_are_not_judged_by_context():
+    page = ["Home", "News", ARTICLE[0], "Contact us"]
+    assert strip(page, CONTEXT) == strip(page)
+
+
+def test_context_pass_removes_navigation_around_an_article():
+    page = NAV[:6] + ARTICLE + NAV[6:]
+    verdicts = strip(page, CONTEXT)
+    kept = [p for p, v in zip(page, verdicts) if v is None]
+    assert all(p in kept for p in ARTICLE)
+    assert {"Contact us", "Jobs", "Advertise", "Terms", "Sitemap"}.isdisjoint(kept)
+    assert "context" in verdicts
+
+
+def test_template_counts_push_repeated_lines_out():
+    from dedupe.templates import TemplateTable
+
+    header = ["Weekly Planet", "Letters to the Planet", "Photo Essays", "Local Weather Desk"]
+    pages = [header + ARTICLE + [OTHER[i % 3], f"Page {i}"] + ["About the Planet", "Write for us"] * 2
+             for i in range(4)]
+    table = TemplateTable.build(("planet.example", p) for p in pages)
+    repeats, share = table.lookup(pages[0], "planet.example")
+    assert repeats.tolist()[:4] == [3, 3, 3, 3] and share.tolist()[:4] == [1.0] * 4
+    with_counts = strip(pages[0], CONTEXT, repeats=repeats, site_share=share)
+    without = strip(pages[0], CONTEXT)
+    assert with_counts[:4] == ["context"] * 4
+    assert sum(v is None for v in with_counts[4:8]) >= 3  # the article stays, all but at most one line
+    assert sum(v is not None for v in with_counts) >= sum(v is not None for v in without)
