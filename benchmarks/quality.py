@@ -80,14 +80,15 @@ def boilerplate(eval_dir: Path, work: Path, jobs: int, extra: list[str]) -> None
     print(f"{'keep every line':<24}{0.137:>10.3f}{1.0:>8.3f}{0.241:>8.3f}{0.695:>9.3f}{0.253:>8.3f}{0.670:>10.3f}{0.207:>9.3f}")
     print(f"{'drop lines < 5 words':<24}{0.360:>10.3f}{0.794:>8.3f}{0.495:>8.3f}{0.778:>9.3f}{0.529:>8.3f}{0.722:>10.3f}{0.460:>9.3f}")
     print(f"{'trafilatura (HTML)':<24}{0.841:>10.3f}{0.842:>8.3f}{0.841:>8.3f}{0.947:>9.3f}{0.944:>8.3f}{0.800:>10.3f}{0.827:>9.3f}")
-    for command in ("strip", "clean"):
-        pred = work / f"boilerplate_{command}.jsonl"
-        seconds = run(dedupe(command, str(pages), "-o", str(pred), "--jobs", str(jobs), "-q",
+    for command, options in (("strip", []), ("strip", ["--context"]), ("clean", []), ("clean", ["--context"])):
+        name = " ".join([command, *options])
+        pred = work / f"boilerplate_{command}{len(options)}.jsonl"
+        seconds = run(dedupe(command, str(pages), "-o", str(pred), "--jobs", str(jobs), "-q", *options,
                              *(extra if command == "clean" else [])))
         s = score([sys.executable, str(eval_dir / "score.py"), "boilerplate", str(gold), str(pred), "--by-source"])
         r = s["results"]
         a = r["ALL"]
-        print(f"{'dedupe ' + command:<24}{a['content']['p']:>10.3f}{a['content']['r']:>8.3f}{a['content']['f']:>8.3f}"
+        print(f"{'dedupe ' + name:<24}{a['content']['p']:>10.3f}{a['content']['r']:>8.3f}{a['content']['f']:>8.3f}"
               f"{a['content_word_weighted']['f']:>9.3f}{r['scrapinghub-aeb']['content']['f']:>8.3f}"
               f"{r['cleaneval-dev']['content']['f']:>10.3f}{r['dragnet']['content']['f']:>9.3f}{1196 / seconds:>9.0f}")
 
