@@ -38,6 +38,11 @@ app = typer.Typer(
 log = logging.getLogger("dedupe")
 
 
+class Shingle(str, Enum):
+    char = "char"
+    word = "word"
+
+
 class Keep(str, Enum):
     first = "first"
     earliest = "earliest"
@@ -229,9 +234,11 @@ def clean(
     date_field: Annotated[Optional[str], typer.Option("--date-field", help="Field read by --keep earliest. [default: date]")] = None,
     threshold: Annotated[Optional[float], typer.Option("--threshold", min=0.01, max=1.0, help="Estimated Jaccard at or above which paragraphs are copies. [default: 0.6]")] = None,
     num_perm: Annotated[Optional[int], typer.Option("--num-perm", min=2, help="MinHash permutations. [default: 128]")] = None,
-    ngram: Annotated[Optional[int], typer.Option("--ngram", min=1, help="Words per shingle. [default: 3]")] = None,
+    shingle: Annotated[Optional[Shingle], typer.Option("--shingle", help="Shingle kind: character or word n-grams. [default: char]")] = None,
+    ngram: Annotated[Optional[int], typer.Option("--ngram", min=1, help="Characters (or words) per shingle. [default: 5]")] = None,
     bands: Annotated[Optional[int], typer.Option("--bands", min=0, help="LSH bands (0: chosen from the threshold).")] = None,
     boilerplate_docs: Annotated[Optional[int], typer.Option("--boilerplate-docs", min=2, help="A paragraph in this many documents is boilerplate: every copy goes. [default: 20]")] = None,
+    boilerplate_sites: Annotated[Optional[int], typer.Option("--boilerplate-sites", min=2, help="With URLs: a paragraph on this many sites is boilerplate. [default: 50]")] = None,
     min_kept: Annotated[Optional[float], typer.Option("--min-kept", min=0.0, max=1.0, help="Drop documents keeping less than this share of their text. [default: 0.2]")] = None,
     keep: Annotated[Optional[Keep], typer.Option("--keep", help="Which copy of a duplicate to keep. [default: first]")] = None,
     no_repair: Annotated[bool, typer.Option("--no-repair", help="Do not repair encoding.")] = False,
@@ -251,7 +258,9 @@ def clean(
              "date_field": date_field, "skip_bad": skip_bad or None},
             {
                 "dedup": {"threshold": threshold, "num_perm": num_perm, "ngram": ngram, "bands": bands,
-                          "boilerplate_docs": boilerplate_docs, "min_kept": min_kept,
+                          "shingle": shingle.value if shingle else None,
+                          "boilerplate_docs": boilerplate_docs, "boilerplate_sites": boilerplate_sites,
+                          "min_kept": min_kept,
                           "keep": keep.value if keep else None},
                 "normalize": {"repair": False if no_repair else None},
                 "strip": {"enabled": False if no_strip else None, "context": True if context else None,

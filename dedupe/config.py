@@ -40,28 +40,40 @@ MIN_RELATED_RUN = 2
 #: Headline-like lines have at most this many words.
 MAX_HEADLINE_WORDS = 18
 
-#: Word n-gram size for MinHash shingles. 3-grams keep paragraph copies with
-#: one or two edited words above the threshold (a 5-gram loses five shingles
-#: per edited word, which in a 30-word paragraph is a sixth of the set).
-NGRAM = 3
+#: Shingles are character n-grams of the match key by default: a typo or a
+#: swapped word changes a handful of the ~200 shingles of a paragraph, where
+#: with word 3-grams it changes three of ~30 (see docs/algorithm.md).
+SHINGLE = "char"
+#: Characters (or words, with word shingles) per shingle.
+NGRAM = 5
 NUM_PERM = 128
 SEED = 1
 #: Estimated Jaccard similarity at or above which two paragraphs are copies.
 THRESHOLD = 0.6
-#: Paragraphs with fewer match-key words get the exact hash only: a MinHash of
-#: a handful of shingles is too coarse to tell an edit from a different line.
-MIN_MINHASH_WORDS = 8
+#: Keys shorter than this (characters; words with word shingles) get the exact
+#: hash only: a MinHash of a handful of shingles cannot tell an edit from a
+#: different line.
+MIN_MINHASH_LENGTH = 20
 #: A cluster spanning at least this many documents is boilerplate: every copy goes.
 BOILERPLATE_DOCS = 20
+#: When every copy has a URL, a cluster on this many distinct sites is
+#: boilerplate. Higher than BOILERPLATE_DOCS because each site's own template
+#: is already caught per site; what is left across sites is mostly syndication.
+BOILERPLATE_SITES = 50
 #: With a url field: a cluster covering at least this share of one site's pages
 #: (and at least SITE_MIN_DOCS of them) is that site's template.
 SITE_SHARE = 0.5
 SITE_MIN_DOCS = 3
+#: A paragraph whose sentences (4+ words each), covering at least this share of
+#: its characters, all appeared in other documents' kept paragraphs is a copy:
+#: reposts split, join and splice paragraphs, which no paragraph-level hash sees.
+SENTENCE_COVERAGE = 0.8
 #: A document keeping less than this share of its (post-strip) characters is
 #: dropped as a duplicate document.
 MIN_KEPT = 0.2
 
 KeepPolicy = Literal["first", "earliest", "longest"]
+ShingleKind = Literal["char", "word"]
 
 
 def _check(condition: bool, message: str) -> None:
@@ -152,30 +164,39 @@ class DedupConfig:
 
     Attributes:
         enabled: run the corpus-wide duplicate and boilerplate removal.
-        ngram: words per shingle.
+        shingle: ``char`` (character n-grams of the match key) or ``word``.
+        ngram: characters (or words) per shingle.
         num_perm: MinHash permutations.
         seed: MinHash permutation seed (datasketch's meaning).
         threshold: estimated Jaccard at or above which paragraphs are copies.
         bands: LSH bands; 0 chooses bands and rows that minimise false
             positives plus false negatives around ``threshold``.
-        min_minhash_words: shorter paragraphs are matched by exact key only.
+        min_minhash_length: shorter keys (characters, or words with word
+            shingles) are matched by exact key only.
         boilerplate_docs: clusters spanning this many documents lose every copy.
+        boilerplate_sites: the same, counted in distinct sites, for clusters
+            whose every copy has a URL.
         site_share, site_min_docs: per-site template detection (needs a url field).
         keep: ``first`` (input order), ``earliest`` (date field) or ``longest``.
+        sentence_coverage: a paragraph whose earlier-seen sentences make up this
+            share of it is a duplicate (``sentences``); above 1 switches it off.
         min_kept: documents keeping a smaller share of their text are dropped.
     """
 
     enabled: bool = True
+    shingle: ShingleKind = SHINGLE
     ngram: int = NGRAM
     num_perm: int = NUM_PERM
     seed: int = SEED
     threshold: float = THRESHOLD
     bands: int = 0
-    min_minhash_words: int = MIN_MINHASH_WORDS
+    min_minhash_length: int = MIN_MINHASH_LENGTH
     boilerplate_docs: int = BOILERPLATE_DOCS
+    boilerplate_sites: int = BOILERPLATE_SITES
     site_share: float = SITE_SHARE
     site_min_docs: int = SITE_MIN_DOCS
     keep: KeepPolicy = "first"
+    sentence_coverage: float = SENTENCE_COVERAGE
     min_kept: float = MIN_KEPT
 
     def __post_init__(self) -> None:
@@ -188,11 +209,13 @@ class DedupConfig:
                 self.num_perm % self.bands == 0,
                 f"dedup.bands ({self.bands}) must divide dedup.num_perm ({self.num_perm})",
             )
+        _check(self.shingle in ("char", "word"), "dedup.shingle must be 'char' or 'word'")
         _check(
-            self.min_minhash_words >= self.ngram,
-            "dedup.min_minhash_words must be at least dedup.ngram",
+            self.min_minhash_length >= self.ngram,
+            "dedup.min_minhash_length must be at least dedup.ngram",
         )
         _check(self.boilerplate_docs >= 2, "dedup.boilerplate_docs must be at least 2")
+        _check(self.boilerplate_sites >= 2, "dedup.boilerplate_sites must be at least 2")
         _check(0.0 < self.site_share <= 1.0, "dedup.site_share must be in (0, 1]")
         _check(self.site_min_docs >= 2, "dedup.site_min_docs must be at least 2")
         _check(
@@ -200,6 +223,7 @@ class DedupConfig:
             "dedup.keep must be 'first', 'earliest' or 'longest'",
         )
         _check(0.0 <= self.min_kept <= 1.0, "dedup.min_kept must be in [0, 1]")
+        _check(self.sentence_coverage > 0.0, "dedup.sentence_coverage must be positive")
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ hash function, so a signature computed here equals
 ``datasketch.MinHash(num_perm, seed, hashfunc=shingle_hash32)`` fed the same
 shingles and can go straight into ``datasketch.MinHashLSH``.
 
->>> fp = Fingerprinter(num_perm=16, ngram=2, min_words=5)
+>>> fp = Fingerprinter(num_perm=16)
 >>> batch = fp.fingerprint(["the cat sat on the mat", "the cat sat on a mat", "hello"])
 >>> batch.minhashed.tolist()
 [True, True, False]
@@ -26,7 +26,7 @@ import xxhash
 
 #: Identifies the shingle hashing and permutation scheme; an index built with
 #: another scheme is not comparable.
-HASH_SCHEME = "xxh3-rk64/affine32-v1"
+HASH_SCHEME = "rk64-char|xxh3-word/affine32-v2"
 
 _U32 = np.uint32
 _U64 = np.uint64
@@ -74,10 +74,11 @@ def _combine(token_hashes: np.ndarray, ngram: int) -> np.ndarray:
 
 
 def shingle_hash32(shingle: bytes) -> int:
-    """Hash of one shingle (space-joined words, UTF-8) as used in signatures.
+    """Hash of one word shingle (space-joined words, UTF-8) as used in signatures.
 
     This is the ``hashfunc`` to give ``datasketch.MinHash`` to reproduce
-    dedupe's signatures.
+    dedupe's word-shingle signatures (:func:`char_shingle_hash32` for
+    character shingles).
 
     >>> 0 <= shingle_hash32(b"the cat sat") < 2**32
     True
@@ -87,14 +88,38 @@ def shingle_hash32(shingle: bytes) -> int:
     return int(_combine(hashes, len(words))[0])
 
 
-def shingles(key: str, ngram: int) -> list[bytes]:
-    """The word n-gram shingles of a match key, as datasketch would be fed them.
+def char_shingle_hash32(shingle: bytes) -> int:
+    """Hash of one character shingle (UTF-8) as used in signatures.
+
+    The ``hashfunc`` to give ``datasketch.MinHash`` to reproduce dedupe's
+    default (character shingle) signatures.
+
+    >>> char_shingle_hash32("cat s".encode()) == char_shingle_hash32(b"cat s")
+    True
+    """
+    points = np.frombuffer(shingle.decode("utf-8").encode("utf-32-le"), dtype=np.uint32)
+    return int(_combine(_mix_points(points), points.shape[0])[0])
+
+
+def _mix_points(points: np.ndarray) -> np.ndarray:
+    # Code points are small integers; mixing them first spreads every bit of
+    # the rolling hash instead of leaning on the finaliser alone.
+    with np.errstate(over="ignore"):
+        return _fmix64(points.astype(_U64) * _ROLL + _U64(0x632BE59BD9B4E019))
+
+
+def shingles(key: str, ngram: int, kind: str = "word") -> list[bytes]:
+    """The shingles of a match key, as datasketch would be fed them.
 
     >>> shingles("a b c d", 3)
     [b'a b c', b'b c d']
+    >>> shingles("abcdef", 5, "char")
+    [b'abcde', b'bcdef']
     """
+    if kind == "char":
+        return [key[i : i + ngram].encode("utf-8") for i in range(max(len(key) - ngram + 1, 1))]
     words = key.split()
-    return [" ".join(words[i : i + ngram]).encode("utf-8") for i in range(len(words) - ngram + 1)]
+    return [" ".join(words[i : i + ngram]).encode("utf-8") for i in range(max(len(words) - ngram + 1, 1))]
 
 
 def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -165,58 +190,93 @@ class Fingerprinter:
         self,
         num_perm: int = 128,
         seed: int = 1,
-        ngram: int = 3,
-        min_words: int = 8,
+        ngram: int = 5,
+        min_length: int = 20,
         threshold: float = 0.6,
         bands: int = 0,
+        shingle: str = "char",
     ) -> None:
+        if shingle not in ("char", "word"):
+            raise ValueError("shingle must be 'char' or 'word'")
         self.num_perm = num_perm
         self.seed = seed
         self.ngram = ngram
-        self.min_words = max(min_words, ngram)
+        self.shingle = shingle
+        # min_length counts characters of the key for char shingles, words for word shingles
+        self.min_length = max(min_length, ngram)
         self.a, self.b = permutations(num_perm, seed)
         if bands:
             self.bands, self.rows = bands, num_perm // bands
         else:
             self.bands, self.rows = optimal_bands(threshold, num_perm)
 
-    def fingerprint(self, keys: Sequence[str]) -> Fingerprints:
-        """Fingerprint match keys; keys with too few words get the exact hash only."""
-        exact = np.fromiter((exact_hash(k) for k in keys), dtype=_U64, count=len(keys))
+    def fingerprint(self, keys: Sequence[str], exact_keys: Sequence[str] | None = None) -> Fingerprints:
+        """Fingerprint match keys; keys that are too short get the exact hash only.
+
+        ``exact_keys`` may give other keys for the exact hash (dedupe keeps the
+        digits of short lines there: "For sale: $600,000" is not "$599,900").
+        """
+        source = keys if exact_keys is None else exact_keys
+        exact = np.fromiter((exact_hash(k) for k in source), dtype=_U64, count=len(keys))
+        if self.shingle == "char":
+            minhashed = np.fromiter((len(k) >= self.min_length for k in keys), dtype=bool, count=len(keys))
+            hashes, counts = self._char_shingles([k for k, m in zip(keys, minhashed) if m])
+        else:
+            minhashed = np.fromiter((len(k.split()) >= self.min_length for k in keys), dtype=bool, count=len(keys))
+            hashes, counts = self._word_shingles([k for k, m in zip(keys, minhashed) if m])
+        signatures = self._signatures(hashes, counts)
+        return Fingerprints(exact, minhashed, signatures, self.band_keys(signatures))
+
+    def _char_shingles(self, keys: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """All character n-gram hashes of all keys, in one vectorised pass."""
+        n = self.ngram
+        if not keys:
+            return np.empty(0, _U32), np.empty(0, np.int64)
+        lengths = np.fromiter((len(k) for k in keys), dtype=np.int64, count=len(keys))
+        points = np.frombuffer("".join(keys).encode("utf-32-le"), dtype=np.uint32)
+        mixed = _mix_points(points)
+        total = points.shape[0]
+        windows = total - n + 1
+        combined = mixed[:windows].copy()
+        with np.errstate(over="ignore"):
+            for offset in range(1, n):
+                combined = combined * _ROLL + mixed[offset : offset + windows]
+        hashed = (_fmix64(combined) & _U64(0xFFFFFFFF)).astype(_U32)
+        # keep the windows that lie inside one key
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        counts = lengths - n + 1
+        index = np.repeat(starts, counts) + (np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts))
+        return hashed[index], counts
+
+    def _word_shingles(self, keys: list[str]) -> tuple[np.ndarray, np.ndarray]:
         cache: dict[str, int] = {}
         parts: list[np.ndarray] = []
-        counts: list[int] = []
-        minhashed = np.zeros(len(keys), dtype=bool)
-        for index, key in enumerate(keys):
+        for key in keys:
             words = key.split()
-            if len(words) < self.min_words:
-                continue
             token_hashes = np.fromiter(
                 (cache[w] if w in cache else cache.setdefault(w, _token_hash(w)) for w in words),
                 dtype=_U64,
                 count=len(words),
             )
-            shingle_hashes = np.unique(_combine(token_hashes, self.ngram))
-            parts.append(shingle_hashes)
-            counts.append(shingle_hashes.shape[0])
-            minhashed[index] = True
-        signatures = self._signatures(parts, counts)
-        return Fingerprints(exact, minhashed, signatures, self.band_keys(signatures))
+            parts.append(_combine(token_hashes, self.ngram))
+        counts = np.fromiter((p.shape[0] for p in parts), dtype=np.int64, count=len(parts))
+        return (np.concatenate(parts) if parts else np.empty(0, _U32)), counts
 
-    def _signatures(self, parts: list[np.ndarray], counts: list[int]) -> np.ndarray:
-        out = np.empty((len(parts), self.num_perm), dtype=_U32)
+    def _signatures(self, hashes: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """Per-paragraph minima of the permuted shingle hashes, a chunk of shingles at a time."""
+        out = np.empty((counts.shape[0], self.num_perm), dtype=_U32)
+        ends = np.cumsum(counts)
+        begin = 0
         start = 0
-        while start < len(parts):
-            stop, total = start, 0
-            while stop < len(parts) and (total == 0 or total + counts[stop] <= _SHINGLE_CHUNK):
-                total += counts[stop]
-                stop += 1
-            hashed = _fmix32(np.concatenate(parts[start:stop]))
+        while start < counts.shape[0]:
+            # as many whole paragraphs as fit in one chunk (at least one)
+            stop = max(int(np.searchsorted(ends, begin + _SHINGLE_CHUNK, side="right")), start + 1)
+            end = int(ends[stop - 1])
+            hashed = _fmix32(hashes[begin:end])
             permuted = hashed[:, None] * self.a[None, :] + self.b[None, :]
-            offsets = np.zeros(stop - start, dtype=np.int64)
-            np.cumsum(counts[start : stop - 1], out=offsets[1:])
+            offsets = (np.concatenate([[begin], ends[start : stop - 1]]) - begin).astype(np.int64)
             out[start:stop] = np.minimum.reduceat(permuted, offsets, axis=0)
-            start = stop
+            begin, start = end, stop
         return out
 
     def band_keys(self, signatures: np.ndarray) -> np.ndarray:

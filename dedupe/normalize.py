@@ -95,15 +95,19 @@ def repair_and_explain(text: str) -> tuple[str, list[str]]:
     return fixed, [f"{kind}:{name}" for kind, name in (steps or [])]
 
 
-def match_key(text: str) -> str:
+def match_key(text: str, fold_digits: bool = True) -> str:
     """Comparison key: NFKC, casefold, words only, digit runs as ``0``, single spaces.
 
     >>> match_key("Page 12 of 40") == match_key("page 3 of 9")
     True
+    >>> match_key("For sale: $600,000", fold_digits=False)
+    'for sale 600 000'
     >>> match_key("---")
     ''
     """
     folded = unicodedata.normalize("NFKC", text).casefold()
+    if not fold_digits:
+        return " ".join(_WORD.findall(folded))
     return " ".join(_DIGITS.sub("0", word) for word in _WORD.findall(folded))
 
 

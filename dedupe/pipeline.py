@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import multiprocessing
 import tempfile
 import time
@@ -36,18 +37,29 @@ import numpy as np
 from . import record as R
 from .config import CleanConfig
 from .errors import AccountingError, InputError
-from .fingerprint import Fingerprinter
+from .fingerprint import Fingerprinter, exact_hash
 from .io import IterableSource, Record, Source, output_fields
 from .normalize import match_key, repair, split_lines
 from .record import Removal, Stats
-from .resolve import BOILERPLATE, DUPLICATE, RULE_NAMES, DocumentTable, ParagraphTable, Resolution, resolve
-from .strip import Catalogue, load_catalogue, strip
+from .resolve import (
+    BOILERPLATE,
+    DUPLICATE,
+    MATCH_NAMES,
+    RULE_NAMES,
+    DocumentTable,
+    ParagraphTable,
+    Resolution,
+    resolve,
+)
+from .strip import Catalogue, is_body_like, is_headline_like, load_catalogue, strip
 from .templates import TemplateBuilder, TemplateTable, line_hashes, site_of
 
 log = logging.getLogger(__name__)
 
 #: Documents per unit of work handed to a worker process.
 BATCH_DOCS = 256
+#: Lines of fewer words keep their digits in the exact hash.
+SHORT_KEY_WORDS = 8
 #: Rule name for a line that repair turned into nothing (only control characters).
 BLANK_AFTER_REPAIR = "blank-after-repair"
 
@@ -122,6 +134,11 @@ class _Pass1Batch:
     exact: np.ndarray
     length: np.ndarray
     minhashed: np.ndarray
+    listed: np.ndarray
+    text_hash: np.ndarray
+    sent_row: np.ndarray
+    sent_hash: np.ndarray
+    sent_len: np.ndarray
     signatures: np.ndarray
     bands: np.ndarray
     paragraphs: int
@@ -129,6 +146,54 @@ class _Pass1Batch:
 
 
 Job = tuple[str | None, list[tuple[int, str, str | None]]]
+
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?…])[\"'”’»)\]]*\s+")
+#: Sentences shorter than this (in words) are merged into the next one: they
+#: are abbreviations ("Mr.", "U.S.") or too short to identify a copy.
+MIN_SENTENCE_WORDS = 4
+
+
+def sentence_hashes(text: str) -> list[tuple[int, int]]:
+    """(hash of match key, characters) of each sentence of a paragraph.
+
+    >>> [n for _, n in sentence_hashes("Mr. Smith went to Washington on Monday. He met the press there.")]
+    [39, 23]
+    """
+    pieces = [p for p in _SENTENCE_BREAK.split(text) if p]
+    merged: list[str] = []
+    carry = ""
+    for piece in pieces:
+        carry = f"{carry} {piece}" if carry else piece
+        if len(carry.split()) >= MIN_SENTENCE_WORDS:
+            merged.append(carry)
+            carry = ""
+    if carry:
+        if merged and len(carry.split()) < MIN_SENTENCE_WORDS:
+            merged[-1] = f"{merged[-1]} {carry}"
+        else:
+            merged.append(carry)
+    out = []
+    for sentence in merged:
+        key = match_key(sentence)
+        if len(key.split()) >= MIN_SENTENCE_WORDS:
+            out.append((exact_hash(key), len(sentence)))
+    return out
+
+
+def _listed_headlines(paragraphs: list[str]) -> list[bool]:
+    """Headline-like paragraphs that look like links rather than an article's
+    own title: next to another headline or after the article's last body
+    line, and not leading into body text."""
+    headline = [is_headline_like(p) for p in paragraphs]
+    body = [is_body_like(p) for p in paragraphs]
+    last_body = max((i for i, b in enumerate(body) if b), default=-1)
+    out = []
+    for i, is_headline in enumerate(headline):
+        before = i > 0 and headline[i - 1]
+        after = i + 1 < len(paragraphs) and headline[i + 1]
+        leads_body = i + 1 < len(paragraphs) and body[i + 1]
+        out.append(is_headline and (before or after or i > last_body >= 0) and not leads_body)
+    return out
 
 
 class _Worker:
@@ -139,8 +204,8 @@ class _Worker:
         self.catalogue = load_catalogue()
         d = config.dedup
         self.fingerprinter = Fingerprinter(
-            num_perm=d.num_perm, seed=d.seed, ngram=d.ngram,
-            min_words=d.min_minhash_words, threshold=d.threshold, bands=d.bands,
+            num_perm=d.num_perm, seed=d.seed, ngram=d.ngram, min_length=d.min_minhash_length,
+            threshold=d.threshold, bands=d.bands, shingle=d.shingle,
         )
         self.templates: TemplateTable | None = None
         self._templates_dir: str | None = None
@@ -163,22 +228,34 @@ class _Worker:
         batch = job[1]
         prepared = self.prepare_batch(job, seconds)
         prepared_at = time.perf_counter()
-        chars, doc, para, keys, length = [], [], [], [], []
+        chars, doc, para, keys, exact_keys, length, listed, text_hash = [], [], [], [], [], [], [], []
+        sent_row, sent_hash, sent_len = [], [], []
         paragraphs = 0
         for (index, _, _), prep in zip(batch, prepared):
             paragraphs += len(prep.paragraphs)
+            kept = [n for n, v in enumerate(prep.verdicts) if v is None]
+            in_list = _listed_headlines([prep.paragraphs[n] for n in kept])
             total = 0
-            for number, (text, key, verdict) in enumerate(zip(prep.paragraphs, prep.keys, prep.verdicts)):
-                if verdict is not None:
-                    continue
+            for position, number in enumerate(kept):
+                text, key = prep.paragraphs[number], prep.keys[number]
                 total += len(text)
-                if key:
-                    doc.append(index)
-                    para.append(number)
-                    keys.append(key)
-                    length.append(len(text))
+                if not key:
+                    continue
+                for sentence_hash, sentence_chars in sentence_hashes(text):
+                    sent_row.append(len(doc))
+                    sent_hash.append(sentence_hash)
+                    sent_len.append(sentence_chars)
+                doc.append(index)
+                para.append(number)
+                keys.append(key)
+                # digits of short lines are content (prices, scores, list numbers)
+                short = key.count(" ") + 1 < SHORT_KEY_WORDS
+                exact_keys.append(match_key(text, fold_digits=False) if short else key)
+                length.append(len(text))
+                listed.append(in_list[position])
+                text_hash.append(exact_hash(text))
             chars.append(total)
-        prints = self.fingerprinter.fingerprint(keys)
+        prints = self.fingerprinter.fingerprint(keys, exact_keys)
         return _Pass1Batch(
             indices=np.array([index for index, _, _ in batch], dtype=np.int64),
             chars=np.array(chars, dtype=np.int64),
@@ -187,6 +264,11 @@ class _Worker:
             exact=prints.exact,
             length=np.array(length, dtype=np.int64),
             minhashed=prints.minhashed,
+            listed=np.array(listed, dtype=bool),
+            text_hash=np.array(text_hash, dtype=np.uint64),
+            sent_row=np.array(sent_row, dtype=np.int64),
+            sent_hash=np.array(sent_hash, dtype=np.uint64),
+            sent_len=np.array(sent_len, dtype=np.int64),
             signatures=prints.signatures,
             bands=prints.bands,
             paragraphs=paragraphs,
@@ -513,7 +595,7 @@ class _Plan:
             canon = int(self.resolution.canonical[row])
             return Removal(
                 doc_id, number, text, R.DUPLICATE,
-                "exact" if self.table.exact[row] == self.table.exact[canon] else "minhash",
+                MATCH_NAMES[int(self.resolution.match[row])],
                 kept_doc_id=self.doc_ids[int(self.table.doc[canon])],
                 kept_paragraph=int(self.table.para[canon]),
                 similarity=float(self.resolution.similarity[row]),
@@ -538,9 +620,16 @@ def _concatenate(batches: list[_Pass1Batch], n_docs: int) -> tuple[ParagraphTabl
     band_parts = [b.bands for b in batches if b.bands.shape[0]]
     signatures = np.concatenate(sig_parts) if sig_parts else np.empty((0, 1), np.uint32)
     bands = np.concatenate(band_parts) if band_parts else np.empty((0, 1), np.uint64)
+    # sentence rows are batch-local: shift them by the rows before each batch
+    offsets = np.cumsum([0] + [b.doc.shape[0] for b in batches[:-1]])
+    sent_row = (np.concatenate([b.sent_row + off for b, off in zip(batches, offsets)])
+                if batches else np.empty(0, np.int64))
     table = ParagraphTable(
         doc=doc, para=cat("para", np.int32), exact=cat("exact", np.uint64),
         length=cat("length", np.int64), sig_row=sig_row, signatures=signatures, bands=bands,
+        listed=cat("listed", bool), text_hash=cat("text_hash", np.uint64),
+        sent_row=sent_row.astype(np.int64), sent_hash=cat("sent_hash", np.uint64),
+        sent_len=cat("sent_len", np.int64),
     )
     return table, chars
 

@@ -12,8 +12,8 @@ length, MinHash signature and band keys), in input order.
    similarity (equal signature slots) reaches the threshold.
 3. **Clusters**: connected components of the edges (scipy).
 4. **Boilerplate or duplicates**: a cluster spanning ``boilerplate_docs``
-   documents, or (with sites) ``site_share`` of one site's pages, is
-   boilerplate and every copy goes. Otherwise the canonical copy is chosen by
+   documents (``boilerplate_sites`` sites when every copy has a URL), or
+   ``site_share`` of one site's pages, is boilerplate and every copy goes. Otherwise the canonical copy is chosen by
    the keep policy and the others are duplicates of it.
 5. **Duplicate documents**: a document keeping less than ``min_kept`` of its
    non-boilerplate text is dropped; clusters whose canonical copy was in a
@@ -41,6 +41,12 @@ RULE_BOILERPLATE_DOCS = 1
 RULE_SITE_TEMPLATE = 2
 RULE_NAMES = {RULE_BOILERPLATE_DOCS: "boilerplate-docs", RULE_SITE_TEMPLATE: "site-template"}
 
+#: How a duplicate was matched, and the rule names the removal record shows.
+MATCH_EXACT = 1
+MATCH_MINHASH = 2
+MATCH_SENTENCES = 3
+MATCH_NAMES = {MATCH_EXACT: "exact", MATCH_MINHASH: "minhash", MATCH_SENTENCES: "sentences"}
+
 # Candidate pairs verified per numpy call: bounds the temporary
 # (pairs x num_perm) comparison matrix.
 _VERIFY_CHUNK = 1 << 14
@@ -57,6 +63,12 @@ class ParagraphTable:
     sig_row: np.ndarray  # int64[n] row in signatures, -1 when exact-only
     signatures: np.ndarray  # uint32[m, num_perm]
     bands: np.ndarray  # uint64[m, bands]
+    listed: np.ndarray | None = None  # bool[n] headline inside a list of headlines
+    text_hash: np.ndarray | None = None  # uint64[n] hash of the repaired text itself
+    # sentences of the rows: row index, hash of the sentence's match key, characters
+    sent_row: np.ndarray | None = None  # int64[s]
+    sent_hash: np.ndarray | None = None  # uint64[s]
+    sent_len: np.ndarray | None = None  # int64[s]
 
     @property
     def size(self) -> int:
@@ -81,6 +93,7 @@ class Resolution:
     canonical: np.ndarray  # int64[n]: kept row of a duplicate, else -1
     similarity: np.ndarray  # float32[n]
     rule: np.ndarray  # int8[n]: boilerplate rule code
+    match: np.ndarray  # int8[n]: how a duplicate was found (MATCH_*)
     doc_dropped: np.ndarray  # bool[D]
     doc_kept_ref: np.ndarray  # int64[D]: for dropped docs, the doc holding most kept copies
     cluster_stats: dict[str, int] = field(default_factory=dict)
@@ -139,8 +152,9 @@ def candidate_edges(table: ParagraphTable, threshold: float) -> tuple[np.ndarray
     all_rows = np.arange(table.size, dtype=np.int64)
     sources, targets = [], []
     a, b = _group_pairs(table.exact, all_rows)
-    sources.append(a)
-    targets.append(b)
+    keep = _across_documents(table, a, b)
+    sources.append(a[keep])
+    targets.append(b[keep])
     minhashed = np.flatnonzero(table.sig_row >= 0)
     sig_of = table.sig_row
     for band in range(table.bands.shape[1] if table.bands.ndim == 2 else 0):
@@ -150,19 +164,40 @@ def candidate_edges(table: ParagraphTable, threshold: float) -> tuple[np.ndarray
         if a.shape[0] == 0:
             continue
         keep = estimate_similarity(table.signatures, sig_of[a], sig_of[b]) >= threshold
+        keep &= _across_documents(table, a, b)
         sources.append(a[keep])
         targets.append(b[keep])
     return np.concatenate(sources), np.concatenate(targets)
 
 
+def _across_documents(table: ParagraphTable, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairs allowed to merge: in different documents, or the very same text.
+
+    Inside one page, lines that differ only in numbers or a word are its own
+    structure (list items, table rows, race stages), not copies.
+    """
+    other = table.doc[a] != table.doc[b]
+    if table.text_hash is None:
+        return other | (table.exact[a] == table.exact[b])
+    return other | (table.text_hash[a] == table.text_hash[b])
+
+
 def _policy_order(table: ParagraphTable, docs: DocumentTable, keep: str) -> list[np.ndarray]:
-    """Sort keys (least significant first, for lexsort) ranking rows within a cluster."""
+    """Sort keys (least significant first, for lexsort) ranking rows within a cluster.
+
+    A headline sitting in a list of other headlines (a related-posts list the
+    stripper did not catch) never wins over a copy standing in an article: the
+    article keeps its title and the list loses its link.
+    """
     order = np.arange(table.size, dtype=np.int64)
+    keys = [order]
     if keep == "earliest":
-        return [order, docs.date[table.doc]]
-    if keep == "longest":
-        return [order, -table.length]
-    return [order]
+        keys.append(docs.date[table.doc])
+    elif keep == "longest":
+        keys.append(-table.length)
+    if table.listed is not None:
+        keys.append(table.listed.astype(np.int8))
+    return keys
 
 
 def _first_per_label(labels: np.ndarray, rows: np.ndarray, keys: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -185,8 +220,8 @@ def resolve(table: ParagraphTable, docs: DocumentTable, config: DedupConfig) -> 
     similarity = np.ones(n, dtype=np.float32)
     rule = np.zeros(n, dtype=np.int8)
     if n == 0:
-        return Resolution(status, canonical, similarity, rule, np.zeros(n_docs, dtype=bool),
-                          np.full(n_docs, -1, dtype=np.int64), {})
+        return Resolution(status, canonical, similarity, rule, np.zeros(n, dtype=np.int8),
+                          np.zeros(n_docs, dtype=bool), np.full(n_docs, -1, dtype=np.int64), {})
 
     src, dst = candidate_edges(table, config.threshold)
     graph = coo_matrix((np.ones(src.shape[0], dtype=np.int8), (src, dst)), shape=(n, n))
@@ -199,9 +234,16 @@ def resolve(table: ParagraphTable, docs: DocumentTable, config: DedupConfig) -> 
     # Distinct documents per cluster (a paragraph repeated inside one page counts once).
     doc_pairs = np.unique(labels[multi] * n_docs + table.doc[multi])
     docs_per_label = np.bincount(doc_pairs // n_docs, minlength=n_labels)
-    boiler_docs = docs_per_label >= config.boilerplate_docs
-    boiler_site = np.zeros(n_labels, dtype=bool)
     site_of_row = docs.site[table.doc]
+    # Where every copy has a site, count sites, not pages: a story syndicated
+    # to many sites is content, while a site's own template is caught per site.
+    unsited = np.bincount(labels[multi & (site_of_row < 0)], minlength=n_labels) > 0
+    sited_pairs = np.unique(labels[multi & (site_of_row >= 0)] * max(docs.site_docs.shape[0], 1)
+                            + site_of_row[multi & (site_of_row >= 0)])
+    sites_per_label = np.bincount(sited_pairs // max(docs.site_docs.shape[0], 1), minlength=n_labels)
+    boiler_docs = np.where(unsited, docs_per_label >= config.boilerplate_docs,
+                           sites_per_label >= config.boilerplate_sites)
+    boiler_site = np.zeros(n_labels, dtype=bool)
     with_site = multi & (site_of_row >= 0)
     if with_site.any() and docs.site_docs.shape[0]:
         (tri_label, tri_site, _), _ = _unique_rows(
@@ -228,8 +270,23 @@ def resolve(table: ParagraphTable, docs: DocumentTable, config: DedupConfig) -> 
     status[is_dup] = DUPLICATE
     canonical[status != DUPLICATE] = -1
 
+    # Paragraphs split, joined or spliced from earlier ones: every sentence seen before.
+    by_sentences = _cover_by_sentences(table, status, keys, config.sentence_coverage)
+    sentence_rows = np.flatnonzero(by_sentences >= 0)
+    coverage = np.zeros(n, dtype=np.float32)
+    if sentence_rows.shape[0]:
+        coverage_all = _sentence_coverage(table, status, keys)[0]
+        coverage[sentence_rows] = coverage_all[sentence_rows]
+        status[sentence_rows] = DUPLICATE
+        canonical[sentence_rows] = by_sentences[sentence_rows]
+
     # Duplicate documents: share of kept text among kept + duplicate text.
     doc_dropped = _drop_documents(table, docs, status, config.min_kept)
+    # A paragraph kept out by its sentences stays if the copy it points at is gone.
+    lost = sentence_rows[doc_dropped[table.doc[canonical[sentence_rows]]] & ~doc_dropped[table.doc[sentence_rows]]]
+    status[lost] = KEPT
+    canonical[lost] = -1
+    sentence_rows = np.setdiff1d(sentence_rows, lost)
 
     # Re-elect canonical copies that sit in dropped documents.
     canon_rows = np.flatnonzero((canon_of_label >= 0))
@@ -240,14 +297,19 @@ def resolve(table: ParagraphTable, docs: DocumentTable, config: DedupConfig) -> 
         eligible = np.flatnonzero(affected[labels] & ~doc_dropped[table.doc] & (status != BOILERPLATE))
         new_labels, new_best = _first_per_label(labels, eligible, keys)
         canon_of_label[new_labels] = new_best
-        members = np.flatnonzero(affected[labels] & (status != BOILERPLATE))
+        members = np.flatnonzero(affected[labels] & (status != BOILERPLATE) & ~np.isin(np.arange(n), sentence_rows))
         canonical[members] = canon_of_label[labels[members]]
         status[members] = np.where(canonical[members] == members, KEPT, DUPLICATE)
         canonical[members[status[members] == KEPT]] = -1
 
+    match = np.zeros(n, dtype=np.int8)
     dups = np.flatnonzero(status == DUPLICATE)
     similarity[:] = 1.0
-    needs_estimate = dups[(table.exact[dups] != table.exact[canonical[dups]])]
+    equal = table.exact[dups] == table.exact[canonical[dups]]
+    match[dups] = np.where(equal, MATCH_EXACT, MATCH_MINHASH)
+    match[sentence_rows] = MATCH_SENTENCES
+    similarity[sentence_rows] = coverage[sentence_rows]
+    needs_estimate = dups[~equal & (match[dups] == MATCH_MINHASH)]
     if needs_estimate.shape[0]:
         similarity[needs_estimate] = estimate_similarity(
             table.signatures, table.sig_row[needs_estimate], table.sig_row[canonical[needs_estimate]]
@@ -262,7 +324,60 @@ def resolve(table: ParagraphTable, docs: DocumentTable, config: DedupConfig) -> 
         "largest_duplicate_cluster_paragraphs": int(sizes[(sizes > 1) & ~boiler_label].max(initial=0)),
         "candidate_edges": int(src.shape[0]),
     }
-    return Resolution(status, canonical, similarity, rule, doc_dropped, doc_kept_ref, stats)
+    stats["duplicates_by_sentences"] = int(sentence_rows.shape[0])
+    return Resolution(status, canonical, similarity, rule, match, doc_dropped, doc_kept_ref, stats)
+
+
+def _ranks(keys: list[np.ndarray]) -> np.ndarray:
+    """Position of every row in keep-policy order (0 = preferred)."""
+    order = np.lexsort(keys)
+    rank = np.empty(order.shape[0], dtype=np.int64)
+    rank[order] = np.arange(order.shape[0])
+    return rank
+
+
+def _sentence_coverage(
+    table: ParagraphTable, status: np.ndarray, keys: list[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """For every row: the share of its characters in sentences that a kept row
+    ranked before it already has, and that row (the one covering most)."""
+    n = table.size
+    coverage = np.zeros(n, dtype=np.float32)
+    pointer = np.full(n, -1, dtype=np.int64)
+    if table.sent_row is None or table.sent_row.shape[0] == 0:
+        return coverage, pointer
+    rank = _ranks(keys)
+    rows, hashes, lengths = table.sent_row, table.sent_hash, table.sent_len
+    kept = status[rows] == KEPT
+    # first kept holder of every sentence, by rank
+    order = np.lexsort([rank[rows[kept]], hashes[kept]])
+    k_hash, k_row = hashes[kept][order], rows[kept][order]
+    starts = _group_starts(k_hash)
+    first_hash, first_row = k_hash[starts], k_row[starts]
+    pos = np.searchsorted(first_hash, hashes)
+    pos = np.minimum(pos, max(first_hash.shape[0] - 1, 0))
+    found = (first_hash.shape[0] > 0) & (first_hash[pos] == hashes) if first_hash.shape[0] else np.zeros(rows.shape[0], bool)
+    holder = np.where(found, first_row[pos] if first_hash.shape[0] else -1, -1)
+    covered = (holder >= 0) & (holder != rows) & (rank[np.maximum(holder, 0)] < rank[rows])
+    covered &= table.doc[np.maximum(holder, 0)] != table.doc[rows]  # another document
+    covered_chars = np.bincount(rows, weights=np.where(covered, lengths, 0), minlength=n)
+    coverage[:] = np.minimum(covered_chars / np.maximum(table.length, 1), 1.0)
+    if covered.any():
+        (row_ids, holders), counts = _unique_rows([rows[covered], holder[covered]])
+        weights = np.bincount(np.arange(row_ids.shape[0]), weights=counts)
+        order = np.lexsort([holders, -weights, row_ids])
+        firsts = _group_starts(row_ids[order])
+        pointer[row_ids[order][firsts]] = holders[order][firsts]
+    return coverage, pointer
+
+
+def _cover_by_sentences(
+    table: ParagraphTable, status: np.ndarray, keys: list[np.ndarray], threshold: float
+) -> np.ndarray:
+    """Kept rows whose sentences mostly appeared before: the row covering most, else -1."""
+    coverage, pointer = _sentence_coverage(table, status, keys)
+    chosen = (status == KEPT) & (coverage >= threshold) & (pointer >= 0)
+    return np.where(chosen, pointer, -1)
 
 
 def _drop_documents(table: ParagraphTable, docs: DocumentTable, status: np.ndarray, min_kept: float) -> np.ndarray:

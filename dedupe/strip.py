@@ -57,7 +57,9 @@ BODY_MIN_WORDS = 12
 #: A line this long is body whatever its punctuation.
 BODY_LONG_WORDS = 30
 _SENTENCE_END = tuple('.!?"”’»)…\'')
-_NOT_HEADLINE_END = tuple(".!?;:,")
+# Titles may end in ? or ! ("What Gives You the Chills?"); sentence ends and
+# list punctuation mark running text.
+_NOT_HEADLINE_END = tuple(".;:,")
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +210,8 @@ def is_headline_like(line: str, max_words: int = 18) -> bool:
     True
     >>> is_headline_like("He left.")
     False
+    >>> is_headline_like("What Gives You the Chills?")
+    True
     """
     words = line.split()
     if not 2 <= len(words) <= max_words:
@@ -360,15 +364,28 @@ def _mark_related_runs(
     )
     if last_body is None:
         return
+    # A run counts as a link list when page furniture frames it: chrome
+    # between the article and the run, or chrome (or the end of the page)
+    # right after it. A run followed by more article text is the article's
+    # own list (a memo's header lines, a recipe's steps).
     run: list[int] = []
+    chrome_before = chrome_in_run = False
     for index in range(last_body + 1, len(paragraphs) + 1):
-        if index < len(paragraphs):
+        at_end = index == len(paragraphs)
+        if not at_end:
             if verdicts[index] is not None:
+                # chrome inside a run does not break it (dates under each link)
+                if run:
+                    chrome_in_run = True
+                else:
+                    chrome_before = True
                 continue
             if headline[index]:
                 run.append(index)
                 continue
-        if len(run) >= config.min_related_run:
+        if len(run) >= config.min_related_run and (chrome_before or chrome_in_run or at_end):
             for member in run:
                 verdicts[member] = RELATED_LINKS
+        chrome_before = chrome_before or chrome_in_run
+        chrome_in_run = False
         run = []

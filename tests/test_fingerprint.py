@@ -8,7 +8,15 @@ from datasketch import MinHash, MinHashLSH
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedupe.fingerprint import Fingerprinter, jaccard_estimate, optimal_bands, permutations, shingle_hash32, shingles
+from dedupe.fingerprint import (
+    Fingerprinter,
+    char_shingle_hash32,
+    jaccard_estimate,
+    optimal_bands,
+    permutations,
+    shingle_hash32,
+    shingles,
+)
 from dedupe.normalize import match_key
 
 words = st.lists(st.sampled_from("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu "
@@ -17,13 +25,26 @@ words = st.lists(st.sampled_from("alpha beta gamma delta epsilon zeta eta theta 
 
 @given(words, st.integers(1, 5), st.sampled_from([16, 64, 128]), st.integers(0, 2**31))
 @settings(max_examples=60, deadline=None)
-def test_signatures_equal_datasketch(tokens, ngram, num_perm, seed):
+def test_word_signatures_equal_datasketch(tokens, ngram, num_perm, seed):
     key = " ".join(tokens)
-    fp = Fingerprinter(num_perm=num_perm, seed=seed, ngram=ngram, min_words=8, bands=num_perm // 4 if num_perm % 4 == 0 else 1)
+    fp = Fingerprinter(num_perm=num_perm, seed=seed, ngram=ngram, min_length=8, shingle="word", bands=1)
     ours = fp.fingerprint([key]).signatures[0]
     theirs = MinHash(num_perm=num_perm, seed=seed, hashfunc=shingle_hash32)
-    theirs.update_batch(shingles(key, ngram))
+    theirs.update_batch(shingles(key, ngram, "word"))
     assert np.array_equal(ours, theirs.hashvalues)
+
+
+@given(st.lists(st.text(min_size=20, max_size=200), min_size=1, max_size=5), st.integers(2, 8),
+       st.sampled_from([16, 128]), st.integers(0, 2**31))
+@settings(max_examples=60, deadline=None)
+def test_char_signatures_equal_datasketch(texts, ngram, num_perm, seed):
+    keys = [t for t in texts if len(t) >= 20]
+    fp = Fingerprinter(num_perm=num_perm, seed=seed, ngram=ngram, min_length=20, bands=1)
+    batch = fp.fingerprint(keys)
+    for key, ours in zip(keys, batch.signatures):
+        theirs = MinHash(num_perm=num_perm, seed=seed, hashfunc=char_shingle_hash32)
+        theirs.update_batch(shingles(key, ngram, "char"))
+        assert np.array_equal(ours, theirs.hashvalues)
 
 
 def test_permutations_equal_datasketch():
@@ -34,7 +55,8 @@ def test_permutations_equal_datasketch():
 
 def test_batch_results_do_not_depend_on_batch_composition():
     fp = Fingerprinter()
-    texts = [match_key(f"paragraph number {i} with enough words to be fingerprinted here ok") for i in range(50)]
+    texts = [match_key(f"paragraph number {i} with enough words to be fingerprinted here ok") * (1 + i % 400)
+             for i in range(50)]
     whole = fp.fingerprint(texts)
     halves = [fp.fingerprint(texts[:17]), fp.fingerprint(texts[17:])]
     assert np.array_equal(whole.signatures, np.concatenate([h.signatures for h in halves]))
@@ -42,7 +64,7 @@ def test_batch_results_do_not_depend_on_batch_composition():
 
 
 def test_short_paragraphs_get_exact_hash_only():
-    batch = Fingerprinter(min_words=8).fingerprint(["only five words in here", "one two three four five six seven eight"])
+    batch = Fingerprinter(min_length=20).fingerprint(["only five words", "one two three four five six seven eight"])
     assert batch.minhashed.tolist() == [False, True]
     assert batch.signatures.shape[0] == 1 and batch.exact.shape == (2,)
 
@@ -62,7 +84,7 @@ def test_signatures_feed_datasketch_lsh():
 
 def test_equal_signatures_give_equal_band_keys():
     fp = Fingerprinter(num_perm=64, bands=16)
-    batch = fp.fingerprint(["a b c d e f g h i j", "a b c d e f g h i j", "k l m n o p q r s t"])
+    batch = fp.fingerprint(["a b c d e f g h i j k", "a b c d e f g h i j k", "k l m n o p q r s t u"])
     assert np.array_equal(batch.bands[0], batch.bands[1])
     assert not np.array_equal(batch.bands[0], batch.bands[2])
 

@@ -47,9 +47,8 @@ def test_lightly_edited_copy_is_found_with_its_similarity():
 
 def test_paragraph_in_many_documents_is_boilerplate_everywhere():
     footer = "This newsletter is sent to subscribers every week; reply to this email to reach our editors directly."
-    topics = ["tides", "bridges", "orchards", "glaciers", "markets", "lighthouses"]
-    docs = [{"id": str(i), "text": f"An opening paragraph about {topic}, unlike any other in the corpus.\n{footer}"}
-            for i, topic in enumerate(topics)]
+    openings = ARTICLE + OTHER[:2]
+    docs = [{"id": str(i), "text": f"{opening}\n{footer}"} for i, opening in enumerate(openings)]
     results, stats = run(docs, boilerplate_docs=5)
     assert all(footer not in (r.text or "") for r in results)
     assert stats.paragraphs_removed["boilerplate"] == 6
@@ -173,12 +172,11 @@ def test_invariants_hold_for_any_corpus(texts):
             assert result.text.split("\n") == [p for i, p in enumerate(paragraphs) if i not in removed]
         else:
             assert any(r.paragraph is None for r in result.removals)
-    # 4. per-document stages are idempotent on their own output
+    # 4. the per-document stages are idempotent on their own output
     strip_only = CleanConfig(dedup=DedupConfig(enabled=False))
-    for result in results:
-        if result.kept:
-            again = list(Cleaner(strip_only).run([result.text]))[0]
-            assert again.text == result.text
+    once = [r.text for r in Cleaner(strip_only).run(texts) if r.kept]
+    twice = [r.text for r in Cleaner(strip_only).run(once)]
+    assert twice == once
 
 
 def test_accounting_counts_every_paragraph():
