@@ -93,6 +93,55 @@ def boilerplate(eval_dir: Path, work: Path, jobs: int, extra: list[str]) -> None
               f"{r['cleaneval-dev']['content']['f']:>10.3f}{r['dragnet']['content']['f']:>9.3f}{1196 / seconds:>9.0f}")
 
 
+def neardup(eval_dir: Path, work: Path, jobs: int, extra: list[str]) -> None:
+    """Cluster documents by the duplicates dedupe finds between them.
+
+    Two documents are linked when at least a third of one's paragraphs were
+    removed as copies of the other's (or one was dropped pointing at the
+    other); clusters are the connected components.
+    """
+    from collections import Counter
+
+    gold = eval_dir / "neardup_dev_clusters.jsonl"
+    removed = work / "neardup_removed.jsonl"
+    run(dedupe("clean", str(gold), "-o", str(work / "neardup_clean.jsonl"), "--removed", str(removed),
+               "--jobs", str(jobs), "-q", *extra))
+    docs = [json.loads(line)["id"] for line in open(gold, encoding="utf-8")]
+    paragraphs = Counter()
+    with open(gold, encoding="utf-8") as handle:
+        for line in handle:
+            doc = json.loads(line)
+            paragraphs[doc["id"]] = sum(1 for p in doc["text"].split("\n") if p.strip())
+    links: Counter = Counter()
+    dropped: list[tuple[str, str]] = []
+    for line in open(removed, encoding="utf-8"):
+        entry = json.loads(line)
+        if entry.get("kept_doc_id") is None or entry["kept_doc_id"] == entry["doc_id"]:
+            continue
+        if entry["paragraph"] is None:
+            dropped.append((entry["doc_id"], entry["kept_doc_id"]))
+        else:
+            links[(entry["doc_id"], entry["kept_doc_id"])] += 1
+    parent = {d: d for d in docs}
+
+    def find(d: str) -> str:
+        while parent[d] != d:
+            parent[d] = parent[parent[d]]
+            d = parent[d]
+        return d
+
+    edges = dropped + [pair for pair, n in links.items() if n >= max(1, paragraphs[pair[0]] / 3)]
+    for a, b in edges:
+        parent[find(a)] = find(b)
+    pred = work / "neardup_pred.jsonl"
+    with open(pred, "w", encoding="utf-8") as out:
+        for d in docs:
+            out.write(json.dumps({"id": d, "cluster": find(d)}) + "\n")
+    s = score([sys.executable, str(eval_dir / "score.py"), "neardup", str(gold), str(pred)])
+    print("\n## Near-duplicate clusters (neardup_dev_clusters, 564 heavily rewritten documents)")
+    print(json.dumps(s.get("results", s), sort_keys=True)[:600])
+
+
 def encoding(eval_dir: Path, work: Path) -> None:
     from dedupe import repair
 
@@ -115,7 +164,7 @@ def encoding(eval_dir: Path, work: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--eval", type=Path, default=DEFAULT_EVAL, help="folder of the evaluation sets")
-    parser.add_argument("--only", default="syndication,boilerplate,encoding")
+    parser.add_argument("--only", default="syndication,boilerplate,neardup,encoding")
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("extra", nargs="*", help="extra options for dedupe clean (after --)")
     args = parser.parse_args()
@@ -128,6 +177,8 @@ def main() -> None:
             syndication(args.eval, work, args.jobs, args.extra)
         if "boilerplate" in wanted:
             boilerplate(args.eval, work, args.jobs, args.extra)
+        if "neardup" in wanted:
+            neardup(args.eval, work, args.jobs, args.extra)
         if "encoding" in wanted:
             encoding(args.eval, work)
 

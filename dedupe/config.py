@@ -48,8 +48,15 @@ SHINGLE = "char"
 NGRAM = 5
 NUM_PERM = 128
 SEED = 1
-#: Estimated Jaccard similarity at or above which two paragraphs are copies.
-THRESHOLD = 0.6
+#: Estimated Jaccard similarity (character 5-grams) at or above which two
+#: paragraphs are copies. Reposts of syndication_dev edited with a changed
+#: word or two sit at 0.6-0.9; unrelated paragraphs below 0.1.
+THRESHOLD = 0.5
+#: Paragraphs shorter than SHORT_CHARS characters need SHORT_THRESHOLD: in a
+#: 40-character line one changed word moves Jaccard as much as a sentence does
+#: in a paragraph, and list items ("1 tablespoon soy sauce") differ by little.
+SHORT_CHARS = 60
+SHORT_THRESHOLD = 0.75
 #: Keys shorter than this (characters; words with word shingles) get the exact
 #: hash only: a MinHash of a handful of shingles cannot tell an edit from a
 #: different line.
@@ -68,9 +75,9 @@ SITE_MIN_DOCS = 3
 #: its characters, all appeared in other documents' kept paragraphs is a copy:
 #: reposts split, join and splice paragraphs, which no paragraph-level hash sees.
 SENTENCE_COVERAGE = 0.8
-#: A document keeping less than this share of its (post-strip) characters is
-#: dropped as a duplicate document.
-MIN_KEPT = 0.2
+#: A document keeping less than this share of its (post-strip, non-boilerplate)
+#: characters is dropped as a duplicate document.
+MIN_KEPT = 0.1
 
 KeepPolicy = Literal["first", "earliest", "longest"]
 ShingleKind = Literal["char", "word"]
@@ -169,6 +176,8 @@ class DedupConfig:
         num_perm: MinHash permutations.
         seed: MinHash permutation seed (datasketch's meaning).
         threshold: estimated Jaccard at or above which paragraphs are copies.
+        short_chars, short_threshold: paragraphs shorter than ``short_chars``
+            characters need ``short_threshold`` (if higher).
         bands: LSH bands; 0 chooses bands and rows that minimise false
             positives plus false negatives around ``threshold``.
         min_minhash_length: shorter keys (characters, or words with word
@@ -189,6 +198,8 @@ class DedupConfig:
     num_perm: int = NUM_PERM
     seed: int = SEED
     threshold: float = THRESHOLD
+    short_chars: int = SHORT_CHARS
+    short_threshold: float = SHORT_THRESHOLD
     bands: int = 0
     min_minhash_length: int = MIN_MINHASH_LENGTH
     boilerplate_docs: int = BOILERPLATE_DOCS

@@ -180,11 +180,22 @@ def sentence_hashes(text: str) -> list[tuple[int, int]]:
     return out
 
 
-def _listed_headlines(paragraphs: list[str]) -> list[bool]:
-    """Headline-like paragraphs that look like links rather than an article's
-    own title: next to another headline or after the article's last body
-    line, and not leading into body text."""
-    headline = [is_headline_like(p) for p in paragraphs]
+#: Where a headline-like paragraph stands, best first: as an article's title
+#: (leading into body text), elsewhere, or as an entry of a list of links.
+TITLE, ELSEWHERE, LISTED = 0, 1, 2
+
+
+def headline_placement(paragraphs: list[str]) -> list[int]:
+    """:data:`TITLE`, :data:`ELSEWHERE` or :data:`LISTED` for each paragraph.
+
+    A listed headline is next to another headline or after the article's last
+    body line, and does not lead into body text.
+
+    >>> body = "The storm reached the coast on Monday night, flooding streets across the whole town."
+    >>> headline_placement(["Storm Hits Coast", body, "Ten Tips For Gardening", "Why The Bus Is Late"])
+    [0, 1, 2, 2]
+    """
+    headline = [is_headline_like(p, questions=True) for p in paragraphs]
     body = [is_body_like(p) for p in paragraphs]
     last_body = max((i for i, b in enumerate(body) if b), default=-1)
     out = []
@@ -192,7 +203,12 @@ def _listed_headlines(paragraphs: list[str]) -> list[bool]:
         before = i > 0 and headline[i - 1]
         after = i + 1 < len(paragraphs) and headline[i + 1]
         leads_body = i + 1 < len(paragraphs) and body[i + 1]
-        out.append(is_headline and (before or after or i > last_body >= 0) and not leads_body)
+        if is_headline and leads_body:
+            out.append(TITLE)
+        elif is_headline and (before or after or i > last_body >= 0):
+            out.append(LISTED)
+        else:
+            out.append(ELSEWHERE)
     return out
 
 
@@ -234,7 +250,7 @@ class _Worker:
         for (index, _, _), prep in zip(batch, prepared):
             paragraphs += len(prep.paragraphs)
             kept = [n for n, v in enumerate(prep.verdicts) if v is None]
-            in_list = _listed_headlines([prep.paragraphs[n] for n in kept])
+            placement = headline_placement([prep.paragraphs[n] for n in kept])
             total = 0
             for position, number in enumerate(kept):
                 text, key = prep.paragraphs[number], prep.keys[number]
@@ -252,7 +268,7 @@ class _Worker:
                 short = key.count(" ") + 1 < SHORT_KEY_WORDS
                 exact_keys.append(match_key(text, fold_digits=False) if short else key)
                 length.append(len(text))
-                listed.append(in_list[position])
+                listed.append(placement[position])
                 text_hash.append(exact_hash(text))
             chars.append(total)
         prints = self.fingerprinter.fingerprint(keys, exact_keys)
@@ -264,7 +280,7 @@ class _Worker:
             exact=prints.exact,
             length=np.array(length, dtype=np.int64),
             minhashed=prints.minhashed,
-            listed=np.array(listed, dtype=bool),
+            listed=np.array(listed, dtype=np.int8),
             text_hash=np.array(text_hash, dtype=np.uint64),
             sent_row=np.array(sent_row, dtype=np.int64),
             sent_hash=np.array(sent_hash, dtype=np.uint64),
@@ -627,7 +643,7 @@ def _concatenate(batches: list[_Pass1Batch], n_docs: int) -> tuple[ParagraphTabl
     table = ParagraphTable(
         doc=doc, para=cat("para", np.int32), exact=cat("exact", np.uint64),
         length=cat("length", np.int64), sig_row=sig_row, signatures=signatures, bands=bands,
-        listed=cat("listed", bool), text_hash=cat("text_hash", np.uint64),
+        listed=cat("listed", np.int8), text_hash=cat("text_hash", np.uint64),
         sent_row=sent_row.astype(np.int64), sent_hash=cat("sent_hash", np.uint64),
         sent_len=cat("sent_len", np.int64),
     )

@@ -63,7 +63,7 @@ class ParagraphTable:
     sig_row: np.ndarray  # int64[n] row in signatures, -1 when exact-only
     signatures: np.ndarray  # uint32[m, num_perm]
     bands: np.ndarray  # uint64[m, bands]
-    listed: np.ndarray | None = None  # bool[n] headline inside a list of headlines
+    listed: np.ndarray | None = None  # int8[n] placement: 0 title, 1 elsewhere, 2 in a list of links
     text_hash: np.ndarray | None = None  # uint64[n] hash of the repaired text itself
     # sentences of the rows: row index, hash of the sentence's match key, characters
     sent_row: np.ndarray | None = None  # int64[s]
@@ -147,7 +147,9 @@ def estimate_similarity(signatures: np.ndarray, first: np.ndarray, second: np.nd
     return out
 
 
-def candidate_edges(table: ParagraphTable, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+def candidate_edges(
+    table: ParagraphTable, threshold: float, short_length: int = 0, short_threshold: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Verified edges between rows: equal exact hashes, or a shared band and similar signatures."""
     all_rows = np.arange(table.size, dtype=np.int64)
     sources, targets = [], []
@@ -163,7 +165,10 @@ def candidate_edges(table: ParagraphTable, threshold: float) -> tuple[np.ndarray
         a, b = a[fresh], b[fresh]
         if a.shape[0] == 0:
             continue
-        keep = estimate_similarity(table.signatures, sig_of[a], sig_of[b]) >= threshold
+        similar = estimate_similarity(table.signatures, sig_of[a], sig_of[b])
+        # a short line needs more evidence: one changed word is a fifth of it
+        short = np.minimum(table.length[a], table.length[b]) < short_length
+        keep = similar >= np.where(short, max(threshold, short_threshold), threshold)
         keep &= _across_documents(table, a, b)
         sources.append(a[keep])
         targets.append(b[keep])
@@ -185,9 +190,10 @@ def _across_documents(table: ParagraphTable, a: np.ndarray, b: np.ndarray) -> np
 def _policy_order(table: ParagraphTable, docs: DocumentTable, keep: str) -> list[np.ndarray]:
     """Sort keys (least significant first, for lexsort) ranking rows within a cluster.
 
-    A headline sitting in a list of other headlines (a related-posts list the
-    stripper did not catch) never wins over a copy standing in an article: the
-    article keeps its title and the list loses its link.
+    Placement comes first: a headline that leads into an article's text wins
+    over other copies, and one sitting in a list of links (a related-posts
+    list the stripper did not catch) loses to any other: the article keeps
+    its title and the list loses its link.
     """
     order = np.arange(table.size, dtype=np.int64)
     keys = [order]
@@ -196,7 +202,7 @@ def _policy_order(table: ParagraphTable, docs: DocumentTable, keep: str) -> list
     elif keep == "longest":
         keys.append(-table.length)
     if table.listed is not None:
-        keys.append(table.listed.astype(np.int8))
+        keys.append(table.listed)
     return keys
 
 
@@ -223,7 +229,7 @@ def resolve(table: ParagraphTable, docs: DocumentTable, config: DedupConfig) -> 
         return Resolution(status, canonical, similarity, rule, np.zeros(n, dtype=np.int8),
                           np.zeros(n_docs, dtype=bool), np.full(n_docs, -1, dtype=np.int64), {})
 
-    src, dst = candidate_edges(table, config.threshold)
+    src, dst = candidate_edges(table, config.threshold, config.short_chars, config.short_threshold)
     graph = coo_matrix((np.ones(src.shape[0], dtype=np.int8), (src, dst)), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
     labels = labels.astype(np.int64)

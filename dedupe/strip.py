@@ -57,9 +57,7 @@ BODY_MIN_WORDS = 12
 #: A line this long is body whatever its punctuation.
 BODY_LONG_WORDS = 30
 _SENTENCE_END = tuple('.!?"”’»)…\'')
-# Titles may end in ? or ! ("What Gives You the Chills?"); sentence ends and
-# list punctuation mark running text.
-_NOT_HEADLINE_END = tuple(".;:,")
+_NOT_HEADLINE_END = tuple(".!?;:,")
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,20 +201,22 @@ def load_catalogue(path: str | None = None) -> Catalogue:
     return parse_catalogue(data, source)
 
 
-def is_headline_like(line: str, max_words: int = 18) -> bool:
+def is_headline_like(line: str, max_words: int = 18, questions: bool = False) -> bool:
     """A short capitalised line without sentence punctuation, like a link title.
 
     >>> is_headline_like("Russia sends 20 warships to the Black Sea to contain NATO")
     True
     >>> is_headline_like("He left.")
     False
-    >>> is_headline_like("What Gives You the Chills?")
-    True
+    >>> is_headline_like("What Gives You the Chills?"), is_headline_like("What Gives You the Chills?", questions=True)
+    (False, True)
     """
     words = line.split()
     if not 2 <= len(words) <= max_words:
         return False
-    if line.endswith(_NOT_HEADLINE_END) and not line.endswith("..."):
+    # Titles may end in ? or ! ("What Gives You the Chills?"), but so do short
+    # lines of running text, so only callers that weigh other evidence ask.
+    if line.endswith(_NOT_HEADLINE_END) and not line.endswith("...") and not (questions and line.endswith(("?", "!"))):
         return False
     for char in line:
         if char.isalpha():
