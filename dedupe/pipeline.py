@@ -175,7 +175,11 @@ def sentence_hashes(text: str) -> list[tuple[int, int]]:
     out = []
     for sentence in merged:
         key = match_key(sentence)
-        if len(key.split()) >= MIN_SENTENCE_WORDS:
+        words = key.count(" ") + 1
+        if words >= MIN_SENTENCE_WORDS:
+            # as for whole lines, a short sentence's numbers are part of it
+            if words < SHORT_KEY_WORDS:
+                key = match_key(sentence, fold_digits=False)
             out.append((exact_hash(key), len(sentence)))
     return out
 

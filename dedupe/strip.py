@@ -365,9 +365,9 @@ def _mark_related_runs(
     if last_body is None:
         return
     # A run counts as a link list when page furniture frames it: chrome
-    # between the article and the run, or chrome (or the end of the page)
-    # right after it. A run followed by more article text is the article's
-    # own list (a memo's header lines, a recipe's steps).
+    # between the article and the run, or chrome inside or right after it. A
+    # run with article text or nothing after it is the article's own list (a
+    # memo's header lines, a race calendar, a recipe's steps).
     run: list[int] = []
     chrome_before = chrome_in_run = False
     for index in range(last_body + 1, len(paragraphs) + 1):
@@ -383,7 +383,7 @@ def _mark_related_runs(
             if headline[index]:
                 run.append(index)
                 continue
-        if len(run) >= config.min_related_run and (chrome_before or chrome_in_run or at_end):
+        if len(run) >= config.min_related_run and (chrome_before or chrome_in_run):
             for member in run:
                 verdicts[member] = RELATED_LINKS
         chrome_before = chrome_before or chrome_in_run

@@ -184,3 +184,72 @@ def test_accounting_counts_every_paragraph():
     results, stats = run(docs)
     assert stats.check() == []
     assert stats.paragraphs_in == sum(len(prepare(d["text"]).paragraphs) for d in docs)
+
+
+# -- near-duplicates: edits that cross paragraph boundaries, headlines, lists -----
+
+
+def kept_text(results):
+    return "\n".join(r.text for r in results if r.text)
+
+
+def test_split_and_joined_paragraphs_are_copies():
+    first = "Power was cut to about 40,000 homes overnight across the region."
+    second = "The regional rail operator suspended all services until the lines could be inspected."
+    third = "Emergency services said they had rescued eleven people from cars caught by rising water."
+    docs = [{"id": "origin", "text": "\n".join([first + " " + second, third])},
+            {"id": "split", "text": "\n".join(OTHER[:1] + [first, second])},
+            {"id": "spliced", "text": "\n".join(OTHER[1:2] + [second + " " + third])}]
+    results, _ = run(docs, min_kept=0.0)
+    dups = {(r.doc_id, r.text): r for r in removals(results) if r.reason == "duplicate"}
+    assert {("split", first), ("split", second), ("spliced", second + " " + third)} <= set(dups)
+    assert results[1].text == OTHER[0] and results[2].text == OTHER[1]
+
+
+def test_sentences_spliced_from_two_paragraphs_are_found_by_sentence_coverage():
+    a = ("The committee met for six hours on Thursday to review the harbour budget. "
+         "Members argued at length about dredging costs and the state of the old pier.")
+    b = ("Fishing crews have asked for the work to start before the spring season opens. "
+         "Several boats were damaged last winter when the channel silted up unexpectedly.")
+    spliced = ("Members argued at length about dredging costs and the state of the old pier. "
+               "Several boats were damaged last winter when the channel silted up unexpectedly.")
+    docs = [{"id": "origin", "text": a + "\n" + b}, {"id": "repost", "text": OTHER[2] + "\n" + spliced}]
+    results, _ = run(docs, min_kept=0.0)
+    (dup,) = [r for r in removals(results) if r.reason == "duplicate"]
+    assert dup.text == spliced and dup.rule == "sentences" and dup.kept_doc_id == "origin"
+    assert dup.similarity >= 0.8
+
+
+def test_article_keeps_its_headline_when_a_link_list_came_first():
+    title = "Storm Ada Floods Harbour Towns Along The Northern Coast"
+    links = [title, "Council Approves New Bike Lanes", "Library Reopens After Long Repairs"]
+    # a list of links the stripper cannot see (no header, before the page's text)
+    docs = [{"id": "other-page", "text": "\n".join(links + OTHER)},
+            {"id": "article", "text": "\n".join([title] + ARTICLE)}]
+    results, _ = run(docs)
+    assert results[1].text.split("\n")[0] == title
+    (dup,) = [r for r in removals(results) if r.reason == "duplicate" and r.text == title]
+    assert dup.doc_id == "other-page" and dup.kept_doc_id == "article"
+
+
+def test_near_identical_lines_of_one_page_are_its_own_structure():
+    stages = [f"Stage {n}: {day} September – Velo Città, Interlagos circuit" for n, day in
+              ((9, "23"), (10, "30"), (11, "7"))]
+    results, _ = run([{"id": "calendar", "text": "\n".join(ARTICLE[:1] + stages)}])
+    assert results[0].text.split("\n")[1:] == stages
+
+
+def test_short_lines_keep_their_numbers():
+    docs = [{"id": "a", "text": ARTICLE[0] + "\nFor sale: $600,000"},
+            {"id": "b", "text": OTHER[0] + "\nFor sale: $599,900"}]
+    results, _ = run(docs)
+    assert "For sale: $600,000" in kept_text(results) and "For sale: $599,900" in kept_text(results)
+
+
+def test_story_syndicated_to_many_sites_is_kept_once_not_boilerplate():
+    docs = [{"id": f"s{i}", "url": f"https://site{i}.example/story", "text": f"{ARTICLE[1]}\n{OTHER[i % 3]}"}
+            for i in range(25)]
+    results, _ = run(docs)
+    assert kept_text(results).count(ARTICLE[1]) == 1
+    results, _ = run([{k: v for k, v in d.items() if k != "url"} for d in docs])
+    assert kept_text(results).count(ARTICLE[1]) == 0  # without sites: 25 pages, boilerplate
