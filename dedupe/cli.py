@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from enum import Enum
@@ -93,6 +94,10 @@ SkipBad = Annotated[
     typer.Option("--skip-bad", help="Skip unreadable records (recorded as bad-input) instead of stopping."),
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")]
+FallbackEncoding = Annotated[
+    Optional[str],
+    typer.Option("--fallback-encoding", help="Decode .txt files that are not UTF-8 with this encoding (e.g. cp1252) instead of rejecting them."),
+]
 Jobs = Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes.")]
 ContextThreshold = Annotated[
     Optional[float],
@@ -143,6 +148,14 @@ def _progress(quiet: bool) -> Iterator[ProgressCallback | None]:
         yield update
 
 
+class _Terminated(Exception):
+    """SIGTERM arrived: unwind like Ctrl-C so temporary outputs are removed."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise _Terminated()
+
+
 def _fail(message: str, code: int = 1) -> typer.Exit:
     typer.echo(f"dedupe: error: {message}", err=True)
     return typer.Exit(code)
@@ -160,6 +173,7 @@ def _run(
 ) -> None:
     writers: list[Any] = []
     source = None
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         source = FileSource(inputs, config.read)
         # --explain prints to stdout, so documents go there only when asked for with -o
@@ -192,6 +206,8 @@ def _run(
         raise _fail(str(exc)) from None
     except KeyboardInterrupt:
         raise _fail("interrupted; no output was written", 130) from None
+    except _Terminated:
+        raise _fail("terminated; no output was written", 143) from None
     except BrokenPipeError:
         # The reader went away (e.g. `| head`); nothing more to say.
         with contextlib.suppress(Exception):
@@ -200,6 +216,7 @@ def _run(
     except OSError as exc:
         raise _fail(f"{exc.filename or 'output'}: {exc.strerror or exc}") from None
     finally:
+        signal.signal(signal.SIGTERM, previous)
         for writer in writers:
             writer.abort()
         if source is not None:
@@ -246,6 +263,7 @@ def clean(
     context: Annotated[bool, typer.Option("--context", help="Also judge each line by its neighbours and by how often it recurs on the site (for raw page dumps; costs some article lines).")] = False,
     context_threshold: ContextThreshold = None,
     skip_bad: SkipBad = False,
+    fallback_encoding: FallbackEncoding = None,
     jobs: Jobs = 1,
     quiet: Quiet = False,
 ) -> None:
@@ -255,7 +273,8 @@ def clean(
         config = _build_config(
             config_file,
             {"text_field": text_field, "id_field": id_field, "url_field": url_field,
-             "date_field": date_field, "skip_bad": skip_bad or None},
+             "date_field": date_field, "skip_bad": skip_bad or None,
+             "fallback_encoding": fallback_encoding},
             {
                 "dedup": {"threshold": threshold, "num_perm": num_perm, "ngram": ngram, "bands": bands,
                           "shingle": shingle.value if shingle else None,
@@ -285,6 +304,7 @@ def strip_command(
     context: Annotated[bool, typer.Option("--context", help="Also judge each line by its neighbours and by how often it recurs on the site (for raw page dumps; costs some article lines).")] = False,
     context_threshold: ContextThreshold = None,
     skip_bad: SkipBad = False,
+    fallback_encoding: FallbackEncoding = None,
     jobs: Jobs = 1,
     quiet: Quiet = False,
 ) -> None:
@@ -293,7 +313,8 @@ def strip_command(
     try:
         config = _build_config(
             config_file,
-            {"text_field": text_field, "id_field": id_field, "skip_bad": skip_bad or None},
+            {"text_field": text_field, "id_field": id_field, "skip_bad": skip_bad or None,
+             "fallback_encoding": fallback_encoding},
             {"dedup": {"enabled": False},
              "strip": {"context": True if context else None, "context_threshold": context_threshold}},
         )
@@ -347,6 +368,36 @@ def explain(
         raise _fail(f"{removed}: not UTF-8 text") from None
     if not found:
         raise _fail(f"no removals of document {doc_id!r} in {removed}")
+
+
+@app.command()
+def report(
+    inputs: Annotated[Optional[list[str]], typer.Argument(help="The run's inputs, for the per-document view (optional).")] = None,
+    removed: Annotated[Path, typer.Option("--removed", help="The removal record of a clean or strip run.",
+                                          exists=True, dir_okay=False, readable=True)] = ...,  # type: ignore[assignment]
+    stats: Annotated[Optional[Path], typer.Option("--stats", help="The run's stats file.", exists=True, dir_okay=False)] = None,
+    output: Annotated[str, typer.Option("--output", "-o", help="Where to write the HTML page.")] = "report.html",
+    text_field: TextField = None,
+    id_field: IdField = None,
+) -> None:
+    """Write one self-contained HTML page showing what a run removed and why."""
+    from .report import build_report
+
+    _configure_logging(False)
+    try:
+        config = _build_config(None, {"text_field": text_field, "id_field": id_field}, {})
+        page = build_report(removed, stats, inputs or None, config)
+        target = AtomicFile(output)
+        try:
+            target.write(page.encode("utf-8"))
+            target.commit()
+        finally:
+            target.abort()
+    except DedupeError as exc:
+        raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _fail(f"{exc.filename or output}: {exc.strerror or exc}") from None
+    typer.echo(f"wrote {output}", err=True)
 
 
 def main() -> None:

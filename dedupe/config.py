@@ -18,6 +18,7 @@ code agree on one value. A TOML file maps onto the same dataclasses
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import tomllib
 from dataclasses import dataclass, field
@@ -71,6 +72,10 @@ BOILERPLATE_SITES = 50
 #: (and at least SITE_MIN_DOCS of them) is that site's template.
 SITE_SHARE = 0.5
 SITE_MIN_DOCS = 3
+#: Keys longer than this get the exact hash and sentence hashes only: a 50 MB
+#: "paragraph" (a dump with no line breaks) is not a repost candidate worth
+#: fifty million shingles.
+MAX_MINHASH_CHARS = 100_000
 #: A paragraph whose sentences (4+ words each), covering at least this share of
 #: its characters, all appeared in other documents' kept paragraphs is a copy:
 #: reposts split, join and splice paragraphs, which no paragraph-level hash sees.
@@ -100,6 +105,9 @@ class ReadConfig:
         date_field: JSON field read by the ``earliest`` keep policy.
         skip_bad: skip unreadable records with an entry in the removal record,
             instead of stopping with an error.
+        fallback_encoding: decode a ``.txt`` file that is not UTF-8 with this
+            encoding (``cp1252`` for most Western legacy files) instead of
+            rejecting it; the removal record is not involved, the text is kept.
     """
 
     text_field: str = TEXT_FIELD
@@ -107,10 +115,16 @@ class ReadConfig:
     url_field: str = URL_FIELD
     date_field: str = DATE_FIELD
     skip_bad: bool = False
+    fallback_encoding: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("text_field", "id_field", "url_field", "date_field"):
             _check(bool(getattr(self, name)), f"read.{name} must not be empty")
+        if self.fallback_encoding is not None:
+            try:
+                codecs.lookup(self.fallback_encoding)
+            except LookupError:
+                raise ConfigError(f"read.fallback_encoding: unknown encoding {self.fallback_encoding!r}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +216,7 @@ class DedupConfig:
     short_threshold: float = SHORT_THRESHOLD
     bands: int = 0
     min_minhash_length: int = MIN_MINHASH_LENGTH
+    max_minhash_chars: int = MAX_MINHASH_CHARS
     boilerplate_docs: int = BOILERPLATE_DOCS
     boilerplate_sites: int = BOILERPLATE_SITES
     site_share: float = SITE_SHARE

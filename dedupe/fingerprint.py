@@ -195,6 +195,7 @@ class Fingerprinter:
         threshold: float = 0.6,
         bands: int = 0,
         shingle: str = "char",
+        max_length: int = 100_000,
     ) -> None:
         if shingle not in ("char", "word"):
             raise ValueError("shingle must be 'char' or 'word'")
@@ -204,6 +205,7 @@ class Fingerprinter:
         self.shingle = shingle
         # min_length counts characters of the key for char shingles, words for word shingles
         self.min_length = max(min_length, ngram)
+        self.max_length = max_length
         self.a, self.b = permutations(num_perm, seed)
         if bands:
             self.bands, self.rows = bands, num_perm // bands
@@ -219,10 +221,12 @@ class Fingerprinter:
         source = keys if exact_keys is None else exact_keys
         exact = np.fromiter((exact_hash(k) for k in source), dtype=_U64, count=len(keys))
         if self.shingle == "char":
-            minhashed = np.fromiter((len(k) >= self.min_length for k in keys), dtype=bool, count=len(keys))
+            minhashed = np.fromiter((self.min_length <= len(k) <= self.max_length for k in keys),
+                                    dtype=bool, count=len(keys))
             hashes, counts = self._char_shingles([k for k, m in zip(keys, minhashed) if m])
         else:
-            minhashed = np.fromiter((len(k.split()) >= self.min_length for k in keys), dtype=bool, count=len(keys))
+            minhashed = np.fromiter((len(k) <= self.max_length and len(k.split()) >= self.min_length
+                                     for k in keys), dtype=bool, count=len(keys))
             hashes, counts = self._word_shingles([k for k, m in zip(keys, minhashed) if m])
         signatures = self._signatures(hashes, counts)
         return Fingerprints(exact, minhashed, signatures, self.band_keys(signatures))

@@ -194,10 +194,13 @@ class FileSource:
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            line = data.count(b"\n", 0, exc.start) + 1
-            yield _bad(index, doc_id, f"{shown}:{line}", "invalid-utf8",
-                       f"invalid UTF-8 at byte {exc.start}; re-encode the file as UTF-8", data)
-            return
+            if self.config.fallback_encoding is None:
+                line = data.count(b"\n", 0, exc.start) + 1
+                yield _bad(index, doc_id, f"{shown}:{line}", "invalid-utf8",
+                           f"invalid UTF-8 at byte {exc.start}; re-encode the file as UTF-8 or pass "
+                           "--fallback-encoding (e.g. cp1252)", data)
+                return
+            text = data.decode(self.config.fallback_encoding, errors="replace")
         fields = {self.config.id_field: doc_id, self.config.text_field: text}
         yield Record(index, doc_id, text, shown, fields=fields, name=name)
 
@@ -342,6 +345,16 @@ class IterableSource:
 # Writing
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+_FILE_MODE = 0o666 & ~_UMASK
+
+
 def _make_parent(path: Path) -> Path:
     """Create the folder an output goes in, as users expect of ``-o out/x.jsonl``."""
     parent = path.resolve().parent
@@ -372,6 +385,7 @@ class AtomicFile:
             raise OutputError(f"{self.target}: is a folder; name a file")
         _make_parent(path)
         fd, self._tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.chmod(self._tmp, _FILE_MODE)  # mkstemp makes 0600; outputs get the usual mode
         self._raw = os.fdopen(fd, "wb")
         _, compression = split_suffix(path)
         if compression == ".gz":
@@ -463,6 +477,7 @@ class FolderWriter:
             raise OutputError(f"{target}: exists and is not a folder")
         parent = _make_parent(self.target)
         self._tmp = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.", dir=parent))
+        os.chmod(self._tmp, _FILE_MODE | 0o111 & ~_UMASK)
         self._names: set[str] = set()
 
     def _name(self, record: Record) -> str:
@@ -511,6 +526,7 @@ class ParquetWriter:
         fd, tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp",
                                    dir=self.target.resolve().parent)
         os.close(fd)
+        os.chmod(tmp, _FILE_MODE)
         self._tmp = tmp
         self._rows: list[dict[str, Any]] = []
         self._writer: Any = None

@@ -225,7 +225,7 @@ class _Worker:
         d = config.dedup
         self.fingerprinter = Fingerprinter(
             num_perm=d.num_perm, seed=d.seed, ngram=d.ngram, min_length=d.min_minhash_length,
-            threshold=d.threshold, bands=d.bands, shingle=d.shingle,
+            threshold=d.threshold, bands=d.bands, shingle=d.shingle, max_length=d.max_minhash_chars,
         )
         self.templates: TemplateTable | None = None
         self._templates_dir: str | None = None
@@ -503,6 +503,10 @@ class Cleaner:
             date=np.array(dates, dtype=np.float64),
             site_docs=np.bincount(site_arr[site_arr >= 0], minlength=len(sites)).astype(np.int64),
         )
+        duplicate_ids = len(doc_ids) - len(set(doc_ids))
+        if duplicate_ids:
+            log.warning("%d document id(s) occur more than once; removal records name documents by id, "
+                        "so give every document a unique --id-field to tell them apart", duplicate_ids)
         if self.config.dedup.keep == "earliest":
             unknown = int(np.isinf(docs.date).sum())
             if unknown:
