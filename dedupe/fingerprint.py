@@ -270,6 +270,7 @@ class Fingerprinter:
         """Per-paragraph minima of the permuted shingle hashes, a chunk of shingles at a time."""
         out = np.empty((counts.shape[0], self.num_perm), dtype=_U32)
         ends = np.cumsum(counts)
+        a, b = self.a[:, None], self.b[:, None]
         begin = 0
         start = 0
         while start < counts.shape[0]:
@@ -277,9 +278,13 @@ class Fingerprinter:
             stop = max(int(np.searchsorted(ends, begin + _SHINGLE_CHUNK, side="right")), start + 1)
             end = int(ends[stop - 1])
             hashed = _fmix32(hashes[begin:end])
-            permuted = hashed[:, None] * self.a[None, :] + self.b[None, :]
+            # permutations x shingles, so that each per-paragraph minimum runs
+            # over contiguous memory: reduceat along the last axis is ~20x
+            # faster than along the first
+            permuted = np.multiply(a, hashed[None, :])
+            np.add(permuted, b, out=permuted)
             offsets = (np.concatenate([[begin], ends[start : stop - 1]]) - begin).astype(np.int64)
-            out[start:stop] = np.minimum.reduceat(permuted, offsets, axis=0)
+            out[start:stop] = np.minimum.reduceat(permuted, offsets, axis=1).T
             begin, start = end, stop
         return out
 

@@ -22,6 +22,8 @@ import re
 import unicodedata
 
 import ftfy
+from ftfy.badness import is_bad
+from ftfy.chardata import CONTROL_CHARS
 
 #: Bumped whenever repair() or match_key() change what they return, because
 #: fingerprints (and any persistent index built from them) depend on both.
@@ -49,11 +51,16 @@ FTFY_CONFIG = ftfy.TextFixerConfig(
 )
 _FTFY_EXPLAIN_CONFIG = FTFY_CONFIG._replace(explain=True)
 
-# ftfy can only change a string that has a non-ASCII character, an '&' (entity),
-# or an ASCII control character other than tab/newline. Printable ASCII without
-# '&' is returned unchanged by every fixer enabled above, so we skip the call;
-# tests check this equivalence against ftfy on the case files.
-_MAY_NEED_REPAIR = re.compile(r"[^\t\n\x20-\x7e]|&")
+# Which characters let each enabled ftfy fixer change a string: '&' (entities),
+# ESC (terminal escapes), C1 controls, surrogates, and ftfy's own table of
+# control characters. The encoding fixer changes nothing unless ftfy's own
+# badness check fires (its first step returns text that is not "bad" as is).
+# Text with none of these is returned unchanged by ftfy, so we skip the call;
+# tests check the equivalence against ftfy on random text and the eval sets.
+_TRIGGERS = {ord("&"), 0x1B} | set(range(0x80, 0xA0)) | set(range(0xD800, 0xE000)) | set(CONTROL_CHARS)
+_MAY_NEED_REPAIR = re.compile(
+    "[" + "".join(re.escape(chr(c)) for c in sorted(_TRIGGERS) if c not in (0x09, 0x0A)) + "]"
+)
 
 _WORD = re.compile(r"\w+")
 _DIGITS = re.compile(r"\d+")
@@ -62,10 +69,12 @@ _DIGITS = re.compile(r"\d+")
 def needs_repair(text: str) -> bool:
     """Whether :func:`repair` could change ``text`` (cheap, conservative check).
 
-    >>> needs_repair("plain ascii"), needs_repair("caf\\u00e9"), needs_repair("a &amp; b")
-    (False, True, True)
+    >>> needs_repair("plain ascii"), needs_repair("caf\\u00e9"), needs_repair("caf\\u00c3\\u00a9"), needs_repair("a &amp; b")
+    (False, False, True, True)
     """
-    return _MAY_NEED_REPAIR.search(text) is not None
+    if text.isascii():
+        return "&" in text or _MAY_NEED_REPAIR.search(text) is not None
+    return _MAY_NEED_REPAIR.search(text) is not None or is_bad(text)
 
 
 def repair(text: str) -> str:
@@ -106,9 +115,9 @@ def match_key(text: str, fold_digits: bool = True) -> str:
     ''
     """
     folded = unicodedata.normalize("NFKC", text).casefold()
-    if not fold_digits:
-        return " ".join(_WORD.findall(folded))
-    return " ".join(_DIGITS.sub("0", word) for word in _WORD.findall(folded))
+    if fold_digits:
+        folded = _DIGITS.sub("0", folded)  # digits are word characters: same as per word
+    return " ".join(_WORD.findall(folded))
 
 
 def split_lines(text: str) -> list[str]:

@@ -20,7 +20,9 @@ memory, and results come back in input order whatever the number of workers.
 from __future__ import annotations
 
 import logging
+import os
 import math
+import pickle
 import re
 import multiprocessing
 import tempfile
@@ -145,7 +147,9 @@ class _Pass1Batch:
     seconds: dict[str, float]
 
 
-Job = tuple[str | None, list[tuple[int, str, str | None]]]
+#: A unit of work: (folder of the line counts, file to spill the prepared
+#: documents to for pass 2, the documents as (index, text, site)).
+Job = tuple[str | None, str | None, list[tuple[int, str, str | None]]]
 
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?…])[\"'”’»)\]]*\s+")
 #: Sentences shorter than this (in words) are merged into the next one: they
@@ -236,17 +240,22 @@ class _Worker:
             self._templates_dir = folder
 
     def count_batch(self, job: Job) -> list[tuple[str | None, np.ndarray]]:
-        return [(site, line_hashes(segment(text))) for _, text, site in job[1]]
+        return [(site, line_hashes(segment(text))) for _, text, site in job[2]]
 
     def prepare_batch(self, job: Job, seconds: dict[str, float] | None = None) -> list[Prepared]:
         self._use_templates(job[0])
         return [prepare(text, self.config, self.catalogue, seconds, self.templates, site)
-                for _, text, site in job[1]]
+                for _, text, site in job[2]]
 
     def fingerprint_batch(self, job: Job) -> _Pass1Batch:
         seconds: dict[str, float] = {}
-        batch = job[1]
+        batch = job[2]
         prepared = self.prepare_batch(job, seconds)
+        if job[1] is not None:
+            # pass 2 reads these back instead of repairing and stripping again
+            with open(job[1], "wb") as spill:
+                pickle.dump([(p.paragraphs, p.verdicts) for p in prepared], spill,
+                            protocol=pickle.HIGHEST_PROTOCOL)
         prepared_at = time.perf_counter()
         chars, doc, para, keys, exact_keys, length, listed, text_hash = [], [], [], [], [], [], [], []
         sent_row, sent_hash, sent_len = [], [], []
@@ -419,7 +428,7 @@ class Cleaner:
                     templates_dir = scratch.name
             plan = None
             if self.config.dedup.enabled:
-                plan = self._pass1(source, worker, pool, templates_dir)  # type: ignore[arg-type]
+                plan = self._pass1(source, worker, pool, templates_dir, scratch.name)  # type: ignore[arg-type]
             yield from self._pass2(source, worker, pool, plan, templates_dir)  # type: ignore[arg-type]
         finally:
             if pool is not None:
@@ -444,7 +453,7 @@ class Cleaner:
             for chunk in _batches(source.records(), BATCH_DOCS):
                 for rec in chunk:
                     self._check_bad(rec)
-                yield None, [(r.index, r.text, self._site(r)) for r in chunk if r.error is None]
+                yield None, None, [(r.index, r.text, self._site(r)) for r in chunk if r.error is None]
 
         results = pool.imap(_process_count, jobs()) if pool else map(worker.count_batch, jobs())
         for batch in results:
@@ -463,7 +472,9 @@ class Cleaner:
                 record.location, f"{record.error} (use --skip-bad to skip such records)"
             )
 
-    def _pass1(self, source: Source, worker: _Worker, pool: Any, templates_dir: str | None) -> _Plan:
+    def _pass1(
+        self, source: Source, worker: _Worker, pool: Any, templates_dir: str | None, scratch: str
+    ) -> _Plan:
         started = time.perf_counter()
         cfg = self.config.read
         doc_ids: list[str] = []
@@ -473,7 +484,7 @@ class Cleaner:
         batches: list[_Pass1Batch] = []
 
         def jobs() -> Iterator[Job]:
-            for chunk in _batches(source.records(), BATCH_DOCS):
+            for number, chunk in enumerate(_batches(source.records(), BATCH_DOCS)):
                 work = []
                 for rec in chunk:
                     self._check_bad(rec)
@@ -484,7 +495,7 @@ class Cleaner:
                     if rec.error is None:
                         work.append((rec.index, rec.text, site))
                         self.stats.bytes_in += len(rec.text)
-                yield templates_dir, work
+                yield templates_dir, _spill_path(scratch, number), work
 
         results = pool.imap(_process_fingerprint, jobs()) if pool else map(worker.fingerprint_batch, jobs())
         for batch in results:
@@ -517,7 +528,7 @@ class Cleaner:
         self.stats.clusters.update(resolution.cluster_stats)
         self.stats.seconds["resolve"] = time.perf_counter() - resolve_started
         row_start = np.searchsorted(table.doc, np.arange(len(doc_ids) + 1))
-        return _Plan(doc_ids, table, resolution, row_start)
+        return _Plan(doc_ids, table, resolution, row_start, scratch)
 
     # -- pass 2 ---------------------------------------------------------------
 
@@ -536,9 +547,22 @@ class Cleaner:
                     elif rec.index >= len(plan.doc_ids) or plan.doc_ids[rec.index] != rec.doc_id:
                         raise InputError(rec.location, "input changed between the two passes")
                 pending.append(chunk)
-                yield templates_dir, [(r.index, r.text, self._site(r)) for r in chunk if r.error is None]
+                yield templates_dir, None, [(r.index, r.text, self._site(r)) for r in chunk if r.error is None]
 
-        results = pool.imap(_process_prepare, jobs()) if pool else map(worker.prepare_batch, jobs())
+        spill_dir = plan.spill if plan is not None else None
+
+        def spilled(folder: str) -> Iterator[list[Prepared]]:
+            for number, _ in enumerate(jobs()):
+                path = _spill_path(folder, number)
+                with open(path, "rb") as handle:
+                    batch = pickle.load(handle)
+                os.unlink(path)
+                yield [Prepared(paragraphs, [], verdicts) for paragraphs, verdicts in batch]
+
+        if spill_dir is not None:
+            results: Iterable[list[Prepared]] = spilled(spill_dir)
+        else:
+            results = pool.imap(_process_prepare, jobs()) if pool else map(worker.prepare_batch, jobs())
         seen = 0
         for prepared_batch in results:
             chunk = pending.popleft()
@@ -610,6 +634,7 @@ class _Plan:
     table: ParagraphTable
     resolution: Resolution
     row_start: np.ndarray
+    spill: str | None = None
 
     def removal_for(self, row: int, doc_id: str, number: int, text: str) -> Removal | None:
         status = self.resolution.status[row]
@@ -625,6 +650,10 @@ class _Plan:
                 similarity=float(self.resolution.similarity[row]),
             )
         return None
+
+
+def _spill_path(folder: str, number: int) -> str:
+    return os.path.join(folder, f"prepared-{number:09d}.pkl")
 
 
 def _concatenate(batches: list[_Pass1Batch], n_docs: int) -> tuple[ParagraphTable, np.ndarray]:
