@@ -99,6 +99,11 @@ FallbackEncoding = Annotated[
     typer.Option("--fallback-encoding", help="Decode .txt files that are not UTF-8 with this encoding (e.g. cp1252) instead of rejecting them."),
 ]
 Jobs = Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes.")]
+Context = Annotated[
+    bool,
+    typer.Option("--context", help="Also judge each line by its neighbours and by how often it recurs on the "
+                 "site (for raw page dumps; costs some article lines)."),
+]
 ContextThreshold = Annotated[
     Optional[float],
     typer.Option("--context-threshold", min=0.0, max=1.0,
@@ -123,6 +128,17 @@ def _build_config(
     for name, values in sections.items():
         changes[name] = {k: v for k, v in values.items() if v is not None}
     return config.replace(**{k: v for k, v in changes.items() if v})
+
+
+def _configure(
+    quiet: bool, config_file: Optional[Path], read: dict[str, Any], sections: dict[str, dict[str, Any]]
+) -> CleanConfig:
+    """Logging set up, and the configuration from file and flags (a bad one exits 1)."""
+    _configure_logging(quiet)
+    try:
+        return _build_config(config_file, read, sections)
+    except DedupeError as exc:
+        raise _fail(str(exc)) from None
 
 
 @contextlib.contextmanager
@@ -249,18 +265,18 @@ def clean(
     id_field: IdField = None,
     url_field: Annotated[Optional[str], typer.Option("--url-field", help="Field with the page URL; its host groups pages into sites. [default: url]")] = None,
     date_field: Annotated[Optional[str], typer.Option("--date-field", help="Field read by --keep earliest. [default: date]")] = None,
-    threshold: Annotated[Optional[float], typer.Option("--threshold", min=0.01, max=1.0, help="Estimated Jaccard at or above which paragraphs are copies. [default: 0.6]")] = None,
+    threshold: Annotated[Optional[float], typer.Option("--threshold", min=0.01, max=1.0, help="Estimated Jaccard at or above which paragraphs are copies. [default: 0.5]")] = None,
     num_perm: Annotated[Optional[int], typer.Option("--num-perm", min=2, help="MinHash permutations. [default: 128]")] = None,
     shingle: Annotated[Optional[Shingle], typer.Option("--shingle", help="Shingle kind: character or word n-grams. [default: char]")] = None,
     ngram: Annotated[Optional[int], typer.Option("--ngram", min=1, help="Characters (or words) per shingle. [default: 5]")] = None,
     bands: Annotated[Optional[int], typer.Option("--bands", min=0, help="LSH bands (0: chosen from the threshold).")] = None,
     boilerplate_docs: Annotated[Optional[int], typer.Option("--boilerplate-docs", min=2, help="A paragraph in this many documents is boilerplate: every copy goes. [default: 20]")] = None,
     boilerplate_sites: Annotated[Optional[int], typer.Option("--boilerplate-sites", min=2, help="With URLs: a paragraph on this many sites is boilerplate. [default: 50]")] = None,
-    min_kept: Annotated[Optional[float], typer.Option("--min-kept", min=0.0, max=1.0, help="Drop documents keeping less than this share of their text. [default: 0.2]")] = None,
+    min_kept: Annotated[Optional[float], typer.Option("--min-kept", min=0.0, max=1.0, help="Drop documents keeping less than this share of their text. [default: 0.1]")] = None,
     keep: Annotated[Optional[Keep], typer.Option("--keep", help="Which copy of a duplicate to keep. [default: first]")] = None,
     no_repair: Annotated[bool, typer.Option("--no-repair", help="Do not repair encoding.")] = False,
     no_strip: Annotated[bool, typer.Option("--no-strip", help="Do not apply chrome rules.")] = False,
-    context: Annotated[bool, typer.Option("--context", help="Also judge each line by its neighbours and by how often it recurs on the site (for raw page dumps; costs some article lines).")] = False,
+    context: Context = False,
     context_threshold: ContextThreshold = None,
     skip_bad: SkipBad = False,
     fallback_encoding: FallbackEncoding = None,
@@ -268,26 +284,20 @@ def clean(
     quiet: Quiet = False,
 ) -> None:
     """Clean documents: repair, strip chrome, remove duplicate and boilerplate paragraphs."""
-    _configure_logging(quiet)
-    try:
-        config = _build_config(
-            config_file,
-            {"text_field": text_field, "id_field": id_field, "url_field": url_field,
-             "date_field": date_field, "skip_bad": skip_bad or None,
-             "fallback_encoding": fallback_encoding},
-            {
-                "dedup": {"threshold": threshold, "num_perm": num_perm, "ngram": ngram, "bands": bands,
-                          "shingle": shingle.value if shingle else None,
-                          "boilerplate_docs": boilerplate_docs, "boilerplate_sites": boilerplate_sites,
-                          "min_kept": min_kept,
-                          "keep": keep.value if keep else None},
-                "normalize": {"repair": False if no_repair else None},
-                "strip": {"enabled": False if no_strip else None, "context": True if context else None,
-                          "context_threshold": context_threshold},
-            },
-        )
-    except DedupeError as exc:
-        raise _fail(str(exc)) from None
+    config = _configure(
+        quiet, config_file,
+        {"text_field": text_field, "id_field": id_field, "url_field": url_field, "date_field": date_field,
+         "skip_bad": skip_bad or None, "fallback_encoding": fallback_encoding},
+        {
+            "dedup": {"threshold": threshold, "num_perm": num_perm, "ngram": ngram, "bands": bands,
+                      "shingle": shingle.value if shingle else None,
+                      "boilerplate_docs": boilerplate_docs, "boilerplate_sites": boilerplate_sites,
+                      "min_kept": min_kept, "keep": keep.value if keep else None},
+            "normalize": {"repair": False if no_repair else None},
+            "strip": {"enabled": False if no_strip else None, "context": True if context else None,
+                      "context_threshold": context_threshold},
+        },
+    )
     _run(inputs, output, removed, stats, config, jobs, quiet)
 
 
@@ -301,7 +311,7 @@ def strip_command(
     text_field: TextField = None,
     id_field: IdField = None,
     explain: Annotated[bool, typer.Option("--explain", help="Print every document's lines with their verdict and rule.")] = False,
-    context: Annotated[bool, typer.Option("--context", help="Also judge each line by its neighbours and by how often it recurs on the site (for raw page dumps; costs some article lines).")] = False,
+    context: Context = False,
     context_threshold: ContextThreshold = None,
     skip_bad: SkipBad = False,
     fallback_encoding: FallbackEncoding = None,
@@ -309,17 +319,13 @@ def strip_command(
     quiet: Quiet = False,
 ) -> None:
     """Repair and strip chrome only (no duplicate removal)."""
-    _configure_logging(quiet)
-    try:
-        config = _build_config(
-            config_file,
-            {"text_field": text_field, "id_field": id_field, "skip_bad": skip_bad or None,
-             "fallback_encoding": fallback_encoding},
-            {"dedup": {"enabled": False},
-             "strip": {"context": True if context else None, "context_threshold": context_threshold}},
-        )
-    except DedupeError as exc:
-        raise _fail(str(exc)) from None
+    config = _configure(
+        quiet, config_file,
+        {"text_field": text_field, "id_field": id_field, "skip_bad": skip_bad or None,
+         "fallback_encoding": fallback_encoding},
+        {"dedup": {"enabled": False},
+         "strip": {"context": True if context else None, "context_threshold": context_threshold}},
+    )
     _run(inputs, output, removed, stats, config, jobs, quiet, explain=explain)
 
 

@@ -1,0 +1,213 @@
+"""Benchmark runs on corpus size: dedupe against the floor and against its peers.
+
+    python benchmarks/scale.py [--sizes 1000,10000,100000] [--peer-sample 2000] [--plot]
+
+For each size a deterministic corpus is generated (``make_corpus.py``) and, in
+the same process run and on the same data, measured:
+
+1. **floor**: read the JSONL, split each text on newlines, one xxh3_64 per
+   paragraph — the least any paragraph-level tool must do;
+2. **fingerprint**: dedupe's fingerprint stage alone (match key, character
+   5-gram shingles, 128-permutation MinHash, band keys) over every paragraph;
+3. **peers on the same shingles**: datasketch ``MinHash.bulk`` and per-shingle
+   ``update`` (on a sample of paragraphs, scaled to the whole), rensa's batch
+   path ``digest_matrix_from_token_sets`` (when rensa is installed:
+   ``pip install 'dedupe-corpus[bench]'``);
+4. **dedupe clean end to end**, ``--jobs 1`` and ``--jobs 2``, as a child
+   process, with the peak memory of its largest process (main or worker).
+
+CPU seconds (process time) are reported for in-process stages, wall seconds and
+peak RSS for the end-to-end runs. Results go to ``benchmarks/out/scale.json``;
+``--plot`` draws ``benchmarks/scale.png`` (needs matplotlib).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import xxhash
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from dedupe.config import DedupConfig  # noqa: E402
+from dedupe.fingerprint import Fingerprinter, char_shingle_hash32, shingles  # noqa: E402
+from dedupe.normalize import match_key  # noqa: E402
+from make_corpus import write  # noqa: E402
+
+OUT = ROOT / "benchmarks" / "out"
+
+
+def cpu() -> float:
+    return time.process_time()
+
+
+def floor(path: Path) -> tuple[float, int, int]:
+    started = cpu()
+    paragraphs = 0
+    size = 0
+    with open(path, "rb") as handle:
+        for line in handle:
+            size += len(line)
+            for paragraph in json.loads(line)["text"].split("\n"):
+                xxhash.xxh3_64_intdigest(paragraph.encode("utf-8"))
+                paragraphs += 1
+    return cpu() - started, paragraphs, size
+
+
+def load_keys(path: Path) -> list[str]:
+    keys = []
+    with open(path, "rb") as handle:
+        for line in handle:
+            keys.extend(k for k in (match_key(p) for p in json.loads(line)["text"].split("\n")) if k)
+    return keys
+
+
+def fingerprint_stage(path: Path) -> tuple[float, int]:
+    """Match keys, shingles, signatures and band keys for every paragraph, in batches."""
+    d = DedupConfig()
+    fp = Fingerprinter(num_perm=d.num_perm, seed=d.seed, ngram=d.ngram, min_length=d.min_minhash_length,
+                       threshold=d.threshold, shingle=d.shingle)
+    started = cpu()
+    batch: list[str] = []
+    minhashed = 0
+    with open(path, "rb") as handle:
+        for line in handle:
+            batch.extend(k for k in (match_key(p) for p in json.loads(line)["text"].split("\n")) if k)
+            if len(batch) >= 8192:
+                minhashed += int(fp.fingerprint(batch).minhashed.sum())
+                batch = []
+    if batch:
+        minhashed += int(fp.fingerprint(batch).minhashed.sum())
+    return cpu() - started, minhashed
+
+
+def peers(keys: list[str], sample: int) -> dict[str, float]:
+    """CPU seconds per minhashed paragraph for each peer, on the same shingles."""
+    d = DedupConfig()
+    eligible = [k for k in keys if d.min_minhash_length <= len(k) <= d.max_minhash_chars]
+    rng = np.random.default_rng(0)
+    chosen = [eligible[i] for i in sorted(rng.choice(len(eligible), min(sample, len(eligible)), replace=False))]
+    sets = [shingles(k, d.ngram, "char") for k in chosen]
+    out: dict[str, float] = {}
+    from datasketch import MinHash
+
+    started = cpu()
+    MinHash.bulk(sets, num_perm=d.num_perm, seed=d.seed, hashfunc=char_shingle_hash32)
+    out["datasketch MinHash.bulk"] = (cpu() - started) / len(sets)
+    few = sets[: max(1, len(sets) // 10)]
+    started = cpu()
+    for s in few:
+        m = MinHash(num_perm=d.num_perm, seed=d.seed, hashfunc=char_shingle_hash32)
+        for shingle in s:
+            m.update(shingle)
+    out["datasketch update per shingle"] = (cpu() - started) / len(few)
+    fp = Fingerprinter()
+    started = cpu()
+    fp.fingerprint(chosen)
+    out["dedupe Fingerprinter (same sample)"] = (cpu() - started) / len(chosen)
+    try:
+        from rensa import RMinHash
+    except ImportError:
+        return out
+    started = cpu()
+    RMinHash.digest_matrix_from_token_sets(sets, d.num_perm, d.seed)
+    out["rensa digest_matrix_from_token_sets"] = (cpu() - started) / len(sets)
+    return out
+
+
+# Runs one command and reports its descendants' CPU time and the peak RSS of
+# the largest of them: ru_maxrss of RUSAGE_CHILDREN is a running maximum, so
+# each measured run needs a fresh parent.
+_MEASURE = (
+    "import json, resource, subprocess, sys\n"
+    "subprocess.run(sys.argv[1:], check=True)\n"
+    "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print(json.dumps({'cpu': u.ru_utime + u.ru_stime, 'peak_mb': u.ru_maxrss / 1024}))\n"
+)
+
+
+def clean_run(path: Path, jobs: int) -> dict[str, float]:
+    out = OUT / f"clean-{path.stem}-{jobs}.jsonl"
+    started = time.perf_counter()
+    report = subprocess.run(
+        [sys.executable, "-c", _MEASURE, sys.executable, "-m", "dedupe", "clean", str(path), "-o", str(out), "-q",
+         "--jobs", str(jobs)], check=True, capture_output=True, text=True).stdout
+    out.unlink()
+    return {"wall": time.perf_counter() - started, **json.loads(report.strip().splitlines()[-1])}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--peer-sample", type=int, default=2000)
+    parser.add_argument("--plot", action="store_true")
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()}")
+    results = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        path = write(OUT / f"corpus-{size}.jsonl", size)
+        floor_s, paragraphs, nbytes = floor(path)
+        fp_s, minhashed = fingerprint_stage(path)
+        peer = peers(load_keys(path), args.peer_sample)
+        runs = {jobs: clean_run(path, jobs) for jobs in (1, 2)}
+        mb = nbytes / 1e6
+        row = {"documents": size, "paragraphs": paragraphs, "minhashed": minhashed, "mb": mb,
+               "floor_cpu": floor_s, "fingerprint_cpu": fp_s, "peers_per_paragraph": peer,
+               "clean": {str(k): v for k, v in runs.items()}}
+        results.append(row)
+        print(f"\n== {size:,} documents, {paragraphs:,} paragraphs ({minhashed:,} minhashed), {mb:.1f} MB")
+        print(f"floor (read, split, xxh3 per paragraph)  {floor_s:8.2f} s cpu   {mb / floor_s:7.1f} MB/s")
+        print(f"dedupe fingerprint stage                 {fp_s:8.2f} s cpu   {fp_s / floor_s:6.1f}x floor")
+        ours = peer["dedupe Fingerprinter (same sample)"]
+        for name, per in peer.items():
+            whole = per * minhashed
+            print(f"  {name:<38} {whole:8.2f} s cpu (est.)  {whole / floor_s:6.1f}x floor  "
+                  f"dedupe is {per / ours:5.1f}x faster")
+        for jobs, run in runs.items():
+            print(f"dedupe clean --jobs {jobs}                     {run['wall']:8.2f} s wall  "
+                  f"{run['cpu']:8.2f} s cpu  {run['cpu'] / floor_s:6.1f}x floor (cpu)  "
+                  f"{size / run['wall']:8.0f} docs/s  {mb / run['wall']:6.2f} MB/s  peak {run['peak_mb']:.0f} MB")
+        path.unlink()
+    (OUT / "scale.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+    if args.plot:
+        plot(results, ROOT / "benchmarks" / "scale.png")
+
+
+def plot(results: list[dict], target: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = [r["documents"] for r in results]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for jobs in ("1", "2"):
+        left.plot(sizes, [r["clean"][jobs]["wall"] for r in results], marker="o", label=f"clean --jobs {jobs}")
+        right.plot(sizes, [r["clean"][jobs]["peak_mb"] for r in results], marker="o", label=f"--jobs {jobs}")
+    left.plot(sizes, [r["floor_cpu"] for r in results], marker="o", label="floor")
+    for axis, label in ((left, "seconds"), (right, "peak memory, MB")):
+        axis.set_xscale("log")
+        axis.set_yscale("log")
+        axis.set_xlabel("documents")
+        axis.set_ylabel(label)
+        axis.legend()
+        axis.grid(True, which="both", alpha=0.3)
+    fig.suptitle("dedupe clean on generated corpora")
+    fig.tight_layout()
+    fig.savefig(target, dpi=110)
+
+
+if __name__ == "__main__":
+    main()
