@@ -212,7 +212,9 @@ class Fingerprinter:
         else:
             self.bands, self.rows = optimal_bands(threshold, num_perm)
 
-    def fingerprint(self, keys: Sequence[str], exact_keys: Sequence[str] | None = None) -> Fingerprints:
+    def fingerprint(
+        self, keys: Sequence[str], exact_keys: Sequence[str] | None = None, with_bands: bool = True
+    ) -> Fingerprints:
         """Fingerprint match keys; keys that are too short get the exact hash only.
 
         ``exact_keys`` may give other keys for the exact hash (dedupe keeps the
@@ -229,7 +231,8 @@ class Fingerprinter:
                                      for k in keys), dtype=bool, count=len(keys))
             hashes, counts = self._word_shingles([k for k, m in zip(keys, minhashed) if m])
         signatures = self._signatures(hashes, counts)
-        return Fingerprints(exact, minhashed, signatures, self.band_keys(signatures))
+        bands = self.band_keys(signatures) if with_bands else np.empty((signatures.shape[0], 0), _U64)
+        return Fingerprints(exact, minhashed, signatures, bands)
 
     def _char_shingles(self, keys: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """All character n-gram hashes of all keys, in one vectorised pass."""
@@ -290,12 +293,21 @@ class Fingerprinter:
 
     def band_keys(self, signatures: np.ndarray) -> np.ndarray:
         """One 64-bit key per band and paragraph: equal keys mean an equal band."""
-        rows = signatures.reshape(signatures.shape[0], self.bands, self.rows).astype(_U64)
-        keys = np.zeros((signatures.shape[0], self.bands), dtype=_U64)
-        with np.errstate(over="ignore"):
-            for row in range(self.rows):
-                keys = (keys ^ rows[:, :, row]) * _BAND_MUL
-        return _fmix64(keys)
+        return np.column_stack([band_key(signatures, band, self.rows) for band in range(self.bands)]) \
+            if signatures.shape[0] else np.empty((0, self.bands), _U64)
+
+
+def band_key(signatures: np.ndarray, band: int, rows: int) -> np.ndarray:
+    """The 64-bit key of one band for every signature (rows ``band*rows`` onward).
+
+    Computed band by band so the resolver never holds all band keys at once.
+    """
+    part = signatures[:, band * rows : (band + 1) * rows].astype(_U64)
+    keys = np.zeros(signatures.shape[0], dtype=_U64)
+    with np.errstate(over="ignore"):
+        for row in range(rows):
+            keys = (keys ^ part[:, row]) * _BAND_MUL
+    return _fmix64(keys)
 
 
 def _token_hash(word: str) -> int:

@@ -142,7 +142,6 @@ class _Pass1Batch:
     sent_hash: np.ndarray
     sent_len: np.ndarray
     signatures: np.ndarray
-    bands: np.ndarray
     paragraphs: int
     seconds: dict[str, float]
 
@@ -284,7 +283,7 @@ class _Worker:
                 listed.append(placement[position])
                 text_hash.append(exact_hash(text))
             chars.append(total)
-        prints = self.fingerprinter.fingerprint(keys, exact_keys)
+        prints = self.fingerprinter.fingerprint(keys, exact_keys, with_bands=False)
         return _Pass1Batch(
             indices=np.array([index for index, _, _ in batch], dtype=np.int64),
             chars=np.array(chars, dtype=np.int64),
@@ -299,7 +298,6 @@ class _Worker:
             sent_hash=np.array(sent_hash, dtype=np.uint64),
             sent_len=np.array(sent_len, dtype=np.int64),
             signatures=prints.signatures,
-            bands=prints.bands,
             paragraphs=paragraphs,
             seconds={**seconds, "fingerprint": time.perf_counter() - prepared_at},
         )
@@ -506,7 +504,7 @@ class Cleaner:
         self.stats.seconds["pass1"] = time.perf_counter() - started
 
         resolve_started = time.perf_counter()
-        table, chars = _concatenate(batches, len(doc_ids))
+        table, chars = _concatenate(batches, len(doc_ids), worker.fingerprinter.rows)
         site_arr = np.array(site_of_doc, dtype=np.int64)
         docs = DocumentTable(
             chars=chars,
@@ -656,7 +654,7 @@ def _spill_path(folder: str, number: int) -> str:
     return os.path.join(folder, f"prepared-{number:09d}.pkl")
 
 
-def _concatenate(batches: list[_Pass1Batch], n_docs: int) -> tuple[ParagraphTable, np.ndarray]:
+def _concatenate(batches: list[_Pass1Batch], n_docs: int, rows: int) -> tuple[ParagraphTable, np.ndarray]:
     chars = np.zeros(n_docs, dtype=np.int64)
     for batch in batches:
         chars[batch.indices] = batch.chars
@@ -669,17 +667,24 @@ def _concatenate(batches: list[_Pass1Batch], n_docs: int) -> tuple[ParagraphTabl
     minhashed = cat("minhashed", bool)
     sig_row = np.full(doc.shape[0], -1, dtype=np.int64)
     sig_row[minhashed] = np.arange(int(minhashed.sum()))
-    sig_parts = [b.signatures for b in batches if b.signatures.shape[0]]
-    band_parts = [b.bands for b in batches if b.bands.shape[0]]
-    signatures = np.concatenate(sig_parts) if sig_parts else np.empty((0, 1), np.uint32)
-    bands = np.concatenate(band_parts) if band_parts else np.empty((0, 1), np.uint64)
+    # Signatures are the bulk of pass 1's memory: copy them into one array
+    # batch by batch, releasing each batch's copy, so the peak stays near 1x.
+    width = next((b.signatures.shape[1] for b in batches if b.signatures.shape[0]), 1)
+    signatures = np.empty((sum(b.signatures.shape[0] for b in batches), width), np.uint32)
+    filled = 0
+    for batch in batches:
+        count = batch.signatures.shape[0]
+        if count:
+            signatures[filled : filled + count] = batch.signatures
+            batch.signatures = signatures[:0]
+            filled += count
     # sentence rows are batch-local: shift them by the rows before each batch
     offsets = np.cumsum([0] + [b.doc.shape[0] for b in batches[:-1]])
     sent_row = (np.concatenate([b.sent_row + off for b, off in zip(batches, offsets)])
                 if batches else np.empty(0, np.int64))
     table = ParagraphTable(
         doc=doc, para=cat("para", np.int32), exact=cat("exact", np.uint64),
-        length=cat("length", np.int64), sig_row=sig_row, signatures=signatures, bands=bands,
+        length=cat("length", np.int64), sig_row=sig_row, signatures=signatures, rows=rows,
         listed=cat("listed", np.int8), text_hash=cat("text_hash", np.uint64),
         sent_row=sent_row.astype(np.int64), sent_hash=cat("sent_hash", np.uint64),
         sent_len=cat("sent_len", np.int64),

@@ -30,6 +30,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from .config import DedupConfig
+from .fingerprint import band_key
 
 KEPT = 0
 DUPLICATE = 1
@@ -62,7 +63,7 @@ class ParagraphTable:
     length: np.ndarray  # int64[n] characters
     sig_row: np.ndarray  # int64[n] row in signatures, -1 when exact-only
     signatures: np.ndarray  # uint32[m, num_perm]
-    bands: np.ndarray  # uint64[m, bands]
+    rows: int  # rows per LSH band; band keys are computed from the signatures band by band
     listed: np.ndarray | None = None  # int8[n] placement: 0 title, 1 elsewhere, 2 in a list of links
     text_hash: np.ndarray | None = None  # uint64[n] hash of the repaired text itself
     # sentences of the rows: row index, hash of the sentence's match key, characters
@@ -159,8 +160,10 @@ def candidate_edges(
     targets.append(b[keep])
     minhashed = np.flatnonzero(table.sig_row >= 0)
     sig_of = table.sig_row
-    for band in range(table.bands.shape[1] if table.bands.ndim == 2 else 0):
-        a, b = _group_pairs(table.bands[sig_of[minhashed], band], minhashed)
+    bands = table.signatures.shape[1] // table.rows if table.signatures.shape[0] else 0
+    for band in range(bands):
+        keys = band_key(table.signatures, band, table.rows)
+        a, b = _group_pairs(keys[sig_of[minhashed]], minhashed)
         fresh = table.exact[a] != table.exact[b]  # exact pairs are already edges
         a, b = a[fresh], b[fresh]
         if a.shape[0] == 0:
