@@ -599,7 +599,3 @@ def open_writer(target: str | Path | None, config: ReadConfig = ReadConfig()) ->
 def open_text_output(target: str | Path) -> AtomicFile:
     """An atomic file for the removal record or stats (``-`` for stdout)."""
     return AtomicFile(target)
-
-
-def text_stream(handle: IO[bytes]) -> io.TextIOWrapper:
-    return io.TextIOWrapper(handle, encoding="utf-8", newline="\n")

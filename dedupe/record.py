@@ -24,9 +24,6 @@ DUPLICATE_DOCUMENT = "duplicate-document"
 EMPTY = "empty"
 BAD_INPUT = "bad-input"
 
-#: Reasons that drop a whole document (``paragraph`` is null in the record).
-DOCUMENT_REASONS = (DUPLICATE_DOCUMENT, EMPTY, BAD_INPUT)
-
 
 @dataclass(frozen=True, slots=True)
 class Removal:

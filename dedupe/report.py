@@ -126,7 +126,7 @@ def render_report(
                    f"<td class=n>{count:,}</td></tr>")
     out.append("</table>")
 
-    out.append(f"<h2>Most frequent boilerplate</h2><table><tr><th>line</th><th class=n>copies removed</th></tr>")
+    out.append("<h2>Most frequent boilerplate</h2><table><tr><th>line</th><th class=n>copies removed</th></tr>")
     for key, count in boiler.most_common(TOP_ROWS):
         out.append(f"<tr><td>{_e(_clip(boiler_text[key]))}</td><td class=n>{count:,}</td></tr>")
     out.append("</table>")

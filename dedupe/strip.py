@@ -35,9 +35,14 @@ from pathlib import Path
 
 import numpy as np
 
+from typing import TYPE_CHECKING
+
 from .config import StripConfig
 from .errors import ConfigError
 from .normalize import match_key
+
+if TYPE_CHECKING:
+    from .context import ContextScorer
 
 #: Rule name given to lines removed as part of a related-links run.
 RELATED_LINKS = "related-links"
@@ -309,11 +314,9 @@ def _mark_context(
     keys: Sequence[str],
     counts: tuple[np.ndarray | None, np.ndarray | None],
 ) -> None:
-    from .context import ContextScorer, load_model
-
     if len(paragraphs) < CONTEXT_MIN_LINES:
         return  # too little page to judge a line by its neighbours
-    scorer = _scorer(id(load_model()))
+    scorer = _scorer()
     threshold = scorer.threshold if config.context_threshold is None else config.context_threshold
     scores = scorer.score(paragraphs, verdicts, keys, *counts)
     candidates = [i for i, v in enumerate(verdicts) if v is None]
@@ -330,8 +333,9 @@ def _mark_context(
         verdicts[index] = CONTEXT
 
 
-@functools.lru_cache(maxsize=2)
-def _scorer(_model_id: int) -> "ContextScorer":  # noqa: F821
+@functools.lru_cache(maxsize=1)
+def _scorer() -> ContextScorer:
+    # imported here: the context pass is optional and pulls in its model file
     from .context import ContextScorer
 
     return ContextScorer()
