@@ -272,7 +272,7 @@ def clean(
     bands: Annotated[Optional[int], typer.Option("--bands", min=0, help="LSH bands (0: chosen from the threshold).")] = None,
     boilerplate_docs: Annotated[Optional[int], typer.Option("--boilerplate-docs", min=2, help="A paragraph in this many documents is boilerplate: every copy goes. [default: 20]")] = None,
     boilerplate_sites: Annotated[Optional[int], typer.Option("--boilerplate-sites", min=2, help="With URLs: a paragraph on this many sites is boilerplate. [default: 50]")] = None,
-    min_kept: Annotated[Optional[float], typer.Option("--min-kept", min=0.0, max=1.0, help="Drop documents keeping less than this share of their text. [default: 0.1]")] = None,
+    min_kept: Annotated[Optional[float], typer.Option("--min-kept", min=0.0, max=1.0, help="Drop documents keeping less than this share of their text. [default: 0.05]")] = None,
     keep: Annotated[Optional[Keep], typer.Option("--keep", help="Which copy of a duplicate to keep. [default: first]")] = None,
     no_repair: Annotated[bool, typer.Option("--no-repair", help="Do not repair encoding.")] = False,
     no_strip: Annotated[bool, typer.Option("--no-strip", help="Do not apply chrome rules.")] = False,

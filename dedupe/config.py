@@ -82,7 +82,7 @@ MAX_MINHASH_CHARS = 100_000
 SENTENCE_COVERAGE = 0.8
 #: A document keeping less than this share of its (post-strip, non-boilerplate)
 #: characters is dropped as a duplicate document.
-MIN_KEPT = 0.1
+MIN_KEPT = 0.05
 
 KeepPolicy = Literal["first", "earliest", "longest"]
 ShingleKind = Literal["char", "word"]
