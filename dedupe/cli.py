@@ -98,7 +98,7 @@ FallbackEncoding = Annotated[
     Optional[str],
     typer.Option("--fallback-encoding", help="Decode .txt files that are not UTF-8 with this encoding (e.g. cp1252) instead of rejecting them."),
 ]
-Jobs = Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes.")]
+Jobs = Annotated[int, typer.Option("--jobs", "-j", min=0, help="Worker processes; 0 uses every core. [default: 0]")]
 Context = Annotated[
     bool,
     typer.Option("--context", help="Also judge each line by its neighbours and by how often it recurs on the "
@@ -200,7 +200,8 @@ def _run(
         if record is not None:
             writers.append(record)
         with _progress(quiet) as progress:
-            cleaner = Cleaner(config, jobs=jobs, progress=progress)
+            # output does not depend on the number of workers, so use them all by default
+            cleaner = Cleaner(config, jobs=jobs or os.cpu_count() or 1, progress=progress)
             for result in cleaner.run(source):
                 if doc_writer is not None and result.text is not None:
                     doc_writer.write(result.record, result.text)
@@ -280,7 +281,7 @@ def clean(
     context_threshold: ContextThreshold = None,
     skip_bad: SkipBad = False,
     fallback_encoding: FallbackEncoding = None,
-    jobs: Jobs = 1,
+    jobs: Jobs = 0,
     quiet: Quiet = False,
 ) -> None:
     """Clean documents: repair, strip chrome, remove duplicate and boilerplate paragraphs."""
@@ -315,7 +316,7 @@ def strip_command(
     context_threshold: ContextThreshold = None,
     skip_bad: SkipBad = False,
     fallback_encoding: FallbackEncoding = None,
-    jobs: Jobs = 1,
+    jobs: Jobs = 0,
     quiet: Quiet = False,
 ) -> None:
     """Repair and strip chrome only (no duplicate removal)."""

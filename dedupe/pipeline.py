@@ -453,11 +453,12 @@ class Cleaner:
                     self._check_bad(rec)
                 yield None, None, [(r.index, r.text, self._site(r)) for r in chunk if r.error is None]
 
-        results = pool.imap(_process_count, jobs()) if pool else map(worker.count_batch, jobs())
-        for batch in results:
-            for site, hashes in batch:
-                builder.add(site, hashes)
-            self._tick("count lines", len(batch))
+        with _Guard(jobs()) as guarded:
+            results = pool.imap(_process_count, guarded) if pool else map(worker.count_batch, guarded)
+            for batch in results:
+                for site, hashes in batch:
+                    builder.add(site, hashes)
+                self._tick("count lines", len(batch))
         table = builder.finish()
         self.stats.seconds["count lines"] = time.perf_counter() - started
         return table
@@ -495,12 +496,13 @@ class Cleaner:
                         self.stats.bytes_in += len(rec.text)
                 yield templates_dir, _spill_path(scratch, number), work
 
-        results = pool.imap(_process_fingerprint, jobs()) if pool else map(worker.fingerprint_batch, jobs())
-        for batch in results:
-            batches.append(batch)
-            self._tick("fingerprint", batch.chars.shape[0])
-            for name, seconds in batch.seconds.items():
-                self.stats.seconds[name] += seconds
+        with _Guard(jobs()) as guarded:
+            results = pool.imap(_process_fingerprint, guarded) if pool else map(worker.fingerprint_batch, guarded)
+            for batch in results:
+                batches.append(batch)
+                self._tick("fingerprint", batch.chars.shape[0])
+                for name, seconds in batch.seconds.items():
+                    self.stats.seconds[name] += seconds
         self.stats.seconds["pass1"] = time.perf_counter() - started
 
         resolve_started = time.perf_counter()
@@ -557,19 +559,20 @@ class Cleaner:
                 os.unlink(path)
                 yield [Prepared(paragraphs, [], verdicts) for paragraphs, verdicts in batch]
 
-        if spill_dir is not None:
-            results: Iterable[list[Prepared]] = spilled(spill_dir)
-        else:
-            results = pool.imap(_process_prepare, jobs()) if pool else map(worker.prepare_batch, jobs())
         seen = 0
-        for prepared_batch in results:
-            chunk = pending.popleft()
-            prepared_iter = iter(prepared_batch)
-            for rec in chunk:
-                result = self._assemble(rec, None if rec.error else next(prepared_iter), plan)
-                seen += 1
-                yield result
-            self._tick("assemble", len(chunk), total)
+        with _Guard(jobs()) as guarded:
+            if spill_dir is not None:
+                results: Iterable[list[Prepared]] = spilled(spill_dir)
+            else:
+                results = pool.imap(_process_prepare, guarded) if pool else map(worker.prepare_batch, guarded)
+            for prepared_batch in results:
+                chunk = pending.popleft()
+                prepared_iter = iter(prepared_batch)
+                for rec in chunk:
+                    result = self._assemble(rec, None if rec.error else next(prepared_iter), plan)
+                    seen += 1
+                    yield result
+                self._tick("assemble", len(chunk), total)
         if plan is not None and seen != len(plan.doc_ids):
             raise InputError("input", f"input changed between the two passes ({len(plan.doc_ids)} then {seen} records)")
         self.stats.seconds["pass2"] = time.perf_counter() - started
@@ -648,6 +651,33 @@ class _Plan:
                 similarity=float(self.resolution.similarity[row]),
             )
         return None
+
+
+class _Guard:
+    """Feeds a job generator to ``Pool.imap`` without letting it raise there.
+
+    An exception raised by the iterable inside ``Pool.imap`` kills the pool's
+    task feeder and leaves ``imap`` waiting forever. The guard stops the jobs
+    at the first exception instead, lets the submitted ones finish, and
+    re-raises it when the ``with`` block ends.
+    """
+
+    def __init__(self, jobs: Iterator[Job]) -> None:
+        self._jobs = jobs
+        self.error: BaseException | None = None
+
+    def __iter__(self) -> Iterator[Job]:
+        try:
+            yield from self._jobs
+        except Exception as exc:  # re-raised by __exit__, in the caller's thread
+            self.error = exc
+
+    def __enter__(self) -> _Guard:
+        return self
+
+    def __exit__(self, kind: object, value: object, traceback: object) -> None:
+        if self.error is not None and kind is None:
+            raise self.error
 
 
 def _spill_path(folder: str, number: int) -> str:

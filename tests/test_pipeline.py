@@ -253,3 +253,12 @@ def test_story_syndicated_to_many_sites_is_kept_once_not_boilerplate():
     assert kept_text(results).count(ARTICLE[1]) == 1
     results, _ = run([{k: v for k, v in d.items() if k != "url"} for d in docs])
     assert kept_text(results).count(ARTICLE[1]) == 0  # without sites: 25 pages, boilerplate
+
+
+def test_bad_record_with_workers_stops_with_the_error_instead_of_hanging():
+    # An exception raised while feeding Pool.imap used to leave the run waiting forever.
+    docs = [{"id": str(i), "text": ARTICLE[i % 4]} for i in range(600)] + [{"id": "bad", "body": "x"}]
+    for config in (CleanConfig(), CleanConfig(dedup=DedupConfig(enabled=False)),
+                   CleanConfig().replace(strip={"context": True})):
+        with pytest.raises(InputError, match="no 'text' field"):
+            list(Cleaner(config, jobs=2).run(docs))
