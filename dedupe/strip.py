@@ -273,8 +273,10 @@ def strip(
         if len(kept) == len(paragraphs) or not kept:
             return verdicts
         subset = tuple(None if a is None else np.asarray(a)[kept] for a in counts)
+        # Kept lines matched no rule, and rules look at one line only, so later
+        # rounds run just the passes that look at neighbours.
         again = _strip_once([paragraphs[i] for i in kept], config, catalogue, [keys[i] for i in kept],
-                            subset)  # type: ignore[arg-type]
+                            subset, rules=False)  # type: ignore[arg-type]
         changed = False
         for index, verdict in zip(kept, again):
             if verdict is not None:
@@ -290,12 +292,13 @@ def _strip_once(
     catalogue: Catalogue,
     keys: Sequence[str],
     counts: tuple[np.ndarray | None, np.ndarray | None],
+    rules: bool = True,
 ) -> list[str | None]:
     disabled = set(config.disabled_rules)
     verdicts: list[str | None] = []
     for index, line in enumerate(paragraphs):
         rule = None
-        if len(line) <= config.max_rule_chars:
+        if rules and len(line) <= config.max_rule_chars:
             rule = catalogue.match(line, keys[index] if keys is not None else None)
             if rule in disabled:
                 rule = None
