@@ -202,14 +202,17 @@ def _run(
         with _progress(quiet) as progress:
             # output does not depend on the number of workers, so use them all by default
             cleaner = Cleaner(config, jobs=jobs or os.cpu_count() or 1, progress=progress)
-            for result in cleaner.run(source):
-                if doc_writer is not None and result.text is not None:
-                    doc_writer.write(result.record, result.text)
-                if record is not None:
-                    for removal in result.removals:
-                        record.write(dumps_jsonl(removal.to_dict()))
-                if explain:
-                    _explain(result)
+            # closed explicitly so that an interrupted run stops its workers now,
+            # not whenever the suspended generator is collected
+            with contextlib.closing(cleaner.run(source)) as results:
+                for result in results:
+                    if doc_writer is not None and result.text is not None:
+                        doc_writer.write(result.record, result.text)
+                    if record is not None:
+                        for removal in result.removals:
+                            record.write(dumps_jsonl(removal.to_dict()))
+                    if explain:
+                        _explain(result)
         if stats_path:
             stats_file = AtomicFile(stats_path)
             writers.append(stats_file)
