@@ -38,20 +38,27 @@ _BAND_MUL = _U64(0xBF58476D1CE4E5B9)
 _SHINGLE_CHUNK = 1 << 15
 
 
+# MurmurHash3 finalizer constants per width: (shift, multiplier, shift, multiplier, shift).
+_FMIX = {
+    32: (_U32(16), _U32(0x85EBCA6B), _U32(13), _U32(0xC2B2AE35), _U32(16)),
+    64: (_U64(33), _U64(0xFF51AFD7ED558CCD), _U64(33), _U64(0xC4CEB9FE1A85EC53), _U64(33)),
+}
+
+
+def _fmix(values: np.ndarray, width: int) -> np.ndarray:
+    """MurmurHash3's finalizer: an avalanching bijection on unsigned ``width``-bit arrays."""
+    s1, m1, s2, m2, s3 = _FMIX[width]
+    values = (values ^ (values >> s1)) * m1
+    values = (values ^ (values >> s2)) * m2
+    return values ^ (values >> s3)
+
+
 def _fmix32(values: np.ndarray) -> np.ndarray:
-    values = values ^ (values >> _U32(16))
-    values = values * _U32(0x85EBCA6B)
-    values = values ^ (values >> _U32(13))
-    values = values * _U32(0xC2B2AE35)
-    return values ^ (values >> _U32(16))
+    return _fmix(values, 32)
 
 
 def _fmix64(values: np.ndarray) -> np.ndarray:
-    values = values ^ (values >> _U64(33))
-    values = values * _U64(0xFF51AFD7ED558CCD)
-    values = values ^ (values >> _U64(33))
-    values = values * _U64(0xC4CEB9FE1A85EC53)
-    return values ^ (values >> _U64(33))
+    return _fmix(values, 64)
 
 
 def exact_hash(key: str) -> int:

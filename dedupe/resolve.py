@@ -280,14 +280,10 @@ def resolve(table: ParagraphTable, docs: DocumentTable, config: DedupConfig) -> 
     canonical[status != DUPLICATE] = -1
 
     # Paragraphs split, joined or spliced from earlier ones: every sentence seen before.
-    by_sentences = _cover_by_sentences(table, status, keys, config.sentence_coverage)
-    sentence_rows = np.flatnonzero(by_sentences >= 0)
-    coverage = np.zeros(n, dtype=np.float32)
-    if sentence_rows.shape[0]:
-        coverage_all = _sentence_coverage(table, status, keys)[0]
-        coverage[sentence_rows] = coverage_all[sentence_rows]
-        status[sentence_rows] = DUPLICATE
-        canonical[sentence_rows] = by_sentences[sentence_rows]
+    coverage, pointer = _sentence_coverage(table, status, keys)
+    sentence_rows = np.flatnonzero((status == KEPT) & (coverage >= config.sentence_coverage) & (pointer >= 0))
+    status[sentence_rows] = DUPLICATE
+    canonical[sentence_rows] = pointer[sentence_rows]
 
     # Duplicate documents: share of kept text among kept + duplicate text.
     doc_dropped = _drop_documents(table, docs, status, config.min_kept)
@@ -378,15 +374,6 @@ def _sentence_coverage(
         firsts = _group_starts(row_ids[order])
         pointer[row_ids[order][firsts]] = holders[order][firsts]
     return coverage, pointer
-
-
-def _cover_by_sentences(
-    table: ParagraphTable, status: np.ndarray, keys: list[np.ndarray], threshold: float
-) -> np.ndarray:
-    """Kept rows whose sentences mostly appeared before: the row covering most, else -1."""
-    coverage, pointer = _sentence_coverage(table, status, keys)
-    chosen = (status == KEPT) & (coverage >= threshold) & (pointer >= 0)
-    return np.where(chosen, pointer, -1)
 
 
 def _drop_documents(table: ParagraphTable, docs: DocumentTable, status: np.ndarray, min_kept: float) -> np.ndarray:
