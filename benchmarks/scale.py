@@ -151,13 +151,16 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--peer-sample", type=int, default=2000)
     parser.add_argument("--plot", action="store_true")
+    parser.add_argument("--keep-corpus", action="store_true", help="keep the generated corpora in benchmarks/out")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}")
     results = []
     for size in (int(s) for s in args.sizes.split(",")):
-        path = write(OUT / f"corpus-{size}.jsonl", size)
+        path = OUT / f"corpus-{size}.jsonl"
+        if not path.exists():  # same size and seed give the same bytes: reuse a kept one
+            write(path, size)
         floor_s, paragraphs, nbytes = floor(path)
         fp_s, minhashed = fingerprint_stage(path)
         peer = peers(load_keys(path), args.peer_sample)
@@ -179,10 +182,16 @@ def main() -> None:
             print(f"dedupe clean --jobs {jobs}                     {run['wall']:8.2f} s wall  "
                   f"{run['cpu']:8.2f} s cpu  {run['cpu'] / floor_s:6.1f}x floor (cpu)  "
                   f"{size / run['wall']:8.0f} docs/s  {mb / run['wall']:6.2f} MB/s  peak {run['peak_mb']:.0f} MB")
-        path.unlink()
-    (OUT / "scale.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+        if not args.keep_corpus:
+            path.unlink()
+    # runs of other sizes stay, so one size can be re-measured alone (1M takes most of an hour)
+    saved = OUT / "scale.json"
+    earlier = json.loads(saved.read_text(encoding="utf-8")) if saved.exists() else []
+    measured = {r["documents"] for r in results}
+    merged = sorted([r for r in earlier if r["documents"] not in measured] + results, key=lambda r: r["documents"])
+    saved.write_text(json.dumps(merged, indent=1), encoding="utf-8")
     if args.plot:
-        plot(results, ROOT / "benchmarks" / "scale.png")
+        plot(merged, ROOT / "benchmarks" / "scale.png")
 
 
 def plot(results: list[dict], target: Path) -> None:

@@ -40,6 +40,7 @@ from . import record as R
 from .config import CleanConfig
 from .errors import AccountingError, InputError
 from .fingerprint import Fingerprinter, exact_hash
+from .store import SignatureStore
 from .io import IterableSource, Record, Source, output_fields
 from .normalize import match_key, repair, split_lines
 from .record import Removal, Stats
@@ -481,6 +482,7 @@ class Cleaner:
         site_of_doc: list[int] = []
         dates: list[float] = []
         batches: list[_Pass1Batch] = []
+        store = SignatureStore(worker.fingerprinter.rows, self.config.dedup.memory_limit, scratch)
 
         def jobs() -> Iterator[Job]:
             for number, chunk in enumerate(_batches(source.records(), BATCH_DOCS)):
@@ -499,6 +501,8 @@ class Cleaner:
         with _Guard(jobs()) as guarded:
             results = pool.imap(_process_fingerprint, guarded) if pool else map(worker.fingerprint_batch, guarded)
             for batch in results:
+                store.append(batch.signatures)
+                batch.signatures = _NO_SIGNATURES
                 batches.append(batch)
                 self._tick("fingerprint", batch.chars.shape[0])
                 for name, seconds in batch.seconds.items():
@@ -506,7 +510,10 @@ class Cleaner:
         self.stats.seconds["pass1"] = time.perf_counter() - started
 
         resolve_started = time.perf_counter()
-        table, chars = _concatenate(batches, len(doc_ids), worker.fingerprinter.rows)
+        if store.spilled:
+            self.stats.signatures_spilled = store.size
+            log.info("fingerprints passed --memory-limit: %d signatures spilled to disk", store.size)
+        table, chars = _concatenate(batches, len(doc_ids), store)
         site_arr = np.array(site_of_doc, dtype=np.int64)
         docs = DocumentTable(
             chars=chars,
@@ -524,6 +531,7 @@ class Cleaner:
                 log.warning("%d document(s) have no readable %r field; they rank last for keep=earliest",
                             unknown, cfg.date_field)
         resolution = resolve(table, docs, self.config.dedup)
+        store.close()
         self.resolution = resolution
         self.stats.clusters.update(resolution.cluster_stats)
         self.stats.seconds["resolve"] = time.perf_counter() - resolve_started
@@ -684,7 +692,12 @@ def _spill_path(folder: str, number: int) -> str:
     return os.path.join(folder, f"prepared-{number:09d}.pkl")
 
 
-def _concatenate(batches: list[_Pass1Batch], n_docs: int, rows: int) -> tuple[ParagraphTable, np.ndarray]:
+_NO_SIGNATURES = np.empty((0, 0), np.uint32)
+
+
+def _concatenate(
+    batches: list[_Pass1Batch], n_docs: int, store: SignatureStore
+) -> tuple[ParagraphTable, np.ndarray]:
     chars = np.zeros(n_docs, dtype=np.int64)
     for batch in batches:
         chars[batch.indices] = batch.chars
@@ -697,24 +710,13 @@ def _concatenate(batches: list[_Pass1Batch], n_docs: int, rows: int) -> tuple[Pa
     minhashed = cat("minhashed", bool)
     sig_row = np.full(doc.shape[0], -1, dtype=np.int64)
     sig_row[minhashed] = np.arange(int(minhashed.sum()))
-    # Signatures are the bulk of pass 1's memory: copy them into one array
-    # batch by batch, releasing each batch's copy, so the peak stays near 1x.
-    width = next((b.signatures.shape[1] for b in batches if b.signatures.shape[0]), 1)
-    signatures = np.empty((sum(b.signatures.shape[0] for b in batches), width), np.uint32)
-    filled = 0
-    for batch in batches:
-        count = batch.signatures.shape[0]
-        if count:
-            signatures[filled : filled + count] = batch.signatures
-            batch.signatures = signatures[:0]
-            filled += count
     # sentence rows are batch-local: shift them by the rows before each batch
     offsets = np.cumsum([0] + [b.doc.shape[0] for b in batches[:-1]])
     sent_row = (np.concatenate([b.sent_row + off for b, off in zip(batches, offsets)])
                 if batches else np.empty(0, np.int64))
     table = ParagraphTable(
         doc=doc, para=cat("para", np.int32), exact=cat("exact", np.uint64),
-        length=cat("length", np.int64), sig_row=sig_row, signatures=signatures, rows=rows,
+        length=cat("length", np.int64), sig_row=sig_row, signatures=store, rows=store.rows,
         listed=cat("listed", np.int8), text_hash=cat("text_hash", np.uint64),
         sent_row=sent_row.astype(np.int64), sent_hash=cat("sent_hash", np.uint64),
         sent_len=cat("sent_len", np.int64),

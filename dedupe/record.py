@@ -77,6 +77,8 @@ class Stats:
     clusters: Counter[str] = field(default_factory=Counter)
     seconds: Counter[str] = field(default_factory=Counter)
     bytes_in: int = 0
+    #: signatures that went to disk past ``--memory-limit`` (0: all fitted in RAM)
+    signatures_spilled: int = 0
 
     def add_removal(self, removal: Removal) -> None:
         if removal.paragraph is None:
@@ -121,6 +123,7 @@ class Stats:
             "removals_by_rule": dict(sorted(self.rules.items())),
             "clusters": dict(sorted(self.clusters.items())),
             "bytes_in": self.bytes_in,
+            "signatures_spilled": self.signatures_spilled,
             "seconds": {k: round(v, 3) for k, v in sorted(self.seconds.items())},
         }
 

@@ -30,7 +30,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from .config import DedupConfig
-from .fingerprint import band_key
+from .store import SignatureStore
 
 KEPT = 0
 DUPLICATE = 1
@@ -62,7 +62,7 @@ class ParagraphTable:
     exact: np.ndarray  # uint64[n]
     length: np.ndarray  # int64[n] characters
     sig_row: np.ndarray  # int64[n] row in signatures, -1 when exact-only
-    signatures: np.ndarray  # uint32[m, num_perm]
+    signatures: np.ndarray | SignatureStore  # uint32[m, num_perm], in RAM or spilled
     rows: int  # rows per LSH band; band keys are computed from the signatures band by band
     listed: np.ndarray | None = None  # int8[n] placement: 0 title, 1 elsewhere, 2 in a list of links
     text_hash: np.ndarray | None = None  # uint64[n] hash of the repaired text itself
@@ -138,12 +138,26 @@ def _group_pairs(keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.nda
     return np.concatenate([to_first[0], to_prev[0]]), np.concatenate([to_first[1], to_prev[1]])
 
 
-def estimate_similarity(signatures: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """Estimated Jaccard similarity of signature rows ``first[i]`` and ``second[i]``."""
+def _store(table: ParagraphTable) -> SignatureStore:
+    if not isinstance(table.signatures, SignatureStore):
+        table.signatures = SignatureStore.of(table.signatures, table.rows)
+    return table.signatures
+
+
+def estimate_similarity(
+    signatures: np.ndarray | SignatureStore, first: np.ndarray, second: np.ndarray
+) -> np.ndarray:
+    """Estimated Jaccard similarity of signature rows ``first[i]`` and ``second[i]``.
+
+    >>> sigs = np.array([[1, 2, 3, 4], [1, 2, 0, 4]], dtype=np.uint32)
+    >>> estimate_similarity(sigs, np.array([0]), np.array([1])).tolist()
+    [0.75]
+    """
+    take = signatures.take if isinstance(signatures, SignatureStore) else signatures.__getitem__
     out = np.empty(first.shape[0], dtype=np.float32)
     for start in range(0, first.shape[0], _VERIFY_CHUNK):
         stop = start + _VERIFY_CHUNK
-        equal = signatures[first[start:stop]] == signatures[second[start:stop]]
+        equal = take(first[start:stop]) == take(second[start:stop])
         out[start:stop] = equal.mean(axis=1)
     return out
 
@@ -151,31 +165,61 @@ def estimate_similarity(signatures: np.ndarray, first: np.ndarray, second: np.nd
 def candidate_edges(
     table: ParagraphTable, threshold: float, short_length: int = 0, short_threshold: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Verified edges between rows: equal exact hashes, or a shared band and similar signatures."""
-    all_rows = np.arange(table.size, dtype=np.int64)
-    sources, targets = [], []
-    a, b = _group_pairs(table.exact, all_rows)
-    keep = _across_documents(table, a, b)
-    sources.append(a[keep])
-    targets.append(b[keep])
+    """Verified edges between rows: equal exact hashes, or a shared band and similar signatures.
+
+    Each edge appears once, as (smaller row, larger row), in sorted order.
+    """
+    n = table.size
+    edges = _EdgeSet(n)
+    a, b = _group_pairs(table.exact, np.arange(n, dtype=np.int64))
+    edges.add(a, b, _across_documents(table, a, b))
     minhashed = np.flatnonzero(table.sig_row >= 0)
     sig_of = table.sig_row
-    bands = table.signatures.shape[1] // table.rows if table.signatures.shape[0] else 0
-    for band in range(bands):
-        keys = band_key(table.signatures, band, table.rows)
+    store = _store(table)
+    for band in range(store.bands):
+        keys = store.band(band)
         a, b = _group_pairs(keys[sig_of[minhashed]], minhashed)
         fresh = table.exact[a] != table.exact[b]  # exact pairs are already edges
         a, b = a[fresh], b[fresh]
         if a.shape[0] == 0:
             continue
-        similar = estimate_similarity(table.signatures, sig_of[a], sig_of[b])
+        similar = estimate_similarity(store, sig_of[a], sig_of[b])
         # a short line needs more evidence: one changed word is a fifth of it
         short = np.minimum(table.length[a], table.length[b]) < short_length
         keep = similar >= np.where(short, max(threshold, short_threshold), threshold)
         keep &= _across_documents(table, a, b)
-        sources.append(a[keep])
-        targets.append(b[keep])
-    return np.concatenate(sources), np.concatenate(targets)
+        edges.add(a, b, keep)
+    return edges.pairs()
+
+
+class _EdgeSet:
+    """Edges as sorted unique ``small * n + large`` keys, compacted as they come.
+
+    A copy shares most of its bands with its source, so without compaction the
+    same edge would be held once per band: up to 32 times the memory.
+    """
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.keys = np.empty(0, dtype=np.int64)
+        self.pending: list[np.ndarray] = []
+        self.waiting = 0
+
+    def add(self, a: np.ndarray, b: np.ndarray, keep: np.ndarray) -> None:
+        a, b = a[keep], b[keep]
+        self.pending.append(np.minimum(a, b) * self.n + np.maximum(a, b))
+        self.waiting += a.shape[0]
+        if self.waiting > max(1 << 20, self.keys.shape[0]):
+            self._compact()
+
+    def _compact(self) -> None:
+        if self.pending:
+            self.keys = np.unique(np.concatenate([self.keys, *self.pending]))
+            self.pending, self.waiting = [], 0
+
+    def pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        self._compact()
+        return self.keys // self.n, self.keys % self.n
 
 
 def _across_documents(table: ParagraphTable, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -317,7 +361,7 @@ def resolve(table: ParagraphTable, docs: DocumentTable, config: DedupConfig) -> 
     needs_estimate = dups[~equal & (match[dups] == MATCH_MINHASH)]
     if needs_estimate.shape[0]:
         similarity[needs_estimate] = estimate_similarity(
-            table.signatures, table.sig_row[needs_estimate], table.sig_row[canonical[needs_estimate]]
+            _store(table), table.sig_row[needs_estimate], table.sig_row[canonical[needs_estimate]]
         )
     doc_kept_ref = _kept_reference(table, canonical, doc_dropped)
 

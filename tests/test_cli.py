@@ -259,3 +259,17 @@ def test_failed_run_leaves_previous_output_untouched(runner, tmp_path):
     assert invoke(runner, "clean", tmp_path / "bad.jsonl", "-o", out).exit_code == 1
     assert out.read_text() == "previous\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.jsonl", "out.jsonl"]
+
+
+def test_memory_limit_spills_without_changing_output_and_rejects_bad_sizes(runner, tmp_path):
+    outputs = []
+    for limit in ("0", "1KB"):
+        out, rec, st = tmp_path / f"o{limit}.jsonl", tmp_path / f"r{limit}.jsonl", tmp_path / f"s{limit}.json"
+        result = invoke(runner, "clean", SEEDS, "-o", out, "--removed", rec, "--stats", st,
+                        "--memory-limit", limit, "--jobs", 1, "-q")
+        assert result.exit_code == 0, result.output
+        outputs.append((out.read_bytes(), rec.read_bytes()))
+        assert (json.loads(st.read_text())["signatures_spilled"] > 0) == (limit != "0")
+    assert outputs[0] == outputs[1]
+    result = invoke(runner, "clean", SEEDS, "--memory-limit", "lots", "-q")
+    assert result.exit_code == 1 and "not a size" in result.output

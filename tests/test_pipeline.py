@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedupe import CleanConfig, Cleaner, DedupConfig, InputError, clean
+from dedupe import CleanConfig, Cleaner, ConfigError, DedupConfig, InputError, clean
 from dedupe.pipeline import prepare
 
 from .conftest import ARTICLE, OTHER
@@ -262,3 +262,33 @@ def test_bad_record_with_workers_stops_with_the_error_instead_of_hanging():
                    CleanConfig().replace(strip={"context": True})):
         with pytest.raises(InputError, match="no 'text' field"):
             list(Cleaner(config, jobs=2).run(docs))
+
+
+def _edited(text: str, n: int) -> str:
+    words = text.split()
+    words[n % len(words)] = f"edit{n}"
+    return " ".join(words)
+
+
+@pytest.mark.parametrize("limit", ["1", "40KB", "0"])
+def test_spilling_signatures_past_the_memory_limit_changes_nothing(monkeypatch, limit):
+    import dedupe.pipeline as pipeline
+    import dedupe.store as store
+
+    docs = [{"id": str(i), "text": "\n".join(_edited(p, i) for p in ARTICLE[i % 3:] + OTHER[: i % 4])}
+            for i in range(60)]
+    reference = [(r.text, [x.to_dict() for x in r.removals]) for r in Cleaner().run(docs)]
+    # small batches and maps, so spilling starts mid-run and maps are reopened
+    monkeypatch.setattr(pipeline, "BATCH_DOCS", 7)
+    monkeypatch.setattr(store, "_ROWS_PER_MAP", 5)
+    cleaner = Cleaner(CleanConfig(dedup=DedupConfig(memory_limit=limit)))
+    got = [(r.text, [x.to_dict() for x in r.removals]) for r in cleaner.run(docs)]
+    assert got == reference
+    assert (cleaner.stats.signatures_spilled > 0) == (limit != "0")
+    assert any(x["reason"] == "duplicate" and x["rule"] == "minhash" for _, rs in got for x in rs)
+
+
+def test_memory_limit_accepts_sizes_and_rejects_nonsense():
+    assert DedupConfig(memory_limit="512MB").memory_limit == 512 << 20
+    with pytest.raises(ConfigError, match="not a size"):
+        DedupConfig(memory_limit="lots")
