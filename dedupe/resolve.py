@@ -48,10 +48,6 @@ MATCH_MINHASH = 2
 MATCH_SENTENCES = 3
 MATCH_NAMES = {MATCH_EXACT: "exact", MATCH_MINHASH: "minhash", MATCH_SENTENCES: "sentences"}
 
-# Candidate pairs verified per numpy call: bounds the temporary
-# (pairs x num_perm) comparison matrix.
-_VERIFY_CHUNK = 1 << 14
-
 
 @dataclass(slots=True)
 class ParagraphTable:
@@ -153,13 +149,8 @@ def estimate_similarity(
     >>> estimate_similarity(sigs, np.array([0]), np.array([1])).tolist()
     [0.75]
     """
-    take = signatures.take if isinstance(signatures, SignatureStore) else signatures.__getitem__
-    out = np.empty(first.shape[0], dtype=np.float32)
-    for start in range(0, first.shape[0], _VERIFY_CHUNK):
-        stop = start + _VERIFY_CHUNK
-        equal = take(first[start:stop]) == take(second[start:stop])
-        out[start:stop] = equal.mean(axis=1)
-    return out
+    store = signatures if isinstance(signatures, SignatureStore) else SignatureStore.of(signatures, 1)
+    return store.similarity(first, second)
 
 
 def candidate_edges(
@@ -176,19 +167,20 @@ def candidate_edges(
     minhashed = np.flatnonzero(table.sig_row >= 0)
     sig_of = table.sig_row
     store = _store(table)
+    # A copy shares most bands with its source: collect the candidate pairs
+    # of every band first, so each distinct pair is verified once.
+    candidates = _EdgeSet(n)
     for band in range(store.bands):
-        keys = store.band(band)
-        a, b = _group_pairs(keys[sig_of[minhashed]], minhashed)
+        a, b = _group_pairs(store.band(band)[sig_of[minhashed]], minhashed)
         fresh = table.exact[a] != table.exact[b]  # exact pairs are already edges
-        a, b = a[fresh], b[fresh]
-        if a.shape[0] == 0:
-            continue
+        candidates.add(a, b, fresh & _across_documents(table, a, b))
+    a, b = candidates.pairs()
+    del candidates
+    if a.shape[0]:
         similar = estimate_similarity(store, sig_of[a], sig_of[b])
         # a short line needs more evidence: one changed word is a fifth of it
         short = np.minimum(table.length[a], table.length[b]) < short_length
-        keep = similar >= np.where(short, max(threshold, short_threshold), threshold)
-        keep &= _across_documents(table, a, b)
-        edges.add(a, b, keep)
+        edges.add(a, b, similar >= np.where(short, max(threshold, short_threshold), threshold))
     return edges.pairs()
 
 

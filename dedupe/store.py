@@ -25,9 +25,9 @@ import numpy as np
 
 from .fingerprint import band_key
 
-#: Signature rows read through one memory map before it is reopened: pages a
-#: map has touched count as the process's memory until it is closed.
-_ROWS_PER_MAP = 1 << 18
+# Pairs compared per numpy call: bounds the (pairs x num_perm) temporaries.
+_CHUNK = 1 << 14
+
 
 
 class SignatureStore:
@@ -48,8 +48,6 @@ class SignatureStore:
         self._parts: list[np.ndarray] = []
         self._joined: np.ndarray | None = None
         self._spilled = False
-        self._read_since_map = 0
-        self._map: np.ndarray | None = None
 
     @classmethod
     def of(cls, signatures: np.ndarray, rows: int) -> SignatureStore:
@@ -125,16 +123,43 @@ class SignatureStore:
         """Signature rows ``rows`` (``uint32[len(rows), num_perm]``)."""
         if not self._spilled:
             return self._array()[rows]
-        if self._map is None or self._read_since_map > _ROWS_PER_MAP:
-            self._map = None
-            self._map = np.memmap(self._path("signatures.u32"), dtype=np.uint32, mode="r",
-                                  shape=(self.size, self.width))
-            self._read_since_map = 0
-        self._read_since_map += rows.shape[0]
-        return np.asarray(self._map[rows])
+        mapped = self._map()
+        try:
+            return np.array(mapped[rows])
+        finally:
+            del mapped
+
+    def _map(self) -> np.ndarray:
+        return np.memmap(self._path("signatures.u32"), dtype=np.uint32, mode="r",
+                         shape=(self.size, self.width))
+
+    def similarity(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        """Share of equal slots of rows ``first[i]`` and ``second[i]`` (estimated Jaccard)."""
+        out = np.empty(first.shape[0], dtype=np.float32)
+        if not self._spilled:
+            signatures = self._array()
+            for start in range(0, first.shape[0], _CHUNK):
+                stop = start + _CHUNK
+                out[start:stop] = (signatures[first[start:stop]] == signatures[second[start:stop]]).mean(axis=1)
+            return out
+        # Spilled: candidate rows lie all over the file, and every page a map
+        # touches counts as this process's memory until the map closes. So
+        # pairs go in tiles of two blocks of rows, one map per tile, and at
+        # most two blocks (the memory limit) are mapped at any time.
+        block = max(1024, self.limit // (2 * 4 * self.width)) if self.limit else max(self.size, 1)
+        blocks = -(-self.size // block)
+        tile = (np.minimum(first, second) // block) * blocks + np.maximum(first, second) // block
+        order = np.argsort(tile, kind="stable")
+        bounds = np.concatenate([[0], np.flatnonzero(np.diff(tile[order])) + 1, [order.shape[0]]])
+        for begin, end in zip(bounds[:-1], bounds[1:]):
+            mapped = self._map()
+            for start in range(begin, end, _CHUNK):
+                pairs = order[start : min(start + _CHUNK, end)]
+                out[pairs] = (mapped[first[pairs]] == mapped[second[pairs]]).mean(axis=1)
+            del mapped
+        return out
 
     def close(self) -> None:
-        """Release the memory map and RAM (files stay until the scratch folder goes)."""
-        self._map = None
+        """Release the RAM held (files stay until the scratch folder goes)."""
         self._parts = []
         self._joined = None

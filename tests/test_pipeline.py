@@ -273,14 +273,12 @@ def _edited(text: str, n: int) -> str:
 @pytest.mark.parametrize("limit", ["1", "40KB", "0"])
 def test_spilling_signatures_past_the_memory_limit_changes_nothing(monkeypatch, limit):
     import dedupe.pipeline as pipeline
-    import dedupe.store as store
 
     docs = [{"id": str(i), "text": "\n".join(_edited(p, i) for p in ARTICLE[i % 3:] + OTHER[: i % 4])}
             for i in range(60)]
     reference = [(r.text, [x.to_dict() for x in r.removals]) for r in Cleaner().run(docs)]
-    # small batches and maps, so spilling starts mid-run and maps are reopened
+    # small batches, so spilling starts mid-run
     monkeypatch.setattr(pipeline, "BATCH_DOCS", 7)
-    monkeypatch.setattr(store, "_ROWS_PER_MAP", 5)
     cleaner = Cleaner(CleanConfig(dedup=DedupConfig(memory_limit=limit)))
     got = [(r.text, [x.to_dict() for x in r.removals]) for r in cleaner.run(docs)]
     assert got == reference
