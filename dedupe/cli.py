@@ -186,12 +186,18 @@ def _run(
     jobs: int,
     quiet: bool,
     explain: bool = False,
+    index_dir: Optional[Path] = None,
 ) -> None:
     writers: list[Any] = []
     source = None
+    index = None
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         source = FileSource(inputs, config.read)
+        if index_dir is not None:
+            from .index import Index
+
+            index = Index.open(index_dir, config)
         # --explain prints to stdout, so documents go there only when asked for with -o
         doc_writer = open_writer(output, config.read) if (output or not explain) else None
         if doc_writer is not None:
@@ -201,7 +207,7 @@ def _run(
             writers.append(record)
         with _progress(quiet) as progress:
             # output does not depend on the number of workers, so use them all by default
-            cleaner = Cleaner(config, jobs=jobs or os.cpu_count() or 1, progress=progress)
+            cleaner = Cleaner(config, jobs=jobs or os.cpu_count() or 1, progress=progress, index=index)
             # closed explicitly so that an interrupted run stops its workers now,
             # not whenever the suspended generator is collected
             with contextlib.closing(cleaner.run(source)) as results:
@@ -220,6 +226,9 @@ def _run(
         for writer in writers:
             writer.commit()
         writers.clear()
+        if index is not None:
+            # after the outputs: an index never lists a batch whose output was not written
+            index.commit()
         if not quiet:
             typer.echo(cleaner.stats.summary(), err=True)
     except DedupeError as exc:
@@ -239,6 +248,8 @@ def _run(
         signal.signal(signal.SIGTERM, previous)
         for writer in writers:
             writer.abort()
+        if index is not None:
+            index.close()
         if source is not None:
             source.close()
 
@@ -278,6 +289,7 @@ def clean(
     boilerplate_sites: Annotated[Optional[int], typer.Option("--boilerplate-sites", min=2, help="With URLs: a paragraph on this many sites is boilerplate. [default: 50]")] = None,
     min_kept: Annotated[Optional[float], typer.Option("--min-kept", min=0.0, max=1.0, help="Drop documents keeping less than this share of their text. [default: 0.05]")] = None,
     keep: Annotated[Optional[Keep], typer.Option("--keep", help="Which copy of a duplicate to keep. [default: first]")] = None,
+    index_dir: Annotated[Optional[Path], typer.Option("--index", help="Clean against every batch cleaned before with this index folder, then add this batch to it (needs pyarrow).", file_okay=False)] = None,
     memory_limit: Annotated[Optional[str], typer.Option("--memory-limit", help="Signatures held in RAM before they spill to TMPDIR, e.g. 512MB, 4GB; 0 never spills. [default: 2GB]")] = None,
     no_repair: Annotated[bool, typer.Option("--no-repair", help="Do not repair encoding.")] = False,
     no_strip: Annotated[bool, typer.Option("--no-strip", help="Do not apply chrome rules.")] = False,
@@ -304,7 +316,7 @@ def clean(
                       "context_threshold": context_threshold},
         },
     )
-    _run(inputs, output, removed, stats, config, jobs, quiet)
+    _run(inputs, output, removed, stats, config, jobs, quiet, index_dir=index_dir)
 
 
 @app.command("strip")
@@ -410,6 +422,41 @@ def report(
     except OSError as exc:
         raise _fail(f"{exc.filename or output}: {exc.strerror or exc}") from None
     typer.echo(f"wrote {output}", err=True)
+
+
+index_app = typer.Typer(help="Inspect an index of earlier runs (clean --index).", no_args_is_help=True)
+app.add_typer(index_app, name="index")
+
+
+@index_app.command("info")
+def index_info(
+    folder: Annotated[Path, typer.Argument(help="The index folder.", exists=True, file_okay=False)],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+) -> None:
+    """Show what an index holds (batches, documents, rows, size) and its parameters."""
+    from .index import Index
+
+    _configure_logging(False)
+    try:
+        with Index.open(folder, CleanConfig(), create=False) as index:
+            info = index.info()
+    except DedupeError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        typer.echo(json.dumps(info, indent=2, sort_keys=True))
+        return
+    typer.echo(f"index      {info['path']} (format {info['format']})")
+    typer.echo(f"batches    {info['batches']}")
+    typer.echo(f"documents  {info['documents']}")
+    typer.echo(f"rows       {info['rows']} ({info['rows_kept']} kept paragraphs, "
+               f"{info['rows_boilerplate']} boilerplate)")
+    typer.echo(f"size       {info['bytes'] / 1e6:.1f} MB")
+    typer.echo("parameters")
+    for key, value in sorted(info["parameters"].items()):
+        typer.echo(f"  {key:<20} {value}")
+    for batch in info["history"]:
+        typer.echo(f"batch {batch['number']:>4}  {batch.get('created', '')}  "
+                   f"{batch['documents']} documents, {batch['rows']} rows")
 
 
 def main() -> None:

@@ -40,6 +40,7 @@ from . import record as R
 from .config import CleanConfig
 from .errors import AccountingError, InputError
 from .fingerprint import Fingerprinter, exact_hash
+from .index import Index, extend_with_earlier, new_rows
 from .store import SignatureStore
 from .io import IterableSource, Record, Source, output_fields
 from .normalize import match_key, repair, split_lines
@@ -390,10 +391,12 @@ class Cleaner:
         *,
         jobs: int = 1,
         progress: ProgressCallback | None = None,
+        index: Index | None = None,
     ) -> None:
         if jobs < 1:
             raise ValueError("jobs must be at least 1")
         self.config = config
+        self.index = index
         self.jobs = jobs
         self.progress = progress
         self.stats = Stats()
@@ -530,13 +533,24 @@ class Cleaner:
             if unknown:
                 log.warning("%d document(s) have no readable %r field; they rank last for keep=earliest",
                             unknown, cfg.date_field)
+        n_input = len(doc_ids)
+        earlier = None
+        if self.index is not None:
+            earlier = self.index.load()
+            table, docs = extend_with_earlier(table, docs, earlier, store, sites)
+            doc_ids = doc_ids + earlier.doc_ids
+            self.stats.index_rows = earlier.size
         resolution = resolve(table, docs, self.config.dedup)
+        if self.index is not None:
+            # written now, while the signatures are at hand; joins the index at commit()
+            self.index.stage(new_rows(table, resolution, store, doc_ids, list(sites), docs.site,
+                                      n_input, earlier))
         store.close()
         self.resolution = resolution
         self.stats.clusters.update(resolution.cluster_stats)
         self.stats.seconds["resolve"] = time.perf_counter() - resolve_started
-        row_start = np.searchsorted(table.doc, np.arange(len(doc_ids) + 1))
-        return _Plan(doc_ids, table, resolution, row_start, scratch)
+        row_start = np.searchsorted(table.doc, np.arange(n_input + 1))
+        return _Plan(doc_ids, table, resolution, row_start, n_input, scratch)
 
     # -- pass 2 ---------------------------------------------------------------
 
@@ -544,7 +558,7 @@ class Cleaner:
         self, source: Source, worker: _Worker, pool: Any, plan: _Plan | None, templates_dir: str | None
     ) -> Iterator[DocResult]:
         started = time.perf_counter()
-        total = len(plan.doc_ids) if plan is not None else None
+        total = plan.n_input if plan is not None else None
         pending: deque[list[Record]] = deque()
 
         def jobs() -> Iterator[Job]:
@@ -552,7 +566,7 @@ class Cleaner:
                 for rec in chunk:
                     if plan is None:
                         self._check_bad(rec)
-                    elif rec.index >= len(plan.doc_ids) or plan.doc_ids[rec.index] != rec.doc_id:
+                    elif rec.index >= plan.n_input or plan.doc_ids[rec.index] != rec.doc_id:
                         raise InputError(rec.location, "input changed between the two passes")
                 pending.append(chunk)
                 yield templates_dir, None, [(r.index, r.text, self._site(r)) for r in chunk if r.error is None]
@@ -581,8 +595,8 @@ class Cleaner:
                     seen += 1
                     yield result
                 self._tick("assemble", len(chunk), total)
-        if plan is not None and seen != len(plan.doc_ids):
-            raise InputError("input", f"input changed between the two passes ({len(plan.doc_ids)} then {seen} records)")
+        if plan is not None and seen != plan.n_input:
+            raise InputError("input", f"input changed between the two passes ({plan.n_input} then {seen} records)")
         self.stats.seconds["pass2"] = time.perf_counter() - started
 
     def _assemble(self, rec: Record, prep: Prepared | None, plan: _Plan | None) -> DocResult:
@@ -643,6 +657,7 @@ class _Plan:
     table: ParagraphTable
     resolution: Resolution
     row_start: np.ndarray
+    n_input: int  # documents of this run; doc_ids continues with an index's earlier documents
     spill: str | None = None
 
     def removal_for(self, row: int, doc_id: str, number: int, text: str) -> Removal | None:
@@ -725,17 +740,32 @@ def _concatenate(
 
 
 def clean(
-    docs: Iterable[dict[str, Any] | str], config: CleanConfig = CleanConfig(), *, jobs: int = 1
+    docs: Iterable[dict[str, Any] | str],
+    config: CleanConfig = CleanConfig(),
+    *,
+    jobs: int = 1,
+    index: str | Path | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Clean documents for a data pipeline: yields the kept documents, cleaned.
 
     ``docs`` are dicts (the text in ``config.read.text_field``, other fields
-    preserved) or plain strings. Use :class:`Cleaner` to see the removals too.
+    preserved) or plain strings. With ``index`` (a folder), the documents are
+    cleaned against every batch cleaned before with that index, and join it
+    once the last document has been yielded. Use :class:`Cleaner` to see the
+    removals too.
+
+    >>> [d["text"] for d in clean([{"text": "Same words here, twice over."}] * 2)]
+    ['Same words here, twice over.']
     """
     source = IterableSource(docs, config.read)
+    opened = Index.open(index, config) if index is not None else None
     try:
-        for result in Cleaner(config, jobs=jobs).run(source):
+        for result in Cleaner(config, jobs=jobs, index=opened).run(source):
             if result.output is not None:
                 yield result.output
+        if opened is not None:
+            opened.commit()
     finally:
+        if opened is not None:
+            opened.close()
         source.close()

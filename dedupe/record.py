@@ -79,6 +79,8 @@ class Stats:
     bytes_in: int = 0
     #: signatures that went to disk past ``--memory-limit`` (0: all fitted in RAM)
     signatures_spilled: int = 0
+    #: rows read from an index of earlier runs (--index)
+    index_rows: int = 0
 
     def add_removal(self, removal: Removal) -> None:
         if removal.paragraph is None:
@@ -124,6 +126,7 @@ class Stats:
             "clusters": dict(sorted(self.clusters.items())),
             "bytes_in": self.bytes_in,
             "signatures_spilled": self.signatures_spilled,
+            "index_rows": self.index_rows,
             "seconds": {k: round(v, 3) for k, v in sorted(self.seconds.items())},
         }
 

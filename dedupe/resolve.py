@@ -36,6 +36,10 @@ KEPT = 0
 DUPLICATE = 1
 BOILERPLATE = 2
 
+#: ParagraphTable.earlier: rows of earlier runs, whose fate is already published.
+EARLIER_KEPT = 1
+EARLIER_BOILERPLATE = 2
+
 #: Boilerplate rule codes and the names the removal record shows.
 RULE_NONE = 0
 RULE_BOILERPLATE_DOCS = 1
@@ -66,6 +70,13 @@ class ParagraphTable:
     sent_row: np.ndarray | None = None  # int64[s]
     sent_hash: np.ndarray | None = None  # uint64[s]
     sent_len: np.ndarray | None = None  # int64[s]
+    # Rows from an index of earlier runs (incremental cleaning): EARLIER_KEPT
+    # or EARLIER_BOILERPLATE (0 for this run's rows), and how many documents
+    # and sites the row's cluster spanned before this run.
+    earlier: np.ndarray | None = None  # int8[n]
+    earlier_docs: np.ndarray | None = None  # int64[n]
+    earlier_sites: np.ndarray | None = None  # int64[n]
+    earlier_site_copies: np.ndarray | None = None  # int64[n] pages of its own site in its cluster
 
     @property
     def size(self) -> int:
@@ -80,6 +91,7 @@ class DocumentTable:
     site: np.ndarray  # int64[D] site index, -1 without a url
     date: np.ndarray  # float64[D] timestamp, +inf when unknown
     site_docs: np.ndarray  # int64[S] documents per site
+    earlier: np.ndarray | None = None  # bool[D]: a document of an earlier run (from an index)
 
 
 @dataclass(slots=True)
@@ -94,6 +106,10 @@ class Resolution:
     doc_dropped: np.ndarray  # bool[D]
     doc_kept_ref: np.ndarray  # int64[D]: for dropped docs, the doc holding most kept copies
     cluster_stats: dict[str, int] = field(default_factory=dict)
+    labels: np.ndarray | None = None  # int64[n] cluster of every row
+    label_docs: np.ndarray | None = None  # int64[clusters] documents a cluster spans (earlier runs included)
+    label_sites: np.ndarray | None = None  # int64[clusters] sites a cluster spans (earlier runs included)
+    site_copies: np.ndarray | None = None  # int64[n] pages of the row's own site in its cluster
 
 
 def _group_starts(sorted_keys: np.ndarray) -> np.ndarray:
@@ -242,6 +258,8 @@ def _policy_order(table: ParagraphTable, docs: DocumentTable, keep: str) -> list
         keys.append(-table.length)
     if table.listed is not None:
         keys.append(table.listed)
+    if table.earlier is not None:
+        keys.append((table.earlier == 0).astype(np.int8))  # earlier runs win: their copy is published
     return keys
 
 
@@ -266,7 +284,9 @@ def resolve(table: ParagraphTable, docs: DocumentTable, config: DedupConfig) -> 
     rule = np.zeros(n, dtype=np.int8)
     if n == 0:
         return Resolution(status, canonical, similarity, rule, np.zeros(n, dtype=np.int8),
-                          np.zeros(n_docs, dtype=bool), np.full(n_docs, -1, dtype=np.int64), {})
+                          np.zeros(n_docs, dtype=bool), np.full(n_docs, -1, dtype=np.int64), {},
+                          np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64),
+                          np.empty(0, np.int64))
 
     src, dst = candidate_edges(table, config.threshold, config.short_chars, config.short_threshold)
     graph = coo_matrix((np.ones(src.shape[0], dtype=np.int8), (src, dst)), shape=(n, n))
@@ -286,19 +306,40 @@ def resolve(table: ParagraphTable, docs: DocumentTable, config: DedupConfig) -> 
     sited_pairs = np.unique(labels[multi & (site_of_row >= 0)] * max(docs.site_docs.shape[0], 1)
                             + site_of_row[multi & (site_of_row >= 0)])
     sites_per_label = np.bincount(sited_pairs // max(docs.site_docs.shape[0], 1), minlength=n_labels)
+    lone = sizes == 1
+    docs_per_label[lone] = 1
+    sites_per_label[lone] = 1
+    earlier_boiler = np.zeros(n_labels, dtype=bool)
+    if table.earlier is not None:
+        # counts carry across runs: an earlier row stands for its cluster's documents then
+        past = table.earlier > 0
+        docs_per_label += np.bincount(labels[past], weights=table.earlier_docs[past] - 1,
+                                      minlength=n_labels).astype(np.int64)
+        sites_per_label += np.bincount(labels[past], weights=table.earlier_sites[past] - 1,
+                                       minlength=n_labels).astype(np.int64)
+        earlier_boiler[labels[table.earlier == EARLIER_BOILERPLATE]] = True
     boiler_docs = np.where(unsited, docs_per_label >= config.boilerplate_docs,
-                           sites_per_label >= config.boilerplate_sites)
+                           sites_per_label >= config.boilerplate_sites) | earlier_boiler
     boiler_site = np.zeros(n_labels, dtype=bool)
     with_site = multi & (site_of_row >= 0)
+    site_copies = np.ones(n, dtype=np.int64)  # pages of the row's own site in its cluster
     if with_site.any() and docs.site_docs.shape[0]:
         (tri_label, tri_site, _), _ = _unique_rows(
             [labels[with_site], site_of_row[with_site], table.doc[with_site]]
         )
         (pair_label, pair_site), counts = _unique_rows([tri_label, tri_site])
+        n_sites = docs.site_docs.shape[0]
+        pair_key = pair_label * n_sites + pair_site  # sorted: _unique_rows sorts by label, then site
+        if table.earlier is not None and table.earlier_site_copies is not None:
+            past = np.flatnonzero((table.earlier > 0) & with_site)
+            at = np.searchsorted(pair_key, labels[past] * n_sites + site_of_row[past])
+            np.add.at(counts, at, table.earlier_site_copies[past] - 1)
         template = (counts >= config.site_min_docs) & (
             counts >= config.site_share * docs.site_docs[pair_site]
         )
         boiler_site[pair_label[template]] = True
+        sited = np.flatnonzero(with_site)
+        site_copies[sited] = counts[np.searchsorted(pair_key, labels[sited] * n_sites + site_of_row[sited])]
     boiler_label = (boiler_docs | boiler_site) & (sizes > 1)
     boiler_rows = boiler_label[labels]
     status[boiler_rows] = BOILERPLATE
@@ -323,6 +364,8 @@ def resolve(table: ParagraphTable, docs: DocumentTable, config: DedupConfig) -> 
 
     # Duplicate documents: share of kept text among kept + duplicate text.
     doc_dropped = _drop_documents(table, docs, status, config.min_kept)
+    if docs.earlier is not None:
+        doc_dropped &= ~docs.earlier  # published already
     # A paragraph kept out by its sentences stays if the copy it points at is gone.
     lost = sentence_rows[doc_dropped[table.doc[canonical[sentence_rows]]] & ~doc_dropped[table.doc[sentence_rows]]]
     status[lost] = KEPT
@@ -366,7 +409,8 @@ def resolve(table: ParagraphTable, docs: DocumentTable, config: DedupConfig) -> 
         "candidate_edges": int(src.shape[0]),
     }
     stats["duplicates_by_sentences"] = int(sentence_rows.shape[0])
-    return Resolution(status, canonical, similarity, rule, match, doc_dropped, doc_kept_ref, stats)
+    return Resolution(status, canonical, similarity, rule, match, doc_dropped, doc_kept_ref, stats,
+                      labels, docs_per_label, np.maximum(sites_per_label, 1), site_copies)
 
 
 def _ranks(keys: list[np.ndarray]) -> np.ndarray:

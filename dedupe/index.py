@@ -1,0 +1,601 @@
+"""A persistent index of what earlier runs kept, for incremental cleaning.
+
+``dedupe clean NEW --index DIR`` cleans a new batch against every batch cleaned
+before with the same index, then adds the new batch to it. Earlier batches
+win: a paragraph kept earlier makes its copies in the new batch duplicates
+pointing at the earlier document, and a paragraph that was boilerplate stays
+boilerplate. Cluster sizes carry across batches, so a paragraph that recurs in
+a few documents of every batch still reaches ``--boilerplate-docs``.
+
+Layout of ``DIR`` (files, no server)::
+
+    manifest.json             parameters and the list of committed batches
+    batch-000001.parquet      rows added by batch 1 (needs pyarrow)
+    batch-000001.updates.parquet  larger document counts for earlier rows
+    .lock                     held while a run uses the index
+
+A row is a paragraph kept by its batch (or one copy of a new boilerplate
+cluster): document id, paragraph number, exact and text hashes, length,
+placement, its MinHash signature (band keys are recomputed from it, and
+candidates are verified exactly as inside one run), its sentences' hashes,
+its site and how many documents (sites) its cluster spans.
+
+A batch becomes part of the index only when :meth:`Index.commit` replaces the
+manifest (after the run's outputs are written): a run that is killed leaves
+the index as it was; files of uncommitted batches are removed by the next run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import CleanConfig
+from .errors import ConfigError, MissingExtraError
+
+FORMAT = 1
+MANIFEST = "manifest.json"
+
+#: Row status in the index.
+KEPT_ROW = 1
+BOILERPLATE_ROW = 2
+
+
+def parameters(config: CleanConfig) -> dict[str, Any]:
+    """Every setting that changes fingerprints or match keys: an index only
+    serves runs whose parameters equal the ones it was built with."""
+    from . import __version__
+    from .fingerprint import Fingerprinter
+    from .normalize import NORMALIZER_VERSION
+
+    import ftfy
+
+    d = config.dedup
+    fp = Fingerprinter(num_perm=d.num_perm, seed=d.seed, ngram=d.ngram, min_length=d.min_minhash_length,
+                       threshold=d.threshold, bands=d.bands, shingle=d.shingle, max_length=d.max_minhash_chars)
+    return json.loads(json.dumps({
+        "shingle": d.shingle,
+        "ngram": d.ngram,
+        "num_perm": d.num_perm,
+        "seed": d.seed,
+        "bands": fp.bands,
+        "rows": fp.rows,
+        "min_minhash_length": d.min_minhash_length,
+        "max_minhash_chars": d.max_minhash_chars,
+        "hash_scheme": "murmur3-fmix32+affine32-mersenne61 / xxh3-64 exact",
+        "normalizer_version": NORMALIZER_VERSION,
+        "normalize": dataclasses.asdict(config.normalize),
+        "ftfy_version": ftfy.__version__,
+        "dedupe_version": __version__,
+    }))
+
+
+def _pyarrow() -> Any:
+    try:
+        import pyarrow
+        import pyarrow.parquet  # noqa: F401
+    except ImportError as exc:
+        raise MissingExtraError("an index (--index)", "parquet", "pyarrow") from exc
+    return pyarrow
+
+
+@dataclass(slots=True)
+class EarlierRows:
+    """Rows of the committed batches, as the resolver takes them."""
+
+    doc_ids: list[str]  # one per earlier document (batch-local ids may repeat across batches)
+    doc: np.ndarray  # int64[r] index into doc_ids
+    para: np.ndarray  # int32[r]
+    exact: np.ndarray  # uint64[r]
+    text_hash: np.ndarray  # uint64[r]
+    length: np.ndarray  # int64[r]
+    listed: np.ndarray  # int8[r]
+    status: np.ndarray  # int8[r] KEPT_ROW / BOILERPLATE_ROW
+    docs: np.ndarray  # int64[r] documents its cluster spans so far
+    sites: np.ndarray  # int64[r] sites its cluster spans so far
+    site_copies: np.ndarray  # int64[r] pages of its own site in its cluster so far
+    site: list[str | None]  # per earlier document
+    site_pages: dict[str, int]  # pages per site over all earlier batches
+    minhashed: np.ndarray  # bool[r]
+    signatures: np.ndarray  # uint32[m, num_perm]
+    sent_row: np.ndarray  # int64[s] row (in these rows)
+    sent_hash: np.ndarray  # uint64[s]
+    sent_len: np.ndarray  # int64[s]
+    ref_batch: np.ndarray  # int32[r] batch number of each row
+    ref_row: np.ndarray  # int64[r] row number inside its batch file
+
+    @property
+    def size(self) -> int:
+        return int(self.doc.shape[0])
+
+
+@dataclass(slots=True)
+class NewRows:
+    """What a run adds: the rows to store and the larger counts of earlier rows."""
+
+    doc_id: list[str]
+    site: list[str | None]
+    para: np.ndarray
+    exact: np.ndarray
+    text_hash: np.ndarray
+    length: np.ndarray
+    listed: np.ndarray
+    status: np.ndarray
+    docs: np.ndarray
+    sites: np.ndarray
+    site_copies: np.ndarray
+    site_pages: dict[str, int]  # pages per site in this batch
+    minhashed: np.ndarray  # bool[r]
+    signatures: np.ndarray  # uint32[r, num_perm]; rows not minhashed are ignored
+    sent_offsets: np.ndarray  # int32[r + 1] into sent_hash / sent_len
+    sent_hash: np.ndarray  # uint64[s]
+    sent_len: np.ndarray  # int32[s]
+    documents: int  # documents of the batch (all of them, kept or not)
+    update_batch: np.ndarray  # int32[u]
+    update_row: np.ndarray  # int64[u]
+    update_docs: np.ndarray  # int64[u]
+    update_sites: np.ndarray  # int64[u]
+    update_site_copies: np.ndarray  # int64[u]
+
+
+class Index:
+    """An index folder, opened for one run.
+
+    >>> import tempfile
+    >>> from dedupe import CleanConfig
+    >>> folder = tempfile.mkdtemp()
+    >>> with Index.open(folder, CleanConfig()) as index:
+    ...     index.info()["batches"]
+    0
+    """
+
+    def __init__(self, path: Path, config: CleanConfig, manifest: dict[str, Any], lock: Any) -> None:
+        self.path = path
+        self.config = config
+        self.manifest = manifest
+        self._lock = lock
+        self._pending: tuple[str, str | None, int, int] | None = None
+
+    # -- opening ---------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | Path, config: CleanConfig, create: bool = True) -> Index:
+        """Open (or create) the index at ``path`` for runs with ``config``.
+
+        Refuses an index built with other parameters, naming the first that differs.
+        """
+        _pyarrow()
+        folder = Path(path)
+        manifest_path = folder / MANIFEST
+        if not manifest_path.exists():
+            if not create:
+                raise ConfigError(f"{folder}: not a dedupe index (no {MANIFEST})")
+            if folder.exists() and any(p.name != ".lock" for p in folder.iterdir()):
+                raise ConfigError(f"{folder}: exists and is not a dedupe index; give an empty or new folder")
+            folder.mkdir(parents=True, exist_ok=True)
+        # readers need no lock: the manifest is replaced atomically
+        lock = _lock(folder) if create else _Lock(None)
+        try:
+            if manifest_path.exists():
+                manifest = _read_manifest(manifest_path)
+                if create:
+                    _check_parameters(folder, manifest["parameters"], parameters(config))
+            else:
+                manifest = {"format": FORMAT, "parameters": parameters(config), "batches": []}
+            index = cls(folder, config, manifest, lock)
+            if create:
+                index._remove_uncommitted()
+            return index
+        except BaseException:
+            lock.close()
+            raise
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Drop an uncommitted batch and release the lock."""
+        if self._pending is not None:
+            for name in self._pending[:3]:
+                if name:
+                    (self.path / name).unlink(missing_ok=True)
+            self._pending = None
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+    def _remove_uncommitted(self) -> None:
+        known = set()
+        for batch in self.manifest["batches"]:
+            known.add(batch["file"])
+            known.update(batch[k] for k in ("updates", "sites") if batch.get(k))
+        for path in self.path.glob("batch-*.parquet"):
+            if path.name not in known:
+                path.unlink()
+        for path in self.path.glob(".tmp-*"):
+            path.unlink()
+
+    # -- reading ---------------------------------------------------------------
+
+    def info(self) -> dict[str, Any]:
+        """What the index holds: batches, documents, rows and parameters."""
+        batches = self.manifest["batches"]
+        size = sum(f.stat().st_size for f in self.path.glob("*.parquet"))
+        return {
+            "path": str(self.path),
+            "format": self.manifest["format"],
+            "batches": len(batches),
+            "documents": sum(b["documents"] for b in batches),
+            "rows": sum(b["rows"] for b in batches),
+            "rows_kept": sum(b.get("kept", b["rows"]) for b in batches),
+            "rows_boilerplate": sum(b.get("boilerplate", 0) for b in batches),
+            "bytes": size,
+            "parameters": self.manifest["parameters"],
+            "history": [{k: b[k] for k in ("number", "documents", "rows", "created") if k in b} for b in batches],
+        }
+
+    def load(self) -> EarlierRows:
+        """Every committed row, with counts raised by later batches' updates."""
+        pa = _pyarrow()
+        import pyarrow.parquet as pq
+
+        width = int(self.manifest["parameters"]["num_perm"])
+        doc_ids: list[str] = []
+        sites: list[str | None] = []
+        columns: dict[str, list[np.ndarray]] = {k: [] for k in (
+            "doc", "para", "exact", "text_hash", "length", "listed", "status", "docs", "sites",
+            "site_copies", "minhashed", "ref_batch", "ref_row")}
+        site_pages: dict[str, int] = {}
+        sig_parts: list[np.ndarray] = []
+        sent_row, sent_hash, sent_len = [], [], []
+        offset = 0
+        for batch in self.manifest["batches"]:
+            table = pq.read_table(self.path / batch["file"])
+            n = table.num_rows
+            ids = table.column("doc_id").to_pylist()
+            site_col = table.column("site").to_pylist()
+            # documents are numbered per batch: the same id in two batches is two documents
+            local: dict[str, int] = {}
+            doc = np.empty(n, dtype=np.int64)
+            for row, (doc_id, site) in enumerate(zip(ids, site_col)):
+                number = local.get(doc_id)
+                if number is None:
+                    number = local[doc_id] = len(doc_ids)
+                    doc_ids.append(doc_id)
+                    sites.append(site)
+                doc[row] = number
+            columns["doc"].append(doc)
+            for name, dtype in (("para", np.int32), ("exact", np.uint64), ("text_hash", np.uint64),
+                                ("length", np.int64), ("listed", np.int8), ("status", np.int8),
+                                ("docs", np.int64), ("sites", np.int64), ("site_copies", np.int64)):
+                columns[name].append(table.column(name).to_numpy().astype(dtype))
+            sig = table.column("signature").combine_chunks()
+            valid = ~np.asarray(sig.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+            columns["minhashed"].append(valid)
+            if valid.any():
+                raw = np.frombuffer(sig.buffers()[1], dtype=np.uint32)
+                raw = raw[sig.offset * width : (sig.offset + n) * width].reshape(n, width)
+                sig_parts.append(raw[valid].copy())
+            hashes = table.column("sent_hash").combine_chunks()
+            lengths = table.column("sent_len").combine_chunks()
+            counts = hashes.value_lengths().to_numpy(zero_copy_only=False).astype(np.int64)
+            sent_row.append(np.repeat(np.arange(n, dtype=np.int64) + offset, counts))
+            sent_hash.append(hashes.flatten().to_numpy().astype(np.uint64))
+            sent_len.append(lengths.flatten().to_numpy().astype(np.int64))
+            if batch.get("sites"):
+                pages = pq.read_table(self.path / batch["sites"])
+                for site, count in zip(pages.column("site").to_pylist(), pages.column("pages").to_pylist()):
+                    site_pages[site] = site_pages.get(site, 0) + count
+            columns["ref_batch"].append(np.full(n, batch["number"], dtype=np.int32))
+            columns["ref_row"].append(np.arange(n, dtype=np.int64))
+            offset += n
+        cat = {k: (np.concatenate(v) if v else np.empty(0)) for k, v in columns.items()}
+        rows = EarlierRows(
+            doc_ids=doc_ids, site=sites, site_pages=site_pages,
+            site_copies=cat["site_copies"].astype(np.int64),
+            doc=cat["doc"].astype(np.int64), para=cat["para"].astype(np.int32),
+            exact=cat["exact"].astype(np.uint64), text_hash=cat["text_hash"].astype(np.uint64),
+            length=cat["length"].astype(np.int64), listed=cat["listed"].astype(np.int8),
+            status=cat["status"].astype(np.int8), docs=cat["docs"].astype(np.int64),
+            sites=cat["sites"].astype(np.int64), minhashed=cat["minhashed"].astype(bool),
+            signatures=np.concatenate(sig_parts) if sig_parts else np.empty((0, width), np.uint32),
+            sent_row=np.concatenate(sent_row) if sent_row else np.empty(0, np.int64),
+            sent_hash=np.concatenate(sent_hash) if sent_hash else np.empty(0, np.uint64),
+            sent_len=np.concatenate(sent_len) if sent_len else np.empty(0, np.int64),
+            ref_batch=cat["ref_batch"].astype(np.int32), ref_row=cat["ref_row"].astype(np.int64),
+        )
+        self._apply_updates(rows, pa)
+        return rows
+
+    def _apply_updates(self, rows: EarlierRows, pa: Any) -> None:
+        import pyarrow.parquet as pq
+
+        if rows.size == 0:
+            return
+        # global row of (batch, row): batches are numbered 1.. and stored in order
+        first_row = {}
+        start = 0
+        for batch in self.manifest["batches"]:
+            first_row[batch["number"]] = start
+            start += batch["rows"]
+        for batch in self.manifest["batches"]:
+            if not batch.get("updates"):
+                continue
+            table = pq.read_table(self.path / batch["updates"])
+            ref_batch = table.column("batch").to_numpy()
+            ref_row = table.column("row").to_numpy().astype(np.int64)
+            where = np.array([first_row[int(b)] for b in ref_batch], dtype=np.int64) + ref_row
+            rows.docs[where] = table.column("docs").to_numpy()
+            rows.sites[where] = table.column("sites").to_numpy()
+            rows.site_copies[where] = table.column("site_copies").to_numpy()
+
+    # -- writing ---------------------------------------------------------------
+
+    def stage(self, new: NewRows) -> None:
+        """Write the new batch beside the index; it joins it at :meth:`commit`."""
+        pa = _pyarrow()
+        import pyarrow.parquet as pq
+
+        number = max((b["number"] for b in self.manifest["batches"]), default=0) + 1
+        name = f"batch-{number:06d}.parquet"
+        width = int(self.manifest["parameters"]["num_perm"])
+        table = pa.table({
+            "doc_id": pa.array(new.doc_id, pa.string()),
+            "para": pa.array(new.para, pa.int32()),
+            "exact": pa.array(new.exact, pa.uint64()),
+            "text_hash": pa.array(new.text_hash, pa.uint64()),
+            "length": pa.array(new.length, pa.int64()),
+            "listed": pa.array(new.listed, pa.int8()),
+            "status": pa.array(new.status, pa.int8()),
+            "docs": pa.array(new.docs, pa.int64()),
+            "sites": pa.array(new.sites, pa.int64()),
+            "site_copies": pa.array(new.site_copies, pa.int64()),
+            "site": pa.array(new.site, pa.string()),
+            "signature": pa.Array.from_buffers(
+                pa.binary(4 * width), len(new.doc_id),
+                [pa.array(new.minhashed, pa.bool_()).buffers()[1],
+                 pa.py_buffer(np.ascontiguousarray(new.signatures, dtype=np.uint32).tobytes())]),
+            "sent_hash": pa.ListArray.from_arrays(pa.array(new.sent_offsets, pa.int32()),
+                                                  pa.array(new.sent_hash, pa.uint64())),
+            "sent_len": pa.ListArray.from_arrays(pa.array(new.sent_offsets, pa.int32()),
+                                                 pa.array(new.sent_len, pa.int32())),
+        })
+        _write_parquet(pq, table, self.path / name)
+        updates = None
+        if new.update_row.shape[0]:
+            updates = f"batch-{number:06d}.updates.parquet"
+            _write_parquet(pq, pa.table({
+                "batch": pa.array(new.update_batch, pa.int32()),
+                "row": pa.array(new.update_row, pa.int64()),
+                "docs": pa.array(new.update_docs, pa.int64()),
+                "sites": pa.array(new.update_sites, pa.int64()),
+                "site_copies": pa.array(new.update_site_copies, pa.int64()),
+            }), self.path / updates)
+        sites = None
+        if new.site_pages:
+            sites = f"batch-{number:06d}.sites.parquet"
+            names = sorted(new.site_pages)
+            _write_parquet(pq, pa.table({"site": pa.array(names, pa.string()),
+                                         "pages": pa.array([new.site_pages[k] for k in names], pa.int64())}),
+                           self.path / sites)
+        self._pending = (name, updates, sites, number, new.documents)
+        self._pending_counts = (int(table.num_rows), int((new.status == KEPT_ROW).sum()),
+                                int((new.status == BOILERPLATE_ROW).sum()))
+
+    def commit(self) -> None:
+        """Make the staged batch part of the index (one atomic manifest replace)."""
+        if self._pending is None:
+            return
+        name, updates, sites, number, documents = self._pending
+        rows, kept, boiler = self._pending_counts
+        from datetime import datetime, timezone
+
+        manifest = dict(self.manifest)
+        manifest["batches"] = [*self.manifest["batches"], {
+            "number": number, "file": name, "updates": updates, "sites": sites, "documents": documents,
+            "rows": rows, "kept": kept, "boilerplate": boiler,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }]
+        _write_json(self.path / MANIFEST, manifest)
+        self.manifest = manifest
+        self._pending = None
+
+
+def _write_parquet(pq: Any, table: Any, target: Path) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _write_json(target: Path, data: dict[str, Any]) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=1, sort_keys=True)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: cannot read the index manifest: {exc}") from exc
+    if manifest.get("format") != FORMAT:
+        raise ConfigError(f"{path}: index format {manifest.get('format')!r}; this dedupe reads format {FORMAT}")
+    return manifest
+
+
+def _check_parameters(folder: Path, stored: dict[str, Any], current: dict[str, Any]) -> None:
+    for key in sorted(set(stored) | set(current)):
+        if stored.get(key) != current.get(key):
+            raise ConfigError(
+                f"{folder}: the index was built with {key}={stored.get(key)!r}, this run has "
+                f"{key}={current.get(key)!r}; use the same settings or a new index"
+            )
+
+
+class _Lock:
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
+
+
+def _lock(folder: Path) -> _Lock:
+    handle = open(folder / ".lock", "a+")
+    try:
+        import fcntl
+
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except ImportError:  # no advisory locks here: trust the user
+        pass
+    except OSError as exc:
+        handle.close()
+        raise ConfigError(f"{folder}: the index is in use by another run") from exc
+    return _Lock(handle)
+
+
+# -- glue between the index and one run's resolver ------------------------------
+
+
+def extend_with_earlier(table: Any, docs: Any, earlier: EarlierRows, store: Any,
+                        sites: dict[str, int]) -> tuple[Any, Any]:
+    """Append the index's rows to a run's tables, as documents after the run's own.
+
+    Earlier rows get document numbers after the run's documents, signature
+    rows after the run's signatures, and ``earlier`` set, so the resolver lets
+    them win and never drops their documents.
+    """
+    from .resolve import DocumentTable, ParagraphTable
+
+    n_docs, n_rows = docs.chars.shape[0], table.size
+    first_sig = store.size
+    store.append(earlier.signatures)
+    sig_row = np.full(earlier.size, -1, dtype=np.int64)
+    sig_row[earlier.minhashed] = first_sig + np.arange(int(earlier.minhashed.sum()))
+    site_ids = np.array([-1 if s is None else sites.setdefault(s, len(sites)) for s in earlier.site],
+                        dtype=np.int64)
+
+    def cat(mine: Any, theirs: np.ndarray, dtype: Any) -> np.ndarray:
+        mine = np.zeros(n_rows, dtype) if mine is None else mine
+        return np.concatenate([mine.astype(dtype, copy=False), theirs.astype(dtype, copy=False)])
+
+    extended = ParagraphTable(
+        doc=cat(table.doc, earlier.doc + n_docs, np.int64),
+        para=cat(table.para, earlier.para, np.int32),
+        exact=cat(table.exact, earlier.exact, np.uint64),
+        length=cat(table.length, earlier.length, np.int64),
+        sig_row=cat(table.sig_row, sig_row, np.int64),
+        signatures=store, rows=table.rows,
+        listed=cat(table.listed, earlier.listed, np.int8),
+        text_hash=cat(table.text_hash, earlier.text_hash, np.uint64),
+        sent_row=np.concatenate([table.sent_row, earlier.sent_row + n_rows]),
+        sent_hash=np.concatenate([table.sent_hash, earlier.sent_hash]),
+        sent_len=np.concatenate([table.sent_len, earlier.sent_len]),
+        earlier=np.concatenate([np.zeros(n_rows, np.int8), earlier.status]),
+        earlier_docs=np.concatenate([np.ones(n_rows, np.int64), earlier.docs]),
+        earlier_sites=np.concatenate([np.ones(n_rows, np.int64), earlier.sites]),
+        earlier_site_copies=np.concatenate([np.ones(n_rows, np.int64), earlier.site_copies]),
+    )
+    n_earlier_docs = len(earlier.doc_ids)
+    chars = np.bincount(earlier.doc, weights=earlier.length, minlength=n_earlier_docs).astype(np.int64)
+    site = np.concatenate([docs.site, site_ids])
+    extended_docs = DocumentTable(
+        chars=np.concatenate([docs.chars, chars]),
+        site=site,
+        date=np.concatenate([docs.date, np.full(n_earlier_docs, -np.inf)]),
+        # pages per site over every batch, for the share rule of site templates
+        site_docs=np.bincount(docs.site[docs.site >= 0], minlength=len(sites)).astype(np.int64)
+        + _site_pages(earlier.site_pages, sites),
+        earlier=np.concatenate([np.zeros(n_docs, bool), np.ones(n_earlier_docs, bool)]),
+    )
+    return extended, extended_docs
+
+
+def _site_pages(pages: dict[str, int], sites: dict[str, int]) -> np.ndarray:
+    out = np.zeros(len(sites), dtype=np.int64)
+    for site, count in pages.items():
+        if site in sites:
+            out[sites[site]] = count
+    return out
+
+
+def new_rows(table: Any, resolution: Any, store: Any, doc_ids: list[str], site_names: list[str],
+             docs_site: np.ndarray, n_docs: int, earlier: EarlierRows | None) -> NewRows:
+    """The rows a run adds to the index: paragraphs its kept documents keep, one
+    copy of each cluster that became boilerplate, and larger counts for earlier rows."""
+    from .resolve import BOILERPLATE, KEPT
+
+    labels = resolution.labels
+    n_new = int(np.searchsorted(table.doc, n_docs))  # this run's rows come first
+    status = resolution.status[:n_new]
+    doc = table.doc[:n_new]
+    kept = np.flatnonzero((status == KEPT) & ~resolution.doc_dropped[doc])
+    boiler = np.zeros(labels.max(initial=-1) + 1, dtype=bool)
+    if table.earlier is not None:
+        boiler[labels[table.earlier == 2]] = True  # already stored as boilerplate
+    candidates = np.flatnonzero(status == BOILERPLATE)
+    _, first = np.unique(labels[candidates], return_index=True)
+    firsts = candidates[first]
+    new_boiler = firsts[~boiler[labels[firsts]]]
+    rows = np.sort(np.concatenate([kept, new_boiler]))
+    row_status = np.where(status[rows] == BOILERPLATE, BOILERPLATE_ROW, KEPT_ROW).astype(np.int8)
+
+    sig_row = table.sig_row[rows]
+    minhashed = sig_row >= 0
+    signatures = np.zeros((rows.shape[0], store.width or 1), np.uint32)
+    if minhashed.any():
+        signatures[minhashed] = store.take(sig_row[minhashed])
+    chosen = np.isin(table.sent_row, rows)
+    owner = np.searchsorted(rows, table.sent_row[chosen])
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=rows.shape[0]))]).astype(np.int32)
+
+    update_batch = update_row = update_docs = update_sites = update_site_copies = np.empty(0, np.int64)
+    if earlier is not None and earlier.size:
+        has_new = np.zeros(boiler.shape[0], dtype=bool)
+        has_new[labels[:n_new]] = True
+        past = np.arange(n_new, table.size)
+        grew = past[has_new[labels[past]] & (resolution.label_docs[labels[past]] > table.earlier_docs[past])]
+        update_batch = earlier.ref_batch[grew - n_new]
+        update_row = earlier.ref_row[grew - n_new]
+        update_docs = resolution.label_docs[labels[grew]]
+        update_sites = np.maximum(resolution.label_sites[labels[grew]], table.earlier_sites[grew])
+        update_site_copies = np.maximum(resolution.site_copies[grew], table.earlier_site_copies[grew])
+    return NewRows(
+        doc_id=[doc_ids[d] for d in doc[rows]],
+        site=[None if docs_site[d] < 0 else site_names[docs_site[d]] for d in doc[rows]],
+        para=table.para[rows], exact=table.exact[rows], text_hash=table.text_hash[rows],
+        length=table.length[rows], listed=table.listed[rows], status=row_status,
+        docs=resolution.label_docs[labels[rows]], sites=resolution.label_sites[labels[rows]],
+        site_copies=resolution.site_copies[rows],
+        site_pages={site_names[s]: int(c) for s, c in enumerate(
+            np.bincount(docs_site[:n_docs][docs_site[:n_docs] >= 0], minlength=len(site_names))) if c},
+        minhashed=minhashed, signatures=signatures, sent_offsets=offsets,
+        sent_hash=table.sent_hash[chosen], sent_len=table.sent_len[chosen].astype(np.int32),
+        documents=n_docs, update_batch=update_batch, update_row=update_row,
+        update_docs=update_docs, update_sites=update_sites, update_site_copies=update_site_copies,
+    )

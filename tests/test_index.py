@@ -1,0 +1,144 @@
+"""Incremental runs against a persistent index (clean --index, dedupe index info)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest.importorskip("pyarrow")
+
+from dedupe import CleanConfig, Cleaner, ConfigError, DedupConfig, clean  # noqa: E402
+from dedupe.index import Index  # noqa: E402
+
+from .conftest import ARTICLE, OTHER, read_jsonl, write_jsonl  # noqa: E402
+from .test_cli import invoke  # noqa: E402
+
+NEW = "A brand new paragraph about the harbour festival, which nobody had written about before this week."
+
+
+def docs(prefix: str, texts: list[str], url: str | None = None) -> list[dict]:
+    rows = [{"id": f"{prefix}{n}", "text": text} for n, text in enumerate(texts)]
+    if url:
+        for n, row in enumerate(rows):
+            row["url"] = f"{url}/{prefix}{n}"
+    return rows
+
+
+def run_batches(folder, batches, config=CleanConfig()):
+    """Clean batches one after another against one index; the removals of each."""
+    out = []
+    for batch in batches:
+        with Index.open(folder, config) as index:
+            cleaner = Cleaner(config, index=index)
+            results = list(cleaner.run(batch))
+            index.commit()
+        out.append([r for res in results for r in res.removals])
+    return out
+
+
+def test_second_batch_copies_point_at_the_earlier_documents(runner, tmp_path):
+    first = write_jsonl(tmp_path / "first.jsonl", docs("a", ["\n".join(ARTICLE), "\n".join(OTHER)]))
+    second = write_jsonl(tmp_path / "second.jsonl", docs("b", ["\n".join(ARTICLE[:2] + [NEW])]))
+    index = tmp_path / "index"
+    for number, batch in enumerate((first, second)):
+        out, rec = tmp_path / f"out{number}.jsonl", tmp_path / f"rec{number}.jsonl"
+        result = invoke(runner, "clean", batch, "-o", out, "--removed", rec, "--index", index, "-q")
+        assert result.exit_code == 0, result.output
+    assert read_jsonl(tmp_path / "out1.jsonl") == [{"id": "b0", "text": NEW}]
+    removed = read_jsonl(tmp_path / "rec1.jsonl")
+    assert [(r["reason"], r["kept_doc_id"], r["kept_paragraph"]) for r in removed] == [
+        ("duplicate", "a0", 0), ("duplicate", "a0", 1)]
+    info = invoke(runner, "index", "info", index, "--json")
+    assert info.exit_code == 0, info.output
+    facts = json.loads(info.stdout)
+    assert (facts["batches"], facts["documents"]) == (2, 3)
+    assert facts["rows_kept"] == len(ARTICLE) + len(OTHER) + 1
+    assert facts["parameters"]["num_perm"] == 128
+    text = invoke(runner, "index", "info", index)
+    assert "batches    2" in text.stdout and "ngram" in text.stdout
+
+
+def test_a_batch_cleaned_twice_is_all_duplicate_the_second_time(tmp_path):
+    batch = docs("a", ["\n".join(ARTICLE), "\n".join(OTHER)])
+    _, again = run_batches(tmp_path / "ix", [batch, batch])
+    assert {r.reason for r in again} == {"duplicate", "duplicate-document"}
+    assert {r.kept_doc_id for r in again if r.paragraph is None} == {"a0", "a1"}
+
+
+def test_parameters_that_change_fingerprints_are_refused(runner, tmp_path):
+    batch = write_jsonl(tmp_path / "in.jsonl", docs("a", ["\n".join(ARTICLE)]))
+    index = tmp_path / "index"
+    assert invoke(runner, "clean", batch, "-o", tmp_path / "o.jsonl", "--index", index, "-q").exit_code == 0
+    result = invoke(runner, "clean", batch, "-o", tmp_path / "o2.jsonl", "--index", index, "--ngram", "4", "-q")
+    assert result.exit_code == 1
+    assert "ngram=5" in result.output and "ngram=4" in result.output
+    assert not (tmp_path / "o2.jsonl").exists()
+
+
+def test_a_failed_run_leaves_the_index_as_it_was(runner, tmp_path):
+    index = tmp_path / "index"
+    good = write_jsonl(tmp_path / "good.jsonl", docs("a", ["\n".join(ARTICLE)]))
+    assert invoke(runner, "clean", good, "-o", tmp_path / "o.jsonl", "--index", index, "-q").exit_code == 0
+    before = {p.name: p.read_bytes() for p in index.iterdir()}
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"id": "b", "text": "\n".join(OTHER)}) + "\n{not json\n", encoding="utf-8")
+    result = invoke(runner, "clean", bad, "-o", tmp_path / "o2.jsonl", "--index", index, "-q")
+    assert result.exit_code == 1 and "bad.jsonl:2" in result.output
+    assert {p.name: p.read_bytes() for p in index.iterdir()} == before
+
+
+def test_an_uncommitted_batch_is_discarded(tmp_path):
+    folder = tmp_path / "ix"
+    run_batches(folder, [docs("a", ["\n".join(ARTICLE)])])
+    manifest = (folder / "manifest.json").read_bytes()
+    with Index.open(folder, CleanConfig()) as index:
+        list(Cleaner(index=index).run(docs("b", ["\n".join(OTHER)])))  # staged, never committed
+    assert (folder / "manifest.json").read_bytes() == manifest
+    assert sorted(p.name for p in folder.glob("batch-*")) == ["batch-000001.parquet"]
+    (folder / "batch-000009.parquet").write_bytes(b"left by a killed run")
+    with Index.open(folder, CleanConfig()) as index:
+        assert index.info()["batches"] == 1
+    assert not (folder / "batch-000009.parquet").exists()
+
+
+def test_an_index_in_use_is_refused(tmp_path):
+    with Index.open(tmp_path / "ix", CleanConfig()):
+        with pytest.raises(ConfigError, match="in use"):
+            Index.open(tmp_path / "ix", CleanConfig())
+
+
+def test_boilerplate_counts_carry_across_batches(tmp_path):
+    # a line in 3 documents of each batch: boilerplate once 5 documents have it
+    config = CleanConfig(dedup=DedupConfig(boilerplate_docs=5))
+    line = "The harbour museum opens at nine on weekdays and at ten on Sundays, all year."
+    first = docs("a", [f"{line}\n{ARTICLE[n]}" for n in range(3)])
+    second = docs("b", [f"{line}\n{OTHER[n]}" for n in range(3)])
+    removed_first, removed_second = run_batches(tmp_path / "ix", [first, second], config)
+    assert [r.reason for r in removed_first if r.paragraph == 0] == ["duplicate", "duplicate"]
+    assert [(r.reason, r.rule) for r in removed_second if r.paragraph == 0] == [("boilerplate", "boilerplate-docs")] * 3
+    # and once boilerplate, always boilerplate
+    (third,) = run_batches(tmp_path / "ix", [docs("c", [f"{line}\n{NEW}"])], config)
+    assert [(r.reason, r.paragraph) for r in third] == [("boilerplate", 0)]
+
+
+def test_site_template_counts_carry_across_batches(tmp_path):
+    header = "The Harbour Gazette has reported from the northern coast since 1887."
+    first = docs("a", [f"{header}\n{ARTICLE[0]}", f"{header}\n{ARTICLE[1]}"], url="https://gazette.example")
+    second = docs("b", [f"{header}\n{OTHER[0]}", f"{header}\n{OTHER[1]}"], url="https://gazette.example")
+    removed_first, removed_second = run_batches(tmp_path / "ix", [first, second])
+    assert [r.reason for r in removed_first] == ["duplicate"]  # two pages: not yet a template
+    assert [(r.reason, r.rule) for r in removed_second] == [("boilerplate", "site-template")] * 2
+
+
+def test_library_clean_with_an_index_and_workers(tmp_path):
+    batch = docs("a", ["\n".join(ARTICLE), "\n".join(OTHER)])
+    assert len(list(clean(batch, index=tmp_path / "ix"))) == 2
+    again = [r for r in Cleaner(jobs=2, index=Index.open(tmp_path / "ix2", CleanConfig())).run(batch)]
+    assert len(again) == 2
+    assert list(clean(batch + docs("b", [NEW]), index=tmp_path / "ix")) == [{"id": "b0", "text": NEW}]
+
+
+def test_index_info_on_a_folder_that_is_not_an_index(runner, tmp_path):
+    result = invoke(runner, "index", "info", tmp_path)
+    assert result.exit_code == 1 and "not a dedupe index" in result.output
