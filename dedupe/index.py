@@ -46,6 +46,7 @@ MANIFEST = "manifest.json"
 #: Row status in the index.
 KEPT_ROW = 1
 BOILERPLATE_ROW = 2
+TEMPLATE_ROW = 3  # boilerplate by the site-template rule
 
 
 def parameters(config: CleanConfig) -> dict[str, Any]:
@@ -97,7 +98,7 @@ class EarlierRows:
     text_hash: np.ndarray  # uint64[r]
     length: np.ndarray  # int64[r]
     listed: np.ndarray  # int8[r]
-    status: np.ndarray  # int8[r] KEPT_ROW / BOILERPLATE_ROW
+    status: np.ndarray  # int8[r] KEPT_ROW / BOILERPLATE_ROW / TEMPLATE_ROW
     docs: np.ndarray  # int64[r] documents its cluster spans so far
     sites: np.ndarray  # int64[r] sites its cluster spans so far
     site_copies: np.ndarray  # int64[r] pages of its own site in its cluster so far
@@ -390,7 +391,7 @@ class Index:
                            self.path / sites)
         self._pending = (name, updates, sites, number, new.documents)
         self._pending_counts = (int(table.num_rows), int((new.status == KEPT_ROW).sum()),
-                                int((new.status == BOILERPLATE_ROW).sum()))
+                                int((new.status >= BOILERPLATE_ROW).sum()))
 
     def commit(self) -> None:
         """Make the staged batch part of the index (one atomic manifest replace)."""
@@ -548,7 +549,7 @@ def new_rows(table: Any, resolution: Any, store: Any, doc_ids: list[str], site_n
              docs_site: np.ndarray, n_docs: int, earlier: EarlierRows | None) -> NewRows:
     """The rows a run adds to the index: paragraphs its kept documents keep, one
     copy of each cluster that became boilerplate, and larger counts for earlier rows."""
-    from .resolve import BOILERPLATE, KEPT
+    from .resolve import BOILERPLATE, KEPT, RULE_SITE_TEMPLATE
 
     labels = resolution.labels
     n_new = int(np.searchsorted(table.doc, n_docs))  # this run's rows come first
@@ -557,13 +558,14 @@ def new_rows(table: Any, resolution: Any, store: Any, doc_ids: list[str], site_n
     kept = np.flatnonzero((status == KEPT) & ~resolution.doc_dropped[doc])
     boiler = np.zeros(labels.max(initial=-1) + 1, dtype=bool)
     if table.earlier is not None:
-        boiler[labels[table.earlier == 2]] = True  # already stored as boilerplate
+        boiler[labels[table.earlier >= BOILERPLATE_ROW]] = True  # already stored as boilerplate
     candidates = np.flatnonzero(status == BOILERPLATE)
     _, first = np.unique(labels[candidates], return_index=True)
     firsts = candidates[first]
     new_boiler = firsts[~boiler[labels[firsts]]]
     rows = np.sort(np.concatenate([kept, new_boiler]))
-    row_status = np.where(status[rows] == BOILERPLATE, BOILERPLATE_ROW, KEPT_ROW).astype(np.int8)
+    row_status = np.select([status[rows] != BOILERPLATE, resolution.rule[rows] == RULE_SITE_TEMPLATE],
+                           [KEPT_ROW, TEMPLATE_ROW], BOILERPLATE_ROW).astype(np.int8)
 
     sig_row = table.sig_row[rows]
     minhashed = sig_row >= 0

@@ -39,6 +39,7 @@ BOILERPLATE = 2
 #: ParagraphTable.earlier: rows of earlier runs, whose fate is already published.
 EARLIER_KEPT = 1
 EARLIER_BOILERPLATE = 2
+EARLIER_TEMPLATE = 3
 
 #: Boilerplate rule codes and the names the removal record shows.
 RULE_NONE = 0
@@ -70,8 +71,8 @@ class ParagraphTable:
     sent_row: np.ndarray | None = None  # int64[s]
     sent_hash: np.ndarray | None = None  # uint64[s]
     sent_len: np.ndarray | None = None  # int64[s]
-    # Rows from an index of earlier runs (incremental cleaning): EARLIER_KEPT
-    # or EARLIER_BOILERPLATE (0 for this run's rows), and how many documents
+    # Rows from an index of earlier runs (incremental cleaning): EARLIER_KEPT,
+    # EARLIER_BOILERPLATE or EARLIER_TEMPLATE (0 for this run's rows), and how many documents
     # and sites the row's cluster spanned before this run.
     earlier: np.ndarray | None = None  # int8[n]
     earlier_docs: np.ndarray | None = None  # int64[n]
@@ -310,6 +311,7 @@ def resolve(table: ParagraphTable, docs: DocumentTable, config: DedupConfig) -> 
     docs_per_label[lone] = 1
     sites_per_label[lone] = 1
     earlier_boiler = np.zeros(n_labels, dtype=bool)
+    earlier_template = np.zeros(n_labels, dtype=bool)
     if table.earlier is not None:
         # counts carry across runs: an earlier row stands for its cluster's documents then
         past = table.earlier > 0
@@ -318,9 +320,10 @@ def resolve(table: ParagraphTable, docs: DocumentTable, config: DedupConfig) -> 
         sites_per_label += np.bincount(labels[past], weights=table.earlier_sites[past] - 1,
                                        minlength=n_labels).astype(np.int64)
         earlier_boiler[labels[table.earlier == EARLIER_BOILERPLATE]] = True
+        earlier_template[labels[table.earlier == EARLIER_TEMPLATE]] = True
     boiler_docs = np.where(unsited, docs_per_label >= config.boilerplate_docs,
                            sites_per_label >= config.boilerplate_sites) | earlier_boiler
-    boiler_site = np.zeros(n_labels, dtype=bool)
+    boiler_site = earlier_template.copy()
     with_site = multi & (site_of_row >= 0)
     site_copies = np.ones(n, dtype=np.int64)  # pages of the row's own site in its cluster
     if with_site.any() and docs.site_docs.shape[0]:

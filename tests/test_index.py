@@ -129,6 +129,9 @@ def test_site_template_counts_carry_across_batches(tmp_path):
     removed_first, removed_second = run_batches(tmp_path / "ix", [first, second])
     assert [r.reason for r in removed_first] == ["duplicate"]  # two pages: not yet a template
     assert [(r.reason, r.rule) for r in removed_second] == [("boilerplate", "site-template")] * 2
+    # a later page of the site loses it by the same rule
+    (third,) = run_batches(tmp_path / "ix", [docs("c", [f"{header}\n{NEW}"], url="https://gazette.example")])
+    assert [(r.reason, r.rule, r.paragraph) for r in third] == [("boilerplate", "site-template", 0)]
 
 
 def test_library_clean_with_an_index_and_workers(tmp_path):
