@@ -44,6 +44,11 @@ class Shingle(str, Enum):
     word = "word"
 
 
+class Engine(str, Enum):
+    local = "local"
+    dask = "dask"
+
+
 class Keep(str, Enum):
     first = "first"
     earliest = "earliest"
@@ -187,6 +192,8 @@ def _run(
     quiet: bool,
     explain: bool = False,
     index_dir: Optional[Path] = None,
+    engine: str = "local",
+    scheduler: Optional[str] = None,
 ) -> None:
     writers: list[Any] = []
     source = None
@@ -207,7 +214,8 @@ def _run(
             writers.append(record)
         with _progress(quiet) as progress:
             # output does not depend on the number of workers, so use them all by default
-            cleaner = Cleaner(config, jobs=jobs or os.cpu_count() or 1, progress=progress, index=index)
+            cleaner = Cleaner(config, jobs=jobs or os.cpu_count() or 1, progress=progress, index=index,
+                              engine=engine, scheduler=scheduler)
             # closed explicitly so that an interrupted run stops its workers now,
             # not whenever the suspended generator is collected
             with contextlib.closing(cleaner.run(source)) as results:
@@ -289,6 +297,8 @@ def clean(
     boilerplate_sites: Annotated[Optional[int], typer.Option("--boilerplate-sites", min=2, help="With URLs: a paragraph on this many sites is boilerplate. [default: 50]")] = None,
     min_kept: Annotated[Optional[float], typer.Option("--min-kept", min=0.0, max=1.0, help="Drop documents keeping less than this share of their text. [default: 0.05]")] = None,
     keep: Annotated[Optional[Keep], typer.Option("--keep", help="Which copy of a duplicate to keep. [default: first]")] = None,
+    engine: Annotated[Engine, typer.Option("--engine", help="Where per-document work runs: worker processes here, or a Dask cluster (needs the dask extra).")] = Engine.local,
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="With --engine dask: the scheduler's address (e.g. tcp://10.0.0.5:8786); without it a local cluster of --jobs workers starts.")] = None,
     index_dir: Annotated[Optional[Path], typer.Option("--index", help="Clean against every batch cleaned before with this index folder, then add this batch to it (needs pyarrow).", file_okay=False)] = None,
     memory_limit: Annotated[Optional[str], typer.Option("--memory-limit", help="Signatures held in RAM before they spill to TMPDIR, e.g. 512MB, 4GB; 0 never spills. [default: 2GB]")] = None,
     no_repair: Annotated[bool, typer.Option("--no-repair", help="Do not repair encoding.")] = False,
@@ -316,7 +326,10 @@ def clean(
                       "context_threshold": context_threshold},
         },
     )
-    _run(inputs, output, removed, stats, config, jobs, quiet, index_dir=index_dir)
+    if scheduler and engine != Engine.dask:
+        raise _fail("--scheduler needs --engine dask")
+    _run(inputs, output, removed, stats, config, jobs, quiet, index_dir=index_dir, engine=engine.value,
+         scheduler=scheduler)
 
 
 @app.command("strip")

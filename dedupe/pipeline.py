@@ -392,11 +392,17 @@ class Cleaner:
         jobs: int = 1,
         progress: ProgressCallback | None = None,
         index: Index | None = None,
+        engine: str = "local",
+        scheduler: str | None = None,
     ) -> None:
         if jobs < 1:
             raise ValueError("jobs must be at least 1")
+        if engine not in ("local", "dask"):
+            raise ValueError("engine must be 'local' or 'dask'")
         self.config = config
         self.index = index
+        self.engine = engine
+        self.scheduler = scheduler
         self.jobs = jobs
         self.progress = progress
         self.stats = Stats()
@@ -412,13 +418,17 @@ class Cleaner:
             source = IterableSource(source, self.config.read)  # type: ignore[arg-type]
         self.stats = Stats()
         started = time.perf_counter()
-        pool = None
-        if self.jobs > 1:
-            pool = multiprocessing.get_context("spawn").Pool(
-                self.jobs, initializer=_init_process, initargs=(self.config,)
-            )
+        pool: Any = None
         scratch = tempfile.TemporaryDirectory(prefix="dedupe-run-")
         try:
+            if self.engine == "dask":
+                from .dask_engine import DaskPool
+
+                pool = DaskPool(self.config, self.scheduler, self.jobs if self.jobs > 1 else 0)
+            elif self.jobs > 1:
+                pool = multiprocessing.get_context("spawn").Pool(
+                    self.jobs, initializer=_init_process, initargs=(self.config,)
+                )
             worker = _Worker(self.config)
             templates_dir = None
             strip_cfg = self.config.strip
@@ -499,7 +509,8 @@ class Cleaner:
                     if rec.error is None:
                         work.append((rec.index, rec.text, site))
                         self.stats.bytes_in += len(rec.text)
-                yield templates_dir, _spill_path(scratch, number), work
+                # Dask workers may not share this machine's disk: pass 2 prepares again
+                yield templates_dir, (_spill_path(scratch, number) if self.engine == "local" else None), work
 
         with _Guard(jobs()) as guarded:
             results = pool.imap(_process_fingerprint, guarded) if pool else map(worker.fingerprint_batch, guarded)
@@ -550,7 +561,7 @@ class Cleaner:
         self.stats.clusters.update(resolution.cluster_stats)
         self.stats.seconds["resolve"] = time.perf_counter() - resolve_started
         row_start = np.searchsorted(table.doc, np.arange(n_input + 1))
-        return _Plan(doc_ids, table, resolution, row_start, n_input, scratch)
+        return _Plan(doc_ids, table, resolution, row_start, n_input, scratch if self.engine == "local" else None)
 
     # -- pass 2 ---------------------------------------------------------------
 

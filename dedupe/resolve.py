@@ -23,6 +23,7 @@ length, MinHash signature and band keys), in input order.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,6 +32,9 @@ from scipy.sparse.csgraph import connected_components
 
 from .config import DedupConfig
 from .store import SignatureStore
+
+#: Candidate pairs verified per step: bounds the per-pair temporaries.
+_VERIFY_PAIRS = 1 << 22
 
 KEPT = 0
 DUPLICATE = 1
@@ -191,13 +195,13 @@ def candidate_edges(
         a, b = _group_pairs(store.band(band)[sig_of[minhashed]], minhashed)
         fresh = table.exact[a] != table.exact[b]  # exact pairs are already edges
         candidates.add(a, b, fresh & _across_documents(table, a, b))
-    a, b = candidates.pairs()
-    del candidates
-    if a.shape[0]:
+    # verified a slice at a time: each pair has several temporaries
+    for a, b in candidates.slices(_VERIFY_PAIRS):
         similar = estimate_similarity(store, sig_of[a], sig_of[b])
         # a short line needs more evidence: one changed word is a fifth of it
         short = np.minimum(table.length[a], table.length[b]) < short_length
         edges.add(a, b, similar >= np.where(short, max(threshold, short_threshold), threshold))
+    del candidates
     return edges.pairs()
 
 
@@ -229,6 +233,13 @@ class _EdgeSet:
     def pairs(self) -> tuple[np.ndarray, np.ndarray]:
         self._compact()
         return self.keys // self.n, self.keys % self.n
+
+    def slices(self, size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The pairs, ``size`` at a time, in sorted order."""
+        self._compact()
+        for start in range(0, self.keys.shape[0], size):
+            keys = self.keys[start : start + size]
+            yield keys // self.n, keys % self.n
 
 
 def _across_documents(table: ParagraphTable, a: np.ndarray, b: np.ndarray) -> np.ndarray:
