@@ -142,6 +142,57 @@ def neardup(eval_dir: Path, work: Path, jobs: int, extra: list[str]) -> None:
     print(json.dumps(s.get("results", s), sort_keys=True)[:600])
 
 
+def pairs(eval_dir: Path, work: Path) -> None:
+    """Sentence pairs: dedupe's paragraph similarity and its copy decision, per pair.
+
+    A pair is called a copy as dedupe's resolver would call two paragraphs:
+    equal exact keys, or estimated Jaccard of the character 5-gram MinHash at
+    or above the threshold (the short-line threshold under 60 characters).
+    The labels are paraphrase judgements, broader than near-duplicates, so
+    high precision and low recall is the expected shape.
+    """
+    from dedupe import DedupConfig, Fingerprinter, match_key
+    from dedupe.fingerprint import jaccard_estimate
+
+    d = DedupConfig()
+    fp = Fingerprinter(num_perm=d.num_perm, seed=d.seed, ngram=d.ngram, min_length=d.min_minhash_length,
+                       threshold=d.threshold, shingle=d.shingle)
+    gold = eval_dir / "neardup_dev_pairs.jsonl"
+    items = [json.loads(line) for line in open(gold, encoding="utf-8")]
+    pred = work / "pairs_pred.jsonl"
+    with open(pred, "w", encoding="utf-8") as out:
+        for item in items:
+            keys = [match_key(item["text_a"]), match_key(item["text_b"])]
+            prints = fp.fingerprint(keys)
+            if keys[0] == keys[1]:
+                similarity = 1.0
+            elif prints.minhashed.all():
+                similarity = jaccard_estimate(prints.signatures[0], prints.signatures[1])
+            else:
+                similarity = 0.0
+            short = min(len(item["text_a"]), len(item["text_b"])) < d.short_chars
+            threshold = max(d.threshold, d.short_threshold) if short else d.threshold
+            out.write(json.dumps({"id": item["id"], "label": int(similarity >= threshold),
+                                  "score": similarity}) + "\n")
+    print("\n## Near-duplicate sentence pairs (neardup_dev_pairs, 4,080 MSRP pairs; paraphrase labels)")
+    print("exact-match baseline: P = R = F1 = 0, accuracy 0.325")
+    s = score([sys.executable, str(eval_dir / "score.py"), "neardup", str(gold), str(pred)])
+    r = s.get("results", s)["ALL"]
+    print(f"dedupe copy decision (threshold {d.threshold}):  P {r['pairwise']['p']:.3f}  R {r['pairwise']['r']:.3f}  "
+          f"F1 {r['pairwise']['f']:.3f}  accuracy {r['accuracy']:.3f}")
+    scores = work / "pairs_scores.jsonl"  # the scorer prefers labels when both are given
+    with open(pred, encoding="utf-8") as src, open(scores, "w", encoding="utf-8") as dst:
+        for line in src:
+            row = json.loads(line)
+            dst.write(json.dumps({"id": row["id"], "score": row["score"]}) + "\n")
+    for threshold in (0.3, 0.4, 0.5, 0.6, 0.7):
+        s = score([sys.executable, str(eval_dir / "score.py"), "neardup", str(gold), str(scores),
+                   "--threshold", str(threshold)])
+        r = s.get("results", s)["ALL"]
+        print(f"similarity score at {threshold}:              P {r['pairwise']['p']:.3f}  R {r['pairwise']['r']:.3f}  "
+              f"F1 {r['pairwise']['f']:.3f}  accuracy {r['accuracy']:.3f}")
+
+
 def encoding(eval_dir: Path, work: Path) -> None:
     from dedupe import repair
 
@@ -164,7 +215,7 @@ def encoding(eval_dir: Path, work: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--eval", type=Path, default=DEFAULT_EVAL, help="folder of the evaluation sets")
-    parser.add_argument("--only", default="syndication,boilerplate,neardup,encoding")
+    parser.add_argument("--only", default="syndication,boilerplate,neardup,pairs,encoding")
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("extra", nargs="*", help="extra options for dedupe clean (after --)")
     args = parser.parse_args()
@@ -179,6 +230,8 @@ def main() -> None:
             boilerplate(args.eval, work, args.jobs, args.extra)
         if "neardup" in wanted:
             neardup(args.eval, work, args.jobs, args.extra)
+        if "pairs" in wanted:
+            pairs(args.eval, work)
         if "encoding" in wanted:
             encoding(args.eval, work)
 
