@@ -64,10 +64,14 @@ def floor(path: Path) -> tuple[float, int, int]:
     return cpu() - started, paragraphs, size
 
 
-def load_keys(path: Path) -> list[str]:
+def load_keys(path: Path, documents: int = 20_000) -> list[str]:
+    """Match keys of the first ``documents`` documents: the peers' sample is drawn from them
+    (keys of a million documents would take gigabytes for a sample of a thousand)."""
     keys = []
     with open(path, "rb") as handle:
-        for line in handle:
+        for number, line in enumerate(handle):
+            if number == documents:
+                break
             keys.extend(k for k in (match_key(p) for p in json.loads(line)["text"].split("\n")) if k)
     return keys
 
