@@ -145,3 +145,14 @@ def test_library_clean_with_an_index_and_workers(tmp_path):
 def test_index_info_on_a_folder_that_is_not_an_index(runner, tmp_path):
     result = invoke(runner, "index", "info", tmp_path)
     assert result.exit_code == 1 and "not a dedupe index" in result.output
+
+
+def test_first_batch_with_an_index_is_cleaned_exactly_as_without(runner, tmp_path):
+    from .conftest import SEEDS
+
+    plain = invoke(runner, "clean", SEEDS, "-o", tmp_path / "plain.jsonl", "--removed", tmp_path / "plain.rem", "-q")
+    indexed = invoke(runner, "clean", SEEDS, "-o", tmp_path / "ix.jsonl", "--removed", tmp_path / "ix.rem",
+                     "--index", tmp_path / "index", "-q")
+    assert plain.exit_code == indexed.exit_code == 0
+    assert (tmp_path / "plain.jsonl").read_bytes() == (tmp_path / "ix.jsonl").read_bytes()
+    assert (tmp_path / "plain.rem").read_bytes() == (tmp_path / "ix.rem").read_bytes()
