@@ -528,6 +528,7 @@ class Cleaner:
             self.stats.signatures_spilled = store.size
             log.info("fingerprints passed --memory-limit: %d signatures spilled to disk", store.size)
         table, chars = _concatenate(batches, len(doc_ids), store)
+        batches.clear()  # the table holds their numbers now; a second copy would double them
         site_arr = np.array(site_of_doc, dtype=np.int64)
         docs = DocumentTable(
             chars=chars,

@@ -23,7 +23,6 @@ length, MinHash signature and band keys), in input order.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -188,20 +187,19 @@ def candidate_edges(
     minhashed = np.flatnonzero(table.sig_row >= 0)
     sig_of = table.sig_row
     store = _store(table)
-    # A copy shares most bands with its source: collect the candidate pairs
-    # of every band first, so each distinct pair is verified once.
-    candidates = _EdgeSet(n)
     for band in range(store.bands):
         a, b = _group_pairs(store.band(band)[sig_of[minhashed]], minhashed)
-        fresh = table.exact[a] != table.exact[b]  # exact pairs are already edges
-        candidates.add(a, b, fresh & _across_documents(table, a, b))
-    # verified a slice at a time: each pair has several temporaries
-    for a, b in candidates.slices(_VERIFY_PAIRS):
-        similar = estimate_similarity(store, sig_of[a], sig_of[b])
-        # a short line needs more evidence: one changed word is a fifth of it
-        short = np.minimum(table.length[a], table.length[b]) < short_length
-        edges.add(a, b, similar >= np.where(short, max(threshold, short_threshold), threshold))
-    del candidates
+        keep = (table.exact[a] != table.exact[b]) & _across_documents(table, a, b)  # exact pairs are edges
+        a, b = a[keep], b[keep]
+        # Verified band by band: the distinct candidates of all bands together
+        # are several per row and would all be held at once; the verified
+        # edges are fewer, and each is kept once (compacted).
+        for start in range(0, a.shape[0], _VERIFY_PAIRS):
+            pa, pb = a[start : start + _VERIFY_PAIRS], b[start : start + _VERIFY_PAIRS]
+            similar = estimate_similarity(store, sig_of[pa], sig_of[pb])
+            # a short line needs more evidence: one changed word is a fifth of it
+            short = np.minimum(table.length[pa], table.length[pb]) < short_length
+            edges.add(pa, pb, similar >= np.where(short, max(threshold, short_threshold), threshold))
     return edges.pairs()
 
 
@@ -233,13 +231,6 @@ class _EdgeSet:
     def pairs(self) -> tuple[np.ndarray, np.ndarray]:
         self._compact()
         return self.keys // self.n, self.keys % self.n
-
-    def slices(self, size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """The pairs, ``size`` at a time, in sorted order."""
-        self._compact()
-        for start in range(0, self.keys.shape[0], size):
-            keys = self.keys[start : start + size]
-            yield keys // self.n, keys % self.n
 
 
 def _across_documents(table: ParagraphTable, a: np.ndarray, b: np.ndarray) -> np.ndarray:
