@@ -180,7 +180,7 @@ def main() -> None:
         ours = peer["dedupe Fingerprinter (same sample)"]
         for name, per in peer.items():
             whole = per * minhashed
-            versus = "" if per is ours else f"dedupe is {per / ours:5.1f}x faster"
+            versus = "" if name.startswith("dedupe") else f"dedupe is {per / ours:5.1f}x faster"
             print(f"  {name:<38} {whole:8.2f} s cpu (est.)  {whole / floor_s:6.1f}x floor  {versus}")
         for jobs, run in runs.items():
             print(f"dedupe clean --jobs {jobs}                     {run['wall']:8.2f} s wall  "
