@@ -123,11 +123,20 @@ class SignatureStore:
         """Signature rows ``rows`` (``uint32[len(rows), num_perm]``)."""
         if not self._spilled:
             return self._array()[rows]
-        mapped = self._map()
-        try:
-            return np.array(mapped[rows])
-        finally:
+        # one map per block of rows, for the same reason as in similarity()
+        out = np.empty((rows.shape[0], self.width), dtype=np.uint32)
+        order = np.argsort(rows, kind="stable")
+        block_of = rows[order] // self._block()
+        bounds = np.concatenate([[0], np.flatnonzero(np.diff(block_of)) + 1, [order.shape[0]]])
+        for begin, end in zip(bounds[:-1], bounds[1:]):
+            mapped = self._map()
+            out[order[begin:end]] = mapped[rows[order[begin:end]]]
             del mapped
+        return out
+
+    def _block(self) -> int:
+        """Rows per block: two blocks mapped at once stay within the memory limit."""
+        return max(1024, self.limit // (2 * 4 * self.width)) if self.limit else max(self.size, 1)
 
     def _map(self) -> np.ndarray:
         return np.memmap(self._path("signatures.u32"), dtype=np.uint32, mode="r",
@@ -146,7 +155,7 @@ class SignatureStore:
         # touches counts as this process's memory until the map closes. So
         # pairs go in tiles of two blocks of rows, one map per tile, and at
         # most two blocks (the memory limit) are mapped at any time.
-        block = max(1024, self.limit // (2 * 4 * self.width)) if self.limit else max(self.size, 1)
+        block = self._block()
         blocks = -(-self.size // block)
         tile = (np.minimum(first, second) // block) * blocks + np.maximum(first, second) // block
         order = np.argsort(tile, kind="stable")

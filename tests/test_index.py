@@ -156,3 +156,13 @@ def test_first_batch_with_an_index_is_cleaned_exactly_as_without(runner, tmp_pat
     assert plain.exit_code == indexed.exit_code == 0
     assert (tmp_path / "plain.jsonl").read_bytes() == (tmp_path / "ix.jsonl").read_bytes()
     assert (tmp_path / "plain.rem").read_bytes() == (tmp_path / "ix.rem").read_bytes()
+
+
+def test_incremental_runs_do_not_depend_on_the_memory_limit(tmp_path):
+    first = docs("a", ["\n".join(ARTICLE), "\n".join(OTHER)])
+    second = docs("b", ["\n".join(ARTICLE[1:] + [NEW]), "\n".join(OTHER[:2])])
+    plain = run_batches(tmp_path / "one", [first, second, second])
+    spilled = run_batches(tmp_path / "two", [first, second, second],
+                          CleanConfig(dedup=DedupConfig(memory_limit="1")))
+    assert [[r.to_dict() for r in batch] for batch in spilled] == [[r.to_dict() for r in batch] for batch in plain]
+    assert sum(len(batch) for batch in plain) > 0

@@ -290,3 +290,23 @@ def test_memory_limit_accepts_sizes_and_rejects_nonsense():
     assert DedupConfig(memory_limit="512MB").memory_limit == 512 << 20
     with pytest.raises(ConfigError, match="not a size"):
         DedupConfig(memory_limit="lots")
+
+
+def test_spilled_store_reads_rows_in_any_order(tmp_path):
+    import numpy as np
+
+    from dedupe.store import SignatureStore
+
+    rng = np.random.default_rng(3)
+    signatures = rng.integers(0, 2**32, size=(5000, 8), dtype=np.uint32)
+    store = SignatureStore(rows=2, limit=1, folder=str(tmp_path))  # spills at once, 1024-row blocks
+    for start in range(0, 5000, 700):
+        store.append(signatures[start : start + 700])
+    assert store.spilled
+    rows = rng.integers(0, 5000, size=3000)
+    assert np.array_equal(store.take(rows), signatures[rows])
+    first, second = rng.integers(0, 5000, size=(2, 4000))
+    expected = (signatures[first] == signatures[second]).mean(axis=1).astype(np.float32)
+    assert np.array_equal(store.similarity(first, second), expected)
+    in_ram = SignatureStore.of(signatures, 2)
+    assert all(np.array_equal(store.band(b), in_ram.band(b)) for b in range(4))
