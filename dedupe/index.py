@@ -263,19 +263,14 @@ class Index:
         for batch in self.manifest["batches"]:
             table = pq.read_table(self.path / batch["file"])
             n = table.num_rows
-            ids = table.column("doc_id").to_pylist()
-            site_col = table.column("site").to_pylist()
-            # documents are numbered per batch: the same id in two batches is two documents
-            local: dict[str, int] = {}
-            doc = np.empty(n, dtype=np.int64)
-            for row, (doc_id, site) in enumerate(zip(ids, site_col)):
-                number = local.get(doc_id)
-                if number is None:
-                    number = local[doc_id] = len(doc_ids)
-                    doc_ids.append(doc_id)
-                    sites.append(site)
-                doc[row] = number
-            columns["doc"].append(doc)
+            # documents are numbered per batch (the same id in two batches is two
+            # documents), in order of first appearance, as dictionary_encode numbers them
+            encoded = table.column("doc_id").combine_chunks().dictionary_encode()
+            local = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+            _, first_rows = np.unique(local, return_index=True)
+            columns["doc"].append(local + len(doc_ids))
+            doc_ids.extend(encoded.dictionary.to_pylist())
+            sites.extend(table.column("site").take(pa.array(first_rows)).to_pylist())
             for name, dtype in (("para", np.int32), ("exact", np.uint64), ("text_hash", np.uint64),
                                 ("length", np.int64), ("listed", np.int8), ("status", np.int8),
                                 ("docs", np.int64), ("sites", np.int64), ("site_copies", np.int64)):

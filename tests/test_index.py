@@ -61,9 +61,11 @@ def test_second_batch_copies_point_at_the_earlier_documents(runner, tmp_path):
 
 def test_a_batch_cleaned_twice_is_all_duplicate_the_second_time(tmp_path):
     batch = docs("a", ["\n".join(ARTICLE), "\n".join(OTHER)])
-    _, again = run_batches(tmp_path / "ix", [batch, batch])
+    # the second batch adds no rows: the third reads an empty batch file
+    _, again, third = run_batches(tmp_path / "ix", [batch, batch, batch])
     assert {r.reason for r in again} == {"duplicate", "duplicate-document"}
     assert {r.kept_doc_id for r in again if r.paragraph is None} == {"a0", "a1"}
+    assert [r.to_dict() for r in third] == [r.to_dict() for r in again]
 
 
 def test_parameters_that_change_fingerprints_are_refused(runner, tmp_path):
