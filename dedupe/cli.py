@@ -201,10 +201,6 @@ def _run(
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         source = FileSource(inputs, config.read)
-        if index_dir is not None:
-            from .index import Index
-
-            index = Index.open(index_dir, config)
         # --explain prints to stdout, so documents go there only when asked for with -o
         doc_writer = open_writer(output, config.read) if (output or not explain) else None
         if doc_writer is not None:
@@ -212,6 +208,10 @@ def _run(
         record = AtomicFile(removed) if removed else None
         if record is not None:
             writers.append(record)
+        if index_dir is not None:  # after the outputs: a bad output path leaves no new index folder
+            from .index import Index
+
+            index = Index.open(index_dir, config)
         with _progress(quiet) as progress:
             # output does not depend on the number of workers, so use them all by default
             cleaner = Cleaner(config, jobs=jobs or os.cpu_count() or 1, progress=progress, index=index,

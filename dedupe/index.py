@@ -9,10 +9,11 @@ a few documents of every batch still reaches ``--boilerplate-docs``.
 
 Layout of ``DIR`` (files, no server)::
 
-    manifest.json             parameters and the list of committed batches
-    batch-000001.parquet      rows added by batch 1 (needs pyarrow)
-    batch-000001.updates.parquet  larger document counts for earlier rows
-    .lock                     held while a run uses the index
+    manifest.json                 parameters and the list of committed batches
+    batch-000001.parquet          rows added by batch 1 (needs pyarrow)
+    batch-000001.updates.parquet  larger cluster counts for rows of earlier batches
+    batch-000001.sites.parquet    pages per site in batch 1
+    .lock                         held while a run writes the index
 
 A row is a paragraph kept by its batch (or one copy of a new boilerplate
 cluster): document id, paragraph number, exact and text hashes, length,
@@ -29,9 +30,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -39,24 +39,37 @@ import numpy as np
 
 from .config import CleanConfig
 from .errors import ConfigError, MissingExtraError
+from .io import AtomicFile
+from .resolve import (
+    BOILERPLATE,
+    EARLIER_BOILERPLATE,
+    EARLIER_KEPT,
+    EARLIER_TEMPLATE,
+    KEPT,
+    RULE_SITE_TEMPLATE,
+    DocumentTable,
+    ParagraphTable,
+    Resolution,
+)
+from .store import SignatureStore
 
 FORMAT = 1
 MANIFEST = "manifest.json"
 
-#: Row status in the index.
-KEPT_ROW = 1
-BOILERPLATE_ROW = 2
-TEMPLATE_ROW = 3  # boilerplate by the site-template rule
+#: Row status in the index: stored as is, it becomes ParagraphTable.earlier.
+KEPT_ROW = EARLIER_KEPT
+BOILERPLATE_ROW = EARLIER_BOILERPLATE
+TEMPLATE_ROW = EARLIER_TEMPLATE  # boilerplate by the site-template rule
 
 
 def parameters(config: CleanConfig) -> dict[str, Any]:
     """Every setting that changes fingerprints or match keys: an index only
     serves runs whose parameters equal the ones it was built with."""
+    import ftfy
+
     from . import __version__
     from .fingerprint import Fingerprinter
     from .normalize import NORMALIZER_VERSION
-
-    import ftfy
 
     d = config.dedup
     fp = Fingerprinter(num_perm=d.num_perm, seed=d.seed, ngram=d.ngram, min_length=d.min_minhash_length,
@@ -81,7 +94,7 @@ def parameters(config: CleanConfig) -> dict[str, Any]:
 def _pyarrow() -> Any:
     try:
         import pyarrow
-        import pyarrow.parquet  # noqa: F401
+        import pyarrow.parquet
     except ImportError as exc:
         raise MissingExtraError("an index (--index)", "parquet", "pyarrow") from exc
     return pyarrow
@@ -157,12 +170,12 @@ class Index:
     0
     """
 
-    def __init__(self, path: Path, config: CleanConfig, manifest: dict[str, Any], lock: Any) -> None:
+    def __init__(self, path: Path, manifest: dict[str, Any], lock: Any) -> None:
         self.path = path
-        self.config = config
         self.manifest = manifest
         self._lock = lock
-        self._pending: tuple[str, str | None, int, int] | None = None
+        # the manifest entry of a staged batch, until commit() adds it
+        self._pending: dict[str, Any] | None = None
 
     # -- opening ---------------------------------------------------------------
 
@@ -190,7 +203,7 @@ class Index:
                     _check_parameters(folder, manifest["parameters"], parameters(config))
             else:
                 manifest = {"format": FORMAT, "parameters": parameters(config), "batches": []}
-            index = cls(folder, config, manifest, lock)
+            index = cls(folder, manifest, lock)
             if create:
                 index._remove_uncommitted()
             return index
@@ -207,23 +220,19 @@ class Index:
     def close(self) -> None:
         """Drop an uncommitted batch and release the lock."""
         if self._pending is not None:
-            for name in self._pending[:3]:
-                if name:
-                    (self.path / name).unlink(missing_ok=True)
+            for name in _files(self._pending):
+                (self.path / name).unlink(missing_ok=True)
             self._pending = None
         if self._lock is not None:
             self._lock.close()
             self._lock = None
 
     def _remove_uncommitted(self) -> None:
-        known = set()
-        for batch in self.manifest["batches"]:
-            known.add(batch["file"])
-            known.update(batch[k] for k in ("updates", "sites") if batch.get(k))
+        known = {name for batch in self.manifest["batches"] for name in _files(batch)}
         for path in self.path.glob("batch-*.parquet"):
             if path.name not in known:
                 path.unlink()
-        for path in self.path.glob(".tmp-*"):
+        for path in self.path.glob(".*.tmp"):  # AtomicFile's temporary files
             path.unlink()
 
     # -- reading ---------------------------------------------------------------
@@ -238,8 +247,8 @@ class Index:
             "batches": len(batches),
             "documents": sum(b["documents"] for b in batches),
             "rows": sum(b["rows"] for b in batches),
-            "rows_kept": sum(b.get("kept", b["rows"]) for b in batches),
-            "rows_boilerplate": sum(b.get("boilerplate", 0) for b in batches),
+            "rows_kept": sum(b["kept"] for b in batches),
+            "rows_boilerplate": sum(b["boilerplate"] for b in batches),
             "bytes": size,
             "parameters": self.manifest["parameters"],
             "history": [{k: b[k] for k in ("number", "documents", "rows", "created") if k in b} for b in batches],
@@ -261,7 +270,7 @@ class Index:
         sent_row, sent_hash, sent_len = [], [], []
         offset = 0
         for batch in self.manifest["batches"]:
-            table = pq.read_table(self.path / batch["file"])
+            table = self._read(pq, batch["file"])
             n = table.num_rows
             # documents are numbered per batch (the same id in two batches is two
             # documents), in order of first appearance, as dictionary_encode numbers them
@@ -289,7 +298,7 @@ class Index:
             sent_hash.append(hashes.flatten().to_numpy().astype(np.uint64))
             sent_len.append(lengths.flatten().to_numpy().astype(np.int64))
             if batch.get("sites"):
-                pages = pq.read_table(self.path / batch["sites"])
+                pages = self._read(pq, batch["sites"])
                 for site, count in zip(pages.column("site").to_pylist(), pages.column("pages").to_pylist()):
                     site_pages[site] = site_pages.get(site, 0) + count
             columns["ref_batch"].append(np.full(n, batch["number"], dtype=np.int32))
@@ -310,12 +319,16 @@ class Index:
             sent_len=np.concatenate(sent_len) if sent_len else np.empty(0, np.int64),
             ref_batch=cat["ref_batch"].astype(np.int32), ref_row=cat["ref_row"].astype(np.int64),
         )
-        self._apply_updates(rows, pa)
+        self._apply_updates(rows, pq)
         return rows
 
-    def _apply_updates(self, rows: EarlierRows, pa: Any) -> None:
-        import pyarrow.parquet as pq
+    def _read(self, pq: Any, name: str) -> Any:
+        try:
+            return pq.read_table(self.path / name)
+        except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
+            raise ConfigError(f"{self.path / name}: cannot read this index file: {exc}") from exc
 
+    def _apply_updates(self, rows: EarlierRows, pq: Any) -> None:
         if rows.size == 0:
             return
         # global row of (batch, row): batches are numbered 1.. and stored in order
@@ -327,7 +340,7 @@ class Index:
         for batch in self.manifest["batches"]:
             if not batch.get("updates"):
                 continue
-            table = pq.read_table(self.path / batch["updates"])
+            table = self._read(pq, batch["updates"])
             ref_batch = table.column("batch").to_numpy()
             ref_row = table.column("row").to_numpy().astype(np.int64)
             where = np.array([first_row[int(b)] for b in ref_batch], dtype=np.int64) + ref_row
@@ -366,10 +379,13 @@ class Index:
             "sent_len": pa.ListArray.from_arrays(pa.array(new.sent_offsets, pa.int32()),
                                                  pa.array(new.sent_len, pa.int32())),
         })
+        self._pending = {"number": number, "file": name, "updates": None, "sites": None,
+                         "documents": new.documents, "rows": int(table.num_rows),
+                         "kept": int((new.status == KEPT_ROW).sum()),
+                         "boilerplate": int((new.status >= BOILERPLATE_ROW).sum())}
         _write_parquet(pq, table, self.path / name)
-        updates = None
         if new.update_row.shape[0]:
-            updates = f"batch-{number:06d}.updates.parquet"
+            updates = self._pending["updates"] = f"batch-{number:06d}.updates.parquet"
             _write_parquet(pq, pa.table({
                 "batch": pa.array(new.update_batch, pa.int32()),
                 "row": pa.array(new.update_row, pa.int64()),
@@ -377,59 +393,41 @@ class Index:
                 "sites": pa.array(new.update_sites, pa.int64()),
                 "site_copies": pa.array(new.update_site_copies, pa.int64()),
             }), self.path / updates)
-        sites = None
         if new.site_pages:
-            sites = f"batch-{number:06d}.sites.parquet"
+            sites = self._pending["sites"] = f"batch-{number:06d}.sites.parquet"
             names = sorted(new.site_pages)
             _write_parquet(pq, pa.table({"site": pa.array(names, pa.string()),
                                          "pages": pa.array([new.site_pages[k] for k in names], pa.int64())}),
                            self.path / sites)
-        self._pending = (name, updates, sites, number, new.documents)
-        self._pending_counts = (int(table.num_rows), int((new.status == KEPT_ROW).sum()),
-                                int((new.status >= BOILERPLATE_ROW).sum()))
 
     def commit(self) -> None:
         """Make the staged batch part of the index (one atomic manifest replace)."""
         if self._pending is None:
             return
-        name, updates, sites, number, documents = self._pending
-        rows, kept, boiler = self._pending_counts
-        from datetime import datetime, timezone
-
-        manifest = dict(self.manifest)
-        manifest["batches"] = [*self.manifest["batches"], {
-            "number": number, "file": name, "updates": updates, "sites": sites, "documents": documents,
-            "rows": rows, "kept": kept, "boilerplate": boiler,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        }]
-        _write_json(self.path / MANIFEST, manifest)
+        entry = {**self._pending, "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        manifest = {**self.manifest, "batches": [*self.manifest["batches"], entry]}
+        _write_atomic(self.path / MANIFEST, lambda f: f.write(
+            (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode("utf-8")))
         self.manifest = manifest
         self._pending = None
 
 
+def _files(batch: dict[str, Any]) -> list[str]:
+    """The files of a batch's manifest entry."""
+    return [batch[k] for k in ("file", "updates", "sites") if batch.get(k)]
+
+
+def _write_atomic(target: Path, write: Any) -> None:
+    out = AtomicFile(target)
+    try:
+        write(out)
+        out.commit()
+    finally:
+        out.abort()
+
+
 def _write_parquet(pq: Any, table: Any, target: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
-    os.close(fd)
-    try:
-        pq.write_table(table, tmp, compression="zstd")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _write_json(target: Path, data: dict[str, Any]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=1, sort_keys=True)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _write_atomic(target, lambda f: pq.write_table(table, f.handle, compression="zstd"))
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:
@@ -478,16 +476,14 @@ def _lock(folder: Path) -> _Lock:
 # -- glue between the index and one run's resolver ------------------------------
 
 
-def extend_with_earlier(table: Any, docs: Any, earlier: EarlierRows, store: Any,
-                        sites: dict[str, int]) -> tuple[Any, Any]:
+def extend_with_earlier(table: ParagraphTable, docs: DocumentTable, earlier: EarlierRows,
+                        store: SignatureStore, sites: dict[str, int]) -> tuple[ParagraphTable, DocumentTable]:
     """Append the index's rows to a run's tables, as documents after the run's own.
 
     Earlier rows get document numbers after the run's documents, signature
     rows after the run's signatures, and ``earlier`` set, so the resolver lets
     them win and never drops their documents.
     """
-    from .resolve import DocumentTable, ParagraphTable
-
     n_docs, n_rows = docs.chars.shape[0], table.size
     first_sig = store.size
     store.append(earlier.signatures)
@@ -540,12 +536,11 @@ def _site_pages(pages: dict[str, int], sites: dict[str, int]) -> np.ndarray:
     return out
 
 
-def new_rows(table: Any, resolution: Any, store: Any, doc_ids: list[str], site_names: list[str],
+def new_rows(table: ParagraphTable, resolution: Resolution, store: SignatureStore, doc_ids: list[str],
+             site_names: list[str],
              docs_site: np.ndarray, n_docs: int, earlier: EarlierRows | None) -> NewRows:
     """The rows a run adds to the index: paragraphs its kept documents keep, one
     copy of each cluster that became boilerplate, and larger counts for earlier rows."""
-    from .resolve import BOILERPLATE, KEPT, RULE_SITE_TEMPLATE
-
     labels = resolution.labels
     n_new = int(np.searchsorted(table.doc, n_docs))  # this run's rows come first
     status = resolution.status[:n_new]

@@ -8,11 +8,11 @@ import pytest
 
 pytest.importorskip("pyarrow")
 
-from dedupe import CleanConfig, Cleaner, ConfigError, DedupConfig, clean  # noqa: E402
-from dedupe.index import Index  # noqa: E402
+from dedupe import CleanConfig, Cleaner, ConfigError, DedupConfig, clean
+from dedupe.index import Index
 
-from .conftest import ARTICLE, OTHER, read_jsonl, write_jsonl  # noqa: E402
-from .test_cli import invoke  # noqa: E402
+from .conftest import ARTICLE, OTHER, read_jsonl, write_jsonl
+from .test_cli import invoke
 
 NEW = "A brand new paragraph about the harbour festival, which nobody had written about before this week."
 
@@ -168,3 +168,13 @@ def test_incremental_runs_do_not_depend_on_the_memory_limit(tmp_path):
                           CleanConfig(dedup=DedupConfig(memory_limit="1")))
     assert [[r.to_dict() for r in batch] for batch in spilled] == [[r.to_dict() for r in batch] for batch in plain]
     assert sum(len(batch) for batch in plain) > 0
+
+
+def test_a_damaged_index_file_stops_with_its_name(runner, tmp_path):
+    batch = write_jsonl(tmp_path / "in.jsonl", docs("a", ["\n".join(ARTICLE)]))
+    index = tmp_path / "index"
+    assert invoke(runner, "clean", batch, "-o", tmp_path / "o.jsonl", "--index", index, "-q").exit_code == 0
+    (index / "batch-000001.parquet").write_bytes(b"PAR1 not really")
+    result = invoke(runner, "clean", batch, "-o", tmp_path / "o2.jsonl", "--index", index, "-q")
+    assert result.exit_code == 1
+    assert "batch-000001.parquet: cannot read this index file" in result.output
