@@ -20,12 +20,13 @@ memory, and results come back in input order whatever the number of workers.
 from __future__ import annotations
 
 import logging
-import os
 import math
+import multiprocessing
+import os
 import pickle
 import re
-import multiprocessing
 import tempfile
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -41,7 +42,6 @@ from .config import CleanConfig
 from .errors import AccountingError, InputError
 from .fingerprint import Fingerprinter, exact_hash
 from .index import Index, extend_with_earlier, new_rows
-from .store import SignatureStore
 from .io import IterableSource, Record, Source, output_fields
 from .normalize import match_key, repair, split_lines
 from .record import Removal, Stats
@@ -55,6 +55,7 @@ from .resolve import (
     Resolution,
     resolve,
 )
+from .store import SignatureStore
 from .strip import Catalogue, is_body_like, is_headline_like, load_catalogue, strip
 from .templates import TemplateBuilder, TemplateTable, line_hashes, site_of
 
@@ -442,10 +443,13 @@ class Cleaner:
             if self.config.dedup.enabled:
                 plan = self._pass1(source, worker, pool, templates_dir, scratch.name)  # type: ignore[arg-type]
             yield from self._pass2(source, worker, pool, plan, templates_dir)  # type: ignore[arg-type]
-        finally:
             if pool is not None:
                 pool.terminate()
                 pool.join()
+                pool = None
+        finally:
+            if pool is not None:  # stopped early: an error, SIGTERM, Ctrl-C, or the consumer went away
+                _stop_now(pool)
             scratch.cleanup()
         self.stats.seconds["total"] = time.perf_counter() - started
         problems = self.stats.check()
@@ -496,6 +500,9 @@ class Cleaner:
         dates: list[float] = []
         batches: list[_Pass1Batch] = []
         store = SignatureStore(worker.fingerprinter.rows, self.config.dedup.memory_limit, scratch)
+        # pass 1 spills prepared documents for pass 2 only here: Dask workers
+        # may not share this machine's disk, so with them pass 2 prepares again
+        spill = scratch if self.engine == "local" else None
 
         def jobs() -> Iterator[Job]:
             for number, chunk in enumerate(_batches(source.records(), BATCH_DOCS)):
@@ -509,8 +516,7 @@ class Cleaner:
                     if rec.error is None:
                         work.append((rec.index, rec.text, site))
                         self.stats.bytes_in += len(rec.text)
-                # Dask workers may not share this machine's disk: pass 2 prepares again
-                yield templates_dir, (_spill_path(scratch, number) if self.engine == "local" else None), work
+                yield templates_dir, (_spill_path(spill, number) if spill else None), work
 
         with _Guard(jobs()) as guarded:
             results = pool.imap(_process_fingerprint, guarded) if pool else map(worker.fingerprint_batch, guarded)
@@ -562,7 +568,7 @@ class Cleaner:
         self.stats.clusters.update(resolution.cluster_stats)
         self.stats.seconds["resolve"] = time.perf_counter() - resolve_started
         row_start = np.searchsorted(table.doc, np.arange(n_input + 1))
-        return _Plan(doc_ids, table, resolution, row_start, n_input, scratch if self.engine == "local" else None)
+        return _Plan(doc_ids, table, resolution, row_start, n_input, spill)
 
     # -- pass 2 ---------------------------------------------------------------
 
@@ -686,6 +692,26 @@ class _Plan:
                 similarity=float(self.resolution.similarity[row]),
             )
         return None
+
+
+#: Seconds an interrupted run waits for its pool to stop.
+STOP_TIMEOUT = 10.0
+
+
+def _stop_now(pool: Any) -> None:
+    """Stop a pool whose remaining results nobody will read.
+
+    ``Pool.terminate()`` stops the workers and then joins its result thread,
+    which waits forever when a worker was stopped halfway through sending a
+    result (seen under load with SIGTERM: the run printed nothing and never
+    exited). So it runs in a daemon thread, and a run that is ending anyway
+    does not wait for it longer than :data:`STOP_TIMEOUT`.
+    """
+    stopper = threading.Thread(target=pool.terminate, daemon=True, name="dedupe-pool-stop")
+    stopper.start()
+    stopper.join(STOP_TIMEOUT)
+    if stopper.is_alive():
+        log.warning("worker pool did not stop within %.0f s; leaving it behind", STOP_TIMEOUT)
 
 
 class _Guard:

@@ -310,3 +310,22 @@ def test_spilled_store_reads_rows_in_any_order(tmp_path):
     assert np.array_equal(store.similarity(first, second), expected)
     in_ram = SignatureStore.of(signatures, 2)
     assert all(np.array_equal(store.band(b), in_ram.band(b)) for b in range(4))
+
+
+def test_an_interrupted_run_does_not_wait_forever_for_a_stuck_pool(monkeypatch):
+    import threading
+    import time
+
+    import dedupe.pipeline as pipeline
+
+    class StuckPool:
+        """terminate() never returns, like Pool.terminate after a worker died mid-send."""
+
+        def terminate(self):
+            threading.Event().wait()
+
+    monkeypatch.setattr(pipeline, "STOP_TIMEOUT", 0.2)
+    started = time.perf_counter()
+    pipeline._stop_now(StuckPool())
+    assert time.perf_counter() - started < 5
+
