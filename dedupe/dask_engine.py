@@ -51,7 +51,6 @@ class DaskPool:
             from distributed import Client, LocalCluster
         except ImportError as exc:
             raise MissingExtraError("--engine dask", "dask", "distributed") from exc
-        self.config = config
         self._cluster = None
         try:
             if scheduler:

@@ -378,7 +378,7 @@ def resolve(table: ParagraphTable, docs: DocumentTable, config: DedupConfig) -> 
     sentence_rows = np.setdiff1d(sentence_rows, lost)
 
     # Re-elect canonical copies that sit in dropped documents.
-    canon_rows = np.flatnonzero((canon_of_label >= 0))
+    canon_rows = np.flatnonzero(canon_of_label >= 0)
     orphaned = canon_rows[doc_dropped[table.doc[canon_of_label[canon_rows]]]]
     if orphaned.shape[0]:
         affected = np.zeros(n_labels, dtype=bool)

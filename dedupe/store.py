@@ -29,6 +29,11 @@ from .fingerprint import band_key
 _CHUNK = 1 << 14
 
 
+def _runs(sorted_values: np.ndarray) -> list[tuple[int, int]]:
+    """(begin, end) of each run of equal values in a sorted array."""
+    bounds = np.concatenate([[0], np.flatnonzero(np.diff(sorted_values)) + 1, [sorted_values.shape[0]]])
+    return [(int(b), int(e)) for b, e in zip(bounds[:-1], bounds[1:]) if e > b]
+
 
 class SignatureStore:
     """Append-only table of signatures, in RAM up to ``limit`` bytes, then on disk.
@@ -126,9 +131,7 @@ class SignatureStore:
         # one map per block of rows, for the same reason as in similarity()
         out = np.empty((rows.shape[0], self.width), dtype=np.uint32)
         order = np.argsort(rows, kind="stable")
-        block_of = rows[order] // self._block()
-        bounds = np.concatenate([[0], np.flatnonzero(np.diff(block_of)) + 1, [order.shape[0]]])
-        for begin, end in zip(bounds[:-1], bounds[1:]):
+        for begin, end in _runs(rows[order] // self._block()):
             mapped = self._map()
             out[order[begin:end]] = mapped[rows[order[begin:end]]]
             del mapped
@@ -159,8 +162,7 @@ class SignatureStore:
         blocks = -(-self.size // block)
         tile = (np.minimum(first, second) // block) * blocks + np.maximum(first, second) // block
         order = np.argsort(tile, kind="stable")
-        bounds = np.concatenate([[0], np.flatnonzero(np.diff(tile[order])) + 1, [order.shape[0]]])
-        for begin, end in zip(bounds[:-1], bounds[1:]):
+        for begin, end in _runs(tile[order]):
             mapped = self._map()
             for start in range(begin, end, _CHUNK):
                 pairs = order[start : min(start + _CHUNK, end)]

@@ -9,8 +9,8 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from .conftest import ROOT, SEEDS, write_jsonl  # noqa: E402
-from .test_cli import invoke  # noqa: E402
+from .conftest import ROOT, SEEDS, write_jsonl
+from .test_cli import invoke
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
