@@ -23,6 +23,7 @@ length, MinHash signature and band keys), in input order.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -143,9 +144,24 @@ def _group_pairs(keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.nda
         empty = np.empty(0, dtype=np.int64)
         return empty, empty
     order = np.argsort(keys, kind="stable")
-    ordered_rows = rows[order]
-    starts = _group_starts(keys[order])
-    first_pos = np.maximum.accumulate(np.where(starts, np.arange(order.shape[0]), 0))
+    return sorted_group_pairs(_group_starts(keys[order]), rows[order])
+
+
+def sorted_group_pairs(starts: np.ndarray, ordered_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate pairs of rows already sorted by group, then by row.
+
+    ``starts[i]`` marks the first row of a group. Each row is paired with its
+    group's first row and with its predecessor, so a group of k rows costs
+    O(k) pairs while a chain of near copies stays connected.
+
+    >>> a, b = sorted_group_pairs(np.array([True, False, False, True]), np.array([3, 5, 9, 4]))
+    >>> sorted(zip(a.tolist(), b.tolist()))
+    [(5, 3), (9, 3), (9, 5)]
+    """
+    if ordered_rows.shape[0] < 2:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty
+    first_pos = np.maximum.accumulate(np.where(starts, np.arange(ordered_rows.shape[0]), 0))
     member = ~starts
     positions = np.flatnonzero(member)
     to_first = (ordered_rows[positions], ordered_rows[first_pos[positions]])
@@ -173,6 +189,38 @@ def estimate_similarity(
     return store.similarity(first, second)
 
 
+def exact_edges(table: ParagraphTable) -> tuple[np.ndarray, np.ndarray]:
+    """Edges between rows with equal exact hashes (each once, in either orientation)."""
+    a, b = _group_pairs(table.exact, np.arange(table.size, dtype=np.int64))
+    keep = _across_documents(table, a, b)
+    return a[keep], b[keep]
+
+
+def band_edges(
+    table: ParagraphTable, a: np.ndarray, b: np.ndarray, threshold: float,
+    short_length: int = 0, short_threshold: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The band candidates ``(a[i], b[i])`` that are edges: different text, similar signatures.
+
+    Pairs with equal exact hashes are left to :func:`exact_edges`; pairs inside
+    one page must be the very same text (see ``_across_documents``). The rule
+    looks at one pair at a time, so any split of the candidates into parts
+    gives the same edges.
+    """
+    keep = (table.exact[a] != table.exact[b]) & _across_documents(table, a, b)
+    a, b = a[keep], b[keep]
+    store, sig_of = _store(table), table.sig_row
+    verified = np.zeros(a.shape[0], dtype=bool)
+    for start in range(0, a.shape[0], _VERIFY_PAIRS):
+        pa, pb = a[start : start + _VERIFY_PAIRS], b[start : start + _VERIFY_PAIRS]
+        similar = estimate_similarity(store, sig_of[pa], sig_of[pb])
+        # a short line needs more evidence: one changed word is a fifth of it
+        short = np.minimum(table.length[pa], table.length[pb]) < short_length
+        verified[start : start + pa.shape[0]] = similar >= np.where(
+            short, max(threshold, short_threshold), threshold)
+    return a[verified], b[verified]
+
+
 def candidate_edges(
     table: ParagraphTable, threshold: float, short_length: int = 0, short_threshold: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -182,25 +230,35 @@ def candidate_edges(
     """
     n = table.size
     edges = _EdgeSet(n)
-    a, b = _group_pairs(table.exact, np.arange(n, dtype=np.int64))
-    edges.add(a, b, _across_documents(table, a, b))
+    edges.add(*exact_edges(table))
     minhashed = np.flatnonzero(table.sig_row >= 0)
-    sig_of = table.sig_row
     store = _store(table)
     for band in range(store.bands):
-        a, b = _group_pairs(store.band(band)[sig_of[minhashed]], minhashed)
-        keep = (table.exact[a] != table.exact[b]) & _across_documents(table, a, b)  # exact pairs are edges
-        a, b = a[keep], b[keep]
         # Verified band by band: the distinct candidates of all bands together
         # are several per row and would all be held at once; the verified
         # edges are fewer, and each is kept once (compacted).
-        for start in range(0, a.shape[0], _VERIFY_PAIRS):
-            pa, pb = a[start : start + _VERIFY_PAIRS], b[start : start + _VERIFY_PAIRS]
-            similar = estimate_similarity(store, sig_of[pa], sig_of[pb])
-            # a short line needs more evidence: one changed word is a fifth of it
-            short = np.minimum(table.length[pa], table.length[pb]) < short_length
-            edges.add(pa, pb, similar >= np.where(short, max(threshold, short_threshold), threshold))
+        a, b = _group_pairs(store.band(band)[table.sig_row[minhashed]], minhashed)
+        edges.add(*band_edges(table, a, b, threshold, short_length, short_threshold))
     return edges.pairs()
+
+
+def cluster_labels(table: ParagraphTable, config: DedupConfig) -> tuple[np.ndarray, int]:
+    """Cluster of every row (connected components of the verified edges) and the edge count.
+
+    The local clustering step; the Dask engine brings its own with the same result.
+    """
+    src, dst = candidate_edges(table, config.threshold, config.short_chars, config.short_threshold)
+    return component_labels(table.size, src, dst), int(src.shape[0])
+
+
+def component_labels(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Connected components of ``n`` nodes, numbered in order of their smallest node.
+
+    >>> component_labels(4, np.array([3]), np.array([1])).tolist()
+    [0, 1, 2, 1]
+    """
+    graph = coo_matrix((np.ones(src.shape[0], dtype=np.int8), (src, dst)), shape=(n, n))
+    return connected_components(graph, directed=False)[1].astype(np.int64)
 
 
 class _EdgeSet:
@@ -216,8 +274,7 @@ class _EdgeSet:
         self.pending: list[np.ndarray] = []
         self.waiting = 0
 
-    def add(self, a: np.ndarray, b: np.ndarray, keep: np.ndarray) -> None:
-        a, b = a[keep], b[keep]
+    def add(self, a: np.ndarray, b: np.ndarray) -> None:
         self.pending.append(np.minimum(a, b) * self.n + np.maximum(a, b))
         self.waiting += a.shape[0]
         if self.waiting > max(1 << 20, self.keys.shape[0]):
@@ -277,8 +334,18 @@ def _first_per_label(labels: np.ndarray, rows: np.ndarray, keys: list[np.ndarray
     return labels[ranked[starts]], ranked[starts]
 
 
-def resolve(table: ParagraphTable, docs: DocumentTable, config: DedupConfig) -> Resolution:
-    """Decide, for every fingerprinted paragraph, whether it is kept, a duplicate or boilerplate."""
+#: A clustering step: (table, config) -> (cluster label of every row, verified edges).
+Clusterer = Callable[[ParagraphTable, DedupConfig], tuple[np.ndarray, int]]
+
+
+def resolve(
+    table: ParagraphTable, docs: DocumentTable, config: DedupConfig, cluster: Clusterer | None = None
+) -> Resolution:
+    """Decide, for every fingerprinted paragraph, whether it is kept, a duplicate or boilerplate.
+
+    ``cluster`` replaces the local clustering step (:func:`cluster_labels`);
+    any replacement must number clusters the same way (by smallest row).
+    """
     n = table.size
     n_docs = docs.chars.shape[0]
     status = np.zeros(n, dtype=np.int8)
@@ -291,10 +358,7 @@ def resolve(table: ParagraphTable, docs: DocumentTable, config: DedupConfig) -> 
                           np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64),
                           np.empty(0, np.int64))
 
-    src, dst = candidate_edges(table, config.threshold, config.short_chars, config.short_threshold)
-    graph = coo_matrix((np.ones(src.shape[0], dtype=np.int8), (src, dst)), shape=(n, n))
-    _, labels = connected_components(graph, directed=False)
-    labels = labels.astype(np.int64)
+    labels, n_edges = (cluster or cluster_labels)(table, config)
     n_labels = int(labels.max()) + 1
     sizes = np.bincount(labels, minlength=n_labels)
     multi = sizes[labels] > 1
@@ -411,7 +475,7 @@ def resolve(table: ParagraphTable, docs: DocumentTable, config: DedupConfig) -> 
         "clusters_duplicate": int(((sizes > 1) & ~boiler_label).sum()),
         "largest_cluster_paragraphs": int(sizes.max()),
         "largest_duplicate_cluster_paragraphs": int(sizes[(sizes > 1) & ~boiler_label].max(initial=0)),
-        "candidate_edges": int(src.shape[0]),
+        "candidate_edges": n_edges,
     }
     stats["duplicates_by_sentences"] = int(sentence_rows.shape[0])
     return Resolution(status, canonical, similarity, rule, match, doc_dropped, doc_kept_ref, stats,
