@@ -558,7 +558,8 @@ class Cleaner:
             table, docs = extend_with_earlier(table, docs, earlier, store, sites)
             doc_ids = doc_ids + earlier.doc_ids
             self.stats.index_rows = earlier.size
-        resolution = resolve(table, docs, self.config.dedup)
+        # the Dask engine groups candidates and (past the memory budget) finds components on its cluster
+        resolution = resolve(table, docs, self.config.dedup, cluster=getattr(pool, "cluster", None))
         if self.index is not None:
             # written now, while the signatures are at hand; joins the index at commit()
             self.index.stage(new_rows(table, resolution, store, doc_ids, list(sites), docs.site,

@@ -68,3 +68,66 @@ def test_dask_engine_with_an_index_and_bad_input(runner, tmp_path, cluster):
 def test_scheduler_needs_the_dask_engine(runner):
     result = invoke(runner, "clean", SEEDS, "--scheduler", "tcp://127.0.0.1:8786", "-q")
     assert result.exit_code == 1 and "--engine dask" in result.output
+
+
+def test_components_on_the_cluster_number_clusters_like_the_local_step(cluster):
+    """Label propagation (used past the driver's edge budget) equals scipy's components."""
+    import numpy as np
+    import pandas as pd
+    from distributed import Client
+
+    from dedupe.dask_engine import _propagate
+    from dedupe.resolve import component_labels
+
+    rng = np.random.default_rng(7)
+    # one long path with its nodes in random order (plain label propagation
+    # would need a round per link), then random graphs, beside unlinked nodes
+    chain = rng.permutation(3000)
+    u, v = [chain[:-1]], [chain[1:]]
+    n = 3100
+    for _ in range(5):
+        size = int(rng.integers(50, 400))
+        u.append(n + rng.integers(0, size, size // 2))
+        v.append(n + rng.integers(0, size, size // 2))
+        n += size
+    u, v = np.concatenate(u), np.concatenate(v)
+    with Client(cluster.scheduler_address) as client:
+        chunks = [client.scatter(pd.DataFrame({"u": part_u, "v": part_v}))
+                  for part_u, part_v in zip(np.array_split(u, 3), np.array_split(v, 3))]
+        assert _propagate(chunks, n).tolist() == component_labels(n, u, v).tolist()
+
+
+def test_edges_past_the_memory_limit_give_the_same_output(runner, tmp_path, cluster, monkeypatch):
+    """A tiny --memory-limit sends the verified edges to the cluster; nothing else changes."""
+    from make_corpus import write
+
+    from dedupe import dask_engine
+
+    calls = []
+    original = dask_engine._propagate
+    monkeypatch.setattr(dask_engine, "_propagate", lambda chunks, n: calls.append(n) or original(chunks, n))
+    corpus = write(tmp_path / "corpus.jsonl", 1500)
+    local = run(runner, tmp_path, "local", corpus, "--jobs", "1")
+    dask = run(runner, tmp_path, "dask", corpus, "--engine", "dask", "--scheduler", cluster.scheduler_address,
+               "--memory-limit", "64KB")
+    assert calls, "the edges should have gone to the cluster"
+    assert dask == local
+
+
+def test_an_index_gives_the_same_output_on_both_engines(runner, tmp_path, cluster):
+    """Rows of an index of earlier runs reach the cluster's grouping from the driver."""
+    from make_corpus import write
+
+    corpus = write(tmp_path / "corpus.jsonl", 1200)
+    lines = corpus.read_text(encoding="utf-8").splitlines(keepends=True)
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    first.write_text("".join(lines[:600]), encoding="utf-8")
+    second.write_text("".join(lines[600:]), encoding="utf-8")
+    outputs = {}
+    for engine in ("local", "dask"):
+        options = ["--engine", "dask", "--scheduler", cluster.scheduler_address] if engine == "dask" else []
+        index = tmp_path / f"index-{engine}"
+        run(runner, tmp_path, f"{engine}-1", first, "--index", index, *options)
+        outputs[engine] = run(runner, tmp_path, f"{engine}-2", second, "--index", index, *options)
+    assert outputs["dask"] == outputs["local"]
+    assert outputs["local"][2]["paragraphs"]["removed_by_reason"]["duplicate"] > 0
