@@ -118,7 +118,7 @@ class EarlierRows:
     site: list[str | None]  # per earlier document
     site_pages: dict[str, int]  # pages per site over all earlier batches
     minhashed: np.ndarray  # bool[r]
-    signatures: np.ndarray  # uint32[m, num_perm]
+    signatures: np.ndarray | None  # uint32[m, num_perm]; None when load() streamed them into a store
     sent_row: np.ndarray  # int64[s] row (in these rows)
     sent_hash: np.ndarray  # uint64[s]
     sent_len: np.ndarray  # int64[s]
@@ -254,8 +254,13 @@ class Index:
             "history": [{k: b[k] for k in ("number", "documents", "rows", "created") if k in b} for b in batches],
         }
 
-    def load(self) -> EarlierRows:
-        """Every committed row, with counts raised by later batches' updates."""
+    def load(self, store: SignatureStore | None = None) -> EarlierRows:
+        """Every committed row, with counts raised by later batches' updates.
+
+        With ``store``, the signatures go into it batch file by batch file
+        (spilling past its memory limit) and ``signatures`` is None: an index
+        of many batches holds far more signatures than a run's budget.
+        """
         pa = _pyarrow()
         import pyarrow.parquet as pq
 
@@ -290,7 +295,10 @@ class Index:
             if valid.any():
                 raw = np.frombuffer(sig.buffers()[1], dtype=np.uint32)
                 raw = raw[sig.offset * width : (sig.offset + n) * width].reshape(n, width)
-                sig_parts.append(raw[valid].copy())
+                if store is not None:
+                    store.append(raw[valid].copy())
+                else:
+                    sig_parts.append(raw[valid].copy())
             hashes = table.column("sent_hash").combine_chunks()
             lengths = table.column("sent_len").combine_chunks()
             counts = hashes.value_lengths().to_numpy(zero_copy_only=False).astype(np.int64)
@@ -313,7 +321,8 @@ class Index:
             length=cat["length"].astype(np.int64), listed=cat["listed"].astype(np.int8),
             status=cat["status"].astype(np.int8), docs=cat["docs"].astype(np.int64),
             sites=cat["sites"].astype(np.int64), minhashed=cat["minhashed"].astype(bool),
-            signatures=np.concatenate(sig_parts) if sig_parts else np.empty((0, width), np.uint32),
+            signatures=None if store is not None else (
+                np.concatenate(sig_parts) if sig_parts else np.empty((0, width), np.uint32)),
             sent_row=np.concatenate(sent_row) if sent_row else np.empty(0, np.int64),
             sent_hash=np.concatenate(sent_hash) if sent_hash else np.empty(0, np.uint64),
             sent_len=np.concatenate(sent_len) if sent_len else np.empty(0, np.int64),
@@ -485,8 +494,11 @@ def extend_with_earlier(table: ParagraphTable, docs: DocumentTable, earlier: Ear
     them win and never drops their documents.
     """
     n_docs, n_rows = docs.chars.shape[0], table.size
-    first_sig = store.size
-    store.append(earlier.signatures)
+    if earlier.signatures is None:  # load(store) put them in already, after the run's own
+        first_sig = store.size - int(earlier.minhashed.sum())
+    else:
+        first_sig = store.size
+        store.append(earlier.signatures)
     sig_row = np.full(earlier.size, -1, dtype=np.int64)
     sig_row[earlier.minhashed] = first_sig + np.arange(int(earlier.minhashed.sum()))
     site_ids = np.array([-1 if s is None else sites.setdefault(s, len(sites)) for s in earlier.site],

@@ -554,7 +554,7 @@ class Cleaner:
         n_input = len(doc_ids)
         earlier = None
         if self.index is not None:
-            earlier = self.index.load()
+            earlier = self.index.load(store)  # signatures go straight into the (spilling) store
             table, docs = extend_with_earlier(table, docs, earlier, store, sites)
             doc_ids = doc_ids + earlier.doc_ids
             self.stats.index_rows = earlier.size

@@ -170,6 +170,23 @@ def test_incremental_runs_do_not_depend_on_the_memory_limit(tmp_path):
     assert sum(len(batch) for batch in plain) > 0
 
 
+def test_loading_an_index_streams_its_signatures_into_the_run_s_budget(tmp_path):
+    """An index's signatures join the run's store batch by batch, spilling past its limit."""
+    import numpy as np
+
+    from dedupe.store import SignatureStore
+
+    config = CleanConfig()
+    run_batches(tmp_path / "ix", [docs("a", ["\n".join(ARTICLE)]), docs("b", ["\n".join(OTHER)])], config)
+    with Index.open(tmp_path / "ix", config) as index:
+        whole = index.load()
+        store = SignatureStore(rows=whole.signatures.shape[1] // 32, limit=1024, folder=str(tmp_path))
+        streamed = index.load(store)
+    assert streamed.signatures is None and store.spilled
+    assert np.array_equal(store.take(np.arange(store.size)), whole.signatures)
+    assert whole.signatures.shape[0] == int(whole.minhashed.sum()) > 0
+
+
 def test_a_damaged_index_file_stops_with_its_name(runner, tmp_path):
     batch = write_jsonl(tmp_path / "in.jsonl", docs("a", ["\n".join(ARTICLE)]))
     index = tmp_path / "index"
