@@ -109,6 +109,16 @@ Context = Annotated[
     typer.Option("--context", help="Also judge each line by its neighbours and by how often it recurs on the "
                  "site (for raw page dumps; costs some article lines)."),
 ]
+class Comments(str, Enum):
+    keep = "keep"
+    drop = "drop"
+
+
+CommentsOpt = Annotated[
+    Optional[Comments],
+    typer.Option("--comments", help="Keep user comments, or drop a page's comment section (after a comment "
+                 "counter that follows the main text, up to the comment form). [default: keep]"),
+]
 ContextThreshold = Annotated[
     Optional[float],
     typer.Option("--context-threshold", min=0.0, max=1.0,
@@ -305,6 +315,7 @@ def clean(
     no_strip: Annotated[bool, typer.Option("--no-strip", help="Do not apply chrome rules.")] = False,
     context: Context = False,
     context_threshold: ContextThreshold = None,
+    comments: CommentsOpt = None,
     skip_bad: SkipBad = False,
     fallback_encoding: FallbackEncoding = None,
     jobs: Jobs = 0,
@@ -323,7 +334,7 @@ def clean(
                       "memory_limit": memory_limit},
             "normalize": {"repair": False if no_repair else None},
             "strip": {"enabled": False if no_strip else None, "context": True if context else None,
-                      "context_threshold": context_threshold},
+                      "context_threshold": context_threshold, "comments": comments.value if comments else None},
         },
     )
     if scheduler and engine != Engine.dask:
@@ -344,6 +355,7 @@ def strip_command(
     explain: Annotated[bool, typer.Option("--explain", help="Print every document's lines with their verdict and rule.")] = False,
     context: Context = False,
     context_threshold: ContextThreshold = None,
+    comments: CommentsOpt = None,
     skip_bad: SkipBad = False,
     fallback_encoding: FallbackEncoding = None,
     jobs: Jobs = 0,
@@ -355,7 +367,8 @@ def strip_command(
         {"text_field": text_field, "id_field": id_field, "skip_bad": skip_bad or None,
          "fallback_encoding": fallback_encoding},
         {"dedup": {"enabled": False},
-         "strip": {"context": True if context else None, "context_threshold": context_threshold}},
+         "strip": {"context": True if context else None, "context_threshold": context_threshold,
+                   "comments": comments.value if comments else None}},
     )
     _run(inputs, output, removed, stats, config, jobs, quiet, explain=explain)
 

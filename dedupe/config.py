@@ -186,6 +186,13 @@ class StripConfig:
         templates: count how often every line recurs across the corpus and
             across each site's pages (one extra read of the input) and give
             the counts to the context pass.
+        comments: ``"keep"`` user comments (default) or ``"drop"`` them:
+            the lines of a comment section — after a comment counter such as
+            "12 comments:" that follows most of the page's body, up to the
+            last comment form — go with rule ``comment``. Keep is the
+            default because comments are text people wrote, and the section
+            rule also takes article lines when a counter sits high on a page
+            (measured in docs/strip.md); comment widgets go either way.
     """
 
     enabled: bool = True
@@ -196,8 +203,10 @@ class StripConfig:
     context: bool = False
     context_threshold: float | None = None
     templates: bool = True
+    comments: str = "keep"
 
     def __post_init__(self) -> None:
+        _check(self.comments in ("keep", "drop"), "strip.comments must be keep or drop")
         _check(self.max_rule_chars >= 1, "strip.max_rule_chars must be at least 1")
         _check(self.min_related_run >= 1, "strip.min_related_run must be at least 1")
         _check(self.max_headline_words >= 1, "strip.max_headline_words must be at least 1")

@@ -54,6 +54,20 @@ CONTEXT_MIN_LINES = 12
 #: On a page where no line reaches the context threshold, lines scoring at
 #: least this share of the best line's score are kept.
 RELATIVE_KEEP = 0.5
+#: Rule name given to the lines of a comment section with ``comments="drop"``.
+COMMENT = "comment"
+#: Catalogue rules whose lines open / close a comment section.
+COMMENT_HEADER_RULE = "comment-count"
+COMMENT_FORM_RULE = "comment-form"
+#: Section headers WordPress-style themes write instead of a bare counter:
+#: "3 Responses to “Title”", "5 thoughts on “Title”", "2 Antworten zu …".
+_COMMENT_TITLE = re.compile(
+    r"(?:\d+|one)\s+"
+    r"(?:responses?|thoughts?|repl(?:y|ies)|comments?|antworten|gedanken|kommentare?|réponses?|commentaires?"
+    r"|respuestas?|comentarios?|risposte|commenti|respostas?|comentários?|reacties?|ответ(?:ов|а)?|комментари(?:ев|я|й))"
+    r"\s+(?:to|on|zu|auf|à|sur|a|al|en|sobre|su|para|em|op|на|к)\s+\S",
+    re.IGNORECASE,
+)
 #: Family whose rules open a related-links list.
 RELATED_HEADER_FAMILY = "related-header"
 #: A line with at least this many words and sentence-final punctuation is
@@ -303,6 +317,8 @@ def _strip_once(
             if rule in disabled:
                 rule = None
         verdicts.append(rule)
+    if rules and config.comments == "drop" and COMMENT not in disabled:
+        _mark_comments(paragraphs, verdicts)
     if RELATED_LINKS not in disabled:
         _mark_related_runs(paragraphs, verdicts, config, catalogue)
     if config.context and CONTEXT not in disabled:
@@ -342,6 +358,62 @@ def _scorer() -> ContextScorer:
     from .context import ContextScorer
 
     return ContextScorer()
+
+
+def _main_block_end(paragraphs: Sequence[str], verdicts: Sequence[str | None]) -> int | None:
+    """Last line of the page's main text: the run of body-like lines with the most words.
+
+    A run tolerates one kept line that is not body (a subheading, a
+    caption); two in a row end it. Chrome lines are skipped (a share bar
+    does not split an article), except comment counters, which count as a
+    line that is not body: with the author line under them they end a run,
+    so comments, short bodies between author lines, do not extend the
+    article's run, and an article's text outweighs any one of them.
+    """
+    best, best_words = None, 0
+    start, words, gap, last = None, 0, 0, None
+    for index, line in enumerate(paragraphs):
+        if verdicts[index] is not None and verdicts[index] != COMMENT_HEADER_RULE:
+            continue
+        if verdicts[index] is None and is_body_like(line):
+            if start is None:
+                start, words = index, 0
+            words += len(line.split())
+            gap = 0
+            if words > best_words:
+                best_words, last = words, start
+            if last == start:
+                best = index
+        elif start is not None:
+            gap += 1
+            if gap > 1:
+                start, gap = None, 0
+    return best
+
+
+def _mark_comments(paragraphs: Sequence[str], verdicts: list[str | None]) -> None:
+    """Mark a comment section's remaining lines ``comment``.
+
+    The section opens at the first comment counter ("12 comments:") or
+    "N Responses to …" line after the end of the page's main text block
+    (a counter under the headline or in a share bar comes before it), and runs to
+    the last comment form after it ("Post a Comment", "Leave a Reply"), or
+    to the end of the page. Every "N Responses to …" line goes, opening a
+    section or not, and counters are chrome anyway, so no header is left for
+    a second stripping to open a section at: stripping again removes nothing.
+    """
+    main = _main_block_end(paragraphs, verdicts)
+    for index, line in enumerate(paragraphs):
+        verdict = verdicts[index]
+        titled = verdict is None and len(line.split()) <= 25 and _COMMENT_TITLE.match(line.strip()) is not None
+        if titled:
+            verdicts[index] = COMMENT
+        if (titled or verdict == COMMENT_HEADER_RULE) and main is not None and index > main:
+            forms = [i for i in range(index + 1, len(paragraphs)) if verdicts[i] == COMMENT_FORM_RULE]
+            for member in range(index + 1, forms[-1] if forms else len(paragraphs)):
+                if verdicts[member] is None:
+                    verdicts[member] = COMMENT
+            return
 
 
 def _mark_related_runs(

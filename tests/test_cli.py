@@ -223,6 +223,24 @@ def test_strip_command_and_explain(runner, tmp_path):
     assert "+ Russia reveals US response to security proposals" in result.stdout
 
 
+def test_comments_drop_on_both_commands_records_the_comment_rule(runner, tmp_path):
+    from .conftest import ARTICLE
+
+    page = ARTICLE + ["2 comments:", "Anna said...",
+                      "Thanks for the update, we lost power too and the trains were still not running.",
+                      "Post a Comment"]
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": "p", "text": "\n".join(page)}])
+    for command in ("strip", "clean"):
+        out, rec = tmp_path / f"{command}.jsonl", tmp_path / f"{command}.removed.jsonl"
+        result = invoke(runner, command, source, "-o", out, "--removed", rec, "--comments", "drop", "-q")
+        assert result.exit_code == 0, result.output
+        assert read_jsonl(out)[0]["text"] == "\n".join(ARTICLE)
+        rules = {(r["paragraph"], r["rule"]) for r in read_jsonl(rec)}
+        assert (len(ARTICLE) + 2, "comment") in rules
+    result = invoke(runner, "strip", source, "--comments", "maybe", "-q")
+    assert result.exit_code != 0 and "maybe" in result.output
+
+
 def test_strip_is_idempotent_on_its_output(runner, tmp_path):
     once, twice = tmp_path / "once.jsonl", tmp_path / "twice.jsonl"
     assert invoke(runner, "strip", SEEDS, "-o", once, "-q").exit_code == 0

@@ -192,3 +192,41 @@ def test_template_counts_push_repeated_lines_out():
     assert with_counts[:4] == ["context"] * 4
     assert sum(v is None for v in with_counts[4:8]) >= 3  # the article stays, all but at most one line
     assert sum(v is not None for v in with_counts) >= sum(v is not None for v in without)
+
+
+DROP_COMMENTS = StripConfig(comments="drop")
+COMMENTS = ["Anna said...", "Thanks for the update, we lost power too and the trains were still not running this morning.",
+            "Reply", "Tomas said...", "Stay safe everyone, the river road is still closed near the old bridge tonight.",
+            "Reply"]
+
+
+def test_comments_are_kept_by_default_and_dropped_on_request():
+    page = ARTICLE + ["12 comments:"] + COMMENTS + ["Post a Comment", "Newer Post Older Post Home"]
+    kept = strip(page)
+    assert [page[i] for i, v in enumerate(kept) if v is None] == ARTICLE + [COMMENTS[0], COMMENTS[1], COMMENTS[3], COMMENTS[4]]
+    dropped = strip(page, DROP_COMMENTS)
+    assert [page[i] for i, v in enumerate(dropped) if v is None] == ARTICLE
+    assert {v for v in dropped[len(ARTICLE) + 1 : -2]} <= {"comment", "comment-form"}
+
+
+def test_a_counter_under_the_headline_does_not_open_a_comment_section():
+    page = ["Storm Ada hits the coast", "3 comments"] + ARTICLE + ["Share this:"]
+    verdicts = strip(page, DROP_COMMENTS)
+    assert [page[i] for i, v in enumerate(verdicts) if v is None] == ["Storm Ada hits the coast"] + ARTICLE
+
+
+def test_a_titled_comment_section_ends_at_the_reply_form():
+    page = ARTICLE + ["3 Antworten zu „Sturm Ada“"] + COMMENTS + ["Leave a Reply",
+                                                                  "A note from the editors of this small local paper."]
+    verdicts = strip(page, DROP_COMMENTS)
+    assert verdicts[len(ARTICLE)] == "comment"
+    assert verdicts[-1] is None and all(v is None for v in verdicts[: len(ARTICLE)])
+
+
+@given(st.lists(st.one_of(line, st.sampled_from(COMMENTS + ["3 Responses to “Storm Ada”", "Leave a Reply"])),
+                max_size=30))
+@settings(max_examples=200)
+def test_dropping_comments_is_idempotent(lines):
+    verdicts = strip(lines, DROP_COMMENTS)
+    kept = [p for p, v in zip(lines, verdicts) if v is None]
+    assert strip(kept, DROP_COMMENTS) == [None] * len(kept)
