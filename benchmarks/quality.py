@@ -76,21 +76,33 @@ def boilerplate(eval_dir: Path, work: Path, jobs: int, extra: list[str]) -> None
             dst.write(json.dumps({"id": page["id"], "url": page.get("url") or "",
                                   "text": "\n".join(page["lines"])}, ensure_ascii=False) + "\n")
     print("\n## Boilerplate lines (boilerplate_dev, 1,196 pages; comments excluded)")
-    print(f"{'run':<24}{'content P':>10}{'R':>8}{'F1':>8}{'word F1':>9}{'aeb':>8}{'cleaneval':>10}{'dragnet':>9}{'pages/s':>9}")
-    print(f"{'keep every line':<24}{0.137:>10.3f}{1.0:>8.3f}{0.241:>8.3f}{0.695:>9.3f}{0.253:>8.3f}{0.670:>10.3f}{0.207:>9.3f}")
-    print(f"{'drop lines < 5 words':<24}{0.360:>10.3f}{0.794:>8.3f}{0.495:>8.3f}{0.778:>9.3f}{0.529:>8.3f}{0.722:>10.3f}{0.460:>9.3f}")
-    print(f"{'trafilatura (HTML)':<24}{0.841:>10.3f}{0.842:>8.3f}{0.841:>8.3f}{0.947:>9.3f}{0.944:>8.3f}{0.800:>10.3f}{0.827:>9.3f}")
-    for command, options in (("strip", []), ("strip", ["--context"]), ("clean", []), ("clean", ["--context"])):
+    print(f"{'run':<42}{'content P':>10}{'R':>8}{'F1':>8}{'word F1':>9}{'aeb':>8}{'cleaneval':>10}{'dragnet':>9}{'pages/s':>9}")
+    print(f"{'keep every line':<42}{0.137:>10.3f}{1.0:>8.3f}{0.241:>8.3f}{0.695:>9.3f}{0.253:>8.3f}{0.670:>10.3f}{0.207:>9.3f}")
+    print(f"{'drop lines < 5 words':<42}{0.360:>10.3f}{0.794:>8.3f}{0.495:>8.3f}{0.778:>9.3f}{0.529:>8.3f}{0.722:>10.3f}{0.460:>9.3f}")
+    print(f"{'trafilatura (HTML)':<42}{0.841:>10.3f}{0.842:>8.3f}{0.841:>8.3f}{0.947:>9.3f}{0.944:>8.3f}{0.800:>10.3f}{0.827:>9.3f}")
+    runs = (("strip", []), ("strip", ["--context"]), ("strip", ["--comments", "drop"]),
+            ("strip", ["--context", "--comments", "drop"]), ("clean", []), ("clean", ["--context"]))
+    as_noise = []
+    for command, options in runs:
         name = " ".join([command, *options])
-        pred = work / f"boilerplate_{command}{len(options)}.jsonl"
+        pred = work / f"boilerplate_{command}_{'_'.join(o.strip('-') for o in options)}.jsonl"
         seconds = run(dedupe(command, str(pages), "-o", str(pred), "--jobs", str(jobs), "-q", *options,
                              *(extra if command == "clean" else [])))
         s = score([sys.executable, str(eval_dir / "score.py"), "boilerplate", str(gold), str(pred), "--by-source"])
         r = s["results"]
         a = r["ALL"]
-        print(f"{'dedupe ' + name:<24}{a['content']['p']:>10.3f}{a['content']['r']:>8.3f}{a['content']['f']:>8.3f}"
+        print(f"{'dedupe ' + name:<42}{a['content']['p']:>10.3f}{a['content']['r']:>8.3f}{a['content']['f']:>8.3f}"
               f"{a['content_word_weighted']['f']:>9.3f}{r['scrapinghub-aeb']['content']['f']:>8.3f}"
               f"{r['cleaneval-dev']['content']['f']:>10.3f}{r['dragnet']['content']['f']:>9.3f}{1196 / seconds:>9.0f}")
+        if command == "strip":
+            noise = score([sys.executable, str(eval_dir / "score.py"), "boilerplate", str(gold), str(pred),
+                           "--by-source", "--comments", "boilerplate"])["results"]
+            as_noise.append((name, noise["ALL"]["content"], noise["dragnet"]["content"]))
+    # --comments drop is for users who count comments as noise: score it that way too
+    print("\nwith comment lines counted as boilerplate (the scorer's --comments boilerplate):")
+    for name, every, dragnet in as_noise:
+        print(f"{'dedupe ' + name:<42}content P {every['p']:.3f}  R {every['r']:.3f}  F1 {every['f']:.3f}"
+              f"   dragnet F1 {dragnet['f']:.3f}")
 
 
 def neardup(eval_dir: Path, work: Path, jobs: int, extra: list[str]) -> None:
