@@ -98,11 +98,37 @@ def boilerplate(eval_dir: Path, work: Path, jobs: int, extra: list[str]) -> None
             noise = score([sys.executable, str(eval_dir / "score.py"), "boilerplate", str(gold), str(pred),
                            "--by-source", "--comments", "boilerplate"])["results"]
             as_noise.append((name, noise["ALL"]["content"], noise["dragnet"]["content"]))
+    stripper_throughput(gold)
     # --comments drop is for users who count comments as noise: score it that way too
     print("\nwith comment lines counted as boilerplate (the scorer's --comments boilerplate):")
     for name, every, dragnet in as_noise:
         print(f"{'dedupe ' + name:<42}content P {every['p']:.3f}  R {every['r']:.3f}  F1 {every['f']:.3f}"
               f"   dragnet F1 {dragnet['f']:.3f}")
+
+
+def stripper_throughput(gold: Path) -> None:
+    """MB/s of the strip stage alone, in this process, one core: no reading, JSON or repair.
+
+    The whole commands' pages/s above include reading, JSON, ftfy's check and
+    writing; this isolates what the stripper itself costs per core.
+    """
+    sys.path.insert(0, str(ROOT))
+    from dedupe.config import StripConfig
+    from dedupe.normalize import match_key
+    from dedupe.pipeline import segment
+    from dedupe.strip import load_catalogue, strip
+
+    catalogue = load_catalogue()
+    texts = ["\n".join(json.loads(line)["lines"]) for line in open(gold, encoding="utf-8")]
+    megabytes = sum(len(t.encode("utf-8")) for t in texts) / 1e6
+    pages = [segment(t) for t in texts]
+    print(f"\nstripper alone, one core, {megabytes:.1f} MB of page text:")
+    for name, config in (("rules", StripConfig()), ("rules + --context", StripConfig(context=True))):
+        started = time.process_time()
+        for lines in pages:
+            strip(lines, config, catalogue=catalogue, keys=[match_key(p) for p in lines])
+        seconds = time.process_time() - started
+        print(f"  {name:<20} {seconds:6.2f} s cpu  {megabytes / seconds:5.1f} MB/s (match keys included)")
 
 
 def neardup(eval_dir: Path, work: Path, jobs: int, extra: list[str]) -> None:

@@ -230,3 +230,14 @@ def test_dropping_comments_is_idempotent(lines):
     verdicts = strip(lines, DROP_COMMENTS)
     kept = [p for p, v in zip(lines, verdicts) if v is None]
     assert strip(kept, DROP_COMMENTS) == [None] * len(kept)
+
+
+@given(st.lists(st.text(max_size=40), max_size=12))
+@settings(max_examples=300)
+def test_context_character_shares_match_a_per_character_count(lines):
+    """The table lookup gives the context features the numbers a plain count gives."""
+    from dedupe.context import _share, _upper_digit_shares
+
+    upper, digit = _upper_digit_shares(lines)
+    assert upper.tolist() == [_share(line, str.isupper) for line in lines]
+    assert digit.tolist() == [_share(line, str.isdigit) for line in lines]
