@@ -35,9 +35,9 @@ import json
 import re
 import tomllib
 from collections import Counter
-from itertools import chain
 from collections.abc import Sequence
 from importlib import resources
+from itertools import chain
 
 import numpy as np
 
