@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -56,6 +57,10 @@ def _task(name: str, config: CleanConfig, job: Any) -> Any:
     worker = pipeline._PROCESS_WORKER
     if worker is None or worker.config != config:
         pipeline._init_process(config)
+        worker = pipeline._PROCESS_WORKER
+    if job[0] is not None and not isinstance(job[0], str):
+        # line counts sent through the cluster instead of a folder on the driver's disk
+        worker.templates, job = job[0], (None, *job[1:])
     return getattr(pipeline, name)(job)
 
 
@@ -85,6 +90,7 @@ class DaskPool:
             self.terminate()
             raise ConfigError(f"cannot reach the Dask scheduler {scheduler or '(local)'}: {exc}") from exc
         self._config_future = self.client.scatter(config, broadcast=True)
+        self._shipped: dict[str, Any] = {}
         threads = sum(self.client.nthreads().values()) or 1
         self.ahead = 2 * threads + 1
         log.info("dask engine: %d worker thread(s) at %s", threads, self.client.scheduler.address)
@@ -111,6 +117,8 @@ class DaskPool:
             return result
 
         for job in jobs:
+            if job[0] is not None and self._cluster is None:
+                job = (self._templates(job[0]), *job[1:])
             future = self.client.submit(_task, func.__name__, self._config_future, job, pure=False)
             if retain:
                 self.signature_blocks.append([self.client.submit(_signatures_of, future, pure=False), 0])
@@ -119,6 +127,20 @@ class DaskPool:
                 yield take()
         while pending:
             yield take()
+
+    def _templates(self, folder: str) -> Any:
+        """The line counts saved in ``folder``, sent once to every worker.
+
+        A cluster this pool started runs on this machine, so its workers
+        memory-map the folder; workers of a remote scheduler may not see the
+        driver's disk, so they get the counts through the cluster.
+        """
+        from .templates import TemplateTable
+
+        if folder not in self._shipped:
+            table = TemplateTable.load(Path(folder))
+            self._shipped[folder] = self.client.scatter(table, broadcast=True, hash=False)
+        return self._shipped[folder]
 
     def cluster(self, table: ParagraphTable, config: DedupConfig) -> tuple[np.ndarray, int]:
         """The resolver's clustering step on the cluster (see :func:`dedupe.resolve.cluster_labels`).
@@ -191,6 +213,7 @@ class DaskPool:
     def terminate(self) -> None:
         client, cluster = getattr(self, "client", None), self._cluster
         self.signature_blocks = []
+        self._shipped = {}
         self.client = None  # type: ignore[assignment]
         self._cluster = None
         if client is not None:

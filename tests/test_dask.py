@@ -131,3 +131,19 @@ def test_an_index_gives_the_same_output_on_both_engines(runner, tmp_path, cluste
         outputs[engine] = run(runner, tmp_path, f"{engine}-2", second, "--index", index, *options)
     assert outputs["dask"] == outputs["local"]
     assert outputs["local"][2]["paragraphs"]["removed_by_reason"]["duplicate"] > 0
+
+
+def test_context_on_a_remote_scheduler_gets_the_line_counts_through_the_cluster(runner, tmp_path, cluster,
+                                                                                monkeypatch):
+    """--context needs no shared disk: the line counts travel to the workers."""
+    from dedupe.dask_engine import DaskPool
+
+    shipped = []
+    original = DaskPool._templates
+    monkeypatch.setattr(DaskPool, "_templates", lambda self, folder: shipped.append(folder) or original(self, folder))
+    local = run(runner, tmp_path, "local", SEEDS, "--context", "--jobs", "2")
+    dask = run(runner, tmp_path, "dask", SEEDS, "--context", "--engine", "dask", "--scheduler",
+               cluster.scheduler_address)
+    assert dask == local
+    assert local[2]["removals_by_rule"].get("chrome/context", 0) > 0
+    assert shipped, "the counts should have been sent through the cluster"
