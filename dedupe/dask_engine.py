@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import logging
 import os
-from pathlib import Path
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
