@@ -403,12 +403,13 @@ def _mark_comments(paragraphs: Sequence[str], verdicts: list[str | None]) -> Non
     a second stripping to open a section at: stripping again removes nothing.
     """
     main = _main_block_end(paragraphs, verdicts)
+    headers = [verdict == COMMENT_HEADER_RULE for verdict in verdicts]
     for index, line in enumerate(paragraphs):
-        verdict = verdicts[index]
-        titled = verdict is None and len(line.split()) <= 25 and _COMMENT_TITLE.match(line.strip()) is not None
-        if titled:
-            verdicts[index] = COMMENT
-        if (titled or verdict == COMMENT_HEADER_RULE) and main is not None and index > main:
+        if verdicts[index] is None and len(line.split()) <= 25 and _COMMENT_TITLE.match(line.strip()):
+            verdicts[index] = COMMENT  # all of them, before any section opens
+            headers[index] = True
+    for index in range(len(paragraphs)):
+        if headers[index] and main is not None and index > main:
             forms = [i for i in range(index + 1, len(paragraphs)) if verdicts[i] == COMMENT_FORM_RULE]
             for member in range(index + 1, forms[-1] if forms else len(paragraphs)):
                 if verdicts[member] is None:

@@ -241,3 +241,10 @@ def test_context_character_shares_match_a_per_character_count(lines):
     upper, digit = _upper_digit_shares(lines)
     assert upper.tolist() == [_share(line, str.isupper) for line in lines]
     assert digit.tolist() == [_share(line, str.isdigit) for line in lines]
+
+
+def test_a_titled_header_after_an_empty_comment_section_goes_in_the_first_pass():
+    """Found by the idempotence property: the titled header came after the section that opened."""
+    page = [ARTICLE[0], "No comments:", "Reply", "3 Responses to “Storm Ada”"]
+    verdicts = strip(page, DROP_COMMENTS)
+    assert verdicts == [None, "comment-count", "comment-form", "comment"]
