@@ -19,6 +19,7 @@ memory, and results come back in input order whatever the number of workers.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import multiprocessing
@@ -53,6 +54,7 @@ from .resolve import (
     DocumentTable,
     ParagraphTable,
     Resolution,
+    cluster_labels,
     resolve,
 )
 from .store import SignatureStore
@@ -558,8 +560,10 @@ class Cleaner:
             table, docs = extend_with_earlier(table, docs, earlier, store, sites)
             doc_ids = doc_ids + earlier.doc_ids
             self.stats.index_rows = earlier.size
-        # the Dask engine groups candidates and (past the memory budget) finds components on its cluster
-        resolution = resolve(table, docs, self.config.dedup, cluster=getattr(pool, "cluster", None))
+        # the Dask engine groups candidates and (past the memory budget) finds components on its
+        # cluster; locally, --jobs threads share the bands (the worker processes are idle now)
+        cluster = getattr(pool, "cluster", None) or functools.partial(cluster_labels, threads=self.jobs)
+        resolution = resolve(table, docs, self.config.dedup, cluster=cluster)
         if self.index is not None:
             # written now, while the signatures are at hand; joins the index at commit()
             self.index.stage(new_rows(table, resolution, store, doc_ids, list(sites), docs.site,

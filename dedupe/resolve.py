@@ -24,6 +24,7 @@ length, MinHash signature and band keys), in input order.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -222,32 +223,48 @@ def band_edges(
 
 
 def candidate_edges(
-    table: ParagraphTable, threshold: float, short_length: int = 0, short_threshold: float = 0.0
+    table: ParagraphTable, threshold: float, short_length: int = 0, short_threshold: float = 0.0,
+    threads: int = 1,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Verified edges between rows: equal exact hashes, or a shared band and similar signatures.
 
     Each edge appears once, as (smaller row, larger row), in sorted order.
+    ``threads`` bands are grouped and verified at once: numpy's sorts and
+    comparisons release the GIL, and the edges are a set, so the result does
+    not depend on the order bands finish in.
     """
     n = table.size
     edges = _EdgeSet(n)
     edges.add(*exact_edges(table))
     minhashed = np.flatnonzero(table.sig_row >= 0)
+    sig_of = table.sig_row[minhashed]
     store = _store(table)
-    for band in range(store.bands):
+
+    def one_band(band: int) -> tuple[np.ndarray, np.ndarray]:
         # Verified band by band: the distinct candidates of all bands together
         # are several per row and would all be held at once; the verified
         # edges are fewer, and each is kept once (compacted).
-        a, b = _group_pairs(store.band(band)[table.sig_row[minhashed]], minhashed)
-        edges.add(*band_edges(table, a, b, threshold, short_length, short_threshold))
+        a, b = _group_pairs(store.band(band)[sig_of], minhashed)
+        return band_edges(table, a, b, threshold, short_length, short_threshold)
+
+    if store.bands:
+        edges.add(*one_band(0))  # the first band joins the store's parts; the others only read
+    if threads > 1 and store.bands > 2:
+        with ThreadPoolExecutor(threads, thread_name_prefix="dedupe-band") as pool:
+            for found in pool.map(one_band, range(1, store.bands)):
+                edges.add(*found)
+    else:
+        for band in range(1, store.bands):
+            edges.add(*one_band(band))
     return edges.pairs()
 
 
-def cluster_labels(table: ParagraphTable, config: DedupConfig) -> tuple[np.ndarray, int]:
+def cluster_labels(table: ParagraphTable, config: DedupConfig, threads: int = 1) -> tuple[np.ndarray, int]:
     """Cluster of every row (connected components of the verified edges) and the edge count.
 
     The local clustering step; the Dask engine brings its own with the same result.
     """
-    src, dst = candidate_edges(table, config.threshold, config.short_chars, config.short_threshold)
+    src, dst = candidate_edges(table, config.threshold, config.short_chars, config.short_threshold, threads)
     return component_labels(table.size, src, dst), int(src.shape[0])
 
 

@@ -147,6 +147,36 @@ def test_jobs_do_not_change_results():
     assert one == two
 
 
+def test_bands_verified_on_threads_give_the_same_edges(tmp_path, monkeypatch):
+    """resolve's clustering step with several threads finds exactly the edges one thread finds."""
+    import json
+    import sys
+
+    import numpy as np
+
+    import dedupe.pipeline as pipeline
+    from dedupe.resolve import candidate_edges, cluster_labels
+
+    from .conftest import ROOT
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from make_corpus import write
+
+    found = {}
+
+    def compare(table, config, threads=1):  # while the run's signatures are at hand
+        for count in (1, 3):
+            found[count] = candidate_edges(table, 0.5, 60, 0.75, threads=count)
+        return cluster_labels(table, config)
+
+    monkeypatch.setattr(pipeline, "cluster_labels", compare)
+    corpus = write(tmp_path / "corpus.jsonl", 1500)
+    list(Cleaner(jobs=1).run(json.loads(line) for line in corpus.read_text(encoding="utf-8").splitlines()))
+    one, three = found[1], found[3]
+    assert one[0].shape[0] > 200
+    assert all(np.array_equal(x, y) for x, y in zip(one, three))
+
+
 corpus_docs = st.lists(
     st.lists(st.sampled_from(ARTICLE + OTHER + ["Share this:", "No comments:", "Home", "Ten Tips For Gardening",
                                                 "Why The Bus Is Late", "", "CafÃ© opens"]), max_size=8)
