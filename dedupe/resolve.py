@@ -231,7 +231,10 @@ def candidate_edges(
     Each edge appears once, as (smaller row, larger row), in sorted order.
     ``threads`` bands are grouped and verified at once: numpy's sorts and
     comparisons release the GIL, and the edges are a set, so the result does
-    not depend on the order bands finish in.
+    not depend on the order bands finish in. Once the signatures have spilled
+    to disk, bands go one at a time: each band's verification maps up to the
+    memory limit of signature pages, and two at once took a million-document
+    run from 7.8 to 10.3 GB.
     """
     n = table.size
     edges = _EdgeSet(n)
@@ -249,7 +252,7 @@ def candidate_edges(
 
     if store.bands:
         edges.add(*one_band(0))  # the first band joins the store's parts; the others only read
-    if threads > 1 and store.bands > 2:
+    if threads > 1 and store.bands > 2 and not store.spilled:
         with ThreadPoolExecutor(threads, thread_name_prefix="dedupe-band") as pool:
             for found in pool.map(one_band, range(1, store.bands)):
                 edges.add(*found)
