@@ -174,11 +174,13 @@ class DaskPool:
         if total > 1:
             threads = sum(self.client.nthreads().values()) or 1
             split_out = max(threads, -(-total * store.bands * 24 // PARTITION_BYTES))
+            band_rows = _empty(band=np.uint8, key=np.uint64, sig=np.int64)
+            pair_rows = _empty(pair=np.int64)
             frames = dd.from_delayed([dask.delayed(_band_frame)(future, offset, store.rows)
-                                      for offset, size, future in blocks if size], meta=_band_frame_meta())
+                                      for offset, size, future in blocks if size], meta=band_rows)
             pairs = frames.shuffle(on=["band", "key"], npartitions=split_out) \
-                .map_partitions(_band_pairs, total, meta=_pairs_meta())
-            pairs = pairs.shuffle(on="pair", npartitions=split_out).map_partitions(_distinct, meta=_pairs_meta())
+                .map_partitions(_band_pairs, total, meta=pair_rows)
+            pairs = pairs.shuffle(on="pair", npartitions=split_out).map_partitions(_distinct, meta=pair_rows)
             minhashed = np.flatnonzero(table.sig_row >= 0)  # signature i belongs to row minhashed[i]
             for future in self.client.compute(pairs.to_delayed()):
                 code = future.result()["pair"].to_numpy()
@@ -229,16 +231,13 @@ def _signatures_of(batch: Any) -> np.ndarray:
     return batch.signatures
 
 
-def _band_frame_meta() -> Any:
+def _empty(**dtypes: Any) -> Any:
+    """An empty frame with these columns: the ``meta`` dask needs to plan without running."""
     import pandas as pd
 
-    return pd.DataFrame({"band": np.empty(0, np.uint8), "key": np.empty(0, np.uint64), "sig": np.empty(0, np.int64)})
+    return pd.DataFrame({name: np.empty(0, dtype) for name, dtype in dtypes.items()})
 
 
-def _pairs_meta() -> Any:
-    import pandas as pd
-
-    return pd.DataFrame({"pair": np.empty(0, np.int64)})
 
 
 def _band_frame(signatures: np.ndarray, offset: int, rows: int) -> Any:
@@ -247,7 +246,7 @@ def _band_frame(signatures: np.ndarray, offset: int, rows: int) -> Any:
 
     count, bands = signatures.shape[0], signatures.shape[1] // rows
     if count == 0:
-        return _band_frame_meta()
+        return _empty(band=np.uint8, key=np.uint64, sig=np.int64)
     return pd.DataFrame({
         "band": np.repeat(np.arange(bands, dtype=np.uint8), count),
         "key": np.concatenate([band_key(signatures, band, rows) for band in range(bands)]),
@@ -338,7 +337,7 @@ def _propagate(chunks: list[Any], n: int) -> np.ndarray:
 
     # a fixed partition count: concat and merge would otherwise let it grow every round
     parts = max(1, len(chunks))
-    edges = _oriented(dd.from_delayed(chunks, meta=_edge_meta()), parts)
+    edges = _oriented(dd.from_delayed(chunks, meta=_empty(u=np.int64, v=np.int64)), parts)
     for rounds in range(1, MAX_ROUNDS + 1):
         edges = _small_star(_large_star(edges, parts), parts).persist()
         # a star forest: no centre (lo) is also a leaf (hi)
@@ -365,13 +364,8 @@ def _orient(frame: Any) -> Any:
 
 def _oriented(pairs: Any, parts: int) -> Any:
     """Edges as distinct (hi, lo) with hi > lo, whatever the columns' order, in ``parts`` partitions."""
-    return pairs.map_partitions(_orient, meta=_star_meta()).drop_duplicates(split_out=parts)
+    return pairs.map_partitions(_orient, meta=_empty(hi=np.int64, lo=np.int64)).drop_duplicates(split_out=parts)
 
-
-def _star_meta() -> Any:
-    import pandas as pd
-
-    return pd.DataFrame({"hi": np.empty(0, np.int64), "lo": np.empty(0, np.int64)})
 
 
 def _large_star(edges: Any, parts: int) -> Any:
@@ -392,9 +386,3 @@ def _small_star(edges: Any, parts: int) -> Any:
     low = edges.groupby("hi").lo.min().reset_index().rename(columns={"lo": "m"})
     linked = edges.merge(low, on="hi")[["lo", "m"]]
     return _oriented(dd.concat([linked, low[["hi", "m"]].rename(columns={"hi": "lo"})]), parts)
-
-
-def _edge_meta() -> Any:
-    import pandas as pd
-
-    return pd.DataFrame({"u": np.empty(0, np.int64), "v": np.empty(0, np.int64)})
