@@ -191,7 +191,14 @@ def estimate_similarity(
 
 
 def exact_edges(table: ParagraphTable) -> tuple[np.ndarray, np.ndarray]:
-    """Edges between rows with equal exact hashes (each once, in either orientation)."""
+    """Edges between rows with equal exact hashes (each once, in either orientation).
+
+    >>> t = ParagraphTable(doc=np.array([0, 1, 1]), para=np.array([0, 0, 1], np.int32),
+    ...                    exact=np.array([7, 7, 9], np.uint64), length=np.array([80, 80, 80]),
+    ...                    sig_row=np.array([-1, -1, -1]), signatures=np.zeros((0, 4), np.uint32), rows=2)
+    >>> [side.tolist() for side in exact_edges(t)]
+    [[1], [0]]
+    """
     a, b = _group_pairs(table.exact, np.arange(table.size, dtype=np.int64))
     keep = _across_documents(table, a, b)
     return a[keep], b[keep]
@@ -207,6 +214,15 @@ def band_edges(
     one page must be the very same text (see ``_across_documents``). The rule
     looks at one pair at a time, so any split of the candidates into parts
     gives the same edges.
+
+    >>> sigs = np.array([[1, 2, 3, 4], [1, 2, 3, 5]], np.uint32)  # 3 of 4 slots equal
+    >>> t = ParagraphTable(doc=np.array([0, 1]), para=np.array([0, 0], np.int32),
+    ...                    exact=np.array([1, 2], np.uint64), length=np.array([80, 80]),
+    ...                    sig_row=np.array([0, 1]), signatures=sigs, rows=2)
+    >>> [side.tolist() for side in band_edges(t, np.array([1]), np.array([0]), threshold=0.7)]
+    [[1], [0]]
+    >>> band_edges(t, np.array([1]), np.array([0]), threshold=0.8)[0].size
+    0
     """
     keep = (table.exact[a] != table.exact[b]) & _across_documents(table, a, b)
     a, b = a[keep], b[keep]
