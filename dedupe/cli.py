@@ -109,6 +109,8 @@ Context = Annotated[
     typer.Option("--context", help="Also judge each line by its neighbours and by how often it recurs on the "
                  "site (for raw page dumps; costs some article lines)."),
 ]
+
+
 class Comments(str, Enum):
     keep = "keep"
     drop = "drop"

@@ -188,8 +188,8 @@ class StripConfig:
             the counts to the context pass.
         comments: ``"keep"`` user comments (default) or ``"drop"`` them:
             the lines of a comment section — after a comment counter such as
-            "12 comments:" that follows most of the page's body, up to the
-            last comment form — go with rule ``comment``. Keep is the
+            "12 comments:" that follows the end of the page's main text, up
+            to the last comment form — go with rule ``comment``. Keep is the
             default because comments are text people wrote, and the section
             rule also takes article lines when a counter sits high on a page
             (measured in docs/strip.md); comment widgets go either way.

@@ -45,8 +45,7 @@ PARTITION_BYTES = 64 << 20
 P2P_ROWS = 200_000_000
 #: Signature rows per block the driver sends itself (rows of an index of earlier runs).
 SCATTER_ROWS = 1 << 16
-#: Label-propagation rounds before giving up (each round at least halves the
-#: distance from any row to its component's smallest row on a path).
+#: Large-star/small-star rounds before giving up (they need O(log² n)).
 MAX_ROUNDS = 200
 
 
@@ -57,10 +56,6 @@ def _task(name: str, config: CleanConfig, job: Any) -> Any:
     worker = pipeline._PROCESS_WORKER
     if worker is None or worker.config != config:
         pipeline._init_process(config)
-        worker = pipeline._PROCESS_WORKER
-    if job[0] is not None and not isinstance(job[0], str):
-        # line counts sent through the cluster instead of a folder on the driver's disk
-        worker.templates, job = job[0], (None, *job[1:])
     return getattr(pipeline, name)(job)
 
 
@@ -91,9 +86,11 @@ class DaskPool:
             raise ConfigError(f"cannot reach the Dask scheduler {scheduler or '(local)'}: {exc}") from exc
         self._config_future = self.client.scatter(config, broadcast=True)
         self._shipped: dict[str, Any] = {}
-        threads = sum(self.client.nthreads().values()) or 1
-        self.ahead = 2 * threads + 1
-        log.info("dask engine: %d worker thread(s) at %s", threads, self.client.scheduler.address)
+        # [future, rows] per pass-1 batch: its signatures, kept on the worker for cluster()
+        self.signature_blocks: list[list[Any]] = []
+        self.threads = sum(self.client.nthreads().values()) or 1
+        self.ahead = 2 * self.threads + 1
+        log.info("dask engine: %d worker thread(s) at %s", self.threads, self.client.scheduler.address)
 
     def imap(self, func: Callable[[Any], Any], jobs: Iterable[Any]) -> Iterator[Any]:
         """Results of ``func`` over ``jobs``, in order (``func`` is a pipeline ``_process_*``).
@@ -149,7 +146,7 @@ class DaskPool:
         partitions, candidate pairs are made distinct by a second shuffle, and
         the driver verifies them against its signature store as they stream
         in. Components are found on the driver while the verified edges fit
-        ``memory_limit``; past it, by label propagation on the cluster. The
+        ``memory_limit``; past it, by large-star/small-star rounds on the cluster. The
         labels equal the local step's, so the resolution is the same.
         """
         import dask
@@ -170,10 +167,9 @@ class DaskPool:
         edges = _Edges(self.client, config.memory_limit)
         edges.add(*exact_edges(table))
         total = store.size
-        blocks = self._all_signature_blocks(store)
         if total > 1:
-            threads = sum(self.client.nthreads().values()) or 1
-            split_out = max(threads, -(-total * store.bands * 24 // PARTITION_BYTES))
+            blocks = self._all_signature_blocks(store)
+            split_out = max(self.threads, -(-total * store.bands * 24 // PARTITION_BYTES))
             band_rows = _empty(band=np.uint8, key=np.uint64, sig=np.int64)
             pair_rows = _empty(pair=np.int64)
             frames = dd.from_delayed([dask.delayed(_band_frame)(future, offset, store.rows)
@@ -196,7 +192,7 @@ class DaskPool:
         earlier runs) are sent from the driver's store.
         """
         blocks, offset = [], 0
-        for future, size in getattr(self, "signature_blocks", []):
+        for future, size in self.signature_blocks:
             blocks.append((offset, size, future))
             offset += size
         for start in range(offset, store.size, SCATTER_ROWS):
@@ -236,8 +232,6 @@ def _empty(**dtypes: Any) -> Any:
     import pandas as pd
 
     return pd.DataFrame({name: np.empty(0, dtype) for name, dtype in dtypes.items()})
-
-
 
 
 def _band_frame(signatures: np.ndarray, offset: int, rows: int) -> Any:
@@ -303,21 +297,22 @@ class _Edges:
         if over and (not self.remote or self.held_count >= _SHIP_EDGES):
             self._ship()
 
+    def _joined(self) -> tuple[np.ndarray, np.ndarray]:
+        empty = np.empty(0, np.int64)
+        return (np.concatenate([a for a, _ in self.held]) if self.held else empty,
+                np.concatenate([b for _, b in self.held]) if self.held else empty)
+
     def _ship(self) -> None:
         import pandas as pd
 
         if self.held:
-            frame = pd.DataFrame({"u": np.concatenate([a for a, _ in self.held]),
-                                  "v": np.concatenate([b for _, b in self.held])})
-            self.remote.append(self.client.scatter(frame))
+            u, v = self._joined()
+            self.remote.append(self.client.scatter(pd.DataFrame({"u": u, "v": v})))
             self.held, self.held_count = [], 0
 
     def labels(self, n: int) -> np.ndarray:
         if not self.remote:
-            empty = np.empty(0, np.int64)
-            src = np.concatenate([a for a, _ in self.held]) if self.held else empty
-            dst = np.concatenate([b for _, b in self.held]) if self.held else empty
-            return component_labels(n, src, dst)
+            return component_labels(n, *self._joined())
         self._ship()
         log.info("dask engine: %d verified edges passed --memory-limit; components on the cluster", self.count)
         return _propagate(self.remote, n)
@@ -365,7 +360,6 @@ def _orient(frame: Any) -> Any:
 def _oriented(pairs: Any, parts: int) -> Any:
     """Edges as distinct (hi, lo) with hi > lo, whatever the columns' order, in ``parts`` partitions."""
     return pairs.map_partitions(_orient, meta=_empty(hi=np.int64, lo=np.int64)).drop_duplicates(split_out=parts)
-
 
 
 def _large_star(edges: Any, parts: int) -> Any:

@@ -151,9 +151,9 @@ class _Pass1Batch:
     seconds: dict[str, float]
 
 
-#: A unit of work: (folder of the line counts, file to spill the prepared
-#: documents to for pass 2, the documents as (index, text, site)).
-Job = tuple[str | None, str | None, list[tuple[int, str, str | None]]]
+#: A unit of work: (the line counts, as a folder or a table; file to spill the
+#: prepared documents to for pass 2; the documents as (index, text, site)).
+Job = tuple["str | TemplateTable | None", str | None, list[tuple[int, str, str | None]]]
 
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?…])[\"'”’»)\]]*\s+")
 #: Sentences shorter than this (in words) are merged into the next one: they
@@ -238,10 +238,14 @@ class _Worker:
         self.templates: TemplateTable | None = None
         self._templates_dir: str | None = None
 
-    def _use_templates(self, folder: str | None) -> None:
-        if folder is not None and folder != self._templates_dir:
-            self.templates = TemplateTable.load(Path(folder))
-            self._templates_dir = folder
+    def _use_templates(self, source: str | TemplateTable | None) -> None:
+        """Line counts for the context pass: a folder to memory-map, or the table itself
+        (the Dask engine sends it through a cluster whose workers may not see the folder)."""
+        if isinstance(source, TemplateTable):
+            self.templates = source
+        elif source is not None and source != self._templates_dir:
+            self.templates = TemplateTable.load(Path(source))
+            self._templates_dir = source
 
     def count_batch(self, job: Job) -> list[tuple[str | None, np.ndarray]]:
         return [(site, line_hashes(segment(text))) for _, text, site in job[2]]

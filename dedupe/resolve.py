@@ -141,9 +141,6 @@ def _unique_rows(columns: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarra
 
 def _group_pairs(keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (row, first row of its key group) and (row, previous row of its group)."""
-    if keys.shape[0] < 2:
-        empty = np.empty(0, dtype=np.int64)
-        return empty, empty
     order = np.argsort(keys, kind="stable")
     return sorted_group_pairs(_group_starts(keys[order]), rows[order])
 

@@ -370,8 +370,8 @@ def _main_block_end(paragraphs: Sequence[str], verdicts: Sequence[str | None]) -
     so comments, short bodies between author lines, do not extend the
     article's run, and an article's text outweighs any one of them.
     """
-    best, best_words = None, 0
-    start, words, gap, last = None, 0, 0, None
+    best, best_start, best_words = None, None, 0
+    start, words, gap = None, 0, 0
     for index, line in enumerate(paragraphs):
         if verdicts[index] is not None and verdicts[index] != COMMENT_HEADER_RULE:
             continue
@@ -381,8 +381,8 @@ def _main_block_end(paragraphs: Sequence[str], verdicts: Sequence[str | None]) -
             words += len(line.split())
             gap = 0
             if words > best_words:
-                best_words, last = words, start
-            if last == start:
+                best_start, best_words = start, words
+            if best_start == start:  # the best run so far grows: move its end
                 best = index
         elif start is not None:
             gap += 1
