@@ -32,15 +32,15 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 import tomllib
-from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib import resources
-from itertools import chain
+from itertools import chain, count, repeat
 
 import numpy as np
 
+from .chars import ALPHA, COLON, DIGIT, SENTENCE, SEPARATOR, UNHEADED, UPPER, PageChars
 from .normalize import match_key
 
 #: A line with at least this many words, this share of stop words and
@@ -50,8 +50,6 @@ PROSE_MIN_STOPWORDS = 0.25
 #: Lines looked at on each side for neighbourhood features.
 WINDOW_NEAR = 2
 WINDOW_FAR = 6
-_SENTENCE_END = tuple('.!?"”’»)…\'')
-_SEPARATORS = re.compile(r"[|»«›•·/]")
 
 
 @functools.lru_cache(maxsize=1)
@@ -61,19 +59,99 @@ def stoplists() -> dict[str, frozenset[str]]:
     return {lang: frozenset(words.split()) for lang, words in tomllib.loads(text).items()}
 
 
-def page_stoplist(keys: Sequence[str], split: Sequence[list[str]] | None = None) -> frozenset[str]:
-    """The stop-word list covering most words of the page (its language).
-
-    ``split`` may pass the keys' words, already split.
-
-    >>> sorted(page_stoplist(["der hund und die katze"]))[:3]
-    ['aber', 'alle', 'allem']
-    """
+@functools.lru_cache(maxsize=1)
+def _stop_bits() -> tuple[tuple[str, ...], dict[str, int]]:
+    """The languages of :func:`stoplists`, and per stop word a bit per language it is a stop word of."""
     lists = stoplists()
-    counts = Counter(chain.from_iterable(split if split is not None else (key.split() for key in keys)))
-    seen = counts.keys()
-    best = max(lists, key=lambda lang: (sum(counts[w] for w in seen & lists[lang]), lang == "en"))
-    return lists[best]
+    languages = tuple(lists)
+    if len(languages) > 32:
+        raise ValueError("at most 32 stop-word languages")
+    bits: dict[str, int] = {}
+    for bit, language in enumerate(languages):
+        for word in lists[language]:
+            bits[word] = bits.get(word, 0) | 1 << bit
+    return languages, bits
+
+
+def page_language(stop_counts: np.ndarray) -> int:
+    """Column of the language whose stop words cover most words of the page.
+
+    ``stop_counts`` is :attr:`LineStats.stops` (lines x languages); ties go
+    to English, then to the first language.
+
+    >>> stats = LineStats.of(["Der Hund und die Katze"], ["der hund und die katze"])
+    >>> _stop_bits()[0][page_language(stats.stops)]
+    'de'
+    """
+    languages = _stop_bits()[0]
+    totals = stop_counts.sum(axis=0)
+    return max(range(len(languages)), key=lambda column: (int(totals[column]), languages[column] == "en"))
+
+
+@dataclass(frozen=True)
+class LineStats:
+    """What the context pass reads from each line alone, computed once per page.
+
+    The stripper repeats its passes on the kept lines until nothing more
+    goes; a line's own length, stop words, punctuation and shape do not change
+    between rounds, so later rounds take a subset (:meth:`take`) instead of
+    reading every character again. Only the neighbourhood is recomputed.
+
+    >>> stats = LineStats.of(["Home", "The cat sat on the mat."])
+    >>> stats.words.tolist(), stats.take([1]).words.tolist()
+    ([1.0, 6.0], [6.0])
+    """
+
+    words: np.ndarray
+    #: stop words of each language (columns in :func:`stoplists` order)
+    stops: np.ndarray
+    chars: np.ndarray
+    ends: np.ndarray
+    colon: np.ndarray
+    starts_upper: np.ndarray
+    upper: np.ndarray
+    digit: np.ndarray
+    separators: np.ndarray
+    headline: np.ndarray
+    #: same number for lines with the same match key; -1 for an empty key
+    key_ids: np.ndarray
+
+    @classmethod
+    def of(cls, lines: Sequence[str], keys: Sequence[str] | None = None, chars: PageChars | None = None) -> LineStats:
+        """Read each line (``keys`` and ``chars`` may pass them, already computed)."""
+        if keys is None:
+            keys = [match_key(line) for line in lines]
+        n = len(lines)
+        chars = chars or PageChars(lines)
+        # Match keys are words joined by single spaces: one split for the page.
+        # (map over str methods: no Python frame per line)
+        present = np.fromiter(map(bool, keys), np.bool_, n)
+        lengths = np.where(present, np.fromiter(map(str.count, keys, repeat(" ")), np.int64, n) + 1, 0)
+        joined = " ".join(filter(None, keys))
+        flat = joined.split(" ") if joined else []
+        if len(flat) != int(lengths.sum()) or "" in flat:  # keys from elsewhere: split each
+            split = [key.split() for key in keys]
+            lengths = np.fromiter(map(len, split), np.int64, n)
+            flat = list(chain.from_iterable(split))
+        words = lengths.astype(np.float64)
+        languages, bits = _stop_bits()
+        word_bits = np.fromiter(map(bits.get, flat, repeat(0)), np.uint32, len(flat))
+        stop_at = np.flatnonzero(word_bits)
+        line_of = np.repeat(np.arange(n), lengths)[stop_at]
+        stop_bits = word_bits[stop_at]
+        stops = np.empty((n, len(languages)), dtype=np.int64)
+        for column in range(len(languages)):
+            stops[:, column] = np.bincount(line_of, weights=(stop_bits >> column) & 1, minlength=n)
+        # The first line with a key gives every later one its number.
+        first_with: dict[str, int] = {}
+        key_ids = np.where(present, np.fromiter(map(first_with.setdefault, keys, count()), np.int64, n), -1)
+        return cls(words=words, stops=stops, chars=chars.lengths.astype(np.float64),
+                   key_ids=key_ids, **_char_stats(chars, words))
+
+    def take(self, index: Sequence[int] | np.ndarray) -> LineStats:
+        """The stats of the lines at ``index``, in that order."""
+        index = np.asarray(index, dtype=np.int64)
+        return LineStats(**{name: getattr(self, name)[index] for name in self.__dataclass_fields__})
 
 
 FEATURES = (
@@ -86,6 +164,7 @@ FEATURES = (
     "words_10_19", "words_20_39", "density_low", "density_mid", "density_high", "prose_near_short",
     "log_repeats", "repeated", "site_share", "repeated_near", "repeated_far",
 )
+_COLUMN = {name: i for i, name in enumerate(FEATURES)}
 STAGE2_FEATURES = ("p_self", "p_prev", "p_next", "p_near_mean", "p_far_mean")
 
 
@@ -95,43 +174,48 @@ def line_features(
     keys: Sequence[str] | None = None,
     repeats: np.ndarray | None = None,
     site_share: np.ndarray | None = None,
+    stats: LineStats | None = None,
 ) -> np.ndarray:
     """Feature matrix (one row per line, columns named by :data:`FEATURES`).
 
     ``repeats`` (other documents with the same line) and ``site_share`` (share
     of the site's other pages with it) come from a
     :class:`~dedupe.templates.TemplateTable`; without one they are 0.
+    ``stats`` may pass the lines' :class:`LineStats`, already read.
     """
     n = len(lines)
     out = np.zeros((n, len(FEATURES)), dtype=np.float64)
     if n == 0:
         return out
-    if keys is None:
-        keys = [match_key(line) for line in lines]
-    split = [k.split() for k in keys]
-    stop = page_stoplist(keys, split)
-    words = np.array([len(s) for s in split], dtype=np.float64)
-    density = np.array([sum(map(stop.__contains__, s)) / len(s) if s else 0.0 for s in split])
-    ends = np.array([line.endswith(_SENTENCE_END) for line in lines], dtype=np.float64)
+    if stats is None:
+        stats = LineStats.of(lines, keys)
+    words = stats.words
+    stop_words = stats.stops[:, page_language(stats.stops)]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        density = np.where(words > 0, stop_words / np.maximum(words, 1), 0.0)
+    ends = stats.ends
     hits = np.asarray(rule_hits, dtype=np.float64)
     prose = (words >= PROSE_MIN_WORDS) & (density >= PROSE_MIN_STOPWORDS) & (ends > 0) & (hits == 0)
     prose_f = prose.astype(np.float64)
-    key_counts = Counter(keys)
+    present = stats.key_ids >= 0
+    key_counts = np.bincount(stats.key_ids[present]) if present.any() else np.zeros(0, dtype=np.int64)
 
-    col = {name: i for i, name in enumerate(FEATURES)}
+    col = _COLUMN
     out[:, col["bias"]] = 1.0
     out[:, col["log_words"]] = np.log1p(words)
-    out[:, col["log_chars"]] = np.log1p([len(line) for line in lines])
+    out[:, col["log_chars"]] = np.log1p(stats.chars)
     out[:, col["stop_density"]] = density
     out[:, col["sentence_end"]] = ends
-    out[:, col["ends_colon"]] = [line.endswith(":") for line in lines]
-    out[:, col["starts_upper"]] = [line[:1].isupper() for line in lines]
-    out[:, col["upper_share"]], out[:, col["digit_share"]] = _upper_digit_shares(lines)
-    out[:, col["separators"]] = [min(len(_SEPARATORS.findall(line)), 5) / 5 for line in lines]
-    out[:, col["headline_like"]] = [_headline(line, w) for line, w in zip(lines, words)]
+    out[:, col["ends_colon"]] = stats.colon
+    out[:, col["starts_upper"]] = stats.starts_upper
+    out[:, col["upper_share"]], out[:, col["digit_share"]] = stats.upper, stats.digit
+    out[:, col["separators"]] = stats.separators
+    out[:, col["headline_like"]] = stats.headline
     out[:, col["rule_hit"]] = hits
     out[:, col["prose"]] = prose_f
-    out[:, col["prose_near"]] = _window_mean(prose_f, WINDOW_NEAR)
+    short = (words < PROSE_MIN_WORDS).astype(np.float64)
+    near = _window_mean(np.column_stack([prose_f, short, density, np.log1p(words)]), WINDOW_NEAR)
+    out[:, col["prose_near"]] = near[:, 0]
     out[:, col["prose_far"]] = _window_mean(prose_f, WINDOW_FAR)
     before = np.concatenate([[0.0], np.cumsum(prose_f)[:-1]])
     after = np.concatenate([np.cumsum(prose_f[::-1])[::-1][1:], [0.0]])
@@ -146,13 +230,12 @@ def line_features(
         out[last + 1 :, col["after_last_prose"]] = 1.0
     else:
         out[:, col["before_first_prose"]] = 1.0
-    out[:, col["repeated_on_page"]] = [key_counts[k] > 1 and bool(k) for k in keys]
+    out[present, col["repeated_on_page"]] = key_counts[stats.key_ids[present]] > 1
     out[:, col["page_prose_share"]] = prose_f.mean()
     out[:, col["neighbour_words"]] = np.log1p(_window_mean(words, 1) * 3 - words) if n > 1 else 0.0
-    short = (words < PROSE_MIN_WORDS).astype(np.float64)
-    out[:, col["short_run"]] = _window_mean(short, WINDOW_NEAR)
-    out[:, col["density_near"]] = _window_mean(density, WINDOW_NEAR)
-    out[:, col["log_words_near"]] = _window_mean(np.log1p(words), WINDOW_NEAR)
+    out[:, col["short_run"]] = near[:, 1]
+    out[:, col["density_near"]] = near[:, 2]
+    out[:, col["log_words_near"]] = near[:, 3]
     block = out[:, col["in_main_block"]]
     out[:, col["block_short"]] = block * short
     out[:, col["block_long"]] = block * (1 - short)
@@ -179,66 +262,52 @@ def line_features(
     return out
 
 
-#: Code points below this get their character classes from a table; lines
-#: with larger ones (rare: tags, private use) take the per-character path.
-_TABLE_SIZE = 0x30000
+def _char_stats(page: PageChars, words: np.ndarray) -> dict[str, np.ndarray]:
+    """What each line's characters say: the :class:`LineStats` fields read from characters.
 
+    ``words`` is the word count of each line's match key (the headline
+    test's length bounds); capitalised words are counted among the line's
+    own words that start with a letter.
 
-@functools.lru_cache(maxsize=1)
-def _classes() -> np.ndarray:
-    """Per code point: 1 if whitespace, 2 if uppercase, 4 if a digit (as ``str`` says)."""
-    chars = [chr(c) for c in range(_TABLE_SIZE)]
-    return (np.fromiter((c.isspace() for c in chars), np.uint8, _TABLE_SIZE)
-            | np.fromiter((c.isupper() for c in chars), np.uint8, _TABLE_SIZE) << 1
-            | np.fromiter((c.isdigit() for c in chars), np.uint8, _TABLE_SIZE) << 2)
-
-
-def _upper_digit_shares(lines: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Share of uppercase and of digit characters among each line's non-space ones.
-
-    The same numbers as ``_share(line, str.isupper)`` and ``_share(line,
-    str.isdigit)``, from one table lookup over the page's code points
-    instead of a Python loop per character (it was most of the context
-    pass's time).
-
-    >>> [a.tolist() for a in _upper_digit_shares(["AB 12", "", "x"])]
-    [[0.5, 0.0, 0.0], [0.5, 0.0, 0.0]]
+    >>> stats = _char_stats(PageChars(["Storm Hits Coast", "It rained.", ""]), np.array([3.0, 2.0, 0.0]))
+    >>> stats["headline"].tolist(), stats["ends"].tolist()
+    ([1.0, 0.0, 0.0], [0.0, 1.0, 0.0])
     """
-    codes = np.frombuffer("".join(lines).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    if codes.shape[0] and int(codes.max()) >= _TABLE_SIZE:
-        return (np.array([_share(line, str.isupper) for line in lines]),
-                np.array([_share(line, str.isdigit) for line in lines]))
-    classes = _classes()[codes]
-    bounds = np.zeros(len(lines) + 1, dtype=np.int64)
-    np.cumsum([len(line) for line in lines], out=bounds[1:])
-
-    def per_line(mask: np.ndarray) -> np.ndarray:
-        total = np.concatenate([[0], np.cumsum(mask, dtype=np.int64)])
-        return total[bounds[1:]] - total[bounds[:-1]]
-
-    letters = np.diff(bounds) - per_line(classes & 1)
+    letters = page.nonspace
+    uppercase = page.has(UPPER)
+    initials = page.word_starts & page.has(ALPHA)
+    counts = page.count(uppercase, page.has(DIGIT), page.has(SEPARATOR), initials, initials & uppercase)
+    capitalised = counts[:, 3]
     with np.errstate(invalid="ignore", divide="ignore"):
-        upper = np.where(letters > 0, per_line((classes >> 1) & 1) / np.maximum(letters, 1), 0.0)
-        digit = np.where(letters > 0, per_line((classes >> 2) & 1) / np.maximum(letters, 1), 0.0)
-    return upper, digit
-
-
-def _share(line: str, test: object) -> float:
-    letters = [c for c in line if not c.isspace()]
-    return sum(1 for c in letters if test(c)) / len(letters) if letters else 0.0  # type: ignore[operator]
-
-
-def _headline(line: str, words: float) -> float:
-    if not 2 <= words <= 18 or line.endswith(tuple(".!?;:,")):
-        return 0.0
-    caps = [w for w in line.split() if w[:1].isalpha()]
-    return sum(w[0].isupper() for w in caps) / len(caps) if caps else 0.0
+        upper = np.where(letters > 0, counts[:, 0] / np.maximum(letters, 1), 0.0)
+        digit = np.where(letters > 0, counts[:, 1] / np.maximum(letters, 1), 0.0)
+        shaped = (words >= 2) & (words <= 18) & ~page.ends_with(UNHEADED) & (capitalised > 0)
+        headline = np.where(shaped, counts[:, 4] / np.maximum(capitalised, 1), 0.0)
+    return {
+        "ends": page.ends_with(SENTENCE).astype(np.float64),
+        "colon": page.ends_with(COLON).astype(np.float64),
+        "starts_upper": page.starts_with(UPPER).astype(np.float64),
+        "upper": upper,
+        "digit": digit,
+        "separators": np.minimum(counts[:, 2], 5) / 5,
+        "headline": headline,
+    }
 
 
 def _window_mean(values: np.ndarray, radius: int) -> np.ndarray:
-    padded = np.concatenate([np.zeros(radius), values, np.zeros(radius)])
-    kernel = np.ones(2 * radius + 1)
-    return np.convolve(padded, kernel, mode="valid") / kernel.shape[0]
+    """Mean over each line and ``radius`` lines on each side (zeros past the page's ends).
+
+    ``values`` may be a vector or a (lines x columns) matrix: one call for
+    several columns, as per-call overhead dominates on short pages.
+
+    >>> _window_mean(np.array([3.0, 0.0, 0.0, 3.0]), 1).tolist()
+    [1.0, 1.0, 1.0, 1.0]
+    """
+    n, width = values.shape[0], 2 * radius + 1
+    running = np.zeros((n + width,) + values.shape[1:])
+    np.cumsum(values, axis=0, out=running[radius + 1 : radius + 1 + n])
+    running[radius + 1 + n :] = running[radius + n]
+    return (running[width:] - running[:n]) / width
 
 
 def _distance_to(mask: np.ndarray) -> np.ndarray:
@@ -261,17 +330,21 @@ def _main_block(words: np.ndarray, density: np.ndarray, ends: np.ndarray, hits: 
                  words * np.where(ends > 0, 1.0, 0.5),
                  np.where(words >= PROSE_MIN_WORDS, -0.5 * words, -3.0)),
     )
-    best, start, end = 0.0, -1, -1
-    current, current_start = 0.0, 0
-    for i, value in enumerate(score):
-        if current <= 0:
-            current, current_start = 0.0, i
-        current += value
-        if current > best:
-            best, start, end = current, current_start, i + 1
+    # Kadane's scan without a Python loop: the best run ending at line i
+    # starts after the lowest prefix sum before it (the latest, on ties, as
+    # the scan resets on a sum <= 0), and the first end with the largest gain
+    # wins. Scores are multiples of 0.5, so the sums are exact.
     out = np.zeros(words.shape[0])
-    if start >= 0:
-        out[start:end] = 1.0
+    if not score.shape[0]:
+        return out
+    prefix = np.concatenate([[0.0], np.cumsum(score)])
+    lowest = np.minimum.accumulate(prefix[:-1])
+    gain = prefix[1:] - lowest
+    end = int(np.argmax(gain))
+    if gain[end] <= 0:
+        return out
+    at_low = np.flatnonzero(prefix[: end + 1] == lowest[end])
+    out[int(at_low[-1]) : end + 1] = 1.0
     return out
 
 
@@ -307,10 +380,11 @@ class ContextScorer:
         keys: Sequence[str] | None = None,
         repeats: np.ndarray | None = None,
         site_share: np.ndarray | None = None,
+        stats: LineStats | None = None,
     ) -> list[float]:
         """Probability that each line is article text; rule hits score 0."""
         hits = [v is not None for v in verdicts]
-        feats = line_features(lines, hits, keys, repeats, site_share)
+        feats = line_features(lines, hits, keys, repeats, site_share, stats)
         if feats.shape[0] == 0:
             return []
         p1 = _sigmoid(feats @ self.w1)

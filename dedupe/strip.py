@@ -37,12 +37,13 @@ import numpy as np
 
 from typing import TYPE_CHECKING
 
+from .chars import QUESTION, SENTENCE, SENTENCE_END, UNHEADED, UNHEADED_END, PageChars
 from .config import StripConfig
 from .errors import ConfigError
 from .normalize import match_key
 
 if TYPE_CHECKING:
-    from .context import ContextScorer
+    from .context import ContextScorer, LineStats
 
 #: Rule name given to lines removed as part of a related-links run.
 RELATED_LINKS = "related-links"
@@ -68,6 +69,10 @@ _COMMENT_TITLE = re.compile(
     r"\s+(?:to|on|zu|auf|à|sur|a|al|en|sobre|su|para|em|op|на|к)\s+\S",
     re.IGNORECASE,
 )
+#: Lines whose pattern verdicts a catalogue remembers, per generation (two),
+#: and the longest line remembered: at most ~30 MB, and longer lines rarely recur.
+SEEN_LINES = 65536
+SEEN_MAX_CHARS = 100
 #: Family whose rules open a related-links list.
 RELATED_HEADER_FAMILY = "related-header"
 #: A line with at least this many words and sentence-final punctuation is
@@ -75,8 +80,8 @@ RELATED_HEADER_FAMILY = "related-header"
 BODY_MIN_WORDS = 12
 #: A line this long is body whatever its punctuation.
 BODY_LONG_WORDS = 30
-_SENTENCE_END = tuple('.!?"”’»)…\'')
-_NOT_HEADLINE_END = tuple(".!?;:,")
+_SENTENCE_END = tuple(SENTENCE_END)
+_NOT_HEADLINE_END = tuple(UNHEADED_END)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +138,13 @@ class Catalogue:
                 groups.append(f"(?P<{group}>{expanded})")
                 self._group_rule[group] = rule.name
         self._regex = re.compile("|".join(groups)) if groups else None
+        # Chrome recurs on every page of a site, so most short lines tested are
+        # ones seen before (on the dev pages, 211k lines under 100 characters
+        # are 87k distinct ones), and a line's pattern verdict never changes.
+        # Two generations approximate least-recently-used: when the young one
+        # fills, it becomes the old one and the oldest lines are forgotten.
+        self._young: dict[str, str | None] = {}
+        self._old: dict[str, str | None] = {}
 
     def match(self, line: str, key: str | None = None) -> str | None:
         """Name of the first rule that matches ``line``, or ``None``."""
@@ -143,10 +155,21 @@ class Catalogue:
             return hit
         if self._regex is None:
             return None
-        found = self._regex.fullmatch(shape(line))
-        if found is None or found.lastgroup is None:
-            return None
-        return self._group_rule[found.lastgroup]
+        if len(line) > SEEN_MAX_CHARS:
+            return self._pattern(line)
+        try:
+            return self._young[line]
+        except KeyError:
+            pass
+        rule = self._old[line] if line in self._old else self._pattern(line)
+        if len(self._young) >= SEEN_LINES:
+            self._old, self._young = self._young, {}
+        self._young[line] = rule
+        return rule
+
+    def _pattern(self, line: str) -> str | None:
+        found = self._regex.fullmatch(shape(line)) if self._regex is not None else None
+        return None if found is None or found.lastgroup is None else self._group_rule[found.lastgroup]
 
 
 def shape(line: str) -> str:
@@ -253,6 +276,28 @@ def is_body_like(line: str) -> bool:
     return count >= BODY_LONG_WORDS or (count >= BODY_MIN_WORDS and line.endswith(_SENTENCE_END))
 
 
+def headline_flags(page: PageChars, max_words: int = 18, questions: bool = False) -> np.ndarray:
+    """:func:`is_headline_like` for every line of a page at once.
+
+    >>> headline_flags(PageChars(["Storm Hits Coast", "He left.", "Why Now?"]), questions=True).tolist()
+    [True, False, True]
+    """
+    refused = page.ends_with(UNHEADED) & ~page.ends_with_ellipsis()
+    if questions:
+        refused &= ~page.ends_with(QUESTION)
+    has_letter, lower = page.first_letter_lower()
+    return (page.words >= 2) & (page.words <= max_words) & ~refused & has_letter & ~lower
+
+
+def body_flags(page: PageChars) -> np.ndarray:
+    """:func:`is_body_like` for every line of a page at once.
+
+    >>> body_flags(PageChars(["Short headline", "This line has twelve words in it and it ends like one."])).tolist()
+    [False, True]
+    """
+    return (page.words >= BODY_LONG_WORDS) | ((page.words >= BODY_MIN_WORDS) & page.ends_with(SENTENCE))
+
+
 def strip(
     paragraphs: Sequence[str],
     config: StripConfig = StripConfig(),
@@ -280,17 +325,15 @@ def strip(
     catalogue = catalogue or load_catalogue()
     if keys is None:
         keys = [match_key(p) for p in paragraphs]
-    counts = (repeats, site_share)
-    verdicts = _strip_once(paragraphs, config, catalogue, keys, counts)
+    page = _Lines.of(paragraphs, keys, config, repeats, site_share)
+    verdicts = _strip_once(page, config, catalogue)
     while True:
         kept = [i for i, v in enumerate(verdicts) if v is None]
         if len(kept) == len(paragraphs) or not kept:
             return verdicts
-        subset = tuple(None if a is None else np.asarray(a)[kept] for a in counts)
         # Kept lines matched no rule, and rules look at one line only, so later
         # rounds run just the passes that look at neighbours.
-        again = _strip_once([paragraphs[i] for i in kept], config, catalogue, [keys[i] for i in kept],
-                            subset, rules=False)  # type: ignore[arg-type]
+        again = _strip_once(page.take(kept), config, catalogue, rules=False)
         changed = False
         for index, verdict in zip(kept, again):
             if verdict is not None:
@@ -300,44 +343,70 @@ def strip(
             return verdicts
 
 
-def _strip_once(
-    paragraphs: Sequence[str],
-    config: StripConfig,
-    catalogue: Catalogue,
-    keys: Sequence[str],
-    counts: tuple[np.ndarray | None, np.ndarray | None],
-    rules: bool = True,
-) -> list[str | None]:
+@dataclass(frozen=True)
+class _Lines:
+    """The lines a round of passes looks at, with what each line says alone.
+
+    Read once per page (headline and body shape, the context pass's
+    :class:`~dedupe.context.LineStats`); later rounds take the kept lines'
+    share instead of reading every line again.
+    """
+
+    text: Sequence[str]
+    keys: Sequence[str]
+    headline: list[bool]
+    body: list[bool]
+    repeats: np.ndarray | None
+    site_share: np.ndarray | None
+    stats: LineStats | None
+
+    @classmethod
+    def of(cls, text: Sequence[str], keys: Sequence[str], config: StripConfig,
+           repeats: np.ndarray | None, site_share: np.ndarray | None) -> _Lines:
+        chars = PageChars(text)
+        stats = None
+        if config.context and CONTEXT not in config.disabled_rules and len(text) >= CONTEXT_MIN_LINES:
+            from .context import LineStats
+
+            stats = LineStats.of(text, keys, chars)
+        return cls(text, keys, headline_flags(chars, config.max_headline_words).tolist(),
+                   body_flags(chars).tolist(), repeats, site_share, stats)
+
+    def take(self, index: list[int]) -> _Lines:
+        def subset(values: np.ndarray | None) -> np.ndarray | None:
+            return None if values is None else np.asarray(values)[index]
+
+        return _Lines([self.text[i] for i in index], [self.keys[i] for i in index],
+                      [self.headline[i] for i in index], [self.body[i] for i in index],
+                      subset(self.repeats), subset(self.site_share),
+                      None if self.stats is None else self.stats.take(index))
+
+
+def _strip_once(lines: _Lines, config: StripConfig, catalogue: Catalogue, rules: bool = True) -> list[str | None]:
     disabled = set(config.disabled_rules)
-    verdicts: list[str | None] = []
-    for index, line in enumerate(paragraphs):
-        rule = None
-        if rules and len(line) <= config.max_rule_chars:
-            rule = catalogue.match(line, keys[index] if keys is not None else None)
-            if rule in disabled:
-                rule = None
-        verdicts.append(rule)
+    verdicts: list[str | None] = [None] * len(lines.text)
+    if rules:
+        limit = config.max_rule_chars
+        for index, (line, key) in enumerate(zip(lines.text, lines.keys)):
+            if len(line) <= limit:
+                rule = catalogue.match(line, key)
+                if rule is not None and rule not in disabled:
+                    verdicts[index] = rule
     if rules and config.comments == "drop" and COMMENT not in disabled:
-        _mark_comments(paragraphs, verdicts)
+        _mark_comments(lines, verdicts)
     if RELATED_LINKS not in disabled:
-        _mark_related_runs(paragraphs, verdicts, config, catalogue)
+        _mark_related_runs(lines, verdicts, config, catalogue)
     if config.context and CONTEXT not in disabled:
-        _mark_context(paragraphs, verdicts, config, keys, counts)
+        _mark_context(lines, verdicts, config)
     return verdicts
 
 
-def _mark_context(
-    paragraphs: Sequence[str],
-    verdicts: list[str | None],
-    config: StripConfig,
-    keys: Sequence[str],
-    counts: tuple[np.ndarray | None, np.ndarray | None],
-) -> None:
-    if len(paragraphs) < CONTEXT_MIN_LINES:
+def _mark_context(lines: _Lines, verdicts: list[str | None], config: StripConfig) -> None:
+    if len(lines.text) < CONTEXT_MIN_LINES:
         return  # too little page to judge a line by its neighbours
     scorer = _scorer()
     threshold = scorer.threshold if config.context_threshold is None else config.context_threshold
-    scores = scorer.score(paragraphs, verdicts, keys, *counts)
+    scores = scorer.score(lines.text, verdicts, lines.keys, lines.repeats, lines.site_share, lines.stats)
     candidates = [i for i, v in enumerate(verdicts) if v is None]
     if not candidates:
         return
@@ -360,7 +429,7 @@ def _scorer() -> ContextScorer:
     return ContextScorer()
 
 
-def _main_block_end(paragraphs: Sequence[str], verdicts: Sequence[str | None]) -> int | None:
+def _main_block_end(lines: _Lines, verdicts: Sequence[str | None]) -> int | None:
     """Last line of the page's main text: the run of body-like lines with the most words.
 
     A run tolerates one kept line that is not body (a subheading, a
@@ -372,10 +441,10 @@ def _main_block_end(paragraphs: Sequence[str], verdicts: Sequence[str | None]) -
     """
     best, best_start, best_words = None, None, 0
     start, words, gap = None, 0, 0
-    for index, line in enumerate(paragraphs):
+    for index, line in enumerate(lines.text):
         if verdicts[index] is not None and verdicts[index] != COMMENT_HEADER_RULE:
             continue
-        if verdicts[index] is None and is_body_like(line):
+        if verdicts[index] is None and lines.body[index]:
             if start is None:
                 start, words = index, 0
             words += len(line.split())
@@ -391,7 +460,7 @@ def _main_block_end(paragraphs: Sequence[str], verdicts: Sequence[str | None]) -
     return best
 
 
-def _mark_comments(paragraphs: Sequence[str], verdicts: list[str | None]) -> None:
+def _mark_comments(lines: _Lines, verdicts: list[str | None]) -> None:
     """Mark a comment section's remaining lines ``comment``.
 
     The section opens at the first comment counter ("12 comments:") or
@@ -402,7 +471,8 @@ def _mark_comments(paragraphs: Sequence[str], verdicts: list[str | None]) -> Non
     section or not, and counters are chrome anyway, so no header is left for
     a second stripping to open a section at: stripping again removes nothing.
     """
-    main = _main_block_end(paragraphs, verdicts)
+    paragraphs = lines.text
+    main = _main_block_end(lines, verdicts)
     headers = [verdict == COMMENT_HEADER_RULE for verdict in verdicts]
     for index, line in enumerate(paragraphs):
         if verdicts[index] is None and len(line.split()) <= 25 and _COMMENT_TITLE.match(line.strip()):
@@ -417,13 +487,8 @@ def _mark_comments(paragraphs: Sequence[str], verdicts: list[str | None]) -> Non
             return
 
 
-def _mark_related_runs(
-    paragraphs: Sequence[str],
-    verdicts: list[str | None],
-    config: StripConfig,
-    catalogue: Catalogue,
-) -> None:
-    headline = [is_headline_like(p, config.max_headline_words) for p in paragraphs]
+def _mark_related_runs(lines: _Lines, verdicts: list[str | None], config: StripConfig, catalogue: Catalogue) -> None:
+    paragraphs, headline = lines.text, lines.headline
     # After a "related posts" header: the headlines that follow, however few.
     for index, verdict in enumerate(verdicts):
         if verdict is None or catalogue.families.get(verdict) != RELATED_HEADER_FAMILY:
@@ -439,9 +504,7 @@ def _mark_related_runs(
     # middle of the page is left alone.
     # Lines already removed by a rule (a long cookie notice) are not body, so
     # that stripping the output again finds the same tail: idempotence.
-    last_body = max(
-        (i for i, p in enumerate(paragraphs) if verdicts[i] is None and is_body_like(p)), default=None
-    )
+    last_body = max((i for i, body in enumerate(lines.body) if body and verdicts[i] is None), default=None)
     if last_body is None:
         return
     # A run counts as a link list when page furniture frames it: chrome

@@ -232,17 +232,6 @@ def test_dropping_comments_is_idempotent(lines):
     assert strip(kept, DROP_COMMENTS) == [None] * len(kept)
 
 
-@given(st.lists(st.text(max_size=40), max_size=12))
-@settings(max_examples=300)
-def test_context_character_shares_match_a_per_character_count(lines):
-    """The table lookup gives the context features the numbers a plain count gives."""
-    from dedupe.context import _share, _upper_digit_shares
-
-    upper, digit = _upper_digit_shares(lines)
-    assert upper.tolist() == [_share(line, str.isupper) for line in lines]
-    assert digit.tolist() == [_share(line, str.isdigit) for line in lines]
-
-
 def test_a_titled_header_after_an_empty_comment_section_goes_in_the_first_pass():
     """Found by the idempotence property: the titled header came after the section that opened."""
     page = [ARTICLE[0], "No comments:", "Reply", "3 Responses to “Storm Ada”"]
