@@ -200,12 +200,15 @@ TITLE, ELSEWHERE, LISTED = 0, 1, 2
 def headline_placement(paragraphs: list[str]) -> list[int]:
     """:data:`TITLE`, :data:`ELSEWHERE` or :data:`LISTED` for each paragraph.
 
-    A listed headline is next to another headline or after the article's last
-    body line, and does not lead into body text.
+    A title leads into body text, directly or over a one-line standfirst (a
+    headline-like dek under it). A listed headline is next to another headline
+    or after the article's last body line, and does not lead into body text.
 
     >>> body = "The storm reached the coast on Monday night, flooding streets across the whole town."
     >>> headline_placement(["Storm Hits Coast", body, "Ten Tips For Gardening", "Why The Bus Is Late"])
     [0, 1, 2, 2]
+    >>> headline_placement(["Storm Hits Coast", "Thousands Without Power In The Town", body])
+    [0, 0, 1]
     """
     headline = [is_headline_like(p, questions=True) for p in paragraphs]
     body = [is_body_like(p) for p in paragraphs]
@@ -215,7 +218,9 @@ def headline_placement(paragraphs: list[str]) -> list[int]:
         before = i > 0 and headline[i - 1]
         after = i + 1 < len(paragraphs) and headline[i + 1]
         leads_body = i + 1 < len(paragraphs) and body[i + 1]
-        if is_headline and leads_body:
+        # a title over a standfirst (a headline-like dek, then the text)
+        over_dek = not before and after and i + 2 < len(paragraphs) and body[i + 2]
+        if is_headline and (leads_body or over_dek):
             out.append(TITLE)
         elif is_headline and (before or after or i > last_body >= 0):
             out.append(LISTED)

@@ -262,6 +262,19 @@ def test_article_keeps_its_headline_when_a_link_list_came_first():
     assert dup.doc_id == "other-page" and dup.kept_doc_id == "article"
 
 
+def test_article_keeps_a_title_that_stands_over_a_dek_when_a_link_list_came_first():
+    """A title above a one-line standfirst leads into the text too (failed before: it counted as listed)."""
+    title = "Storm Ada Floods Harbour Towns Along The Northern Coast"
+    dek = "Thousands Without Power As Rivers Burst Their Banks"
+    links = [title, "Council Approves New Bike Lanes", "Library Reopens After Long Repairs"]
+    docs = [{"id": "other-page", "text": "\n".join(OTHER + links)},
+            {"id": "article", "text": "\n".join([title, dek] + ARTICLE)}]
+    results, _ = run(docs, min_kept=0.0)
+    assert results[1].text.split("\n")[:2] == [title, dek]
+    (dup,) = [r for r in removals(results) if r.reason == "duplicate" and r.text == title]
+    assert dup.doc_id == "other-page" and dup.kept_doc_id == "article"
+
+
 def test_near_identical_lines_of_one_page_are_its_own_structure():
     stages = [f"Stage {n}: {day} September – Velo Città, Interlagos circuit" for n, day in
               ((9, "23"), (10, "30"), (11, "7"))]
