@@ -219,7 +219,10 @@ def headline_placement(paragraphs: list[str]) -> list[int]:
         after = i + 1 < len(paragraphs) and headline[i + 1]
         leads_body = i + 1 < len(paragraphs) and body[i + 1]
         # a title over a standfirst (a headline-like dek, then the text)
-        over_dek = not before and after and i + 2 < len(paragraphs) and body[i + 2]
+        # (a 12-18-word question is both body- and headline-like: the line
+        # after the dek must not be a headline, or the three are a list)
+        over_dek = (not before and after and i + 2 < len(paragraphs) and body[i + 2]
+                    and not headline[i + 2])
         if is_headline and (leads_body or over_dek):
             out.append(TITLE)
         elif is_headline and (before or after or i > last_body >= 0):
