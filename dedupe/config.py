@@ -84,6 +84,12 @@ SENTENCE_COVERAGE = 0.8
 #: A document keeping less than this share of its (post-strip, non-boilerplate)
 #: characters is dropped as a duplicate document.
 MIN_KEPT = 0.05
+#: ... unless what it keeps includes a paragraph of at least this many
+#: characters found nowhere else (no copy, no sentence in another document):
+#: dropping it would lose text the corpus has no other copy of. Measured on the
+#: syndication dev set (docs/algorithm.md): 140 keeps 23 documents' own
+#: paragraphs; shorter bars keep more fragments with missed copies in them.
+NOVEL_CHARS = 140
 #: Bytes of MinHash signatures held in RAM before they spill to the scratch
 #: folder (512 bytes per paragraph at 128 permutations: 2 GB is ~4 million
 #: paragraphs, ~400k documents of the benchmark corpus). Spilling changes no result.
@@ -238,7 +244,9 @@ class DedupConfig:
         keep: ``first`` (input order), ``earliest`` (date field) or ``longest``.
         sentence_coverage: a paragraph whose earlier-seen sentences make up this
             share of it is a duplicate (``sentences``); above 1 switches it off.
-        min_kept: documents keeping a smaller share of their text are dropped.
+        min_kept: documents keeping a smaller share of their text are dropped,
+        novel_chars: unless they keep a paragraph this long that has no copy
+            and shares no sentence with another document (0: drop anyway).
         memory_limit: bytes of signatures held in RAM before they spill to
             the scratch folder (``TMPDIR``); a size string like ``"4GB"``
             is accepted; 0 never spills.
@@ -262,6 +270,7 @@ class DedupConfig:
     keep: KeepPolicy = "first"
     sentence_coverage: float = SENTENCE_COVERAGE
     min_kept: float = MIN_KEPT
+    novel_chars: int = NOVEL_CHARS
     memory_limit: int = MEMORY_LIMIT
 
     def __post_init__(self) -> None:
@@ -288,6 +297,7 @@ class DedupConfig:
             "dedup.keep must be 'first', 'earliest' or 'longest'",
         )
         _check(0.0 <= self.min_kept <= 1.0, "dedup.min_kept must be in [0, 1]")
+        _check(self.novel_chars >= 0, "dedup.novel_chars must be 0 (off) or a number of characters")
         if not isinstance(self.memory_limit, int) or isinstance(self.memory_limit, bool):
             object.__setattr__(self, "memory_limit", parse_size(self.memory_limit))
         _check(self.memory_limit >= 0, "dedup.memory_limit must be a size")

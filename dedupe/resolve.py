@@ -16,7 +16,9 @@ length, MinHash signature and band keys), in input order.
    ``site_share`` of one site's pages, is boilerplate and every copy goes. Otherwise the canonical copy is chosen by
    the keep policy and the others are duplicates of it.
 5. **Duplicate documents**: a document keeping less than ``min_kept`` of its
-   non-boilerplate text is dropped; clusters whose canonical copy was in a
+   non-boilerplate text is dropped, unless it keeps a paragraph of
+   ``novel_chars`` or more that has no copy and shares no sentence with
+   another document (text found nowhere else); clusters whose canonical copy was in a
    dropped document re-elect one in a kept document, so kept text never points
    at a copy that is gone.
 """
@@ -466,6 +468,8 @@ def resolve(
 
     # Duplicate documents: share of kept text among kept + duplicate text.
     doc_dropped = _drop_documents(table, docs, status, config.min_kept)
+    if config.novel_chars:
+        doc_dropped &= ~_holds_novel_text(table, status, sizes[labels] == 1, config.novel_chars, doc_dropped.shape[0])
     if docs.earlier is not None:
         doc_dropped &= ~docs.earlier  # published already
     # A paragraph kept out by its sentences stays if the copy it points at is gone.
@@ -568,6 +572,31 @@ def _drop_documents(table: ParagraphTable, docs: DocumentTable, status: np.ndarr
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(judged > 0, kept_chars / np.where(judged > 0, judged, 1.0), 1.0)
     return (dup_chars > 0) & (share < min_kept)
+
+
+def _holds_novel_text(
+    table: ParagraphTable, status: np.ndarray, alone: np.ndarray, min_chars: int, n_docs: int
+) -> np.ndarray:
+    """Per document: does it keep a paragraph of ``min_chars``+ found nowhere else?
+
+    Found nowhere else: in no cluster (``alone``), and none of its sentences
+    occurs in another document. A mostly-duplicate repost that adds a
+    paragraph of its own (a blogger's introduction) is then not dropped, as
+    that paragraph has no other copy; an edited copy that escaped matching
+    almost always shares a sentence with its source, so it does not count.
+    """
+    novel = (status == KEPT) & alone & (table.length >= min_chars)
+    if table.sent_row is not None and table.sent_row.shape[0]:
+        sent_doc = table.doc[table.sent_row]
+        order = np.lexsort([sent_doc, table.sent_hash])
+        hashes, sent_docs = table.sent_hash[order], sent_doc[order]
+        starts = _group_starts(hashes)
+        new_doc = starts.copy()
+        new_doc[1:] |= sent_docs[1:] != sent_docs[:-1]
+        group = np.cumsum(starts) - 1
+        docs_per_sentence = np.bincount(group, weights=new_doc)[group]
+        novel[table.sent_row[order][docs_per_sentence >= 2]] = False
+    return np.bincount(table.doc[novel], minlength=n_docs) > 0
 
 
 def _kept_reference(table: ParagraphTable, canonical: np.ndarray, doc_dropped: np.ndarray) -> np.ndarray:

@@ -241,6 +241,23 @@ def test_comments_drop_on_both_commands_records_the_comment_rule(runner, tmp_pat
     assert result.exit_code != 0 and "maybe" in result.output
 
 
+def test_novel_chars_decides_whether_a_repost_with_its_own_paragraph_is_dropped(runner, tmp_path):
+    from .conftest import ARTICLE
+    from .test_pipeline import INTRO
+
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": "wire", "text": "\n".join(ARTICLE)},
+                                                {"id": "blog", "text": "\n".join([INTRO] + ARTICLE)}])
+    kept = {}
+    for bar in ("140", "0"):
+        out = tmp_path / f"out{bar}.jsonl"
+        result = invoke(runner, "clean", source, "-o", out, "--min-kept", "0.3", "--novel-chars", bar, "-q")
+        assert result.exit_code == 0, result.output
+        kept[bar] = [d["id"] for d in read_jsonl(out)]
+    assert kept == {"140": ["wire", "blog"], "0": ["wire"]}
+    result = invoke(runner, "clean", source, "--novel-chars", "-1", "-q")
+    assert result.exit_code != 0
+
+
 def test_strip_is_idempotent_on_its_output(runner, tmp_path):
     once, twice = tmp_path / "once.jsonl", tmp_path / "twice.jsonl"
     assert invoke(runner, "strip", SEEDS, "-o", once, "-q").exit_code == 0

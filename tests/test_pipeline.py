@@ -109,6 +109,35 @@ def test_canonical_copy_moves_out_of_a_dropped_document():
     assert kept_texts.count(shared) == 1
 
 
+INTRO = ("I have been following this storm all week from my kitchen window. "
+         "Here is the agency report in full, because the local paper still has nothing on it.")
+
+
+def test_mostly_duplicate_document_with_text_found_nowhere_else_keeps_that_text():
+    docs = [{"id": "wire", "text": "\n".join(ARTICLE)}, {"id": "blog", "text": "\n".join([INTRO] + ARTICLE)}]
+    results, stats = run(docs, min_kept=0.3)  # the intro is a fifth of the blog post
+    assert results[1].text == INTRO
+    assert {r.reason for r in results[1].removals} == {"duplicate"}
+    assert sum(stats.documents_dropped.values()) == 0
+    results, _ = run(docs, min_kept=0.3, novel_chars=0)
+    assert results[1].output is None
+    assert [r.rule for r in results[1].removals if r.paragraph is None] == ["min-kept"]
+
+
+def test_own_text_that_shares_a_sentence_with_another_document_does_not_save_a_copy():
+    first_sentence = INTRO.split(". ")[0] + "."
+    quoting = {"id": "quoting", "text": f"{first_sentence} A neighbour wrote that to me on Tuesday, and I agreed."}
+    docs = [{"id": "wire", "text": "\n".join(ARTICLE)}, {"id": "blog", "text": "\n".join([INTRO] + ARTICLE)}, quoting]
+    results, _ = run(docs, min_kept=0.3)
+    assert results[1].output is None
+
+
+def test_novel_text_shorter_than_the_bar_does_not_save_a_copy():
+    docs = [{"id": "wire", "text": "\n".join(ARTICLE)}, {"id": "blog", "text": "\n".join([INTRO] + ARTICLE)}]
+    results, _ = run(docs, min_kept=0.3, novel_chars=len(INTRO) + 1)
+    assert results[1].output is None
+
+
 def test_empty_and_chrome_only_documents_are_dropped_and_recorded():
     docs = ["", "   \n  ", "No comments:\nPost a Comment", "\n".join(ARTICLE)]
     results, stats = run(docs)
