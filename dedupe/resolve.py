@@ -286,6 +286,106 @@ def cluster_labels(table: ParagraphTable, config: DedupConfig, threads: int = 1)
     return component_labels(table.size, src, dst), int(src.shape[0])
 
 
+#: A chained cluster is split only while rows x seeds stays under this many
+#: similarity estimates (bounds the work and the signature rows fetched, 64 MB,
+#: on a pathological cluster).
+SPLIT_MAX_PAIRS = 1 << 16
+SPLIT_ROUNDS = 8
+
+
+def split_chained(table: ParagraphTable, labels: np.ndarray) -> tuple[np.ndarray, int]:
+    """Split clusters that chain different paragraphs of one page; returns (labels, clusters split).
+
+    Two different lines of one document are two paragraphs, never copies of
+    each other (:func:`_across_documents` gives them no edge), yet a cluster
+    can hold both through copies elsewhere: an article's similar list items
+    ("1 Green, 1 Red", "1 Green, 1 Purple, 1 Red"), each reposted, chain
+    through the reposts into one cluster, and all but one would be lost. Such
+    a cluster is regrouped around the rows of its document with the most
+    different lines in it: each row joins the one it is most similar to
+    (equal text first, then estimated Jaccard; ties to the earlier row).
+    Labels stay numbered by each cluster's smallest row. A regrouped cluster
+    can still hold two lines of another page; rounds repeat until none does
+    or a round splits nothing (a cluster left whole: see :func:`_regroup`).
+
+    >>> sigs = np.array([[1, 2, 3, 4], [1, 2, 3, 9], [1, 2, 3, 4], [1, 2, 3, 9]], np.uint32)
+    >>> t = ParagraphTable(doc=np.array([0, 0, 1, 1]), para=np.array([0, 1, 0, 1], np.int32),
+    ...                    exact=np.array([1, 2, 1, 2], np.uint64), length=np.array([80] * 4),
+    ...                    sig_row=np.arange(4), signatures=sigs, rows=2)
+    >>> labels, split = split_chained(t, np.zeros(4, np.int64))
+    >>> labels.tolist(), split
+    ([0, 1, 0, 1], 1)
+    """
+    total = 0
+    for _ in range(SPLIT_ROUNDS):
+        labels, split = _split_round(table, labels)
+        total += split
+        if not split:
+            break
+    return labels, total
+
+
+def _split_round(table: ParagraphTable, labels: np.ndarray) -> tuple[np.ndarray, int]:
+    n = table.size
+    key = table.text_hash if table.text_hash is not None else table.exact
+    order = np.lexsort([key, table.doc, labels])
+    lab, doc, text = labels[order], table.doc[order], key[order]
+    new_page = np.ones(n, dtype=bool)
+    new_page[1:] = (lab[1:] != lab[:-1]) | (doc[1:] != doc[:-1])
+    new_text = new_page.copy()
+    new_text[1:] |= text[1:] != text[:-1]
+    page = np.cumsum(new_page) - 1
+    texts_on_page = np.bincount(page, weights=new_text)[page]
+    conflicted = np.unique(lab[texts_on_page >= 2])
+    if conflicted.shape[0] == 0:
+        return labels, 0
+    present, first = np.unique(labels, return_index=True)
+    rep = first[np.searchsorted(present, labels)]  # smallest row of each cluster
+    store, split = _store(table), 0
+    by_label = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[by_label], conflicted), np.searchsorted(labels[by_label], conflicted, "right")
+    for lo, hi in zip(*bounds):
+        rows = by_label[lo:hi]  # ascending row order (stable sort)
+        groups = _regroup(table, store, key, rows)
+        if groups is not None:
+            rep[rows] = groups
+            split += 1
+    return np.unique(rep, return_inverse=True)[1].astype(np.int64), split
+
+
+def _regroup(table: ParagraphTable, store: SignatureStore, key: np.ndarray, rows: np.ndarray) -> np.ndarray | None:
+    """Smallest row of each member's new group, or None to leave the cluster whole."""
+    docs, texts = table.doc[rows], key[rows]
+    distinct = np.unique(np.stack([docs, texts.view(np.int64)]), axis=1)
+    per_doc_docs, per_doc_counts = np.unique(distinct[0], return_counts=True)
+    anchor = per_doc_docs[np.argmax(per_doc_counts)]  # most lines; ties to the smallest document
+    on_anchor = rows[docs == anchor]
+    _, firsts = np.unique(key[on_anchor], return_index=True)
+    seeds = np.sort(on_anchor[firsts])
+    if (table.sig_row[seeds] < 0).any() or rows.shape[0] * seeds.shape[0] > SPLIT_MAX_PAIRS:
+        return None  # a seed matched by exact text only, or too big: leave it
+    choice = np.full(rows.shape[0], -1, dtype=np.int64)
+    same_text = texts[:, None] == key[seeds][None, :]
+    has_twin = same_text.any(axis=1)
+    choice[has_twin] = np.argmax(same_text[has_twin], axis=1)
+    signed = ~has_twin & (table.sig_row[rows] >= 0)
+    if signed.any():
+        a = np.repeat(table.sig_row[rows[signed]], seeds.shape[0])
+        b = np.tile(table.sig_row[seeds], int(signed.sum()))
+        similar = estimate_similarity(store, a, b).reshape(-1, seeds.shape[0])
+        choice[signed] = np.argmax(similar, axis=1)
+    # rows matched by exact text only go where their text's first placed row went
+    placed = choice >= 0
+    for text in np.unique(texts[~placed]):
+        same = texts == text
+        choice[same & ~placed] = choice[same & placed][0] if (same & placed).any() else -2 - int(np.argmax(same))
+    groups = np.empty(rows.shape[0], dtype=np.int64)
+    for value in np.unique(choice):
+        members = rows[choice == value]
+        groups[choice == value] = members.min()
+    return groups
+
+
 def component_labels(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """Connected components of ``n`` nodes, numbered in order of their smallest node.
 
@@ -394,6 +494,7 @@ def resolve(
                           np.empty(0, np.int64))
 
     labels, n_edges = (cluster or cluster_labels)(table, config)
+    labels, n_split = split_chained(table, labels)
     n_labels = int(labels.max()) + 1
     sizes = np.bincount(labels, minlength=n_labels)
     multi = sizes[labels] > 1
@@ -515,6 +616,7 @@ def resolve(
         "candidate_edges": n_edges,
     }
     stats["duplicates_by_sentences"] = int(sentence_rows.shape[0])
+    stats["clusters_split"] = n_split
     return Resolution(status, canonical, similarity, rule, match, doc_dropped, doc_kept_ref, stats,
                       labels, docs_per_label, np.maximum(sites_per_label, 1), site_copies)
 
