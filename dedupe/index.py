@@ -516,6 +516,7 @@ def extend_with_earlier(table: ParagraphTable, docs: DocumentTable, earlier: Ear
         sig_row=cat(table.sig_row, sig_row, np.int64),
         signatures=store, rows=table.rows,
         listed=cat(table.listed, earlier.listed, np.int8),
+        shape=None if table.shape is None else cat(table.shape, np.zeros(earlier.doc.shape[0], np.int8), np.int8),
         text_hash=cat(table.text_hash, earlier.text_hash, np.uint64),
         sent_row=np.concatenate([table.sent_row, earlier.sent_row + n_rows]),
         sent_hash=np.concatenate([table.sent_hash, earlier.sent_hash]),

@@ -47,14 +47,17 @@ from .io import IterableSource, Record, Source, output_fields
 from .normalize import match_key, repair, split_lines
 from .record import Removal, Stats
 from .resolve import (
+    BODY,
     BOILERPLATE,
     DUPLICATE,
+    HEADLINE,
     MATCH_NAMES,
     RULE_NAMES,
     DocumentTable,
     ParagraphTable,
     Resolution,
     cluster_labels,
+    placement,
     resolve,
 )
 from .store import SignatureStore
@@ -141,7 +144,7 @@ class _Pass1Batch:
     exact: np.ndarray
     length: np.ndarray
     minhashed: np.ndarray
-    listed: np.ndarray
+    shape: np.ndarray
     text_hash: np.ndarray
     sent_row: np.ndarray
     sent_hash: np.ndarray
@@ -192,17 +195,22 @@ def sentence_hashes(text: str) -> list[tuple[int, int]]:
     return out
 
 
-#: Where a headline-like paragraph stands, best first: as an article's title
-#: (leading into body text), elsewhere, or as an entry of a list of links.
-TITLE, ELSEWHERE, LISTED = 0, 1, 2
+def paragraph_shapes(paragraphs: list[str]) -> list[int]:
+    """:data:`~dedupe.resolve.HEADLINE` and :data:`~dedupe.resolve.BODY` bits of each paragraph.
+
+    >>> paragraph_shapes(["Storm Hits Coast", "The storm reached the coast on Monday night, flooding streets "
+    ...                   "across the whole town.", "ok"])
+    [1, 2, 0]
+    """
+    return [(HEADLINE if is_headline_like(p, questions=True) else 0) | (BODY if is_body_like(p) else 0)
+            for p in paragraphs]
 
 
 def headline_placement(paragraphs: list[str]) -> list[int]:
-    """:data:`TITLE`, :data:`ELSEWHERE` or :data:`LISTED` for each paragraph.
+    """:data:`~dedupe.resolve.TITLE`, ``ELSEWHERE`` or ``LISTED`` for each paragraph of one page.
 
-    A title leads into body text, directly or over a one-line standfirst (a
-    headline-like dek under it). A listed headline is next to another headline
-    or after the article's last body line, and does not lead into body text.
+    The resolver decides placement the same way over each document's rows
+    once the corpus-wide boilerplate is known (:func:`~dedupe.resolve.placement`).
 
     >>> body = "The storm reached the coast on Monday night, flooding streets across the whole town."
     >>> headline_placement(["Storm Hits Coast", body, "Ten Tips For Gardening", "Why The Bus Is Late"])
@@ -210,26 +218,8 @@ def headline_placement(paragraphs: list[str]) -> list[int]:
     >>> headline_placement(["Storm Hits Coast", "Thousands Without Power In The Town", body])
     [0, 0, 1]
     """
-    headline = [is_headline_like(p, questions=True) for p in paragraphs]
-    body = [is_body_like(p) for p in paragraphs]
-    last_body = max((i for i, b in enumerate(body) if b), default=-1)
-    out = []
-    for i, is_headline in enumerate(headline):
-        before = i > 0 and headline[i - 1]
-        after = i + 1 < len(paragraphs) and headline[i + 1]
-        leads_body = i + 1 < len(paragraphs) and body[i + 1]
-        # a title over a standfirst (a headline-like dek, then the text)
-        # (a 12-18-word question is both body- and headline-like: the line
-        # after the dek must not be a headline, or the three are a list)
-        over_dek = (not before and after and i + 2 < len(paragraphs) and body[i + 2]
-                    and not headline[i + 2])
-        if is_headline and (leads_body or over_dek):
-            out.append(TITLE)
-        elif is_headline and (before or after or i > last_body >= 0):
-            out.append(LISTED)
-        else:
-            out.append(ELSEWHERE)
-    return out
+    shapes = np.array(paragraph_shapes(paragraphs), dtype=np.int8)
+    return placement(np.zeros(len(paragraphs), np.int64), shapes, np.ones(len(paragraphs), bool)).tolist()
 
 
 class _Worker:
@@ -273,13 +263,13 @@ class _Worker:
                 pickle.dump([(p.paragraphs, p.verdicts) for p in prepared], spill,
                             protocol=pickle.HIGHEST_PROTOCOL)
         prepared_at = time.perf_counter()
-        chars, doc, para, keys, exact_keys, length, listed, text_hash = [], [], [], [], [], [], [], []
+        chars, doc, para, keys, exact_keys, length, shape, text_hash = [], [], [], [], [], [], [], []
         sent_row, sent_hash, sent_len = [], [], []
         paragraphs = 0
         for (index, _, _), prep in zip(batch, prepared):
             paragraphs += len(prep.paragraphs)
             kept = [n for n, v in enumerate(prep.verdicts) if v is None]
-            placement = headline_placement([prep.paragraphs[n] for n in kept])
+            shapes = paragraph_shapes([prep.paragraphs[n] for n in kept])
             total = 0
             for position, number in enumerate(kept):
                 text, key = prep.paragraphs[number], prep.keys[number]
@@ -297,7 +287,7 @@ class _Worker:
                 short = key.count(" ") + 1 < SHORT_KEY_WORDS
                 exact_keys.append(match_key(text, fold_digits=False) if short else key)
                 length.append(len(text))
-                listed.append(placement[position])
+                shape.append(shapes[position])
                 text_hash.append(exact_hash(text))
             chars.append(total)
         prints = self.fingerprinter.fingerprint(keys, exact_keys, with_bands=False)
@@ -309,7 +299,7 @@ class _Worker:
             exact=prints.exact,
             length=np.array(length, dtype=np.int64),
             minhashed=prints.minhashed,
-            listed=np.array(listed, dtype=np.int8),
+            shape=np.array(shape, dtype=np.int8),
             text_hash=np.array(text_hash, dtype=np.uint64),
             sent_row=np.array(sent_row, dtype=np.int64),
             sent_hash=np.array(sent_hash, dtype=np.uint64),
@@ -787,7 +777,7 @@ def _concatenate(
     table = ParagraphTable(
         doc=doc, para=cat("para", np.int32), exact=cat("exact", np.uint64),
         length=cat("length", np.int64), sig_row=sig_row, signatures=store, rows=store.rows,
-        listed=cat("listed", np.int8), text_hash=cat("text_hash", np.uint64),
+        shape=cat("shape", np.int8), text_hash=cat("text_hash", np.uint64),
         sent_row=sent_row.astype(np.int64), sent_hash=cat("sent_hash", np.uint64),
         sent_len=cat("sent_len", np.int64),
     )

@@ -58,6 +58,11 @@ RULE_NAMES = {RULE_BOILERPLATE_DOCS: "boilerplate-docs", RULE_SITE_TEMPLATE: "si
 MATCH_EXACT = 1
 MATCH_MINHASH = 2
 MATCH_SENTENCES = 3
+#: Where a headline-like paragraph stands, best first: as an article's title
+#: (leading into body text), elsewhere, or as an entry of a list of links.
+TITLE, ELSEWHERE, LISTED = 0, 1, 2
+#: Shape bits of a paragraph (:attr:`ParagraphTable.shape`).
+HEADLINE, BODY = 1, 2
 MATCH_NAMES = {MATCH_EXACT: "exact", MATCH_MINHASH: "minhash", MATCH_SENTENCES: "sentences"}
 
 
@@ -73,6 +78,9 @@ class ParagraphTable:
     signatures: np.ndarray | SignatureStore  # uint32[m, num_perm], in RAM or spilled
     rows: int  # rows per LSH band; band keys are computed from the signatures band by band
     listed: np.ndarray | None = None  # int8[n] placement: 0 title, 1 elsewhere, 2 in a list of links
+    # int8[n] HEADLINE | BODY bits of the row's text; with it, placement is decided
+    # (into ``listed``) once boilerplate rows are known, for this run's rows
+    shape: np.ndarray | None = None
     text_hash: np.ndarray | None = None  # uint64[n] hash of the repaired text itself
     # sentences of the rows: row index, hash of the sentence's match key, characters
     sent_row: np.ndarray | None = None  # int64[s]
@@ -437,6 +445,53 @@ def _across_documents(table: ParagraphTable, a: np.ndarray, b: np.ndarray) -> np
     return other | (table.text_hash[a] == table.text_hash[b])
 
 
+def placement(doc: np.ndarray, shape: np.ndarray, live: np.ndarray) -> np.ndarray:
+    """:data:`TITLE`, :data:`ELSEWHERE` or :data:`LISTED` for rows in document order.
+
+    Only ``live`` rows count as neighbours (the others — boilerplate, such as
+    a site's name above every title — are skipped, and are ``ELSEWHERE``).
+    A title is a headline-like row leading into body text, directly or, when
+    no headline comes before it, over a one-line standfirst (a headline-like
+    dek, then a row that is body and not headline-like). A listed row is
+    headline-like, not a title, and next to another headline or after its
+    document's last body row.
+
+    >>> shape = np.array([HEADLINE, BODY, HEADLINE, HEADLINE], np.int8)
+    >>> placement(np.zeros(4, np.int64), shape, np.ones(4, bool)).tolist()
+    [0, 1, 2, 2]
+    >>> placement(np.zeros(4, np.int64), np.array([HEADLINE, HEADLINE, HEADLINE, BODY], np.int8),
+    ...           np.array([False, True, True, True])).tolist()
+    [1, 0, 0, 1]
+    """
+    out = np.full(doc.shape[0], ELSEWHERE, dtype=np.int8)
+    rows = np.flatnonzero(live)
+    if rows.shape[0] == 0:
+        return out
+    d = doc[rows]
+    head = (shape[rows] & HEADLINE) > 0
+    body = (shape[rows] & BODY) > 0
+
+    def ahead(values: np.ndarray, step: int) -> np.ndarray:
+        shifted = np.zeros(values.shape[0], dtype=bool)
+        if values.shape[0] > step:
+            shifted[:-step] = values[step:] & (d[step:] == d[:-step])
+        return shifted
+
+    before = np.zeros(rows.shape[0], dtype=bool)
+    before[1:] = head[:-1] & (d[1:] == d[:-1])
+    after = ahead(head, 1)
+    over_dek = ~before & after & ahead(body, 2) & ~ahead(head, 2)
+    title = head & (ahead(body, 1) | over_dek)
+    # each document's last body row (-1 without one), by position among live rows
+    position = np.arange(rows.shape[0])
+    starts = np.flatnonzero(np.concatenate([[True], d[1:] != d[:-1]]))
+    last_body = np.maximum.reduceat(np.where(body, position, -1), starts)
+    last_of_row = np.repeat(last_body, np.diff(np.append(starts, rows.shape[0])))
+    listed = head & ~title & (before | after | ((position > last_of_row) & (last_of_row >= 0)))
+    out[rows] = np.where(title, TITLE, np.where(listed, LISTED, ELSEWHERE))
+    return out
+
+
 def _policy_order(table: ParagraphTable, docs: DocumentTable, keep: str) -> list[np.ndarray]:
     """Sort keys (least significant first, for lexsort) ranking rows within a cluster.
 
@@ -551,6 +606,12 @@ def resolve(
     rule[boiler_rows & boiler_docs[labels]] = RULE_BOILERPLATE_DOCS
     rule[boiler_rows & ~boiler_docs[labels]] = RULE_SITE_TEMPLATE
 
+    if table.shape is not None:
+        # placement once the corpus's boilerplate is known: a site's name above
+        # every page's title no longer makes the title look like a list entry
+        current = table.earlier == 0 if table.earlier is not None else np.ones(n, dtype=bool)
+        decided = placement(table.doc, table.shape, current & (status != BOILERPLATE))
+        table.listed = np.where(current, decided, table.listed if table.listed is not None else ELSEWHERE)
     keys = _policy_order(table, docs, config.keep)
     dup_rows = np.flatnonzero(multi & ~boiler_rows)
     label_ids, best = _first_per_label(labels, dup_rows, keys)

@@ -321,6 +321,23 @@ def test_similar_list_items_of_a_reposted_article_are_not_chained_into_one():
     assert stats.clusters["clusters_split"] >= 1
 
 
+def test_a_site_name_above_every_title_does_not_make_the_title_a_list_entry():
+    """Placement is decided once the site's template is known (failed before: the site name
+    above the title counted as a headline before it, so title + dek read as a list)."""
+    title, dek = "Storm Ada Floods Harbour Towns Along The Northern Coast", "Thousands Without Power Overnight"
+    links = [title, "Council Approves New Bike Lanes", "Library Reopens After Long Repairs"]
+    pages = [[title, dek] + ARTICLE, ["Orchestra Opens Its Season", "A Warm Night For Haydn"] + OTHER,
+             ["Harbour Dredging Plans Delayed Again", "Boats Stuck Until Spring"]
+             + ["The dredger that was due in March will not arrive before the summer, the port authority said."]]
+    docs = [{"id": "elsewhere", "url": "https://other.example/a", "text": "\n".join(OTHER[:2] + links)}]
+    docs += [{"id": f"record-{i}", "url": f"https://record.example/{i}", "text": "\n".join(["The Daily Record"] + page)}
+             for i, page in enumerate(pages)]
+    results, _ = run(docs, min_kept=0.0)
+    assert results[1].text.split("\n")[:2] == [title, dek]
+    (dup,) = [r for r in removals(results) if r.reason == "duplicate" and r.text == title]
+    assert dup.doc_id == "elsewhere" and dup.kept_doc_id == "record-0"
+
+
 def test_near_identical_lines_of_one_page_are_its_own_structure():
     stages = [f"Stage {n}: {day} September – Velo Città, Interlagos circuit" for n, day in
               ((9, "23"), (10, "30"), (11, "7"))]
