@@ -38,6 +38,8 @@ from .store import SignatureStore
 
 #: Candidate pairs verified per step: bounds the per-pair temporaries.
 _VERIFY_PAIRS = 1 << 22
+#: Sentences scanned per step when looking for a few hashes among all of them.
+_SCAN_SENTENCES = 1 << 22
 
 KEPT = 0
 DUPLICATE = 1
@@ -631,7 +633,7 @@ def resolve(
     # Duplicate documents: share of kept text among kept + duplicate text.
     doc_dropped = _drop_documents(table, docs, status, config.min_kept)
     if config.novel_chars:
-        doc_dropped &= ~_holds_novel_text(table, status, sizes[labels] == 1, config.novel_chars, doc_dropped.shape[0])
+        doc_dropped &= ~_holds_novel_text(table, status, sizes[labels] == 1, config.novel_chars, doc_dropped)
     if docs.earlier is not None:
         doc_dropped &= ~docs.earlier  # published already
     # A paragraph kept out by its sentences stays if the copy it points at is gone.
@@ -738,7 +740,7 @@ def _drop_documents(table: ParagraphTable, docs: DocumentTable, status: np.ndarr
 
 
 def _holds_novel_text(
-    table: ParagraphTable, status: np.ndarray, alone: np.ndarray, min_chars: int, n_docs: int
+    table: ParagraphTable, status: np.ndarray, alone: np.ndarray, min_chars: int, doc_dropped: np.ndarray
 ) -> np.ndarray:
     """Per document: does it keep a paragraph of ``min_chars``+ found nowhere else?
 
@@ -747,19 +749,27 @@ def _holds_novel_text(
     paragraph of its own (a blogger's introduction) is then not dropped, as
     that paragraph has no other copy; an edited copy that escaped matching
     almost always shares a sentence with its source, so it does not count.
+    Only documents about to be dropped are asked, and the corpus's sentences
+    are scanned in blocks for theirs: memory stays that of the few candidates.
     """
-    novel = (status == KEPT) & alone & (table.length >= min_chars)
-    if table.sent_row is not None and table.sent_row.shape[0]:
-        sent_doc = table.doc[table.sent_row]
-        order = np.lexsort([sent_doc, table.sent_hash])
-        hashes, sent_docs = table.sent_hash[order], sent_doc[order]
-        starts = _group_starts(hashes)
-        new_doc = starts.copy()
-        new_doc[1:] |= sent_docs[1:] != sent_docs[:-1]
-        group = np.cumsum(starts) - 1
-        docs_per_sentence = np.bincount(group, weights=new_doc)[group]
-        novel[table.sent_row[order][docs_per_sentence >= 2]] = False
-    return np.bincount(table.doc[novel], minlength=n_docs) > 0
+    novel = (status == KEPT) & alone & (table.length >= min_chars) & doc_dropped[table.doc]
+    mine = novel[table.sent_row] if novel.any() and table.sent_row is not None else np.zeros(0, bool)
+    if mine.any():
+        wanted = np.unique(table.sent_hash[mine])
+        # every (sentence, document) pair among the corpus's sentences with a wanted hash
+        found_hash, found_doc = [], []
+        for start in range(0, table.sent_hash.shape[0], _SCAN_SENTENCES):
+            hashes = table.sent_hash[start : start + _SCAN_SENTENCES]
+            at = np.minimum(np.searchsorted(wanted, hashes), wanted.shape[0] - 1)
+            hit = wanted[at] == hashes
+            found_hash.append(hashes[hit])
+            found_doc.append(table.doc[table.sent_row[start : start + _SCAN_SENTENCES][hit]])
+        pairs = np.unique(np.stack([np.concatenate(found_hash).view(np.int64), np.concatenate(found_doc)]), axis=1)
+        hashes, docs_with = np.unique(pairs[0], return_counts=True)
+        shared = hashes[docs_with >= 2].view(np.uint64)
+        rows = table.sent_row[mine]
+        novel[rows[np.isin(table.sent_hash[mine], shared)]] = False
+    return np.bincount(table.doc[novel], minlength=doc_dropped.shape[0]) > 0
 
 
 def _kept_reference(table: ParagraphTable, canonical: np.ndarray, doc_dropped: np.ndarray) -> np.ndarray:

@@ -132,6 +132,14 @@ def test_own_text_that_shares_a_sentence_with_another_document_does_not_save_a_c
     assert results[1].output is None
 
 
+def test_novel_text_without_sentences_saves_a_copy_too():
+    """A long line with no sentence in it (one long token) has nothing to share."""
+    token = "Zyx" * 50
+    docs = [{"id": "wire", "text": "\n".join(ARTICLE)}, {"id": "blog", "text": "\n".join([token] + ARTICLE)}]
+    results, _ = run(docs, min_kept=0.3)
+    assert results[1].text == token
+
+
 def test_novel_text_shorter_than_the_bar_does_not_save_a_copy():
     docs = [{"id": "wire", "text": "\n".join(ARTICLE)}, {"id": "blog", "text": "\n".join([INTRO] + ARTICLE)}]
     results, _ = run(docs, min_kept=0.3, novel_chars=len(INTRO) + 1)
