@@ -326,41 +326,59 @@ def split_chained(table: ParagraphTable, labels: np.ndarray) -> tuple[np.ndarray
     >>> labels.tolist(), split
     ([0, 1, 0, 1], 1)
     """
-    total = 0
+    if table.size == 0:
+        return labels, 0
+    # Only rows of clusters with two or more members can conflict; later
+    # rounds look only at the rows of clusters the round before regrouped.
+    consider = np.flatnonzero(np.bincount(labels)[labels] > 1)
+    labels = labels.copy()
+    total, fresh = 0, int(labels.max()) + 1
     for _ in range(SPLIT_ROUNDS):
-        labels, split = _split_round(table, labels)
+        consider, fresh, split = _split_round(table, labels, consider, fresh)
         total += split
         if not split:
             break
+    if total:  # renumber by each cluster's smallest row
+        present, first = np.unique(labels, return_index=True)
+        rank = np.empty(present.shape[0], dtype=np.int64)
+        rank[np.argsort(first)] = np.arange(present.shape[0])
+        labels = rank[np.searchsorted(present, labels)]
     return labels, total
 
 
-def _split_round(table: ParagraphTable, labels: np.ndarray) -> tuple[np.ndarray, int]:
-    n = table.size
+def _split_round(
+    table: ParagraphTable, labels: np.ndarray, consider: np.ndarray, fresh: int
+) -> tuple[np.ndarray, int, int]:
+    """Regroup the conflicted clusters among rows ``consider`` (in place); returns
+    (rows of the clusters regrouped, next unused label, clusters regrouped)."""
     key = table.text_hash if table.text_hash is not None else table.exact
-    order = np.lexsort([key, table.doc, labels])
+    order = consider[np.lexsort([key[consider], table.doc[consider], labels[consider]])]
     lab, doc, text = labels[order], table.doc[order], key[order]
-    new_page = np.ones(n, dtype=bool)
+    new_page = np.ones(order.shape[0], dtype=bool)
     new_page[1:] = (lab[1:] != lab[:-1]) | (doc[1:] != doc[:-1])
     new_text = new_page.copy()
     new_text[1:] |= text[1:] != text[:-1]
     page = np.cumsum(new_page) - 1
-    texts_on_page = np.bincount(page, weights=new_text)[page]
+    texts_on_page = np.bincount(page, weights=new_text)[page] if order.shape[0] else np.zeros(0)
     conflicted = np.unique(lab[texts_on_page >= 2])
     if conflicted.shape[0] == 0:
-        return labels, 0
-    present, first = np.unique(labels, return_index=True)
-    rep = first[np.searchsorted(present, labels)]  # smallest row of each cluster
-    store, split = _store(table), 0
-    by_label = np.argsort(labels, kind="stable")
-    bounds = np.searchsorted(labels[by_label], conflicted), np.searchsorted(labels[by_label], conflicted, "right")
-    for lo, hi in zip(*bounds):
-        rows = by_label[lo:hi]  # ascending row order (stable sort)
+        return consider[:0], fresh, 0
+    members = np.sort(order[np.isin(lab, conflicted)])  # each conflicted cluster's rows, in row order
+    by_label = members[np.argsort(labels[members], kind="stable")]
+    sorted_labels = labels[by_label]
+    store, split, regrouped = _store(table), 0, []
+    for lo, hi in zip(np.searchsorted(sorted_labels, conflicted), np.searchsorted(sorted_labels, conflicted, "right")):
+        rows = by_label[lo:hi]
         groups = _regroup(table, store, key, rows)
-        if groups is not None:
-            rep[rows] = groups
-            split += 1
-    return np.unique(rep, return_inverse=True)[1].astype(np.int64), split
+        if groups is None:
+            continue
+        values, inverse = np.unique(groups, return_inverse=True)
+        labels[rows] = fresh + inverse
+        fresh += values.shape[0]
+        regrouped.append(rows)
+        split += 1
+    rows_regrouped = np.sort(np.concatenate(regrouped)) if regrouped else consider[:0]
+    return rows_regrouped, fresh, split
 
 
 def _regroup(table: ParagraphTable, store: SignatureStore, key: np.ndarray, rows: np.ndarray) -> np.ndarray | None:
