@@ -470,3 +470,45 @@ def test_splitting_chained_clusters_only_splits_and_leaves_no_page_twice(rows):
             assert len(np.unique(texts[members & (docs == doc)])) == 1
     firsts = [int(np.flatnonzero(labels == label)[0]) for label in np.unique(labels)]
     assert firsts == sorted(firsts)  # numbered by smallest row
+
+
+def _placement_reference(shapes):
+    """One page's placement, line by line (the definition the vectorised resolver follows)."""
+    head = [bool(s & 1) for s in shapes]
+    body = [bool(s & 2) for s in shapes]
+    last_body = max((i for i, b in enumerate(body) if b), default=-1)
+    out = []
+    for i, h in enumerate(head):
+        before = i > 0 and head[i - 1]
+        after = i + 1 < len(head) and head[i + 1]
+        leads = i + 1 < len(head) and body[i + 1]
+        over_dek = not before and after and i + 2 < len(head) and body[i + 2] and not head[i + 2]
+        if h and (leads or over_dek):
+            out.append(0)
+        elif h and (before or after or i > last_body >= 0):
+            out.append(2)
+        else:
+            out.append(1)
+    return out
+
+
+@given(st.lists(st.tuples(st.integers(0, 2), st.integers(0, 3), st.booleans()), max_size=40))
+@settings(max_examples=300)
+def test_placement_over_documents_equals_placement_page_by_page(rows):
+    """The resolver's vectorised placement, over many documents with rows left out (boilerplate),
+    equals the line-by-line definition applied to each document's remaining rows."""
+    import numpy as np
+
+    from dedupe.resolve import placement
+
+    rows = sorted(rows, key=lambda r: r[0])  # rows come in document order
+    doc = np.array([r[0] for r in rows], dtype=np.int64)
+    shape = np.array([r[1] for r in rows], dtype=np.int8)
+    live = np.array([r[2] for r in rows], dtype=bool)
+    got = placement(doc, shape, live).tolist()
+    expected = [1] * len(rows)
+    for d in set(doc.tolist()):
+        members = [i for i in range(len(rows)) if doc[i] == d and live[i]]
+        for i, value in zip(members, _placement_reference([int(shape[i]) for i in members])):
+            expected[i] = value
+    assert got == expected
