@@ -90,6 +90,9 @@ MIN_KEPT = 0.05
 #: syndication dev set (docs/algorithm.md): 140 keeps 23 documents' own
 #: paragraphs; shorter bars keep more fragments with missed copies in them.
 NOVEL_CHARS = 140
+#: Lines of at most this many words (and under ``short_chars`` characters) are
+#: also matched when one word of 4+ letters is a typo apart (0: off).
+TYPO_WORDS = 6
 #: Bytes of MinHash signatures held in RAM before they spill to the scratch
 #: folder (512 bytes per paragraph at 128 permutations: 2 GB is ~4 million
 #: paragraphs, ~400k documents of the benchmark corpus). Spilling changes no result.
@@ -247,6 +250,8 @@ class DedupConfig:
         min_kept: documents keeping a smaller share of their text are dropped,
         novel_chars: unless they keep a paragraph this long that has no copy
             and shares no sentence with another document (0: drop anyway).
+        typo_words: short lines of at most this many words are copies when
+            one word differs by a typo (0: off).
         memory_limit: bytes of signatures held in RAM before they spill to
             the scratch folder (``TMPDIR``); a size string like ``"4GB"``
             is accepted; 0 never spills.
@@ -271,6 +276,7 @@ class DedupConfig:
     sentence_coverage: float = SENTENCE_COVERAGE
     min_kept: float = MIN_KEPT
     novel_chars: int = NOVEL_CHARS
+    typo_words: int = TYPO_WORDS
     memory_limit: int = MEMORY_LIMIT
 
     def __post_init__(self) -> None:
@@ -298,6 +304,7 @@ class DedupConfig:
         )
         _check(0.0 <= self.min_kept <= 1.0, "dedup.min_kept must be in [0, 1]")
         _check(self.novel_chars >= 0, "dedup.novel_chars must be 0 (off) or a number of characters")
+        _check(self.typo_words >= 0, "dedup.typo_words must be 0 (off) or a number of words")
         if not isinstance(self.memory_limit, int) or isinstance(self.memory_limit, bool):
             object.__setattr__(self, "memory_limit", parse_size(self.memory_limit))
         _check(self.memory_limit >= 0, "dedup.memory_limit must be a size")

@@ -521,6 +521,9 @@ def extend_with_earlier(table: ParagraphTable, docs: DocumentTable, earlier: Ear
         sent_row=np.concatenate([table.sent_row, earlier.sent_row + n_rows]),
         sent_hash=np.concatenate([table.sent_hash, earlier.sent_hash]),
         sent_len=np.concatenate([table.sent_len, earlier.sent_len]),
+        # earlier rows keep no typo keys: a typo copy is found within a batch, not across
+        typo_row=table.typo_row, typo_hash=table.typo_hash, typo_letters=table.typo_letters,
+        typo_len=table.typo_len,
         earlier=np.concatenate([np.zeros(n_rows, np.int8), earlier.status]),
         earlier_docs=np.concatenate([np.ones(n_rows, np.int64), earlier.docs]),
         earlier_sites=np.concatenate([np.ones(n_rows, np.int64), earlier.sites]),

@@ -70,6 +70,41 @@ log = logging.getLogger(__name__)
 BATCH_DOCS = 256
 #: Lines of fewer words keep their digits in the exact hash.
 SHORT_KEY_WORDS = 8
+
+
+def typo_keys(key: str, max_words: int) -> list[tuple[int, int, int]]:
+    """(hash of the other words, letters of this word, its length) for each typo-able word.
+
+    A short line with one word mistyped is a copy the MinHash misses (a
+    changed letter is a fifth of a short line's shingles). Two lines of the
+    same words but one share the hash of the others (with the gap's position);
+    the resolver then asks whether the two differing words are a typo apart.
+    Only lines of 2 to ``max_words`` words, and words of 4+ letters with no
+    digit (a changed number is a different fact) take part; the letters are a
+    64-bit set (``ord % 64``).
+
+    >>> [length for _, _, length in typo_keys("storm hits coast", 6)]
+    [5, 4, 5]
+    >>> typo_keys("stage 9 in paris", 6)[-1][0] == typo_keys("stage 9 in parsi", 6)[-1][0]
+    True
+    >>> typo_keys("a very long line of more than six words here", 6)
+    []
+    """
+    words = key.split(" ")
+    if not 2 <= len(words) <= max_words:
+        return []
+    out = []
+    for j, word in enumerate(words):
+        if len(word) >= TYPO_MIN_LETTERS and word.isalpha():
+            letters = 0
+            for char in word:
+                letters |= 1 << (ord(char) % 64)
+            out.append((exact_hash(" ".join(words[:j] + ["\x00"] + words[j + 1:])), letters, len(word)))
+    return out
+
+
+#: Words shorter than this are not matched as typos ("man" / "men", "Part I" / "Part II").
+TYPO_MIN_LETTERS = 4
 #: Rule name for a line that repair turned into nothing (only control characters).
 BLANK_AFTER_REPAIR = "blank-after-repair"
 
@@ -149,6 +184,10 @@ class _Pass1Batch:
     sent_row: np.ndarray
     sent_hash: np.ndarray
     sent_len: np.ndarray
+    typo_row: np.ndarray
+    typo_hash: np.ndarray
+    typo_letters: np.ndarray
+    typo_len: np.ndarray
     signatures: np.ndarray
     paragraphs: int
     seconds: dict[str, float]
@@ -265,6 +304,8 @@ class _Worker:
         prepared_at = time.perf_counter()
         chars, doc, para, keys, exact_keys, length, shape, text_hash = [], [], [], [], [], [], [], []
         sent_row, sent_hash, sent_len = [], [], []
+        typo_row, typo_hash, typo_letters, typo_len = [], [], [], []
+        typo_words = self.config.dedup.typo_words
         paragraphs = 0
         for (index, _, _), prep in zip(batch, prepared):
             paragraphs += len(prep.paragraphs)
@@ -286,6 +327,12 @@ class _Worker:
                 # digits of short lines are content (prices, scores, list numbers)
                 short = key.count(" ") + 1 < SHORT_KEY_WORDS
                 exact_keys.append(match_key(text, fold_digits=False) if short else key)
+                if typo_words and len(exact_keys[-1]) < self.config.dedup.short_chars:
+                    for typo_key, letters, letters_count in typo_keys(exact_keys[-1], typo_words):
+                        typo_row.append(len(doc) - 1)
+                        typo_hash.append(typo_key)
+                        typo_letters.append(letters)
+                        typo_len.append(letters_count)
                 length.append(len(text))
                 shape.append(shapes[position])
                 text_hash.append(exact_hash(text))
@@ -304,6 +351,10 @@ class _Worker:
             sent_row=np.array(sent_row, dtype=np.int64),
             sent_hash=np.array(sent_hash, dtype=np.uint64),
             sent_len=np.array(sent_len, dtype=np.int64),
+            typo_row=np.array(typo_row, dtype=np.int64),
+            typo_hash=np.array(typo_hash, dtype=np.uint64),
+            typo_letters=np.array(typo_letters, dtype=np.uint64),
+            typo_len=np.array(typo_len, dtype=np.int8),
             signatures=prints.signatures,
             paragraphs=paragraphs,
             seconds={**seconds, "fingerprint": time.perf_counter() - prepared_at},
@@ -774,12 +825,16 @@ def _concatenate(
     offsets = np.cumsum([0] + [b.doc.shape[0] for b in batches[:-1]])
     sent_row = (np.concatenate([b.sent_row + off for b, off in zip(batches, offsets)])
                 if batches else np.empty(0, np.int64))
+    typo_row = (np.concatenate([b.typo_row + off for b, off in zip(batches, offsets)])
+                if batches else np.empty(0, np.int64))
     table = ParagraphTable(
         doc=doc, para=cat("para", np.int32), exact=cat("exact", np.uint64),
         length=cat("length", np.int64), sig_row=sig_row, signatures=store, rows=store.rows,
         shape=cat("shape", np.int8), text_hash=cat("text_hash", np.uint64),
         sent_row=sent_row.astype(np.int64), sent_hash=cat("sent_hash", np.uint64),
         sent_len=cat("sent_len", np.int64),
+        typo_row=typo_row.astype(np.int64), typo_hash=cat("typo_hash", np.uint64),
+        typo_letters=cat("typo_letters", np.uint64), typo_len=cat("typo_len", np.int8),
     )
     return table, chars
 

@@ -65,7 +65,9 @@ MATCH_SENTENCES = 3
 TITLE, ELSEWHERE, LISTED = 0, 1, 2
 #: Shape bits of a paragraph (:attr:`ParagraphTable.shape`).
 HEADLINE, BODY = 1, 2
-MATCH_NAMES = {MATCH_EXACT: "exact", MATCH_MINHASH: "minhash", MATCH_SENTENCES: "sentences"}
+#: A short line matched through a one-typo edge to a line without a MinHash.
+MATCH_TYPO = 4
+MATCH_NAMES = {MATCH_EXACT: "exact", MATCH_MINHASH: "minhash", MATCH_SENTENCES: "sentences", MATCH_TYPO: "typo"}
 
 
 @dataclass(slots=True)
@@ -88,6 +90,12 @@ class ParagraphTable:
     sent_row: np.ndarray | None = None  # int64[s]
     sent_hash: np.ndarray | None = None  # uint64[s]
     sent_len: np.ndarray | None = None  # int64[s]
+    # one-typo keys of short rows (see pipeline.typo_keys): row, hash of the
+    # other words, the typo-able word's letters (64-bit set) and length
+    typo_row: np.ndarray | None = None  # int64[t]
+    typo_hash: np.ndarray | None = None  # uint64[t]
+    typo_letters: np.ndarray | None = None  # uint64[t]
+    typo_len: np.ndarray | None = None  # int8[t]
     # Rows from an index of earlier runs (incremental cleaning): EARLIER_KEPT,
     # EARLIER_BOILERPLATE or EARLIER_TEMPLATE (0 for this run's rows), and how many documents
     # and sites the row's cluster spanned before this run.
@@ -294,6 +302,51 @@ def cluster_labels(table: ParagraphTable, config: DedupConfig, threads: int = 1)
     """
     src, dst = candidate_edges(table, config.threshold, config.short_chars, config.short_threshold, threads)
     return component_labels(table.size, src, dst), int(src.shape[0])
+
+
+def typo_edges(table: ParagraphTable) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of short rows in different documents whose words are equal but one, a typo apart.
+
+    Rows sharing a typo key have the same words but one, at the same place;
+    the two differing words are a typo apart when their lengths differ by at
+    most one and their letter sets by at most two letters (a changed, added,
+    dropped or swapped letter). Rows of one page are left alone, as for
+    every other edge.
+
+    >>> from dedupe.pipeline import typo_keys
+    >>> keys = [typo_keys(k, 6) for k in ("storm hits coast", "storm hits caost", "storm hits ghost")]
+    >>> rows = [r for r, ks in enumerate(keys) for _ in ks]
+    >>> flat = [k for ks in keys for k in ks]
+    >>> t = ParagraphTable(doc=np.arange(3), para=np.zeros(3, np.int32), exact=np.arange(3, dtype=np.uint64),
+    ...                    length=np.full(3, 16), sig_row=np.full(3, -1), signatures=np.zeros((0, 4), np.uint32),
+    ...                    rows=2, typo_row=np.array(rows), typo_hash=np.array([k[0] for k in flat], np.uint64),
+    ...                    typo_letters=np.array([k[1] for k in flat], np.uint64),
+    ...                    typo_len=np.array([k[2] for k in flat], np.int8))
+    >>> [side.tolist() for side in typo_edges(t)]
+    [[0], [1]]
+    """
+    empty = np.empty(0, dtype=np.int64)
+    if table.typo_row is None or table.typo_row.shape[0] < 2:
+        return empty, empty
+    at = np.arange(table.typo_row.shape[0], dtype=np.int64)
+    first, second = _group_pairs(table.typo_hash, at)
+    if first.shape[0] == 0:
+        return empty, empty
+    a, b = table.typo_row[first], table.typo_row[second]
+    letters = table.typo_letters[first] ^ table.typo_letters[second]
+    differ = np.zeros(letters.shape[0], dtype=np.int64)
+    for shift in range(0, 64, 8):  # popcount, a byte at a time
+        differ += _POPCOUNT[((letters >> np.uint64(shift)) & np.uint64(0xFF)).astype(np.int64)]
+    close = (np.abs(table.typo_len[first].astype(np.int64) - table.typo_len[second]) <= 1) & (differ <= 2)
+    keep = close & (table.exact[a] != table.exact[b]) & (table.doc[a] != table.doc[b])
+    a, b = np.minimum(a[keep], b[keep]), np.maximum(a[keep], b[keep])
+    if a.shape[0] == 0:
+        return empty, empty
+    pairs = np.unique(a * table.size + b)
+    return pairs // table.size, pairs % table.size
+
+
+_POPCOUNT = np.array([bin(value).count("1") for value in range(256)], dtype=np.int64)
 
 
 #: A chained cluster is split only while rows x seeds stays under this many
@@ -569,6 +622,11 @@ def resolve(
                           np.empty(0, np.int64))
 
     labels, n_edges = (cluster or cluster_labels)(table, config)
+    typo_a, typo_b = typo_edges(table)
+    if typo_a.shape[0]:
+        # labels are numbered by smallest row, so components over them keep that numbering
+        merged = component_labels(int(labels.max()) + 1, labels[typo_a], labels[typo_b])
+        labels = merged[labels]
     labels, n_split = split_chained(table, labels)
     n_labels = int(labels.max()) + 1
     sizes = np.bincount(labels, minlength=n_labels)
@@ -681,6 +739,15 @@ def resolve(
     match[dups] = np.where(equal, MATCH_EXACT, MATCH_MINHASH)
     match[sentence_rows] = MATCH_SENTENCES
     similarity[sentence_rows] = coverage[sentence_rows]
+    # A copy joined to its kept copy by a one-typo edge (or, without a MinHash
+    # on both sides, through one): one letter in the longer line's characters
+    # is what it is known to differ by.
+    unsigned = (table.sig_row[dups] < 0) | (table.sig_row[canonical[dups]] < 0)
+    low, high = np.minimum(dups, canonical[dups]), np.maximum(dups, canonical[dups])
+    direct = np.isin(low * n + high, typo_a * n + typo_b)
+    typo = dups[~equal & (unsigned | direct) & (match[dups] == MATCH_MINHASH)]
+    match[typo] = MATCH_TYPO
+    similarity[typo] = 1.0 - 1.0 / np.maximum(np.maximum(table.length[typo], table.length[canonical[typo]]), 1)
     needs_estimate = dups[~equal & (match[dups] == MATCH_MINHASH)]
     if needs_estimate.shape[0]:
         similarity[needs_estimate] = estimate_similarity(
@@ -698,6 +765,7 @@ def resolve(
     }
     stats["duplicates_by_sentences"] = int(sentence_rows.shape[0])
     stats["clusters_split"] = n_split
+    stats["typo_edges"] = int(typo_a.shape[0])
     return Resolution(status, canonical, similarity, rule, match, doc_dropped, doc_kept_ref, stats,
                       labels, docs_per_label, np.maximum(sites_per_label, 1), site_copies)
 

@@ -346,6 +346,39 @@ def test_a_site_name_above_every_title_does_not_make_the_title_a_list_entry():
     assert dup.doc_id == "elsewhere" and dup.kept_doc_id == "record-0"
 
 
+@pytest.mark.parametrize(("kept", "copy"), [
+    ("Council Approves New Bike Lanes", "Council Approves New Bkie Lanes"),  # swapped letters
+    ("Storm Floods Harbour", "Storm Floods Harbor"),  # a dropped letter, under MinHash's 20 characters
+    ("Instead, this happened:", "Instaed, this happened:"),
+])
+def test_a_short_line_one_typo_apart_is_a_copy(kept, copy):
+    """Failed before: a letter changed is a fifth of a short line's shingles."""
+    docs = [{"id": "a", "text": "\n".join(ARTICLE + [kept])}, {"id": "b", "text": "\n".join(OTHER + [copy])}]
+    results, stats = run(docs, min_kept=0.0)
+    (dup,) = [r for r in removals(results) if r.reason == "duplicate"]
+    assert (dup.doc_id, dup.text, dup.kept_doc_id, dup.rule) == ("b", copy, "a", "typo")
+    assert 0.9 < dup.similarity < 1.0
+    assert stats.clusters["typo_edges"] == 1
+
+
+@pytest.mark.parametrize(("one", "other"), [
+    ("Stage 9: Interlagos", "Stage 8: Interlagos"),  # a number is a different fact
+    ("Photos from the Harbour", "Videos from the Harbour"),  # a different word
+    ("Part I of the Story", "Part II of the Story"),  # words under four letters
+])
+def test_short_lines_that_differ_by_more_than_a_typo_stay_apart(one, other):
+    docs = [{"id": "a", "text": "\n".join(ARTICLE + [one])}, {"id": "b", "text": "\n".join(OTHER + [other])}]
+    results, _ = run(docs, min_kept=0.0)
+    assert not [r for r in removals(results) if r.reason == "duplicate"]
+
+
+def test_typo_matching_can_be_turned_off():
+    docs = [{"id": "a", "text": "\n".join(ARTICLE + ["Storm Floods Harbour"])},
+            {"id": "b", "text": "\n".join(OTHER + ["Storm Floods Harbor"])}]
+    results, _ = run(docs, min_kept=0.0, typo_words=0)
+    assert not [r for r in removals(results) if r.reason == "duplicate"]
+
+
 def test_near_identical_lines_of_one_page_are_its_own_structure():
     stages = [f"Stage {n}: {day} September – Velo Città, Interlagos circuit" for n, day in
               ((9, "23"), (10, "30"), (11, "7"))]
