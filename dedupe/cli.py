@@ -307,7 +307,7 @@ def clean(
     bands: Annotated[Optional[int], typer.Option("--bands", min=0, help="LSH bands (0: chosen from the threshold).")] = None,
     boilerplate_docs: Annotated[Optional[int], typer.Option("--boilerplate-docs", min=2, help="A paragraph in this many documents is boilerplate: every copy goes. [default: 20]")] = None,
     boilerplate_sites: Annotated[Optional[int], typer.Option("--boilerplate-sites", min=2, help="With URLs: a paragraph on this many sites is boilerplate. [default: 50]")] = None,
-    min_kept: Annotated[Optional[float], typer.Option("--min-kept", min=0.0, max=1.0, help="Drop documents keeping less than this share of their text. [default: 0.05]")] = None,
+    min_kept: Annotated[Optional[float], typer.Option("--min-kept", min=0.0, max=1.0, help="Drop documents keeping less than this share of their text. [default: 0.03]")] = None,
     novel_chars: Annotated[Optional[int], typer.Option("--novel-chars", min=0, help="Keep a mostly-duplicate document that keeps a paragraph this long found nowhere else; 0 drops it anyway. [default: 140]")] = None,
     keep: Annotated[Optional[Keep], typer.Option("--keep", help="Which copy of a duplicate to keep. [default: first]")] = None,
     engine: Annotated[Engine, typer.Option("--engine", help="Where per-document work runs: worker processes here, or a Dask cluster (needs the dask extra).")] = Engine.local,

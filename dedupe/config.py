@@ -83,7 +83,7 @@ MAX_MINHASH_CHARS = 100_000
 SENTENCE_COVERAGE = 0.8
 #: A document keeping less than this share of its (post-strip, non-boilerplate)
 #: characters is dropped as a duplicate document.
-MIN_KEPT = 0.05
+MIN_KEPT = 0.03
 #: ... unless what it keeps includes a paragraph of at least this many
 #: characters found nowhere else (no copy, no sentence in another document):
 #: dropping it would lose text the corpus has no other copy of. Measured on the
