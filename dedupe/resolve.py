@@ -525,7 +525,9 @@ def placement(doc: np.ndarray, shape: np.ndarray, live: np.ndarray) -> np.ndarra
     a site's name above every title — are skipped, and are ``ELSEWHERE``).
     A title is a headline-like row leading into body text, directly or, when
     no headline comes before it, over a one-line standfirst (a headline-like
-    dek, then a row that is body and not headline-like). A listed row is
+    dek, then a row that is body and not headline-like), and not between two
+    headline-like rows (a 12-18-word question is both body- and headline-like,
+    so a list entry above one looked like a title). A listed row is
     headline-like, not a title, and next to another headline or after its
     document's last body row.
 
@@ -554,7 +556,8 @@ def placement(doc: np.ndarray, shape: np.ndarray, live: np.ndarray) -> np.ndarra
     before[1:] = head[:-1] & (d[1:] == d[:-1])
     after = ahead(head, 1)
     over_dek = ~before & after & ahead(body, 2) & ~ahead(head, 2)
-    title = head & (ahead(body, 1) | over_dek)
+    # a line between two headline-like lines is a list entry, whatever follows
+    title = head & (ahead(body, 1) | over_dek) & ~(before & after)
     # each document's last body row (-1 without one), by position among live rows
     position = np.arange(rows.shape[0])
     starts = np.flatnonzero(np.concatenate([[True], d[1:] != d[:-1]]))

@@ -379,6 +379,20 @@ def test_typo_matching_can_be_turned_off():
     assert not [r for r in removals(results) if r.reason == "duplicate"]
 
 
+def test_a_list_entry_above_a_long_question_is_not_a_title():
+    """Failed before: a 12-18-word question is body- and headline-like, so the list entry above
+    it 'led into body text' and tied with the article's own title."""
+    title = "Storm Ada Floods Harbour Towns Along The Northern Coast"
+    question = "When there is a choice between noodles or pancakes at the market, why should anyone pick just one?"
+    links = ["Council Approves New Bike Lanes", title, question, "Library Reopens After Long Repairs"]
+    docs = [{"id": "other-page", "text": "\n".join(OTHER + links)},
+            {"id": "article", "text": "\n".join([title] + ARTICLE)}]
+    results, _ = run(docs, min_kept=0.0)
+    assert results[1].text.split("\n")[0] == title
+    (dup,) = [r for r in removals(results) if r.reason == "duplicate" and r.text == title]
+    assert dup.doc_id == "other-page" and dup.kept_doc_id == "article"
+
+
 def test_near_identical_lines_of_one_page_are_its_own_structure():
     stages = [f"Stage {n}: {day} September – Velo Città, Interlagos circuit" for n, day in
               ((9, "23"), (10, "30"), (11, "7"))]
@@ -516,7 +530,7 @@ def _placement_reference(shapes):
         after = i + 1 < len(head) and head[i + 1]
         leads = i + 1 < len(head) and body[i + 1]
         over_dek = not before and after and i + 2 < len(head) and body[i + 2] and not head[i + 2]
-        if h and (leads or over_dek):
+        if h and (leads or over_dek) and not (before and after):
             out.append(0)
         elif h and (before or after or i > last_body >= 0):
             out.append(2)
