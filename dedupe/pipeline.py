@@ -70,6 +70,8 @@ log = logging.getLogger(__name__)
 BATCH_DOCS = 256
 #: Lines of fewer words keep their digits in the exact hash.
 SHORT_KEY_WORDS = 8
+#: Words shorter than this are not matched as typos ("man" / "men", "Part I" / "Part II").
+TYPO_MIN_LETTERS = 4
 
 
 def typo_keys(key: str, max_words: int) -> list[tuple[int, int, int]]:
@@ -102,9 +104,6 @@ def typo_keys(key: str, max_words: int) -> list[tuple[int, int, int]]:
             out.append((exact_hash(" ".join(words[:j] + ["\x00"] + words[j + 1:])), letters, len(word)))
     return out
 
-
-#: Words shorter than this are not matched as typos ("man" / "men", "Part I" / "Part II").
-TYPO_MIN_LETTERS = 4
 #: Rule name for a line that repair turned into nothing (only control characters).
 BLANK_AFTER_REPAIR = "blank-after-repair"
 
