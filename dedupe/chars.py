@@ -52,7 +52,11 @@ _PREDICATES = ((SPACE, str.isspace), (UPPER, str.isupper), (LOWER, str.islower),
 
 
 def table(codes: np.ndarray) -> np.ndarray:
-    """The class bits (``SPACE`` … ``DOT``) of each code point in ``codes``."""
+    """The class bits (``SPACE`` … ``DOT``) of each code point in ``codes``.
+
+    >>> [int(bits) for bits in table(np.array([ord("A"), ord(" "), ord("7")], np.uint32))]
+    [18, 1, 8]
+    """
     wanted = np.bincount(codes >> BLOCK_BITS, minlength=_FILLED.shape[0]) > 0
     for block in np.flatnonzero(wanted & ~_FILLED):
         _fill(int(block))
@@ -75,7 +79,11 @@ def _fill(block: int) -> None:
 
 
 def classes_of(char: str) -> int:
-    """The class bits of one character, for any code point (the table's definition)."""
+    """The class bits of one character, for any code point (the table's definition).
+
+    >>> classes_of("a") == LOWER | ALPHA, classes_of(".") == SENTENCE | UNHEADED | DOT
+    (True, True)
+    """
     bits = 0
     for bit, test in _PREDICATES:
         bits |= bit if test(char) else 0
