@@ -57,7 +57,6 @@ from .resolve import (
     ParagraphTable,
     Resolution,
     cluster_labels,
-    placement,
     resolve,
 )
 from .store import SignatureStore
@@ -236,28 +235,15 @@ def sentence_hashes(text: str) -> list[tuple[int, int]]:
 def paragraph_shapes(paragraphs: list[str]) -> list[int]:
     """:data:`~dedupe.resolve.HEADLINE` and :data:`~dedupe.resolve.BODY` bits of each paragraph.
 
+    The resolver decides placement from them (:func:`~dedupe.resolve.placement`)
+    once it knows which rows are boilerplate.
+
     >>> paragraph_shapes(["Storm Hits Coast", "The storm reached the coast on Monday night, flooding streets "
     ...                   "across the whole town.", "ok"])
     [1, 2, 0]
     """
     return [(HEADLINE if is_headline_like(p, questions=True) else 0) | (BODY if is_body_like(p) else 0)
             for p in paragraphs]
-
-
-def headline_placement(paragraphs: list[str]) -> list[int]:
-    """:data:`~dedupe.resolve.TITLE`, ``ELSEWHERE`` or ``LISTED`` for each paragraph of one page.
-
-    The resolver decides placement the same way over each document's rows
-    once the corpus-wide boilerplate is known (:func:`~dedupe.resolve.placement`).
-
-    >>> body = "The storm reached the coast on Monday night, flooding streets across the whole town."
-    >>> headline_placement(["Storm Hits Coast", body, "Ten Tips For Gardening", "Why The Bus Is Late"])
-    [0, 1, 2, 2]
-    >>> headline_placement(["Storm Hits Coast", "Thousands Without Power In The Town", body])
-    [0, 0, 1]
-    """
-    shapes = np.array(paragraph_shapes(paragraphs), dtype=np.int8)
-    return placement(np.zeros(len(paragraphs), np.int64), shapes, np.ones(len(paragraphs), bool)).tolist()
 
 
 class _Worker:

@@ -335,15 +335,13 @@ def typo_edges(table: ParagraphTable) -> tuple[np.ndarray, np.ndarray]:
     a, b = table.typo_row[first], table.typo_row[second]
     letters = table.typo_letters[first] ^ table.typo_letters[second]
     differ = np.zeros(letters.shape[0], dtype=np.int64)
-    for shift in range(0, 64, 8):  # popcount, a byte at a time
+    for shift in range(0, 64, 8):  # popcount, a byte at a time (numpy < 2 has no bitwise_count)
         differ += _POPCOUNT[((letters >> np.uint64(shift)) & np.uint64(0xFF)).astype(np.int64)]
     close = (np.abs(table.typo_len[first].astype(np.int64) - table.typo_len[second]) <= 1) & (differ <= 2)
-    keep = close & (table.exact[a] != table.exact[b]) & (table.doc[a] != table.doc[b])
-    a, b = np.minimum(a[keep], b[keep]), np.maximum(a[keep], b[keep])
-    if a.shape[0] == 0:
-        return empty, empty
-    pairs = np.unique(a * table.size + b)
-    return pairs // table.size, pairs % table.size
+    keep = close & (table.exact[a] != table.exact[b]) & _across_documents(table, a, b)
+    edges = _EdgeSet(table.size)
+    edges.add(a[keep], b[keep])
+    return edges.pairs()
 
 
 _POPCOUNT = np.array([bin(value).count("1") for value in range(256)], dtype=np.int64)

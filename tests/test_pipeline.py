@@ -453,6 +453,13 @@ def test_memory_limit_accepts_sizes_and_rejects_nonsense():
         DedupConfig(memory_limit="lots")
 
 
+def test_negative_typo_words_or_novel_chars_is_a_clear_error():
+    with pytest.raises(ConfigError, match="typo_words"):
+        DedupConfig(typo_words=-1)
+    with pytest.raises(ConfigError, match="novel_chars"):
+        DedupConfig(novel_chars=-1)
+
+
 def test_spilled_store_reads_rows_in_any_order(tmp_path):
     import numpy as np
 
