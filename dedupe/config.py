@@ -93,6 +93,15 @@ NOVEL_CHARS = 140
 #: Lines of at most this many words (and under ``short_chars`` characters) are
 #: also matched when one word of 4+ letters is a typo apart (0: off).
 TYPO_WORDS = 6
+#: A link list the stripper found after an article (no "related" header above
+#: it) is kept as the article's own list when none of its lines is found on a
+#: page that does not also carry the article, while at least this share of the
+#: site's other such lists is found on other sites' pages (0: never). Related
+#: links name other pages' titles; where a corpus holds those pages, a list
+#: whose lines occur nowhere else belongs to its article. At least
+#: RELATED_EVIDENCE_RUNS lists of the site must be seen for the share to count.
+RELATED_EVIDENCE = 0.5
+RELATED_EVIDENCE_RUNS = 3
 #: Bytes of MinHash signatures held in RAM before they spill to the scratch
 #: folder (512 bytes per paragraph at 128 permutations: 2 GB is ~4 million
 #: paragraphs, ~400k documents of the benchmark corpus). Spilling changes no result.
@@ -252,6 +261,9 @@ class DedupConfig:
             and shares no sentence with another document (0: drop anyway).
         typo_words: short lines of at most this many words are copies when
             one word differs by a typo (0: off).
+        related_evidence: keep an unheaded link list after an article whose
+            lines occur on no other page, when at least this share of its
+            site's other lists is found on other sites (0: never keep).
         memory_limit: bytes of signatures held in RAM before they spill to
             the scratch folder (``TMPDIR``); a size string like ``"4GB"``
             is accepted; 0 never spills.
@@ -277,6 +289,7 @@ class DedupConfig:
     min_kept: float = MIN_KEPT
     novel_chars: int = NOVEL_CHARS
     typo_words: int = TYPO_WORDS
+    related_evidence: float = RELATED_EVIDENCE
     memory_limit: int = MEMORY_LIMIT
 
     def __post_init__(self) -> None:
@@ -304,6 +317,7 @@ class DedupConfig:
         )
         _check(0.0 <= self.min_kept <= 1.0, "dedup.min_kept must be in [0, 1]")
         _check(self.novel_chars >= 0, "dedup.novel_chars must be 0 (off) or a number of characters")
+        _check(0.0 <= self.related_evidence <= 1.0, "dedup.related_evidence must be in [0, 1] (0: off)")
         _check(self.typo_words >= 0, "dedup.typo_words must be 0 (off) or a number of words")
         if not isinstance(self.memory_limit, int) or isinstance(self.memory_limit, bool):
             object.__setattr__(self, "memory_limit", parse_size(self.memory_limit))

@@ -518,6 +518,10 @@ def extend_with_earlier(table: ParagraphTable, docs: DocumentTable, earlier: Ear
         listed=cat(table.listed, earlier.listed, np.int8),
         shape=None if table.shape is None else cat(table.shape, np.zeros(earlier.doc.shape[0], np.int8), np.int8),
         text_hash=cat(table.text_hash, earlier.text_hash, np.uint64),
+        # an earlier run's rows were decided: none is a link list waiting for evidence
+        related=None if table.related is None else cat(table.related, np.full(earlier.size, -1), np.int32),
+        related_headed=None if table.related_headed is None else cat(
+            table.related_headed, np.zeros(earlier.size, bool), bool),
         sent_row=np.concatenate([table.sent_row, earlier.sent_row + n_rows]),
         sent_hash=np.concatenate([table.sent_hash, earlier.sent_hash]),
         sent_len=np.concatenate([table.sent_len, earlier.sent_len]),

@@ -53,6 +53,7 @@ from .resolve import (
     HEADLINE,
     MATCH_NAMES,
     RULE_NAMES,
+    STRIPPED,
     DocumentTable,
     ParagraphTable,
     Resolution,
@@ -60,7 +61,7 @@ from .resolve import (
     resolve,
 )
 from .store import SignatureStore
-from .strip import Catalogue, is_body_like, is_headline_like, load_catalogue, strip
+from .strip import RELATED_HEADER_FAMILY, RELATED_LINKS, Catalogue, is_body_like, is_headline_like, load_catalogue, strip
 from .templates import TemplateBuilder, TemplateTable, line_hashes, site_of
 
 log = logging.getLogger(__name__)
@@ -186,6 +187,8 @@ class _Pass1Batch:
     typo_hash: np.ndarray
     typo_letters: np.ndarray
     typo_len: np.ndarray
+    related: np.ndarray
+    related_headed: np.ndarray
     signatures: np.ndarray
     paragraphs: int
     seconds: dict[str, float]
@@ -246,6 +249,40 @@ def paragraph_shapes(paragraphs: list[str]) -> list[int]:
             for p in paragraphs]
 
 
+def link_list_runs(verdicts: list[str | None], families: dict[str, str]) -> tuple[list[int], list[bool]]:
+    """Per line: the number of the link list it belongs to (-1: none), and whether a header leads it.
+
+    Lines the stripper removed as ``related-links`` are grouped into runs of
+    adjacent lines: any other line ends a run, as an article's closing list
+    and the template's link list below it are two lists. A run is *headed*
+    when a "related" header stands above it with only chrome between. The
+    resolver may keep an unheaded run as the article's own list; headed runs
+    stay removed and only tell it whether the corpus holds the site's link
+    targets (see ``dedup.related_evidence``).
+
+    >>> v = [None, "related-links", "related-links", "share", "related-links", None, "related-header", "related-links"]
+    >>> link_list_runs(v, {"related-header": "related-header"})
+    ([-1, 0, 0, -1, 1, -1, -1, 2], [False, False, False, False, False, False, False, True])
+    """
+    runs = [-1] * len(verdicts)
+    headed = [False] * len(verdicts)
+    count = 0
+    current = -1  # run being extended, -1 = none
+    header = False  # a related header since the last kept line
+    for number, verdict in enumerate(verdicts):
+        if verdict is None:
+            current, header = -1, False
+        elif families.get(verdict) == RELATED_HEADER_FAMILY:
+            header = True
+        elif verdict == RELATED_LINKS:
+            if current < 0:
+                current, count = count, count + 1
+            runs[number], headed[number] = current, header
+            continue
+        current = -1
+    return runs, headed
+
+
 class _Worker:
     """Per-process state: the compiled catalogue, the fingerprinter, the line counts."""
 
@@ -290,25 +327,40 @@ class _Worker:
         chars, doc, para, keys, exact_keys, length, shape, text_hash = [], [], [], [], [], [], [], []
         sent_row, sent_hash, sent_len = [], [], []
         typo_row, typo_hash, typo_letters, typo_len = [], [], [], []
+        related, related_headed = [], []
         typo_words = self.config.dedup.typo_words
+        families = self.catalogue.families if self.config.dedup.related_evidence else {}
         paragraphs = 0
         for (index, _, _), prep in zip(batch, prepared):
             paragraphs += len(prep.paragraphs)
-            kept = [n for n, v in enumerate(prep.verdicts) if v is None]
+            if families:
+                runs, headed = link_list_runs(prep.verdicts, families)
+            else:
+                runs, headed = [-1] * len(prep.verdicts), [False] * len(prep.verdicts)
+            # link lists get rows too: the resolver may find an unheaded one to be the article's
+            kept = [n for n, v in enumerate(prep.verdicts) if v is None or runs[n] >= 0]
             shapes = paragraph_shapes([prep.paragraphs[n] for n in kept])
             total = 0
             for position, number in enumerate(kept):
                 text, key = prep.paragraphs[number], prep.keys[number]
+                if runs[number] >= 0 and not key:
+                    continue  # stays stripped: no row can bring it back
                 total += len(text)
                 if not key:
                     continue
-                for sentence_hash, sentence_chars in sentence_hashes(text):
+                listed = runs[number] >= 0
+                related.append(runs[number])
+                related_headed.append(headed[number])
+                # A link list's lines are matched by exact and typo keys only: mostly short
+                # titles, copied verbatim; with MinHash signatures (and band candidates)
+                # and sentences they took a web-like corpus's run from 1.86 to 2.53 GB.
+                for sentence_hash, sentence_chars in () if listed else sentence_hashes(text):
                     sent_row.append(len(doc))
                     sent_hash.append(sentence_hash)
                     sent_len.append(sentence_chars)
                 doc.append(index)
                 para.append(number)
-                keys.append(key)
+                keys.append("" if listed else key)
                 # digits of short lines are content (prices, scores, list numbers)
                 short = key.count(" ") + 1 < SHORT_KEY_WORDS
                 exact_keys.append(match_key(text, fold_digits=False) if short else key)
@@ -340,6 +392,8 @@ class _Worker:
             typo_hash=np.array(typo_hash, dtype=np.uint64),
             typo_letters=np.array(typo_letters, dtype=np.uint64),
             typo_len=np.array(typo_len, dtype=np.int8),
+            related=np.array(related, dtype=np.int32),
+            related_headed=np.array(related_headed, dtype=bool),
             signatures=prints.signatures,
             paragraphs=paragraphs,
             seconds={**seconds, "fingerprint": time.perf_counter() - prepared_at},
@@ -676,11 +730,11 @@ class Cleaner:
             start, stop = plan.row_start[rec.index], plan.row_start[rec.index + 1]
             rows = {int(p): start + offset for offset, p in enumerate(plan.table.para[start:stop])}
         for number, (text, verdict) in enumerate(zip(prep.paragraphs, prep.verdicts)):
-            if verdict is not None:
+            row = rows.get(number)
+            if verdict is not None and (row is None or plan is None or plan.resolution.status[row] == STRIPPED):
                 reason = R.EMPTY if verdict == BLANK_AFTER_REPAIR else R.CHROME
                 removals.append(Removal(rec.doc_id, number, text, reason, verdict))
                 continue
-            row = rows.get(number)
             if row is None or plan is None:
                 kept.append(text)
                 continue
@@ -820,6 +874,7 @@ def _concatenate(
         sent_len=cat("sent_len", np.int64),
         typo_row=typo_row.astype(np.int64), typo_hash=cat("typo_hash", np.uint64),
         typo_letters=cat("typo_letters", np.uint64), typo_len=cat("typo_len", np.int8),
+        related=cat("related", np.int32), related_headed=cat("related_headed", bool),
     )
     return table, chars
 

@@ -44,6 +44,9 @@ _SCAN_SENTENCES = 1 << 22
 KEPT = 0
 DUPLICATE = 1
 BOILERPLATE = 2
+#: A row of an unheaded link list that the corpus confirmed as a link list:
+#: it stays removed with the stripper's rule and counts toward no cluster.
+STRIPPED = 3
 
 #: ParagraphTable.earlier: rows of earlier runs, whose fate is already published.
 EARLIER_KEPT = 1
@@ -96,6 +99,10 @@ class ParagraphTable:
     typo_hash: np.ndarray | None = None  # uint64[t]
     typo_letters: np.ndarray | None = None  # uint64[t]
     typo_len: np.ndarray | None = None  # int8[t]
+    # int32[n] for a line the stripper removed as a link list (pipeline.link_list_runs):
+    # its list's number in the document, else -1; and whether a related header leads that list
+    related: np.ndarray | None = None
+    related_headed: np.ndarray | None = None  # bool[n]
     # Rows from an index of earlier runs (incremental cleaning): EARLIER_KEPT,
     # EARLIER_BOILERPLATE or EARLIER_TEMPLATE (0 for this run's rows), and how many documents
     # and sites the row's cluster spanned before this run.
@@ -124,7 +131,7 @@ class DocumentTable:
 class Resolution:
     """What happens to every row and document."""
 
-    status: np.ndarray  # int8[n]: KEPT, DUPLICATE, BOILERPLATE
+    status: np.ndarray  # int8[n]: KEPT, DUPLICATE, BOILERPLATE, STRIPPED
     canonical: np.ndarray  # int64[n]: kept row of a duplicate, else -1
     similarity: np.ndarray  # float32[n]
     rule: np.ndarray  # int8[n]: boilerplate rule code
@@ -465,6 +472,149 @@ def _regroup(table: ParagraphTable, store: SignatureStore, key: np.ndarray, rows
     return groups
 
 
+#: Characters of a row that can anchor a link list to its article.
+ANCHOR_CHARS = 100
+#: Anchors per list: the article's last long paragraphs before it.
+ANCHORS = 3
+#: A cluster of more rows than this is evidence by its size: its rows are not
+#: paired one by one (bounds the work of a line found on thousands of pages).
+_EVIDENCE_ROWS = 64
+
+
+def confirm_link_lists(
+    table: ParagraphTable, docs: DocumentTable, labels: np.ndarray, min_share: float
+) -> tuple[np.ndarray, dict[str, int]]:
+    """Rows of link lists that stay removed (bool[n]), and counts.
+
+    The stripper removes a run of headline-like lines after an article as a
+    related-links list; with no "related" header above it, page shape alone
+    cannot tell it from the article's own closing list (specifications, job
+    titles, sources). The corpus can: related links name *other* pages'
+    titles, so a list line is *found elsewhere* when it occurs on a page that
+    does not carry the article too (none of the list's anchors, the article's
+    last paragraphs of ``ANCHOR_CHARS``+ characters, is in that page). A list
+    with no line found elsewhere is kept as the article's when the corpus
+    evidently holds its site's link targets: of the site's lists (all
+    url-less documents count as one site; lists under a header count too)
+    that either name another page's title (a headline-like row leading into
+    that page's body text) or are found nowhere, at least ``min_share`` name
+    a title, over at least
+    :data:`~dedupe.config.RELATED_EVIDENCE_RUNS` lists. Menus and archive
+    widgets repeat on many pages but name no title, so they are no evidence;
+    a one-page corpus, or a crawl that missed the linked pages, keeps every
+    list removed.
+
+    Four pages end in a one-line list after a 200-character paragraph; the
+    lists of three name the title of a fifth page, the fourth's is found
+    nowhere else and is kept:
+
+    >>> t = ParagraphTable(doc=np.repeat(np.arange(5), 2), para=np.array([0, 1] * 5, np.int32),
+    ...                    exact=np.arange(10, dtype=np.uint64), length=np.array([200, 30] * 4 + [30, 200]),
+    ...                    sig_row=np.full(10, -1), signatures=np.empty((0, 4), np.uint32), rows=1,
+    ...                    shape=np.array([BODY, HEADLINE] * 4 + [HEADLINE, BODY], np.int8),
+    ...                    related=np.array([-1, 0] * 4 + [-1, -1], np.int32))
+    >>> d = DocumentTable(chars=np.full(5, 230), site=np.full(5, -1), date=np.zeros(5),
+    ...                   site_docs=np.empty(0, np.int64))
+    >>> stripped, counts = confirm_link_lists(t, d, np.array([0, 1, 2, 1, 4, 1, 6, 7, 1, 9]), 0.5)
+    >>> stripped.nonzero()[0].tolist(), counts["link_lists_kept"]
+    ([1, 3, 5], 1)
+    """
+    from .config import RELATED_EVIDENCE_RUNS
+
+    n = table.size
+    stripped = np.zeros(n, dtype=bool)
+    if table.related is None or not (table.related >= 0).any():
+        return stripped, {}
+    t_rows = np.flatnonzero(table.related >= 0)
+    t_doc = table.doc[t_rows]
+    run_key = t_doc * (int(table.related.max()) + 1) + table.related[t_rows]
+    run_ids, run_first, run_of = np.unique(run_key, return_index=True, return_inverse=True)
+    n_runs = run_ids.shape[0]
+    counts = {"link_lists": int(n_runs), "link_lists_kept": 0, "link_list_lines_kept": 0}
+    if min_share <= 0:
+        stripped[t_rows] = True
+        return stripped, counts
+    run_doc = t_doc[run_first]
+    run_headed = (table.related_headed[t_rows[run_first]] if table.related_headed is not None
+                  else np.zeros(n_runs, dtype=bool))
+    run_last = np.zeros(n_runs, dtype=np.int64)
+    np.maximum.at(run_last, run_of, t_rows)
+
+    # anchors: the article's nearest long rows before the list (after it, if none before)
+    long_rows = np.flatnonzero((table.related < 0) & (table.length >= ANCHOR_CHARS))
+    anchors = np.full((n_runs, ANCHORS), -1, dtype=np.int64)
+    if long_rows.shape[0]:
+        before = np.searchsorted(long_rows, t_rows[run_first])
+        after = np.searchsorted(long_rows, run_last, side="right")
+        has_before = (before > 0) & (table.doc[long_rows[np.maximum(before - 1, 0)]] == run_doc)
+        for k in range(ANCHORS):
+            at = np.where(has_before, before - 1 - k, after + k)
+            inside = (at >= 0) & (at < long_rows.shape[0])
+            row = long_rows[np.clip(at, 0, long_rows.shape[0] - 1)]
+            ok = inside & (table.doc[row] == run_doc)
+            anchors[ok, k] = labels[row[ok]]
+
+    # titles: rows leading into body text in their own document (an earlier run's as it decided);
+    # a list line whose cluster holds one names another page's title
+    title = np.zeros(n, dtype=bool)
+    if table.shape is not None:
+        title = placement(table.doc, table.shape, table.related < 0) == TITLE
+    if table.earlier is not None and table.listed is not None:
+        title = np.where(table.earlier > 0, table.listed == TITLE, title)
+    t_labels = labels[t_rows]
+
+    # the other rows of each list line's cluster, only among clusters holding list lines
+    members = np.flatnonzero(np.isin(labels, np.unique(t_labels)))
+    order = members[np.argsort(labels[members], kind="stable")]
+    sorted_labels = labels[order]
+    start = np.searchsorted(sorted_labels, t_labels)
+    size = np.searchsorted(sorted_labels, t_labels, side="right") - start
+    big = size > _EVIDENCE_ROWS  # found by its size alone, and naming a title if one is in it
+    run_found = np.zeros(n_runs, dtype=bool)
+    run_found[run_of[big]] = True
+    named = np.zeros(int(labels.max()) + 1, dtype=bool)
+    named[labels[title]] = True
+    run_titled = np.zeros(n_runs, dtype=bool)
+    run_titled[run_of[big & named[t_labels]]] = True
+    # a page holding one of the list's anchors carries the article: a copy, not evidence
+    wanted = np.unique(anchors[anchors >= 0])
+    with_anchor = np.flatnonzero(np.isin(labels, wanted))
+    n_labels = int(labels.max()) + 1
+    held = np.unique(table.doc[with_anchor] * n_labels + labels[with_anchor])
+    todo = np.flatnonzero(~big & (size > 1))
+    step = max(_VERIFY_PAIRS // _EVIDENCE_ROWS, 1)  # bounds the pairs held at once
+    for lo in range(0, todo.shape[0], step):
+        part = todo[lo : lo + step]
+        reps = size[part]
+        which = np.repeat(part, reps)
+        offset = np.arange(int(reps.sum())) - np.repeat(np.cumsum(reps) - reps, reps)
+        other = order[start[which] + offset]
+        away = table.doc[other] != table.doc[t_rows[which]]
+        run, other = run_of[which[away]], other[away]
+        sibling = np.zeros(other.shape[0], dtype=bool)
+        if held.shape[0]:
+            for k in range(ANCHORS):
+                anchor = anchors[run, k]
+                key = table.doc[other] * n_labels + anchor
+                at = np.minimum(np.searchsorted(held, key), held.shape[0] - 1)
+                sibling |= (anchor >= 0) & (held[at] == key)
+        run_found[run[~sibling]] = True
+        run_titled[run[~sibling & title[other]]] = True
+
+    # the site's evidence: lists naming another page's title versus lists found nowhere
+    group = docs.site[run_doc] + 1  # 0: documents without a url, together
+    n_groups = int(group.max()) + 1
+    titled = np.bincount(group[run_titled], minlength=n_groups)
+    alone = np.bincount(group[~run_found], minlength=n_groups)
+    judged = titled + alone
+    trusted = (judged >= RELATED_EVIDENCE_RUNS) & (titled >= min_share * np.maximum(judged, 1))
+    kept_run = ~run_found & trusted[group] & ~run_headed
+    stripped[t_rows[~kept_run[run_of]]] = True
+    counts["link_lists_kept"] = int(kept_run.sum())
+    counts["link_list_lines_kept"] = int(kept_run[run_of].sum())
+    return stripped, counts
+
+
 def component_labels(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """Connected components of ``n`` nodes, numbered in order of their smallest node.
 
@@ -566,13 +716,40 @@ def placement(doc: np.ndarray, shape: np.ndarray, live: np.ndarray) -> np.ndarra
     return out
 
 
-def _policy_order(table: ParagraphTable, docs: DocumentTable, keep: str) -> list[np.ndarray]:
+def ahead_of_text(doc: np.ndarray, shape: np.ndarray, live: np.ndarray) -> np.ndarray:
+    """Live rows standing before their document's first body row (bool[n]; rows in document order).
+
+    >>> ahead_of_text(np.array([0, 0, 0, 1]), np.array([HEADLINE, BODY, HEADLINE, HEADLINE], np.int8),
+    ...               np.ones(4, bool)).tolist()
+    [True, False, False, True]
+    """
+    out = np.zeros(doc.shape[0], dtype=bool)
+    rows = np.flatnonzero(live)
+    if rows.shape[0] == 0:
+        return out
+    d = doc[rows]
+    body = (shape[rows] & BODY) > 0
+    starts = np.flatnonzero(np.concatenate([[True], d[1:] != d[:-1]]))
+    position = np.arange(rows.shape[0])
+    first_body = np.minimum.reduceat(np.where(body, position, rows.shape[0]), starts)
+    first_of_row = np.repeat(first_body, np.diff(np.append(starts, rows.shape[0])))
+    out[rows] = position < first_of_row
+    return out
+
+
+def _policy_order(
+    table: ParagraphTable, docs: DocumentTable, keep: str, late: np.ndarray | None = None
+) -> list[np.ndarray]:
     """Sort keys (least significant first, for lexsort) ranking rows within a cluster.
 
     Placement comes first: a headline that leads into an article's text wins
     over other copies, and one sitting in a list of links (a related-posts
     list the stripper did not catch) loses to any other: the article keeps
-    its title and the list loses its link.
+    its title and the list loses its link. Before placement, where a
+    headline stands: above its page's first body row (where titles stand,
+    whatever follows them: a tagline, a dek) it wins over a copy below the
+    start of some page's text (``late``: a link to the article in a list or
+    sidebar, however much it looks like a title there).
     """
     order = np.arange(table.size, dtype=np.int64)
     keys = [order]
@@ -582,6 +759,8 @@ def _policy_order(table: ParagraphTable, docs: DocumentTable, keep: str) -> list
         keys.append(-table.length)
     if table.listed is not None:
         keys.append(table.listed)
+    if late is not None:
+        keys.append(late.astype(np.int8))
     if table.earlier is not None:
         keys.append((table.earlier == 0).astype(np.int8))  # earlier runs win: their copy is published
     return keys
@@ -629,6 +808,12 @@ def resolve(
         merged = component_labels(int(labels.max()) + 1, labels[typo_a], labels[typo_b])
         labels = merged[labels]
     labels, n_split = split_chained(table, labels)
+    stripped, list_stats = confirm_link_lists(table, docs, labels, config.related_evidence)
+    if stripped.any():
+        # set apart: a link list's line counts toward no cluster's documents or sites
+        labels = labels.copy()
+        labels[stripped] = int(labels.max()) + 1 + np.arange(int(stripped.sum()))
+        status[stripped] = STRIPPED
     n_labels = int(labels.max()) + 1
     sizes = np.bincount(labels, minlength=n_labels)
     multi = sizes[labels] > 1
@@ -685,13 +870,17 @@ def resolve(
     rule[boiler_rows & boiler_docs[labels]] = RULE_BOILERPLATE_DOCS
     rule[boiler_rows & ~boiler_docs[labels]] = RULE_SITE_TEMPLATE
 
+    late = None
     if table.shape is not None:
         # placement once the corpus's boilerplate is known: a site's name above
         # every page's title no longer makes the title look like a list entry
         current = table.earlier == 0 if table.earlier is not None else np.ones(n, dtype=bool)
-        decided = placement(table.doc, table.shape, current & (status != BOILERPLATE))
+        live = current & (status != BOILERPLATE) & (status != STRIPPED)
+        decided = placement(table.doc, table.shape, live)
+        # a headline below the start of its page's text is a link to an article, not its title
+        late = current & ((table.shape & HEADLINE) > 0) & ~ahead_of_text(table.doc, table.shape, live)
         table.listed = np.where(current, decided, table.listed if table.listed is not None else ELSEWHERE)
-    keys = _policy_order(table, docs, config.keep)
+    keys = _policy_order(table, docs, config.keep, late)
     dup_rows = np.flatnonzero(multi & ~boiler_rows)
     label_ids, best = _first_per_label(labels, dup_rows, keys)
     canon_of_label = np.full(n_labels, -1, dtype=np.int64)
@@ -767,6 +956,7 @@ def resolve(
     stats["duplicates_by_sentences"] = int(sentence_rows.shape[0])
     stats["clusters_split"] = n_split
     stats["typo_edges"] = int(typo_a.shape[0])
+    stats.update(list_stats)
     return Resolution(status, canonical, similarity, rule, match, doc_dropped, doc_kept_ref, stats,
                       labels, docs_per_label, np.maximum(sites_per_label, 1), site_copies)
 
@@ -818,7 +1008,9 @@ def _drop_documents(table: ParagraphTable, docs: DocumentTable, status: np.ndarr
     n_docs = docs.chars.shape[0]
     length = table.length.astype(np.float64)
     dup_chars = np.bincount(table.doc, weights=np.where(status == DUPLICATE, length, 0.0), minlength=n_docs)
-    boiler_chars = np.bincount(table.doc, weights=np.where(status == BOILERPLATE, length, 0.0), minlength=n_docs)
+    # link-list lines the corpus confirmed are chrome, out of the document's text like any other
+    gone = (status == BOILERPLATE) | (status == STRIPPED)
+    boiler_chars = np.bincount(table.doc, weights=np.where(gone, length, 0.0), minlength=n_docs)
     kept_chars = docs.chars - dup_chars - boiler_chars
     judged = kept_chars + dup_chars
     with np.errstate(invalid="ignore", divide="ignore"):

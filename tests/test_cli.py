@@ -258,6 +258,22 @@ def test_novel_chars_decides_whether_a_repost_with_its_own_paragraph_is_dropped(
     assert result.exit_code != 0
 
 
+def test_related_evidence_decides_whether_an_articles_closing_list_stays(runner, tmp_path):
+    from .test_pipeline import SPECS, linked_corpus
+
+    source = write_jsonl(tmp_path / "in.jsonl", linked_corpus(SPECS))
+    last = {}
+    for share in ("0.5", "0"):
+        out, stats = tmp_path / f"out{share}.jsonl", tmp_path / f"stats{share}.json"
+        result = invoke(runner, "clean", source, "-o", out, "--stats", stats, "--related-evidence", share, "-q")
+        assert result.exit_code == 0, result.output
+        last[share] = read_jsonl(out)[-1]["text"].split("\n")[len(OTHER):]
+    assert json.loads((tmp_path / "stats0.5.json").read_text())["clusters"]["link_lists_kept"] == 1
+    assert last == {"0.5": SPECS, "0": []}
+    result = invoke(runner, "clean", source, "--related-evidence", "1.5", "-q")
+    assert result.exit_code != 0
+
+
 def test_strip_is_idempotent_on_its_output(runner, tmp_path):
     once, twice = tmp_path / "once.jsonl", tmp_path / "twice.jsonl"
     assert invoke(runner, "strip", SEEDS, "-o", once, "-q").exit_code == 0

@@ -566,3 +566,78 @@ def test_placement_over_documents_equals_placement_page_by_page(rows):
         for i, value in zip(members, _placement_reference([int(shape[i]) for i in members])):
             expected[i] = value
     assert got == expected
+
+
+#: Pages that sites' link lists point at: a title, then the page's text.
+LINKED = {
+    "Council Approves New Bike Lanes": "The council voted on Tuesday to build protected bike lanes along Mill "
+    "Street, after a year of public meetings and a petition signed by four thousand residents.",
+    "Library Reopens After Long Repairs": "The central library opened its doors again this morning, two years "
+    "after a burst pipe flooded the basement archive and ruined part of the local history collection.",
+    "Orchestra Names A New Director": "After a search that took most of the season, the orchestra has chosen a "
+    "conductor from Lyon who will take up the post next autumn and stay for at least five years.",
+}
+#: An article's own closing list: headline-shaped, so the stripper takes it for related links.
+SPECS = ["Battery: Li-Ion, 48 V, 8.8 Ah", "Weight of the System: 7.3 kg", "Assist Levels: 35, 75, 150 and 300%"]
+
+
+def linked_corpus(own_list: list[str]) -> list[dict]:
+    """Three pages whose link lists name the titles of the three linked pages, then an article
+    ending in a list of its own that nothing else in the corpus holds."""
+    titles = list(LINKED)
+    docs = [{"id": f"linked-{i}", "text": f"{title}\n{text}"} for i, (title, text) in enumerate(LINKED.items())]
+    docs += [{"id": f"page-{i}", "text": "\n".join([ARTICLE[i], "Share this:", *titles[i:], *titles[:i],
+                                                      "Post a Comment"])} for i in range(3)]
+    docs.append({"id": "article", "text": "\n".join(OTHER + own_list + ["Post a Comment"])})
+    return docs
+
+
+def test_an_articles_own_closing_list_is_kept_when_the_corpus_holds_the_sites_link_targets():
+    """Failed before: page shape alone takes a list of short lines after an article, followed
+    by chrome, for related links; the corpus shows the site's link lists name other pages'
+    titles, and this one's lines occur nowhere else."""
+    results, stats = run(linked_corpus(SPECS))
+    assert results[-1].text == "\n".join(OTHER + SPECS)
+    for page in results[3:6]:  # the link lists are still removed, with the stripper's rule
+        assert not set(LINKED) & set(page.text.split("\n"))
+        assert {r.rule for r in page.removals if r.text in LINKED} == {"related-links"}
+    assert (stats.clusters["link_lists"], stats.clusters["link_lists_kept"]) == (4, 1)
+    assert stats.clusters["link_list_lines_kept"] == 3
+
+
+def test_an_unconfirmed_list_stays_removed_without_evidence_or_when_switched_off():
+    article = {"id": "article", "text": "\n".join(OTHER + SPECS + ["Post a Comment"])}
+    alone, _ = run([article])  # a one-page corpus holds no link targets: no evidence
+    assert alone[0].text == "\n".join(OTHER)
+    off, _ = run(linked_corpus(SPECS), related_evidence=0.0)
+    assert off[-1].text == "\n".join(OTHER)
+    assert {r.rule for r in off[-1].removals if r.text in SPECS} == {"related-links"}
+
+
+def test_a_list_under_a_related_header_is_never_kept():
+    results, _ = run(linked_corpus(["Related posts:"] + SPECS))
+    assert results[-1].text == "\n".join(OTHER)
+
+
+def test_a_closing_list_copied_with_its_article_is_kept_once():
+    """A repost carries the list too: its lines occur only on pages holding the article, which
+    is no evidence of a link list; the copies are then duplicates like any other line."""
+    docs = linked_corpus(SPECS)
+    docs.append({"id": "repost", "text": "\n".join(OTHER + SPECS + ["Post a Comment"])})
+    results, stats = run(docs)
+    assert results[-2].text == "\n".join(OTHER + SPECS)
+    assert results[-1].kept is False  # wholly a copy
+    assert stats.clusters["link_lists_kept"] == 2
+
+
+def test_a_title_above_the_text_beats_a_copy_below_the_start_of_another_pages_text():
+    """Failed before: the article's title stands over a tagline and a dek (so it is not
+    'leading into body text'), while a copy inside another page's text led into a paragraph;
+    that page came first and kept the title."""
+    title = "Storm Ada Floods Harbour Towns Along The Northern Coast"
+    docs = [{"id": "other-page", "text": "\n".join(OTHER[:2] + [title] + OTHER[2:])},
+            {"id": "article", "text": "\n".join([title, "Live Updates", "Thousands Without Power"] + ARTICLE)}]
+    results, _ = run(docs, min_kept=0.0)
+    assert results[1].text.split("\n")[0] == title
+    (dup,) = [r for r in removals(results) if r.reason == "duplicate" and r.text == title]
+    assert dup.doc_id == "other-page" and dup.kept_doc_id == "article"
