@@ -165,6 +165,10 @@ FEATURES = (
     "log_repeats", "repeated", "site_share", "repeated_near", "repeated_far",
 )
 _COLUMN = {name: i for i, name in enumerate(FEATURES)}
+#: Upper bounds of the words_* buckets (words_0 is under 1, words_20_39 under 40) and of
+#: the density_low / density_mid buckets.
+_WORD_BUCKETS = np.array([1, 3, 6, 10, 20, 40], dtype=np.float64)
+_DENSITY_BUCKETS = np.array([0.15, 0.3])
 STAGE2_FEATURES = ("p_self", "p_prev", "p_next", "p_near_mean", "p_far_mean")
 
 
@@ -184,9 +188,11 @@ def line_features(
     ``stats`` may pass the lines' :class:`LineStats`, already read.
     """
     n = len(lines)
-    out = np.zeros((n, len(FEATURES)), dtype=np.float64)
+    # one row per feature while filling: each column is a contiguous write, and a
+    # page's ~80 writes are most of the cost on short pages; the caller gets lines x features
+    out = np.zeros((len(FEATURES), n), dtype=np.float64)
     if n == 0:
-        return out
+        return out.T
     if stats is None:
         stats = LineStats.of(lines, keys)
     words = stats.words
@@ -201,65 +207,64 @@ def line_features(
     key_counts = np.bincount(stats.key_ids[present]) if present.any() else np.zeros(0, dtype=np.int64)
 
     col = _COLUMN
-    out[:, col["bias"]] = 1.0
-    out[:, col["log_words"]] = np.log1p(words)
-    out[:, col["log_chars"]] = np.log1p(stats.chars)
-    out[:, col["stop_density"]] = density
-    out[:, col["sentence_end"]] = ends
-    out[:, col["ends_colon"]] = stats.colon
-    out[:, col["starts_upper"]] = stats.starts_upper
-    out[:, col["upper_share"]], out[:, col["digit_share"]] = stats.upper, stats.digit
-    out[:, col["separators"]] = stats.separators
-    out[:, col["headline_like"]] = stats.headline
-    out[:, col["rule_hit"]] = hits
-    out[:, col["prose"]] = prose_f
+    out[col["bias"]] = 1.0
+    out[col["log_words"]] = np.log1p(words)
+    out[col["log_chars"]] = np.log1p(stats.chars)
+    out[col["stop_density"]] = density
+    out[col["sentence_end"]] = ends
+    out[col["ends_colon"]] = stats.colon
+    out[col["starts_upper"]] = stats.starts_upper
+    out[col["upper_share"]], out[col["digit_share"]] = stats.upper, stats.digit
+    out[col["separators"]] = stats.separators
+    out[col["headline_like"]] = stats.headline
+    out[col["rule_hit"]] = hits
+    out[col["prose"]] = prose_f
     short = (words < PROSE_MIN_WORDS).astype(np.float64)
     near = _window_mean(np.column_stack([prose_f, short, density, np.log1p(words)]), WINDOW_NEAR)
-    out[:, col["prose_near"]] = near[:, 0]
-    out[:, col["prose_far"]] = _window_mean(prose_f, WINDOW_FAR)
+    out[col["prose_near"]] = near[:, 0]
+    out[col["prose_far"]] = _window_mean(prose_f, WINDOW_FAR)
     before = np.concatenate([[0.0], np.cumsum(prose_f)[:-1]])
     after = np.concatenate([np.cumsum(prose_f[::-1])[::-1][1:], [0.0]])
-    out[:, col["prose_before"]] = np.log1p(before)
-    out[:, col["prose_after"]] = np.log1p(after)
-    out[:, col["log_dist_prose"]] = np.log1p(_distance_to(prose))
-    out[:, col["in_main_block"]] = _main_block(words, density, ends, hits)
-    out[:, col["rel_position"]] = np.arange(n) / max(n - 1, 1)
+    out[col["prose_before"]] = np.log1p(before)
+    out[col["prose_after"]] = np.log1p(after)
+    out[col["log_dist_prose"]] = np.log1p(_distance_to(prose))
+    out[col["in_main_block"]] = _main_block(words, density, ends, hits)
+    out[col["rel_position"]] = np.arange(n) / max(n - 1, 1)
     if prose.any():
         first, last = int(np.argmax(prose)), n - 1 - int(np.argmax(prose[::-1]))
-        out[:first, col["before_first_prose"]] = 1.0
-        out[last + 1 :, col["after_last_prose"]] = 1.0
+        out[col["before_first_prose"], :first] = 1.0
+        out[col["after_last_prose"], last + 1 :] = 1.0
     else:
-        out[:, col["before_first_prose"]] = 1.0
-    out[present, col["repeated_on_page"]] = key_counts[stats.key_ids[present]] > 1
-    out[:, col["page_prose_share"]] = prose_f.mean()
-    out[:, col["neighbour_words"]] = np.log1p(_window_mean(words, 1) * 3 - words) if n > 1 else 0.0
-    out[:, col["short_run"]] = near[:, 1]
-    out[:, col["density_near"]] = near[:, 2]
-    out[:, col["log_words_near"]] = near[:, 3]
-    block = out[:, col["in_main_block"]]
-    out[:, col["block_short"]] = block * short
-    out[:, col["block_long"]] = block * (1 - short)
-    out[:, col["log_index"]] = np.log1p(np.arange(n))
-    out[:, col["log_dist_block"]] = np.log1p(_distance_to(block > 0))
-    for name, lo, hi in (("words_0", 0, 1), ("words_1_2", 1, 3), ("words_3_5", 3, 6), ("words_6_9", 6, 10),
-                         ("words_10_19", 10, 20), ("words_20_39", 20, 40)):
-        out[:, col[name]] = (words >= lo) & (words < hi)
-    out[:, col["density_low"]] = density < 0.15
-    out[:, col["density_mid"]] = (density >= 0.15) & (density < 0.3)
-    out[:, col["density_high"]] = density >= 0.3
-    out[:, col["prose_near_short"]] = out[:, col["prose_near"]] * short
+        out[col["before_first_prose"]] = 1.0
+    out[col["repeated_on_page"], present] = key_counts[stats.key_ids[present]] > 1
+    out[col["page_prose_share"]] = prose_f.mean()
+    out[col["neighbour_words"]] = np.log1p(_window_mean(words, 1) * 3 - words) if n > 1 else 0.0
+    out[col["short_run"]] = near[:, 1]
+    out[col["density_near"]] = near[:, 2]
+    out[col["log_words_near"]] = near[:, 3]
+    block = out[col["in_main_block"]]
+    out[col["block_short"]] = block * short
+    out[col["block_long"]] = block * (1 - short)
+    out[col["log_index"]] = np.log1p(np.arange(n))
+    out[col["log_dist_block"]] = np.log1p(_distance_to(block > 0))
+    # one-hot buckets (the columns of each family are adjacent in FEATURES)
+    bucket = np.searchsorted(_WORD_BUCKETS, words, side="right")  # 0: no words .. 6: 40+
+    inside = np.flatnonzero(bucket < _WORD_BUCKETS.shape[0])
+    out[col["words_0"] + bucket[inside], inside] = 1.0
+    out[col["density_low"] + np.searchsorted(_DENSITY_BUCKETS, density, side="right"), np.arange(n)] = 1.0
+    out[col["prose_near_short"]] = out[col["prose_near"]] * short
     if repeats is not None:
         # Prose that recurs across documents is syndicated text, which the
         # deduplicator keeps once; only non-prose repetition is template evidence.
         repeats = np.where(prose, 0, np.asarray(repeats, dtype=np.float64))
         repeated = (repeats > 0).astype(np.float64)
-        out[:, col["log_repeats"]] = np.log1p(repeats)
-        out[:, col["repeated"]] = repeated
-        out[:, col["repeated_near"]] = _window_mean(repeated, WINDOW_NEAR)
-        out[:, col["repeated_far"]] = _window_mean(repeated, WINDOW_FAR)
+        out[col["log_repeats"]] = np.log1p(repeats)
+        out[col["repeated"]] = repeated
+        out[col["repeated_near"]] = _window_mean(repeated, WINDOW_NEAR)
+        out[col["repeated_far"]] = _window_mean(repeated, WINDOW_FAR)
     if site_share is not None:
-        out[:, col["site_share"]] = np.where(prose, 0.0, site_share)
-    return out
+        out[col["site_share"]] = np.where(prose, 0.0, site_share)
+    return out.T
 
 
 def _char_stats(page: PageChars, words: np.ndarray) -> dict[str, np.ndarray]:
@@ -390,7 +395,7 @@ class ContextScorer:
         p1 = _sigmoid(feats @ self.w1)
         p2 = _sigmoid(_stage2(feats, p1) @ self.w2)
         p2[np.asarray(hits, dtype=bool)] = 0.0
-        return [float(p) for p in p2]
+        return p2.tolist()
 
 
 @functools.lru_cache(maxsize=1)
