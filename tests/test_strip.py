@@ -237,3 +237,25 @@ def test_a_titled_header_after_an_empty_comment_section_goes_in_the_first_pass()
     page = [ARTICLE[0], "No comments:", "Reply", "3 Responses to “Storm Ada”"]
     verdicts = strip(page, DROP_COMMENTS)
     assert verdicts == [None, "comment-count", "comment-form", "comment"]
+
+
+_CATALOGUE_LINES = sorted({line for rule in load_catalogue().rules for line in rule.examples + rule.negatives})
+
+
+def _whole_alternation(catalogue, line):
+    from dedupe.strip import shape
+
+    found = catalogue._regex.fullmatch(shape(line))
+    return None if found is None else catalogue._group_rule[found.lastgroup]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.sampled_from(_CATALOGUE_LINES),
+                 st.tuples(st.sampled_from(["", "1 ", "© ", "» ", "٣ ", "Ü", " "]), st.sampled_from(_CATALOGUE_LINES),
+                           st.text(max_size=8)).map("".join),
+                 st.text(max_size=40)))
+def test_the_first_character_shortcut_finds_the_rule_the_whole_alternation_finds(line):
+    """The catalogue tries only the patterns that can start where a line starts; the first
+    pattern to match must still be the one the whole alternation finds."""
+    catalogue = load_catalogue()
+    assert catalogue._pattern(line) == _whole_alternation(catalogue, line)
