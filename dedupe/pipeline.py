@@ -351,9 +351,10 @@ class _Worker:
                 listed = runs[number] >= 0
                 related.append(runs[number])
                 related_headed.append(headed[number])
-                # A link list's lines are matched by exact and typo keys only: mostly short
-                # titles, copied verbatim; with MinHash signatures (and band candidates)
-                # and sentences they took a web-like corpus's run from 1.86 to 2.53 GB.
+                # A link list's lines are matched by their exact keys only: mostly short
+                # titles, copied verbatim. With MinHash signatures (and band candidates)
+                # and sentences they took the 100k-document benchmark from 1.86 to 2.53 GB;
+                # typo keys cost it 4 s and found 3 more copies on syndication dev.
                 for sentence_hash, sentence_chars in () if listed else sentence_hashes(text):
                     sent_row.append(len(doc))
                     sent_hash.append(sentence_hash)
@@ -364,7 +365,7 @@ class _Worker:
                 # digits of short lines are content (prices, scores, list numbers)
                 short = key.count(" ") + 1 < SHORT_KEY_WORDS
                 exact_keys.append(match_key(text, fold_digits=False) if short else key)
-                if typo_words and len(exact_keys[-1]) < self.config.dedup.short_chars:
+                if typo_words and not listed and len(exact_keys[-1]) < self.config.dedup.short_chars:
                     for typo_key, letters, letters_count in typo_keys(exact_keys[-1], typo_words):
                         typo_row.append(len(doc) - 1)
                         typo_hash.append(typo_key)

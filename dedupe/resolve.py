@@ -569,37 +569,74 @@ def confirm_link_lists(
     sorted_labels = labels[order]
     start = np.searchsorted(sorted_labels, t_labels)
     size = np.searchsorted(sorted_labels, t_labels, side="right") - start
-    big = size > _EVIDENCE_ROWS  # found by its size alone, and naming a title if one is in it
-    run_found = np.zeros(n_runs, dtype=bool)
-    run_found[run_of[big]] = True
-    named = np.zeros(int(labels.max()) + 1, dtype=bool)
-    named[labels[title]] = True
-    run_titled = np.zeros(n_runs, dtype=bool)
-    run_titled[run_of[big & named[t_labels]]] = True
-    # a page holding one of the list's anchors carries the article: a copy, not evidence
-    wanted = np.unique(anchors[anchors >= 0])
-    with_anchor = np.flatnonzero(np.isin(labels, wanted))
     n_labels = int(labels.max()) + 1
-    held = np.unique(table.doc[with_anchor] * n_labels + labels[with_anchor])
-    todo = np.flatnonzero(~big & (size > 1))
-    step = max(_VERIFY_PAIRS // _EVIDENCE_ROWS, 1)  # bounds the pairs held at once
-    for lo in range(0, todo.shape[0], step):
-        part = todo[lo : lo + step]
-        reps = size[part]
-        which = np.repeat(part, reps)
-        offset = np.arange(int(reps.sum())) - np.repeat(np.cumsum(reps) - reps, reps)
-        other = order[start[which] + offset]
-        away = table.doc[other] != table.doc[t_rows[which]]
-        run, other = run_of[which[away]], other[away]
-        sibling = np.zeros(other.shape[0], dtype=bool)
-        if held.shape[0]:
-            for k in range(ANCHORS):
-                anchor = anchors[run, k]
-                key = table.doc[other] * n_labels + anchor
-                at = np.minimum(np.searchsorted(held, key), held.shape[0] - 1)
-                sibling |= (anchor >= 0) & (held[at] == key)
-        run_found[run[~sibling]] = True
-        run_titled[run[~sibling & title[other]]] = True
+    n_docs = int(table.doc.max()) + 1
+    # per cluster: documents in it, and documents where it is a title
+    pairs = np.unique(labels[members] * n_docs + table.doc[members])
+    label_docs = np.bincount(pairs // n_docs, minlength=n_labels)
+    titled_pairs = np.unique(labels[members[title[members]]] * n_docs + table.doc[members[title[members]]])
+    title_docs = np.bincount(titled_pairs // n_docs, minlength=n_labels)
+    mine = t_labels * n_docs + t_doc
+    own_title = np.zeros(t_rows.shape[0], dtype=bool)
+    if titled_pairs.shape[0]:
+        at = np.minimum(np.searchsorted(titled_pairs, mine), titled_pairs.shape[0] - 1)
+        own_title = titled_pairs[at] == mine
+    names_title = title_docs[t_labels] - own_title > 0  # a title on another page
+    # Where the article is on no other page (its anchors are in no other document's rows),
+    # every other page holding a line is evidence: counts decide. Otherwise pages carrying
+    # an anchor are copies of the article and are set aside pair by pair; so are lines
+    # whose cluster is too big to pair, found by their size alone.
+    label_rows = np.bincount(labels, minlength=n_labels)
+    copied = ((anchors >= 0) & (label_rows[np.maximum(anchors, 0)] > 1)).any(axis=1)[run_of]
+    big = size > _EVIDENCE_ROWS
+    counted = ~copied | big
+    run_found = np.zeros(n_runs, dtype=bool)
+    run_found[run_of[counted & (label_docs[t_labels] > 1)]] = True
+    run_titled = np.zeros(n_runs, dtype=bool)
+    run_titled[run_of[counted & names_title]] = True
+    # A page holding one of the list's anchors carries the article: a copy, not evidence.
+    todo = np.flatnonzero(~counted & (size > 1))
+    if todo.shape[0]:
+        wanted = np.unique(anchors[np.unique(run_of[todo])].ravel())
+        with_anchor = np.flatnonzero(np.isin(labels, wanted[wanted >= 0]))
+        held = np.unique(table.doc[with_anchor] * n_labels + labels[with_anchor])
+
+        def evidence(lines: np.ndarray, other: np.ndarray) -> np.ndarray:
+            """Is ``other`` on a page that does not carry the article of list line ``lines``?"""
+            sibling = table.doc[other] == t_doc[lines]
+            if held.shape[0]:
+                for k in range(ANCHORS):
+                    anchor = anchors[run_of[lines], k]
+                    key = table.doc[other] * n_labels + anchor
+                    at = np.minimum(np.searchsorted(held, key), held.shape[0] - 1)
+                    sibling |= (anchor >= 0) & (held[at] == key)
+            return ~sibling
+
+        def pair_all(lines: np.ndarray, rows: np.ndarray, first: np.ndarray, count: np.ndarray,
+                     into: np.ndarray) -> None:
+            """Set ``into[run]`` for lines with evidence among ``count`` of ``rows`` from ``first``."""
+            step = max(_VERIFY_PAIRS // _EVIDENCE_ROWS, 1)  # bounds the pairs held at once
+            for lo in range(0, lines.shape[0], step):
+                part, reps = lines[lo : lo + step], count[lo : lo + step]
+                which = np.repeat(part, reps)
+                offset = np.arange(int(reps.sum())) - np.repeat(np.cumsum(reps) - reps, reps)
+                other = rows[np.repeat(first[lo : lo + step], reps) + offset]
+                into[run_of[which[evidence(which, other)]]] = True
+
+        # found: a cluster's first and last rows settle most lines (a related title sits on
+        # many pages); only lists still unsettled are paired row by row
+        for end in (start[todo], start[todo] + size[todo] - 1):
+            hit = evidence(todo, order[end])
+            run_found[run_of[todo[hit]]] = True
+        rest = todo[~run_found[run_of[todo]]]
+        pair_all(rest, order, start[rest], size[rest], run_found)
+        # naming a title: paired with the title rows of the line's cluster only
+        title_rows = order[title[order]]
+        title_labels = labels[title_rows]
+        t_start = np.searchsorted(title_labels, t_labels[todo])
+        t_size = np.searchsorted(title_labels, t_labels[todo], side="right") - t_start
+        named = t_size > 0
+        pair_all(todo[named], title_rows, t_start[named], t_size[named], run_titled)
 
     # the site's evidence: lists naming another page's title versus lists found nowhere
     group = docs.site[run_doc] + 1  # 0: documents without a url, together

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from dedupe import CleanConfig, Cleaner, ConfigError, DedupConfig, InputError, clean
@@ -641,3 +641,100 @@ def test_a_title_above_the_text_beats_a_copy_below_the_start_of_another_pages_te
     assert results[1].text.split("\n")[0] == title
     (dup,) = [r for r in removals(results) if r.reason == "duplicate" and r.text == title]
     assert dup.doc_id == "other-page" and dup.kept_doc_id == "article"
+
+
+def _link_lists_reference(table, docs, labels, min_share, evidence_rows):
+    """Which link-list rows stay removed, list by list (the definition confirm_link_lists follows)."""
+    import numpy as np
+
+    from dedupe.config import RELATED_EVIDENCE_RUNS
+    from dedupe.resolve import ANCHOR_CHARS, ANCHORS, TITLE, placement
+
+    n = table.size
+    title = placement(table.doc, table.shape, table.related < 0) == TITLE
+    runs = {}
+    for r in range(n):
+        if table.related[r] >= 0:
+            runs.setdefault((int(table.doc[r]), int(table.related[r])), []).append(r)
+    found, titled, headed = {}, {}, {}
+    for key, rows in runs.items():
+        d = key[0]
+        longs = [r for r in range(n) if table.doc[r] == d and table.related[r] < 0 and table.length[r] >= ANCHOR_CHARS]
+        before = [r for r in longs if r < rows[0]]
+        anchors = before[::-1][:ANCHORS] if before else [r for r in longs if r > rows[-1]][:ANCHORS]
+        anchor_labels = {int(labels[a]) for a in anchors}
+        holders = {int(table.doc[r]) for r in range(n) if int(labels[r]) in anchor_labels} | {d}
+        found[key] = titled[key] = False
+        headed[key] = bool(table.related_headed[rows[0]])
+        for r in rows:
+            others = [o for o in range(n) if labels[o] == labels[r] and table.doc[o] != d]
+            if sum(labels == labels[r]) > evidence_rows:  # a cluster too big to pair: its size is evidence
+                found[key] = True
+                titled[key] |= any(title[o] for o in others)
+                continue
+            evidence = [o for o in others if int(table.doc[o]) not in holders]
+            found[key] |= bool(evidence)
+            titled[key] |= any(title[o] for o in evidence)
+    stripped = np.zeros(n, dtype=bool)
+    for key, rows in runs.items():
+        site = docs.site[key[0]]
+        same = [k for k in runs if docs.site[k[0]] == site]
+        named = sum(titled[k] for k in same)
+        judged = named + sum(not found[k] for k in same)
+        trusted = judged >= RELATED_EVIDENCE_RUNS and named >= min_share * max(judged, 1)
+        if found[key] or not trusted or headed[key]:
+            stripped[rows] = True
+    return stripped
+
+
+_PAGE = st.tuples(
+    st.booleans(),  # a title above the text
+    st.sampled_from([10, 11, 12]),  # the title's cluster
+    st.lists(st.integers(0, 4), min_size=1, max_size=3),  # paragraphs' clusters: shared ones are copies
+    # the list's lines: other pages' titles, lines on other lists, or the article's own
+    # (-1: its cluster follows the first paragraph's, so copies of the article carry it)
+    st.lists(st.sampled_from([10, 11, 12, 20, 21, -1, -1, -1]), max_size=3),
+    st.booleans(),  # a related header above the list
+    st.sampled_from([-1, -1, 0]),  # site
+)
+
+
+@given(st.lists(_PAGE, min_size=3, max_size=10), st.sampled_from([0.01, 0.3, 0.5]), st.sampled_from([2, 64, 64]))
+@settings(max_examples=300, deadline=None)
+def test_link_list_evidence_equals_the_list_by_list_definition(pages, share, evidence_rows):
+    """The resolver pairs a list line with its cluster's first and last rows, then the rest only
+    for lists still unsettled, and title rows apart; the outcome equals asking every pair."""
+    import importlib
+
+    import numpy as np
+
+    from dedupe.resolve import BODY, HEADLINE, DocumentTable, ParagraphTable, confirm_link_lists
+
+    rows = []  # (document, kind, cluster)
+    for number, (titled, title, paragraphs, listed, headed, _) in enumerate(pages):
+        rows += [(number, "title", title)] if titled else []
+        rows += [(number, "body", cluster) for cluster in paragraphs]
+        rows += [(number, "head-list" if headed else "list", cluster if cluster >= 0 else 100 + 10 * paragraphs[0] + i)
+                 for i, cluster in enumerate(listed)]
+    doc = np.array([r[0] for r in rows], dtype=np.int64)
+    kind = [r[1] for r in rows]
+    related = np.array([0 if k.endswith("list") else -1 for k in kind], dtype=np.int32)  # one list a page
+    table = ParagraphTable(
+        doc=doc, para=np.arange(len(rows), dtype=np.int32), exact=np.arange(len(rows), dtype=np.uint64),
+        length=np.array([200 if k == "body" else 40 for k in kind]), sig_row=np.full(len(rows), -1),
+        signatures=np.empty((0, 4), np.uint32), rows=1,
+        shape=np.array([BODY if k == "body" else HEADLINE for k in kind], np.int8),
+        related=related, related_headed=np.array([k == "head-list" for k in kind]))
+    labels = np.array([r[2] for r in rows], dtype=np.int64)
+    sites = [page[-1] for page in pages]
+    docs = DocumentTable(chars=np.zeros(len(pages), np.int64), site=np.array(sites, dtype=np.int64),
+                         date=np.zeros(len(pages)), site_docs=np.array([max(sites.count(0), 1)], np.int64))
+    resolve = importlib.import_module("dedupe.resolve")  # the module: the package exports resolve()
+    original = resolve._EVIDENCE_ROWS
+    resolve._EVIDENCE_ROWS = evidence_rows
+    try:
+        stripped, _ = confirm_link_lists(table, docs, labels, share)
+    finally:
+        resolve._EVIDENCE_ROWS = original
+    assert stripped.tolist() == _link_lists_reference(table, docs, labels, share, evidence_rows).tolist()
+    event(f"lists kept: {bool((~stripped & (related >= 0)).any())}, big clusters: {evidence_rows < 64}")
