@@ -476,8 +476,9 @@ def _regroup(table: ParagraphTable, store: SignatureStore, key: np.ndarray, rows
 ANCHOR_CHARS = 100
 #: Anchors per list: the article's last long paragraphs before it.
 ANCHORS = 3
-#: A cluster of more rows than this is evidence by its size: its rows are not
-#: paired one by one (bounds the work of a line found on thousands of pages).
+#: A list line in a cluster of more rows than this is found elsewhere when any other
+#: page holds it, copies of its article included: its rows are not paired one by one
+#: (bounds the work of a line found on thousands of pages).
 _EVIDENCE_ROWS = 64
 
 
@@ -583,9 +584,9 @@ def confirm_link_lists(
         own_title = titled_pairs[at] == mine
     names_title = title_docs[t_labels] - own_title > 0  # a title on another page
     # Where the article is on no other page (its anchors are in no other document's rows),
-    # every other page holding a line is evidence: counts decide. Otherwise pages carrying
-    # an anchor are copies of the article and are set aside pair by pair; so are lines
-    # whose cluster is too big to pair, found by their size alone.
+    # every other page holding a line is evidence: counts decide. So they do for a line
+    # whose cluster is too big to pair. Otherwise pages carrying an anchor are copies of
+    # the article and are set aside pair by pair.
     label_rows = np.bincount(labels, minlength=n_labels)
     copied = ((anchors >= 0) & (label_rows[np.maximum(anchors, 0)] > 1)).any(axis=1)[run_of]
     big = size > _EVIDENCE_ROWS

@@ -668,8 +668,8 @@ def _link_lists_reference(table, docs, labels, min_share, evidence_rows):
         headed[key] = bool(table.related_headed[rows[0]])
         for r in rows:
             others = [o for o in range(n) if labels[o] == labels[r] and table.doc[o] != d]
-            if sum(labels == labels[r]) > evidence_rows:  # a cluster too big to pair: its size is evidence
-                found[key] = True
+            if sum(labels == labels[r]) > evidence_rows:  # too big to pair: any other page is evidence
+                found[key] |= bool(others)
                 titled[key] |= any(title[o] for o in others)
                 continue
             evidence = [o for o in others if int(table.doc[o]) not in holders]
