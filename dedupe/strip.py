@@ -173,6 +173,35 @@ class Catalogue:
         self._young[line] = rule
         return rule
 
+    def match_lines(self, lines: Sequence[str], keys: Sequence[str], max_chars: int) -> list[str | None]:
+        """:meth:`match` for each line of a page (``None`` for lines over ``max_chars``).
+
+        The same answers, in one loop: a page's lines are mostly short chrome
+        seen before, where a method call per line was a fifth of the cost.
+
+        >>> load_catalogue().match_lines(["Post a Comment", "Storm hits the coast."], ["post a comment", "storm hits the coast"], 500)
+        ['comment-form', None]
+        """
+        phrases, young, old = self._phrases, self._young, self._old
+        out: list[str | None] = []
+        for line, key in zip(lines, keys):
+            if len(line) > max_chars:
+                out.append(None)
+                continue
+            hit = phrases.get(key)
+            if hit is None and self._regex is not None:
+                if len(line) > SEEN_MAX_CHARS:
+                    hit = self._pattern(line)
+                elif line in young:
+                    hit = young[line]
+                else:
+                    hit = old[line] if line in old else self._pattern(line)
+                    if len(young) >= SEEN_LINES:
+                        self._old, old, self._young, young = young, young, {}, {}
+                    young[line] = hit
+            out.append(hit)
+        return out
+
     def _pattern(self, line: str) -> str | None:
         shaped = shape(line)
         regex = self._regex
@@ -475,12 +504,9 @@ def _strip_once(lines: _Lines, config: StripConfig, catalogue: Catalogue, rules:
     disabled = set(config.disabled_rules)
     verdicts: list[str | None] = [None] * len(lines.text)
     if rules:
-        limit = config.max_rule_chars
-        for index, (line, key) in enumerate(zip(lines.text, lines.keys)):
-            if len(line) <= limit:
-                rule = catalogue.match(line, key)
-                if rule is not None and rule not in disabled:
-                    verdicts[index] = rule
+        verdicts = catalogue.match_lines(lines.text, lines.keys, config.max_rule_chars)
+        if disabled:
+            verdicts = [None if rule in disabled else rule for rule in verdicts]
     if rules and config.comments == "drop" and COMMENT not in disabled:
         _mark_comments(lines, verdicts)
     if RELATED_LINKS not in disabled:
