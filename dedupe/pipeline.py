@@ -61,7 +61,15 @@ from .resolve import (
     resolve,
 )
 from .store import SignatureStore
-from .strip import RELATED_HEADER_FAMILY, RELATED_LINKS, Catalogue, is_body_like, is_headline_like, load_catalogue, strip
+from .strip import (
+    RELATED_HEADER_FAMILY,
+    RELATED_LINKS,
+    Catalogue,
+    is_body_like,
+    is_headline_like,
+    load_catalogue,
+    strip,
+)
 from .templates import TemplateBuilder, TemplateTable, line_hashes, site_of
 
 log = logging.getLogger(__name__)

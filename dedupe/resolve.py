@@ -33,7 +33,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from .config import DedupConfig
+from .config import RELATED_EVIDENCE_RUNS, DedupConfig
 from .store import SignatureStore
 
 #: Candidate pairs verified per step: bounds the per-pair temporaries.
@@ -499,11 +499,10 @@ def confirm_link_lists(
     url-less documents count as one site; lists under a header count too)
     that either name another page's title (a headline-like row leading into
     that page's body text) or are found nowhere, at least ``min_share`` name
-    a title, over at least
-    :data:`~dedupe.config.RELATED_EVIDENCE_RUNS` lists. Menus and archive
-    widgets repeat on many pages but name no title, so they are no evidence;
-    a one-page corpus, or a crawl that missed the linked pages, keeps every
-    list removed.
+    a title, over at least :data:`~dedupe.config.RELATED_EVIDENCE_RUNS`
+    lists. Menus and archive widgets repeat on many pages but name no title,
+    so they are no evidence; a one-page corpus, or a crawl that missed the
+    linked pages, keeps every list removed.
 
     Four pages end in a one-line list after a 200-character paragraph; the
     lists of three name the title of a fifth page, the fourth's is found
@@ -520,8 +519,6 @@ def confirm_link_lists(
     >>> stripped.nonzero()[0].tolist(), counts["link_lists_kept"]
     ([1, 3, 5], 1)
     """
-    from .config import RELATED_EVIDENCE_RUNS
-
     n = table.size
     stripped = np.zeros(n, dtype=bool)
     if table.related is None or not (table.related >= 0).any():
