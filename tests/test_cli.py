@@ -274,6 +274,19 @@ def test_related_evidence_decides_whether_an_articles_closing_list_stays(runner,
     assert result.exit_code != 0
 
 
+def test_typo_words_decides_whether_a_short_line_one_typo_apart_is_a_copy(runner, tmp_path):
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": "a", "text": "\n".join(ARTICLE + ["Storm Floods Harbour"])},
+                                                {"id": "b", "text": "\n".join(OTHER + ["Storm Floods Harbor"])}])
+    kept = {}
+    for words in ("6", "0"):
+        out = tmp_path / f"out{words}.jsonl"
+        result = invoke(runner, "clean", source, "-o", out, "--typo-words", words, "--min-kept", "0", "-q")
+        assert result.exit_code == 0, result.output
+        kept[words] = read_jsonl(out)[1]["text"].split("\n")[-1]
+    assert kept == {"6": OTHER[-1], "0": "Storm Floods Harbor"}
+    assert invoke(runner, "clean", source, "--typo-words", "-1", "-q").exit_code != 0
+
+
 def test_strip_is_idempotent_on_its_output(runner, tmp_path):
     once, twice = tmp_path / "once.jsonl", tmp_path / "twice.jsonl"
     assert invoke(runner, "strip", SEEDS, "-o", once, "-q").exit_code == 0
