@@ -86,6 +86,7 @@ class DaskPool:
             raise ConfigError(f"cannot reach the Dask scheduler {scheduler or '(local)'}: {exc}") from exc
         self._config_future = self.client.scatter(config, broadcast=True)
         self._shipped: dict[str, Any] = {}
+        self._known: dict[str, Any] = {}  # line counts the driver already holds, by folder
         # [future, rows] per pass-1 batch: its signatures, kept on the worker for cluster()
         self.signature_blocks: list[list[Any]] = []
         self.threads = sum(self.client.nthreads().values()) or 1
@@ -125,6 +126,10 @@ class DaskPool:
         while pending:
             yield take()
 
+    def remember_templates(self, folder: str, table: Any) -> None:
+        """The line counts saved in ``folder``, which the driver holds: sent as they are."""
+        self._known[folder] = table
+
     def _templates(self, folder: str) -> Any:
         """The line counts saved in ``folder``, sent once to every worker.
 
@@ -135,7 +140,7 @@ class DaskPool:
         from .templates import TemplateTable
 
         if folder not in self._shipped:
-            table = TemplateTable.load(Path(folder))
+            table = self._known.pop(folder, None) or TemplateTable.load(Path(folder))
             self._shipped[folder] = self.client.scatter(table, broadcast=True, hash=False)
         return self._shipped[folder]
 

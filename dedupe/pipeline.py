@@ -542,6 +542,8 @@ class Cleaner:
                     # workers memory-map one copy of the counts
                     worker.templates.save(Path(scratch.name))
                     templates_dir = scratch.name
+                    if hasattr(pool, "remember_templates"):  # a cluster's workers get this copy
+                        pool.remember_templates(templates_dir, worker.templates)
             plan = None
             if self.config.dedup.enabled:
                 plan = self._pass1(source, worker, pool, templates_dir, scratch.name)  # type: ignore[arg-type]

@@ -142,8 +142,14 @@ def test_context_on_a_remote_scheduler_gets_the_line_counts_through_the_cluster(
     original = DaskPool._templates
     monkeypatch.setattr(DaskPool, "_templates", lambda self, folder: shipped.append(folder) or original(self, folder))
     local = run(runner, tmp_path, "local", SEEDS, "--context", "--jobs", "2")
+    from dedupe.templates import TemplateTable
+
+    loads = []
+    original_load = TemplateTable.load
+    monkeypatch.setattr(TemplateTable, "load", classmethod(lambda cls, path: loads.append(path) or original_load(path)))
     dask = run(runner, tmp_path, "dask", SEEDS, "--context", "--engine", "dask", "--scheduler",
                cluster.scheduler_address)
     assert dask == local
     assert local[2]["removals_by_rule"].get("chrome/context", 0) > 0
     assert shipped, "the counts should have been sent through the cluster"
+    assert not loads, "the driver holds the counts: it should not read them back from disk"
