@@ -153,3 +153,24 @@ def test_context_on_a_remote_scheduler_gets_the_line_counts_through_the_cluster(
     assert local[2]["removals_by_rule"].get("chrome/context", 0) > 0
     assert shipped, "the counts should have been sent through the cluster"
     assert not loads, "the driver holds the counts: it should not read them back from disk"
+
+
+def test_peer_to_peer_shuffles_give_the_local_engines_output(runner, tmp_path, cluster, monkeypatch):
+    """Past P2P_ROWS band rows the grouping shuffles go peer to peer; with the bar at 0 a
+    small corpus takes that path, and the output must not change."""
+    import dask
+
+    from dedupe import dask_engine
+    from make_corpus import write
+
+    corpus = write(tmp_path / "corpus.jsonl", 2_000)
+    local = run(runner, tmp_path, "local", corpus, "--jobs", "1")
+    methods = []
+    group = dask_engine.DaskPool._group
+    monkeypatch.setattr(dask_engine, "P2P_ROWS", 0)
+    monkeypatch.setattr(dask_engine.DaskPool, "_group", lambda self, table, config: methods.append(
+        dask.config.get("dataframe.shuffle.method")) or group(self, table, config))
+    dask_out = run(runner, tmp_path, "dask", corpus, "--engine", "dask", "--scheduler", cluster.scheduler_address)
+    assert methods == ["p2p"]
+    assert dask_out == local
+    assert local[2]["paragraphs"]["removed_by_reason"]["duplicate"] > 100
