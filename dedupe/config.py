@@ -96,10 +96,11 @@ TYPO_WORDS = 6
 #: A link list the stripper found after an article (no "related" header above
 #: it) is kept as the article's own list when none of its lines is found on a
 #: page that does not also carry the article, while at least this share of the
-#: site's other such lists is found on other sites' pages (0: never). Related
-#: links name other pages' titles; where a corpus holds those pages, a list
-#: whose lines occur nowhere else belongs to its article. At least
-#: RELATED_EVIDENCE_RUNS lists of the site must be seen for the share to count.
+#: site's lists (found nowhere, or naming another page's title) name a title
+#: (0: never). Related links name other pages' titles; where a corpus holds
+#: those pages, a list whose lines occur nowhere else belongs to its article.
+#: At least RELATED_EVIDENCE_RUNS lists of the site must be seen for the share
+#: to count (resolve.confirm_link_lists).
 RELATED_EVIDENCE = 0.5
 RELATED_EVIDENCE_RUNS = 3
 #: Bytes of MinHash signatures held in RAM before they spill to the scratch
@@ -263,7 +264,7 @@ class DedupConfig:
             one word differs by a typo (0: off).
         related_evidence: keep an unheaded link list after an article whose
             lines occur on no other page, when at least this share of its
-            site's other lists is found on other sites (0: never keep).
+            site's lists name titles of other pages (0: never keep).
         memory_limit: bytes of signatures held in RAM before they spill to
             the scratch folder (``TMPDIR``); a size string like ``"4GB"``
             is accepted; 0 never spills.

@@ -140,7 +140,9 @@ class DaskPool:
         from .templates import TemplateTable
 
         if folder not in self._shipped:
-            table = self._known.pop(folder, None) or TemplateTable.load(Path(folder))
+            table = self._known.pop(folder, None)
+            if table is None:
+                table = TemplateTable.load(Path(folder))
             self._shipped[folder] = self.client.scatter(table, broadcast=True, hash=False)
         return self._shipped[folder]
 

@@ -346,10 +346,10 @@ class _Worker:
             else:
                 runs, headed = [-1] * len(prep.verdicts), [False] * len(prep.verdicts)
             # link lists get rows too: the resolver may find an unheaded one to be the article's
-            kept = [n for n, v in enumerate(prep.verdicts) if v is None or runs[n] >= 0]
-            shapes = paragraph_shapes([prep.paragraphs[n] for n in kept])
+            rowed = [n for n, v in enumerate(prep.verdicts) if v is None or runs[n] >= 0]
+            shapes = paragraph_shapes([prep.paragraphs[n] for n in rowed])
             total = 0
-            for position, number in enumerate(kept):
+            for position, number in enumerate(rowed):
                 text, key = prep.paragraphs[number], prep.keys[number]
                 if runs[number] >= 0 and not key:
                     continue  # stays stripped: no row can bring it back

@@ -568,7 +568,7 @@ def confirm_link_lists(
     start = np.searchsorted(sorted_labels, t_labels)
     size = np.searchsorted(sorted_labels, t_labels, side="right") - start
     n_labels = int(labels.max()) + 1
-    n_docs = int(table.doc.max()) + 1
+    n_docs = docs.chars.shape[0]
     # per cluster: documents in it, and documents where it is a title
     pairs = np.unique(labels[members] * n_docs + table.doc[members])
     label_docs = np.bincount(pairs // n_docs, minlength=n_labels)
@@ -743,9 +743,7 @@ def placement(doc: np.ndarray, shape: np.ndarray, live: np.ndarray) -> np.ndarra
     title = head & (ahead(body, 1) | over_dek) & ~(before & after)
     # each document's last body row (-1 without one), by position among live rows
     position = np.arange(rows.shape[0])
-    starts = np.flatnonzero(np.concatenate([[True], d[1:] != d[:-1]]))
-    last_body = np.maximum.reduceat(np.where(body, position, -1), starts)
-    last_of_row = np.repeat(last_body, np.diff(np.append(starts, rows.shape[0])))
+    last_of_row = _per_document(d, np.where(body, position, -1), np.maximum)
     listed = head & ~title & (before | after | ((position > last_of_row) & (last_of_row >= 0)))
     out[rows] = np.where(title, TITLE, np.where(listed, LISTED, ELSEWHERE))
     return out
@@ -762,14 +760,20 @@ def ahead_of_text(doc: np.ndarray, shape: np.ndarray, live: np.ndarray) -> np.nd
     rows = np.flatnonzero(live)
     if rows.shape[0] == 0:
         return out
-    d = doc[rows]
     body = (shape[rows] & BODY) > 0
-    starts = np.flatnonzero(np.concatenate([[True], d[1:] != d[:-1]]))
     position = np.arange(rows.shape[0])
-    first_body = np.minimum.reduceat(np.where(body, position, rows.shape[0]), starts)
-    first_of_row = np.repeat(first_body, np.diff(np.append(starts, rows.shape[0])))
-    out[rows] = position < first_of_row
+    out[rows] = position < _per_document(doc[rows], np.where(body, position, rows.shape[0]), np.minimum)
     return out
+
+
+def _per_document(doc: np.ndarray, values: np.ndarray, reduce: np.ufunc) -> np.ndarray:
+    """``reduce`` of ``values`` over each row's document (rows in document order), per row.
+
+    >>> _per_document(np.array([0, 0, 1]), np.array([3, 5, 2]), np.maximum).tolist()
+    [5, 5, 2]
+    """
+    starts = np.flatnonzero(np.concatenate([[True], doc[1:] != doc[:-1]]))
+    return np.repeat(reduce.reduceat(values, starts), np.diff(np.append(starts, doc.shape[0])))
 
 
 def _policy_order(

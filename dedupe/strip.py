@@ -153,24 +153,7 @@ class Catalogue:
 
     def match(self, line: str, key: str | None = None) -> str | None:
         """Name of the first rule that matches ``line``, or ``None``."""
-        if key is None:
-            key = match_key(line)
-        hit = self._phrases.get(key)
-        if hit is not None:
-            return hit
-        if self._regex is None:
-            return None
-        if len(line) > SEEN_MAX_CHARS:
-            return self._pattern(line)
-        try:
-            return self._young[line]
-        except KeyError:
-            pass
-        rule = self._old[line] if line in self._old else self._pattern(line)
-        if len(self._young) >= SEEN_LINES:
-            self._old, self._young = self._young, {}
-        self._young[line] = rule
-        return rule
+        return self.match_lines([line], [match_key(line) if key is None else key], len(line))[0]
 
     def match_lines(self, lines: Sequence[str], keys: Sequence[str], max_chars: int) -> list[str | None]:
         """:meth:`match` for each line of a page (``None`` for lines over ``max_chars``).
