@@ -336,12 +336,20 @@ def _propagate(chunks: list[Any], n: int) -> np.ndarray:
     per link. Each round is a few shuffles; nothing is gathered until the end.
     """
     import dask.dataframe as dd
+    from distributed import wait
 
     # a fixed partition count: concat and merge would otherwise let it grow every round
     parts = max(1, len(chunks))
     edges = _oriented(dd.from_delayed(chunks, meta=_empty(u=np.int64, v=np.int64)), parts)
     for rounds in range(1, MAX_ROUNDS + 1):
         edges = _small_star(_large_star(edges, parts), parts).persist()
+        # persist() returns while the scheduler still builds the round's graph
+        # in a thread of its own; a scheduler in this process (LocalCluster)
+        # and the next round's optimisation here read the same expression
+        # classes' cached properties, whose locks are class-wide on Python
+        # 3.11, and the two threads can deadlock (seen in CI). Waiting for
+        # the round keeps the two apart.
+        wait(edges)
         # a star forest: no centre (lo) is also a leaf (hi)
         centres = edges[["lo"]].drop_duplicates()
         leaves = edges[["hi"]].drop_duplicates()

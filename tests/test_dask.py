@@ -97,6 +97,52 @@ def test_components_on_the_cluster_number_clusters_like_the_local_step(cluster):
         assert _propagate(chunks, n).tolist() == component_labels(n, u, v).tolist()
 
 
+def test_the_driver_never_optimises_while_an_in_process_scheduler_builds_a_graph(cluster, monkeypatch):
+    """Components on a LocalCluster cannot deadlock the driver (a hang seen in CI on Python 3.11).
+
+    The scheduler builds each submitted graph in a thread of the driver's
+    process; on Python 3.11 it shares class-wide cached-property locks with
+    the driver's optimiser, so the two must never overlap. Both are slowed
+    down here so that an overlap, were one possible, happens every time.
+    """
+    import threading
+    import time
+
+    import dask._expr
+    import distributed.scheduler
+    import numpy as np
+    import pandas as pd
+    from distributed import Client
+
+    from dedupe.dask_engine import _propagate
+    from dedupe.resolve import component_labels
+
+    spans: dict[str, list[tuple[float, float]]] = {"build": [], "optimise": []}
+
+    def timed(kind, func, pause):
+        def wrapper(*args, **kwargs):
+            start = time.monotonic()
+            time.sleep(pause)
+            try:
+                return func(*args, **kwargs)
+            finally:
+                if kind == "build" or threading.current_thread() is threading.main_thread():
+                    spans[kind].append((start, time.monotonic()))
+        return wrapper
+
+    monkeypatch.setattr(distributed.scheduler, "_materialize_graph",
+                        timed("build", distributed.scheduler._materialize_graph, 0.2))
+    monkeypatch.setattr(dask._expr, "optimize_until", timed("optimise", dask._expr.optimize_until, 0.05))
+    rng = np.random.default_rng(3)
+    u, v = rng.integers(0, 300, 200), rng.integers(0, 300, 200)
+    with Client(cluster.scheduler_address) as client:
+        chunks = [client.scatter(pd.DataFrame({"u": u, "v": v}))]
+        assert _propagate(chunks, 300).tolist() == component_labels(300, u, v).tolist()
+    assert spans["build"] and spans["optimise"], "the probes should have seen both sides"
+    overlaps = [(b, o) for b in spans["build"] for o in spans["optimise"] if b[0] < o[1] and o[0] < b[1]]
+    assert not overlaps
+
+
 def test_edges_past_the_memory_limit_give_the_same_output(runner, tmp_path, cluster, monkeypatch):
     """A tiny --memory-limit sends the verified edges to the cluster; nothing else changes."""
     from make_corpus import write
