@@ -38,10 +38,16 @@ def test_seeds_on_a_local_dask_cluster_match_the_local_engine(runner, tmp_path):
     assert dask == local
 
 
-def test_generated_corpus_on_a_scheduler_matches_the_local_engine(runner, tmp_path, cluster):
+def test_generated_corpus_on_a_scheduler_matches_the_local_engine(runner, tmp_path, cluster, monkeypatch):
     from make_corpus import write
 
-    corpus = write(tmp_path / "corpus.jsonl", 20_000)
+    from dedupe import dask_engine
+
+    # 16 batches of documents (more than the pool keeps in flight), and smaller
+    # shuffle partitions than the default so that the grouping shuffles split
+    # into more partitions than there are workers, as on a big corpus
+    monkeypatch.setattr(dask_engine, "PARTITION_BYTES", 8 << 20)
+    corpus = write(tmp_path / "corpus.jsonl", 4000)
     local = run(runner, tmp_path, "local", corpus, "--jobs", "2")
     dask = run(runner, tmp_path, "dask", corpus, "--engine", "dask", "--scheduler", cluster.scheduler_address)
     assert dask == local
