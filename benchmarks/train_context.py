@@ -115,11 +115,11 @@ def fit_pages(pages: list[dict], l2: float) -> dict:
     return model
 
 
-def fit_lexical(pages: list[dict], l2: float, words: bool = True) -> dict:
-    """Both stages, with word weights in stage 1 when ``words`` (``--lexical``).
+def fit_variant(pages: list[dict], l2: float, words: bool = True) -> dict:
+    """Both stages of a variant the shipped scorer cannot read (``--lexical``, ``--soft-rules``).
 
-    Also fits pages whose features were widened by :func:`soften`, which the
-    shipped scorer cannot read. The model is for :func:`_lexical_probabilities`.
+    Word weights join stage 1 when ``words``; pages may carry the features
+    :func:`soften` widened. The model is for :func:`_variant_probabilities`.
     """
     from scipy.optimize import minimize
 
@@ -128,22 +128,23 @@ def fit_lexical(pages: list[dict], l2: float, words: bool = True) -> dict:
         for token in set().union(*map(lexical_tokens, page["keys"])):
             counts[token] = counts.get(token, 0) + 1
     vocabulary = {t: i for i, t in enumerate(sorted(t for t, n in counts.items() if n >= LEXICAL_MIN_PAGES))}
-    model = {"vocabulary": vocabulary}
-    x = sparse.vstack([_stage1_matrix(p, vocabulary)[p["mask"]] for p in pages]).tocsr()
+    matrices = [_stage1_matrix(p, vocabulary) for p in pages]
+    x = sparse.vstack([m[p["mask"]] for m, p in zip(matrices, pages)]).tocsr()
     y = np.concatenate([p["y"][p["mask"]] for p in pages]).astype(np.float64)
     dense = pages[0]["features"].shape[1]
     penalty = np.concatenate([[0.0], np.full(dense - 1, l2), np.full(len(vocabulary), LEXICAL_L2)])
 
     def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
-        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -30, 30)))
+        p = _sigmoid(x @ w)
         value = -float(np.sum(y * np.log(p + 1e-12) + (1 - y) * np.log(1 - p + 1e-12))) + 0.5 * float(penalty @ (w * w))
         return value, x.T @ (p - y) + penalty * w
 
-    model["stage1"] = minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B",
-                               options={"maxiter": 400}).x
-    x2 = np.vstack([_stage2(p["features"], _lexical_stage1(p, model))[p["mask"]] for p in pages])
+    model = {"vocabulary": vocabulary,
+             "stage1": minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B", options={"maxiter": 400}).x}
+    p1 = [_sigmoid(m @ model["stage1"]) for m in matrices]
+    x2 = np.vstack([_stage2(p["features"], q)[p["mask"]] for p, q in zip(pages, p1)])
     model["stage2"] = fit_logistic(x2, y, l2)
-    probs = _lexical_probabilities(pages, model)
+    probs = _variant_probabilities(pages, model, p1)
     model["threshold"] = max(THRESHOLDS, key=lambda t: _f1(pages, probs, t)[2])
     return model
 
@@ -160,14 +161,13 @@ def _stage1_matrix(page: dict, vocabulary: dict[str, int]) -> sparse.csr_matrix:
     return sparse.hstack([sparse.csr_matrix(page["features"]), words]).tocsr()
 
 
-def _lexical_stage1(page: dict, model: dict) -> np.ndarray:
-    return _sigmoid(_stage1_matrix(page, model["vocabulary"]) @ model["stage1"])
-
-
-def _lexical_probabilities(pages: list[dict], model: dict) -> list[np.ndarray]:
+def _variant_probabilities(pages: list[dict], model: dict, p1: list[np.ndarray] | None = None) -> list[np.ndarray]:
+    """Scores of a :func:`fit_variant` model (``p1``: its stage-1 scores, when known)."""
+    if p1 is None:
+        p1 = [_sigmoid(_stage1_matrix(p, model["vocabulary"]) @ model["stage1"]) for p in pages]
     probs = []
-    for page in pages:
-        p2 = _sigmoid(_stage2(page["features"], _lexical_stage1(page, model)) @ model["stage2"])
+    for page, q in zip(pages, p1):
+        p2 = _sigmoid(_stage2(page["features"], q) @ model["stage2"])
         p2[np.array([v is not None for v in page["verdicts"]], dtype=bool)] = 0.0
         probs.append(p2)
     return probs
@@ -175,7 +175,7 @@ def _lexical_probabilities(pages: list[dict], model: dict) -> list[np.ndarray]:
 
 def _probabilities(pages: list[dict], model: dict) -> list[np.ndarray]:
     if "vocabulary" in model:
-        return _lexical_probabilities(pages, model)
+        return _variant_probabilities(pages, model)
     scorer = ContextScorer(model)
     return [np.array(scorer.score(p["clean_lines"], p["verdicts"], p["keys"], p["repeats"], p["share"]))
             for p in pages]
@@ -211,7 +211,7 @@ def main() -> None:
             parser.error("--lexical and --soft-rules are measured with --cv only; the shipped scorer cannot read them")
         if families:
             soften(pages, families)
-        fit = functools.partial(fit_lexical, words=args.lexical)
+        fit = functools.partial(fit_variant, words=args.lexical)
     else:
         fit = fit_pages
     if args.cv:
