@@ -209,6 +209,9 @@ def main() -> None:
     if args.lexical or families:
         if args.write:
             parser.error("--lexical and --soft-rules are measured with --cv only; the shipped scorer cannot read them")
+        unknown = sorted(set(families) - {v for page in pages for v in page["verdicts"] if v})
+        if unknown:
+            parser.error(f"--soft-rules: no line of the pages is removed by {', '.join(unknown)}")
         if families:
             soften(pages, families)
         fit = functools.partial(fit_variant, words=args.lexical)
