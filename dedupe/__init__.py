@@ -21,10 +21,10 @@ from .errors import ConfigError, DedupeError, InputError, MissingExtraError, Out
 from .fingerprint import Fingerprinter, shingle_hash32  # noqa: E402
 from .io import FileSource, IterableSource  # noqa: E402
 from .normalize import match_key, repair  # noqa: E402
-from .pipeline import Cleaner, DocResult, clean, prepare, segment  # noqa: E402
+from .pipeline import Cleaner, DocResult, clean, prepare, prepare_many, segment  # noqa: E402
 from .record import Removal, Stats  # noqa: E402
 from .resolve import resolve  # noqa: E402
-from .strip import load_catalogue, strip  # noqa: E402
+from .strip import load_catalogue, strip, strip_pages  # noqa: E402
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
@@ -33,6 +33,6 @@ __all__ = [
     "CleanConfig", "DedupConfig", "NormalizeConfig", "ReadConfig", "StripConfig", "load_config",
     "ConfigError", "DedupeError", "InputError", "MissingExtraError", "OutputError",
     "Fingerprinter", "shingle_hash32", "FileSource", "IterableSource",
-    "match_key", "repair", "Cleaner", "DocResult", "clean", "prepare", "segment",
-    "Removal", "Stats", "resolve", "load_catalogue", "strip",
+    "match_key", "repair", "Cleaner", "DocResult", "clean", "prepare", "prepare_many", "segment",
+    "Removal", "Stats", "resolve", "load_catalogue", "strip", "strip_pages",
 ]

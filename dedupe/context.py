@@ -34,7 +34,7 @@ import functools
 import json
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from itertools import chain, count, repeat
 
@@ -83,9 +83,74 @@ def page_language(stop_counts: np.ndarray) -> int:
     >>> _stop_bits()[0][page_language(stats.stops)]
     'de'
     """
+    return int(_page_languages(stop_counts, _Pages.one(stop_counts.shape[0]))[0])
+
+
+def _page_languages(stop_counts: np.ndarray, pages: _Pages) -> np.ndarray:
+    """:func:`page_language` of each page of a batch."""
     languages = _stop_bits()[0]
-    totals = stop_counts.sum(axis=0)
-    return max(range(len(languages)), key=lambda column: (int(totals[column]), languages[column] == "en"))
+    totals = np.zeros((pages.count, len(languages)), dtype=np.int64)
+    filled = pages.lengths > 0
+    if filled.any():
+        totals[filled] = np.add.reduceat(stop_counts, pages.starts[filled], axis=0)
+    # counts are whole numbers: doubling them leaves room to break ties towards English
+    english = np.array([language == "en" for language in languages], dtype=np.float64)
+    return np.argmax(totals * 2 + english, axis=1)
+
+
+@dataclass(frozen=True)
+class _Pages:
+    """Where each line's page begins and ends, for a batch of pages scored at once.
+
+    Scoring pages one call each spent most of its time in numpy's per-call
+    overhead (the stripper's rounds make three calls per page); a batch
+    shares the calls. Every neighbourhood sum adds the same neighbours in the
+    same order whatever else is in the batch, so a page scores the same
+    alone or among others, bit for bit.
+    """
+
+    starts: np.ndarray
+    lengths: np.ndarray
+    #: per line: its page, its position on the page, and lines after it on the page
+    page_of: np.ndarray
+    position: np.ndarray
+    remaining: np.ndarray
+    #: per line: where its page begins, and where it ends (exclusive)
+    first: np.ndarray
+    end: np.ndarray
+    _windows: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def count(self) -> int:
+        return int(self.starts.shape[0])
+
+    @classmethod
+    def of(cls, lengths: Sequence[int] | np.ndarray) -> _Pages:
+        lengths = np.asarray(lengths, dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        page_of = np.repeat(np.arange(lengths.shape[0]), lengths)
+        index = np.arange(page_of.shape[0])
+        first = starts[page_of]
+        end = first + lengths[page_of]
+        return cls(starts, lengths, page_of, index - first, end - 1 - index, first, end)
+
+    @classmethod
+    def one(cls, n: int) -> _Pages:
+        """One page of ``n`` lines (shared: its arrays are read-only)."""
+        return _one_page(n)
+
+    def window(self, radius: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per line, the first and past-the-last line within ``radius`` on its page."""
+        found = self._windows.get(radius)
+        if found is None:
+            index = np.arange(self.page_of.shape[0])
+            found = self._windows[radius] = (np.maximum(index - radius, self.first),
+                                             np.minimum(index + radius + 1, self.end))
+        return found
+
+    def per_line(self, values: np.ndarray) -> np.ndarray:
+        """A value per page, repeated for each of its lines."""
+        return values[self.page_of]
 
 
 @dataclass(frozen=True)
@@ -153,6 +218,22 @@ class LineStats:
         index = np.asarray(index, dtype=np.int64)
         return LineStats(**{name: getattr(self, name)[index] for name in self.__dataclass_fields__})
 
+    @classmethod
+    def concat(cls, pages: Sequence[LineStats]) -> LineStats:
+        """Several pages' stats end to end, for one batched :func:`line_features`.
+
+        Key numbers stay distinct between pages, so a line recurs "on the
+        page" only where its own page has it twice.
+        """
+        offset, key_ids = 0, []
+        for stats in pages:
+            key_ids.append(np.where(stats.key_ids >= 0, stats.key_ids + offset, -1))
+            # a taken page keeps its lines' numbers from the whole page
+            offset += int(stats.key_ids.max(initial=-1)) + 1
+        fields = {name: np.concatenate([getattr(stats, name) for stats in pages])
+                  for name in cls.__dataclass_fields__ if name != "key_ids"}
+        return cls(key_ids=np.concatenate(key_ids), **fields)
+
 
 FEATURES = (
     "bias", "log_words", "log_chars", "stop_density", "sentence_end", "ends_colon", "starts_upper",
@@ -179,6 +260,7 @@ def line_features(
     repeats: np.ndarray | None = None,
     site_share: np.ndarray | None = None,
     stats: LineStats | None = None,
+    pages: _Pages | None = None,
 ) -> np.ndarray:
     """Feature matrix (one row per line, columns named by :data:`FEATURES`).
 
@@ -186,6 +268,13 @@ def line_features(
     of the site's other pages with it) come from a
     :class:`~dedupe.templates.TemplateTable`; without one they are 0.
     ``stats`` may pass the lines' :class:`LineStats`, already read.
+    ``pages`` says where pages begin when ``lines`` are several pages end to
+    end; each page's rows are the same as when it comes alone.
+
+    >>> page = ["Home", "The council voted on Tuesday to build new bike lanes on Mill Street."]
+    >>> both = line_features(page + page, [False] * 4, pages=_Pages.of([2, 2]))
+    >>> bool((both[2:] == line_features(page, [False, False])).all())
+    True
     """
     n = len(lines)
     # one row per feature while filling: each column is a contiguous write, and a
@@ -193,10 +282,13 @@ def line_features(
     out = np.zeros((len(FEATURES), n), dtype=np.float64)
     if n == 0:
         return out.T
+    pages = pages or _Pages.one(n)
     if stats is None:
-        stats = LineStats.of(lines, keys)
+        bounds = np.append(pages.starts, n).tolist()
+        stats = LineStats.concat([LineStats.of(lines[start:end], None if keys is None else keys[start:end])
+                                  for start, end in zip(bounds, bounds[1:])])
     words = stats.words
-    stop_words = stats.stops[:, page_language(stats.stops)]
+    stop_words = stats.stops[np.arange(n), pages.per_line(_page_languages(stats.stops, pages))]
     with np.errstate(invalid="ignore", divide="ignore"):
         density = np.where(words > 0, stop_words / np.maximum(words, 1), 0.0)
     ends = stats.ends
@@ -220,33 +312,35 @@ def line_features(
     out[col["rule_hit"]] = hits
     out[col["prose"]] = prose_f
     short = (words < PROSE_MIN_WORDS).astype(np.float64)
-    near = _window_mean(np.column_stack([prose_f, short, density, np.log1p(words)]), WINDOW_NEAR)
+    near = _window_mean(np.column_stack([prose_f, short, density, np.log1p(words)]), WINDOW_NEAR, pages)
     out[col["prose_near"]] = near[:, 0]
-    out[col["prose_far"]] = _window_mean(prose_f, WINDOW_FAR)
-    before = np.concatenate([[0.0], np.cumsum(prose_f)[:-1]])
-    after = np.concatenate([np.cumsum(prose_f[::-1])[::-1][1:], [0.0]])
+    out[col["prose_far"]] = _window_mean(prose_f, WINDOW_FAR, pages)
+    # prose lines so far: whole numbers, so the sums are exact in any batch
+    running = np.concatenate([[0.0], np.cumsum(prose_f)])
+    index = np.arange(n)
+    start, end = pages.first, pages.end
+    length = end - start
+    before = running[index] - running[start]
+    after = running[end] - running[index + 1]
     out[col["prose_before"]] = np.log1p(before)
     out[col["prose_after"]] = np.log1p(after)
-    out[col["log_dist_prose"]] = np.log1p(_distance_to(prose))
-    out[col["in_main_block"]] = _main_block(words, density, ends, hits)
-    out[col["rel_position"]] = np.arange(n) / max(n - 1, 1)
-    if prose.any():
-        first, last = int(np.argmax(prose)), n - 1 - int(np.argmax(prose[::-1]))
-        out[col["before_first_prose"], :first] = 1.0
-        out[col["after_last_prose"], last + 1 :] = 1.0
-    else:
-        out[col["before_first_prose"]] = 1.0
+    out[col["log_dist_prose"]] = np.log1p(_distance_to(prose, pages))
+    out[col["in_main_block"]] = _main_block(words, density, ends, hits, pages)
+    out[col["rel_position"]] = pages.position / np.maximum(length - 1, 1)
+    page_prose = running[end] - running[start]
+    out[col["before_first_prose"]] = before + prose_f == 0
+    out[col["after_last_prose"]] = (after + prose_f == 0) & (page_prose > 0)
     out[col["repeated_on_page"], present] = key_counts[stats.key_ids[present]] > 1
-    out[col["page_prose_share"]] = prose_f.mean()
-    out[col["neighbour_words"]] = np.log1p(_window_mean(words, 1) * 3 - words) if n > 1 else 0.0
+    out[col["page_prose_share"]] = page_prose / length
+    out[col["neighbour_words"]] = np.log1p(_window_sum(words, 1, pages) - words)
     out[col["short_run"]] = near[:, 1]
     out[col["density_near"]] = near[:, 2]
     out[col["log_words_near"]] = near[:, 3]
     block = out[col["in_main_block"]]
     out[col["block_short"]] = block * short
     out[col["block_long"]] = block * (1 - short)
-    out[col["log_index"]] = np.log1p(np.arange(n))
-    out[col["log_dist_block"]] = np.log1p(_distance_to(block > 0))
+    out[col["log_index"]] = np.log1p(pages.position)
+    out[col["log_dist_block"]] = np.log1p(_distance_to(block > 0, pages))
     # one-hot buckets (the columns of each family are adjacent in FEATURES)
     bucket = np.searchsorted(_WORD_BUCKETS, words, side="right")  # 0: no words .. 6: 40+
     inside = np.flatnonzero(bucket < _WORD_BUCKETS.shape[0])
@@ -260,8 +354,8 @@ def line_features(
         repeated = (repeats > 0).astype(np.float64)
         out[col["log_repeats"]] = np.log1p(repeats)
         out[col["repeated"]] = repeated
-        out[col["repeated_near"]] = _window_mean(repeated, WINDOW_NEAR)
-        out[col["repeated_far"]] = _window_mean(repeated, WINDOW_FAR)
+        out[col["repeated_near"]] = _window_mean(repeated, WINDOW_NEAR, pages)
+        out[col["repeated_far"]] = _window_mean(repeated, WINDOW_FAR, pages)
     if site_share is not None:
         out[col["site_share"]] = np.where(prose, 0.0, site_share)
     return out.T
@@ -299,7 +393,17 @@ def _char_stats(page: PageChars, words: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def _window_mean(values: np.ndarray, radius: int) -> np.ndarray:
+@functools.lru_cache(maxsize=512)
+def _one_page(n: int) -> _Pages:
+    # a page alone is the common call, and its layout depends only on its length
+    pages = _Pages.of([n])
+    for name in pages.__dataclass_fields__:
+        if name != "_windows":
+            getattr(pages, name).setflags(write=False)
+    return pages
+
+
+def _window_mean(values: np.ndarray, radius: int, pages: _Pages | None = None) -> np.ndarray:
     """Mean over each line and ``radius`` lines on each side (zeros past the page's ends).
 
     ``values`` may be a vector or a (lines x columns) matrix: one call for
@@ -307,28 +411,73 @@ def _window_mean(values: np.ndarray, radius: int) -> np.ndarray:
 
     >>> _window_mean(np.array([3.0, 0.0, 0.0, 3.0]), 1).tolist()
     [1.0, 1.0, 1.0, 1.0]
+    >>> _window_mean(np.array([3.0, 0.0, 0.0, 3.0]), 1, _Pages.of([2, 2])).tolist()
+    [1.0, 1.0, 1.0, 1.0]
     """
-    n, width = values.shape[0], 2 * radius + 1
-    running = np.zeros((n + width,) + values.shape[1:])
-    np.cumsum(values, axis=0, out=running[radius + 1 : radius + 1 + n])
-    running[radius + 1 + n :] = running[radius + n]
-    return (running[width:] - running[:n]) / width
+    return _window_sum(values, radius, pages) / (2 * radius + 1)
 
 
-def _distance_to(mask: np.ndarray) -> np.ndarray:
+#: Fixed-point scale of the values the context pass sums over windows (1/2**26 is
+#: 1.5e-8): integer sums are exact in any order, so a line's sums do not depend on
+#: the rest of its batch.
+_FIXED = float(2**26)
+
+
+def _window_sum(values: np.ndarray, radius: int, pages: _Pages | None = None) -> np.ndarray:
+    """Sum over each line and ``radius`` lines on each side of it on its page.
+
+    Read off a running sum in fixed point (to 1.5e-8): a running sum of floats
+    would round each line's window differently depending on the pages before
+    it in the batch.
+
+    >>> _window_sum(np.array([1.0, 2.0, 4.0, 8.0]), 1, _Pages.of([3, 1])).tolist()
+    [3.0, 7.0, 6.0, 8.0]
+    """
+    pages = pages or _Pages.one(values.shape[0])
+    fixed = np.rint(np.asarray(values, dtype=np.float64) * _FIXED).astype(np.int64)
+    running = np.zeros((fixed.shape[0] + 1,) + fixed.shape[1:], dtype=np.int64)
+    np.cumsum(fixed, axis=0, out=running[1:])
+    low, high = pages.window(radius)
+    return (running[high] - running[low]) / _FIXED
+
+
+def _shift(values: np.ndarray, by: int) -> np.ndarray:
+    """``values`` moved ``by`` rows down (up when negative), zeros where nothing moved in."""
+    out = np.zeros(values.shape, dtype=np.float64)
+    if by > 0:
+        out[by:] = values[: max(values.shape[0] - by, 0)]
+    else:
+        out[: max(values.shape[0] + by, 0)] = values[-by:]
+    return out
+
+
+def _distance_to(mask: np.ndarray, pages: _Pages | None = None) -> np.ndarray:
+    """Lines to the nearest marked line on the same page (the page's length if it has none)."""
+    pages = pages or _Pages.one(mask.shape[0])
     n = mask.shape[0]
-    if not mask.any():
-        return np.full(n, float(n))
-    idx = np.arange(n)
-    last = np.where(mask, idx, -10**9)
-    last = np.maximum.accumulate(last)
-    nxt = np.where(mask, idx, 10**9)
-    nxt = np.minimum.accumulate(nxt[::-1])[::-1]
-    return np.minimum(idx - last, nxt - idx).astype(np.float64)
+    index = np.arange(n)
+    last = np.maximum.accumulate(np.where(mask, index, -1))
+    following = np.minimum.accumulate(np.where(mask, index, n)[::-1])[::-1]
+    length = pages.end - pages.first
+    none = np.iinfo(np.int64).max
+    up = np.where(pages.position >= index - last, index - last, none)
+    down = np.where(pages.remaining >= following - index, following - index, none)
+    nearest = np.minimum(up, down)
+    return np.where(nearest == none, length, nearest).astype(np.float64)
 
 
-def _main_block(words: np.ndarray, density: np.ndarray, ends: np.ndarray, hits: np.ndarray) -> np.ndarray:
-    """1 for lines inside the highest-scoring run of prose-like lines (Kadane)."""
+def _main_block(words: np.ndarray, density: np.ndarray, ends: np.ndarray, hits: np.ndarray,
+                pages: _Pages | None = None) -> np.ndarray:
+    """1 for lines inside each page's highest-scoring run of prose-like lines (Kadane)."""
+    if pages is None or pages.count == 1:
+        return _main_block_of_page(words, density, ends, hits)
+    out = np.empty(words.shape[0])
+    for start, end in zip(pages.starts.tolist(), (pages.starts + pages.lengths).tolist()):
+        out[start:end] = _main_block_of_page(words[start:end], density[start:end], ends[start:end], hits[start:end])
+    return out
+
+
+def _main_block_of_page(words: np.ndarray, density: np.ndarray, ends: np.ndarray, hits: np.ndarray) -> np.ndarray:
     score = np.where(
         hits > 0, -5.0,
         np.where((words >= PROSE_MIN_WORDS) & (density >= PROSE_MIN_STOPWORDS),
@@ -353,12 +502,32 @@ def _main_block(words: np.ndarray, density: np.ndarray, ends: np.ndarray, hits: 
     return out
 
 
-def _stage2(features: np.ndarray, p1: np.ndarray) -> np.ndarray:
-    n = p1.shape[0]
-    prev = np.concatenate([[0.0], p1[:-1]]) if n else p1
-    nxt = np.concatenate([p1[1:], [0.0]]) if n else p1
-    extra = np.column_stack([p1, prev, nxt, _window_mean(p1, WINDOW_NEAR), _window_mean(p1, WINDOW_FAR)])
-    return np.hstack([features, extra])
+def _stage2(features: np.ndarray, p1: np.ndarray, pages: _Pages | None = None) -> np.ndarray:
+    """Stage 2's inputs: the features and the stage-1 scores around each line."""
+    return np.hstack([features, _neighbour_scores(p1, pages)])
+
+
+def _neighbour_scores(p1: np.ndarray, pages: _Pages | None = None) -> np.ndarray:
+    pages = pages or _Pages.one(p1.shape[0])
+    prev, nxt = _shift(p1, 1), _shift(p1, -1)
+    prev[pages.position == 0] = 0.0
+    nxt[pages.remaining == 0] = 0.0
+    near = _window_mean(p1, WINDOW_NEAR, pages)
+    far = _window_mean(p1, WINDOW_FAR, pages)
+    return np.asfortranarray(np.column_stack([p1, prev, nxt, near, far]))
+
+
+def _linear(blocks: Sequence[np.ndarray], weights: np.ndarray) -> np.ndarray:
+    """``hstack(blocks) @ weights``, each line's terms summed along its own row.
+
+    A BLAS product may sum a row's terms in an order (and with fused
+    multiply-adds) that depends on where the row sits in the matrix. Here
+    each product is one rounding, and numpy sums each row of a C-ordered
+    matrix along the row, so a line's score depends on its features alone,
+    in any batch.
+    """
+    terms = np.multiply(np.hstack(blocks) if len(blocks) > 1 else blocks[0], weights, order="C")
+    return terms.sum(axis=1)
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -388,14 +557,44 @@ class ContextScorer:
         stats: LineStats | None = None,
     ) -> list[float]:
         """Probability that each line is article text; rule hits score 0."""
-        hits = [v is not None for v in verdicts]
-        feats = line_features(lines, hits, keys, repeats, site_share, stats)
-        if feats.shape[0] == 0:
+        if stats is None:
+            stats = LineStats.of(lines, keys)
+        return self.score_pages([(verdicts, stats, repeats, site_share)])[0].tolist()
+
+    def score_pages(
+        self, pages: Sequence[tuple[Sequence[str | None], LineStats, np.ndarray | None, np.ndarray | None]]
+    ) -> list[np.ndarray]:
+        """:meth:`score` for several pages in one pass: (verdicts, stats, repeats, site share) each.
+
+        The same scores as one call per page, bit for bit, in a fraction of
+        the time when pages are short.
+
+        >>> scorer = ContextScorer()
+        >>> pages = [["Home", "The council voted on Tuesday to build new bike lanes."], ["Contact us"]]
+        >>> stats = [LineStats.of(page) for page in pages]
+        >>> both = scorer.score_pages([([None] * len(p), s, None, None) for p, s in zip(pages, stats)])
+        >>> [b.tolist() for b in both] == [scorer.score(p, [None] * len(p)) for p in pages]
+        True
+        """
+        if not pages:
             return []
-        p1 = _sigmoid(feats @ self.w1)
-        p2 = _sigmoid(_stage2(feats, p1) @ self.w2)
-        p2[np.asarray(hits, dtype=bool)] = 0.0
-        return p2.tolist()
+        layout = _Pages.of([len(verdicts) for verdicts, _, _, _ in pages]) if len(pages) > 1 else _Pages.one(len(pages[0][0]))
+        hits = np.fromiter((v is not None for verdicts, _, _, _ in pages for v in verdicts), bool,
+                           layout.page_of.shape[0])
+        stats = LineStats.concat([page_stats for _, page_stats, _, _ in pages]) if len(pages) > 1 else pages[0][1]
+
+        def joined(column: int) -> np.ndarray | None:
+            if all(page[column] is None for page in pages):
+                return None
+            return np.concatenate([np.zeros(len(page[0])) if page[column] is None
+                                   else np.asarray(page[column], dtype=np.float64) for page in pages])
+
+        # the lines' text is in their stats: ``hits`` only stands in for the page
+        feats = line_features(hits, hits, repeats=joined(2), site_share=joined(3), stats=stats, pages=layout)
+        p1 = _sigmoid(_linear([feats], self.w1))
+        p2 = _sigmoid(_linear([feats, _neighbour_scores(p1, layout)], self.w2))
+        p2[hits] = 0.0
+        return np.split(p2, layout.starts[1:]) if len(pages) > 1 else [p2]
 
 
 @functools.lru_cache(maxsize=1)

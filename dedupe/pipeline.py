@@ -30,7 +30,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -68,7 +68,7 @@ from .strip import (
     is_body_like,
     is_headline_like,
     load_catalogue,
-    strip,
+    strip_pages,
 )
 from .templates import TemplateBuilder, TemplateTable, line_hashes, site_of
 
@@ -155,24 +155,50 @@ def prepare(
     >>> p.paragraphs, p.verdicts
     (['Café news, fresh from the morning papers today.', 'No comments:'], [None, 'comment-count'])
     """
+    return prepare_many([(text, site)], config, catalogue, seconds, templates)[0]
+
+
+def prepare_many(
+    documents: Sequence[tuple[str, str | None]],
+    config: CleanConfig = CleanConfig(),
+    catalogue: Catalogue | None = None,
+    seconds: dict[str, float] | None = None,
+    templates: TemplateTable | None = None,
+) -> list[Prepared]:
+    """:func:`prepare` for a batch of (text, site) documents, stripped together.
+
+    Each document comes out as :func:`prepare` makes it alone; the context
+    pass scores the batch's pages in shared calls.
+
+    >>> [p.verdicts for p in prepare_many([("No comments:", None), ("Post a Comment", None)])]
+    [['comment-count'], ['comment-form']]
+    """
     started = time.perf_counter()
-    paragraphs = segment(text)
-    repeats = share = None
-    if templates is not None:
-        # counted on the raw lines, as the counting pass saw them
-        repeats, share = templates.lookup(paragraphs, site)
-    if config.normalize.repair:
-        paragraphs = [repair(p).strip() for p in paragraphs]
-    keys = [match_key(p) for p in paragraphs]
+    pages, keys, repeats, shares = [], [], [], []
+    for text, site in documents:
+        paragraphs = segment(text)
+        repeat = share = None
+        if templates is not None:
+            # counted on the raw lines, as the counting pass saw them
+            repeat, share = templates.lookup(paragraphs, site)
+        if config.normalize.repair:
+            paragraphs = [repair(p).strip() for p in paragraphs]
+        pages.append(paragraphs)
+        keys.append([match_key(p) for p in paragraphs])
+        repeats.append(repeat)
+        shares.append(share)
     normalized = time.perf_counter()
-    verdicts = strip(paragraphs, config.strip, catalogue=catalogue, keys=keys, repeats=repeats, site_share=share)
+    verdicts = strip_pages(pages, config.strip, catalogue=catalogue, keys=keys, repeats=repeats, site_share=shares)
     if seconds is not None:
         seconds["normalize"] = seconds.get("normalize", 0.0) + normalized - started
         seconds["strip"] = seconds.get("strip", 0.0) + time.perf_counter() - normalized
-    for index, paragraph in enumerate(paragraphs):
-        if not paragraph:
-            verdicts[index] = BLANK_AFTER_REPAIR
-    return Prepared(paragraphs, keys, verdicts)
+    out = []
+    for paragraphs, page_keys, page_verdicts in zip(pages, keys, verdicts):
+        for index, paragraph in enumerate(paragraphs):
+            if not paragraph:
+                page_verdicts[index] = BLANK_AFTER_REPAIR
+        out.append(Prepared(paragraphs, page_keys, page_verdicts))
+    return out
 
 
 @dataclass(slots=True)
@@ -319,8 +345,8 @@ class _Worker:
 
     def prepare_batch(self, job: Job, seconds: dict[str, float] | None = None) -> list[Prepared]:
         self._use_templates(job[0])
-        return [prepare(text, self.config, self.catalogue, seconds, self.templates, site)
-                for _, text, site in job[2]]
+        return prepare_many([(text, site) for _, text, site in job[2]], self.config, self.catalogue, seconds,
+                            self.templates)
 
     def fingerprint_batch(self, job: Job) -> _Pass1Batch:
         seconds: dict[str, float] = {}

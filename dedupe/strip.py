@@ -420,27 +420,61 @@ def strip(
     ...        "Read more at https://example.com/x"])
     [None, 'read-more']
     """
+    return strip_pages([paragraphs], config, catalogue=catalogue, keys=None if keys is None else [keys],
+                       repeats=None if repeats is None else [repeats],
+                       site_share=None if site_share is None else [site_share])[0]
+
+
+def strip_pages(
+    pages: Sequence[Sequence[str]],
+    config: StripConfig = StripConfig(),
+    *,
+    catalogue: Catalogue | None = None,
+    keys: Sequence[Sequence[str]] | None = None,
+    repeats: Sequence[np.ndarray | None] | None = None,
+    site_share: Sequence[np.ndarray | None] | None = None,
+) -> list[list[str | None]]:
+    """:func:`strip` for several documents at once (each argument a list, one entry per document).
+
+    Each document's verdicts are exactly those :func:`strip` gives it alone;
+    the context pass scores all documents of a round in one batch, which
+    on short pages is several times cheaper than a call each.
+
+    >>> strip_pages([["Home", "A real sentence that is long enough to count as the body of an article."],
+    ...              ["Read more at https://example.com/x"]])
+    [['navigation', None], ['read-more']]
+    """
     if not config.enabled:
-        return [None] * len(paragraphs)
+        return [[None] * len(paragraphs) for paragraphs in pages]
     catalogue = catalogue or load_catalogue()
     if keys is None:
-        keys = [match_key(p) for p in paragraphs]
-    page = _Lines.of(paragraphs, keys, config, repeats, site_share)
-    verdicts = _strip_once(page, config, catalogue)
-    while True:
-        kept = [i for i, v in enumerate(verdicts) if v is None]
-        if len(kept) == len(paragraphs) or not kept:
-            return verdicts
+        keys = [[match_key(p) for p in paragraphs] for paragraphs in pages]
+    lines = [_Lines.of(paragraphs, page_keys, config,
+                       None if repeats is None else repeats[number],
+                       None if site_share is None else site_share[number])
+             for number, (paragraphs, page_keys) in enumerate(zip(pages, keys))]
+    verdicts = _strip_round(lines, config, catalogue)
+    # A document takes part in the next round while the last one removed something.
+    active = list(range(len(pages)))
+    while active:
+        rounds = []
+        for number in active:
+            kept = [i for i, v in enumerate(verdicts[number]) if v is None]
+            if 0 < len(kept) < len(pages[number]):
+                rounds.append((number, kept))
         # Kept lines matched no rule, and rules look at one line only, so later
         # rounds run just the passes that look at neighbours.
-        again = _strip_once(page.take(kept), config, catalogue, rules=False)
-        changed = False
-        for index, verdict in zip(kept, again):
-            if verdict is not None:
-                verdicts[index] = verdict
-                changed = True
-        if not changed:
-            return verdicts
+        again = _strip_round([lines[number].take(kept) for number, kept in rounds], config, catalogue, rules=False)
+        active = []
+        for (number, kept), found in zip(rounds, again):
+            changed = False
+            for index, verdict in zip(kept, found):
+                if verdict is not None:
+                    verdicts[number][index] = verdict
+                    changed = True
+            if changed:
+                active.append(number)
+    return verdicts
 
 
 @dataclass(frozen=True)
@@ -482,40 +516,50 @@ class _Lines:
                       None if self.stats is None else self.stats.take(index))
 
 
-def _strip_once(lines: _Lines, config: StripConfig, catalogue: Catalogue, rules: bool = True) -> list[str | None]:
+def _strip_round(pages: list[_Lines], config: StripConfig, catalogue: Catalogue,
+                 rules: bool = True) -> list[list[str | None]]:
+    """One round of every pass over each page; the context pass scores the pages together."""
     disabled = set(config.disabled_rules)
-    verdicts: list[str | None] = [None] * len(lines.text)
-    if rules:
-        verdicts = catalogue.match_lines(lines.text, lines.keys, config.max_rule_chars)
-        if disabled:
-            verdicts = [None if rule in disabled else rule for rule in verdicts]
-    if rules and config.comments == "drop" and COMMENT not in disabled:
-        _mark_comments(lines, verdicts)
-    if RELATED_LINKS not in disabled:
-        _mark_related_runs(lines, verdicts, config, catalogue)
+    out = []
+    for lines in pages:
+        verdicts: list[str | None] = [None] * len(lines.text)
+        if rules:
+            verdicts = catalogue.match_lines(lines.text, lines.keys, config.max_rule_chars)
+            if disabled:
+                verdicts = [None if rule in disabled else rule for rule in verdicts]
+        if rules and config.comments == "drop" and COMMENT not in disabled:
+            _mark_comments(lines, verdicts)
+        if RELATED_LINKS not in disabled:
+            _mark_related_runs(lines, verdicts, config, catalogue)
+        out.append(verdicts)
     if config.context and CONTEXT not in disabled:
-        _mark_context(lines, verdicts, config)
-    return verdicts
+        _mark_context(pages, out, config)
+    return out
 
 
-def _mark_context(lines: _Lines, verdicts: list[str | None], config: StripConfig) -> None:
-    if len(lines.text) < CONTEXT_MIN_LINES:
-        return  # too little page to judge a line by its neighbours
-    scorer = _scorer()
-    threshold = scorer.threshold if config.context_threshold is None else config.context_threshold
-    scores = scorer.score(lines.text, verdicts, lines.keys, lines.repeats, lines.site_share, lines.stats)
-    candidates = [i for i, v in enumerate(verdicts) if v is None]
-    if not candidates:
+def _mark_context(pages: list[_Lines], verdicts: list[list[str | None]], config: StripConfig) -> None:
+    # too little page to judge a line by its neighbours
+    judged = [number for number, lines in enumerate(pages) if len(lines.text) >= CONTEXT_MIN_LINES]
+    if not judged:
         return
-    best = max(scores[i] for i in candidates)
-    if best < threshold:
-        # No line clears the bar (an unusual page, a language the model knows
-        # little of): keep the lines that score close to the best one rather
-        # than empty the page.
-        threshold = best * RELATIVE_KEEP
-    removed = [i for i in candidates if scores[i] < threshold]
-    for index in removed:
-        verdicts[index] = CONTEXT
+    scorer = _scorer()
+    scores = scorer.score_pages([(verdicts[number], pages[number].stats, pages[number].repeats,
+                                  pages[number].site_share) for number in judged])
+    for number, page_scores in zip(judged, scores):
+        threshold = scorer.threshold if config.context_threshold is None else config.context_threshold
+        page = verdicts[number]
+        candidates = [i for i, v in enumerate(page) if v is None]
+        if not candidates:
+            continue
+        best = float(page_scores[candidates].max())
+        if best < threshold:
+            # No line clears the bar (an unusual page, a language the model knows
+            # little of): keep the lines that score close to the best one rather
+            # than empty the page.
+            threshold = best * RELATIVE_KEEP
+        for index in candidates:
+            if page_scores[index] < threshold:
+                page[index] = CONTEXT
 
 
 @functools.lru_cache(maxsize=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,7 +12,8 @@ from hypothesis import strategies as st
 from dedupe.config import StripConfig
 from dedupe.errors import ConfigError
 from dedupe.pipeline import prepare, segment
-from dedupe.strip import RELATED_LINKS, is_headline_like, load_catalogue, parse_catalogue, strip
+from dedupe.context import ContextScorer, LineStats
+from dedupe.strip import RELATED_LINKS, is_headline_like, load_catalogue, parse_catalogue, strip, strip_pages
 
 from .conftest import ARTICLE, OTHER, SEED_PAGE, load_case
 
@@ -162,6 +164,32 @@ def test_context_pass_is_a_fixed_point(lines):
 def test_context_pass_never_empties_a_page_with_article_text(lines, paragraph):
     lines = lines + [paragraph]
     assert any(v is None for v in strip(lines, CONTEXT))
+
+
+page_lines = st.lists(st.sampled_from(ARTICLE + NAV + ["Share this:", "Posted by Ann at 9:14 AM", "Home"]),
+                      min_size=0, max_size=40)
+
+
+@given(st.lists(page_lines, max_size=6), st.sampled_from([CONTEXT, StripConfig(context=True, comments="drop")]))
+@settings(max_examples=60, deadline=None)
+def test_a_batch_of_pages_is_stripped_as_each_page_alone(pages, config):
+    """The pipeline strips a batch of documents at once; no document may see another."""
+    assert strip_pages(pages, config) == [strip(page, config) for page in pages]
+
+
+@given(st.lists(st.tuples(page_lines, st.booleans()), min_size=1, max_size=6))
+@settings(max_examples=60, deadline=None)
+def test_context_scores_do_not_depend_on_the_batch(pages):
+    """Bit for bit, with and without line counts: a verdict near the threshold must not flip."""
+    scorer = ContextScorer()
+    inputs = [([None] * len(lines), LineStats.of(lines),
+               np.arange(len(lines), dtype=np.float64) % 3 if counted else None, None) for lines, counted in pages]
+    alone = [scorer.score_pages([page])[0] for page in inputs]
+    together = scorer.score_pages(inputs)
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(alone, together))
+    # and the single-page API gives the same, without touching its inputs
+    lines, _ = pages[0]
+    assert scorer.score(lines, [None] * len(lines), repeats=inputs[0][2]) == alone[0].tolist()
 
 
 def test_short_pages_are_not_judged_by_context():
