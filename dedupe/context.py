@@ -421,6 +421,12 @@ def _window_mean(values: np.ndarray, radius: int, pages: _Pages | None = None) -
 #: 1.5e-8): integer sums are exact in any order, so a line's sums do not depend on
 #: the rest of its batch.
 _FIXED = float(2**26)
+#: The models' features and weights are rounded to multiples of this (3.8e-6) within
+#: ±_GRID_LIMIT (features are logs and shares, under 25; weights under 8), so that a
+#: product is k * 2**-36 with |k| < 2**44 and a sum of 64 of them stays exact.
+_GRID = 2.0**-18
+_GRID_LIMIT = 31.0
+_WEIGHT_LIMIT = 8.0
 
 
 def _window_sum(values: np.ndarray, radius: int, pages: _Pages | None = None) -> np.ndarray:
@@ -517,23 +523,31 @@ def _neighbour_scores(p1: np.ndarray, pages: _Pages | None = None) -> np.ndarray
     return np.asfortranarray(np.column_stack([p1, prev, nxt, near, far]))
 
 
-def _linear(blocks: Sequence[np.ndarray], weights: Sequence[float]) -> np.ndarray:
-    """``hstack(blocks) @ weights``, added up one column at a time in column order.
+def _on_grid(values: np.ndarray) -> np.ndarray:
+    """``values`` within ±:data:`_GRID_LIMIT`, rounded to multiples of :data:`_GRID`.
 
-    A BLAS product may sum a row's terms in an order (and with fused
-    multiply-adds) that depends on where the row sits in the matrix. Column
-    by column, each product is one rounding and each sum one more, so a
-    line's score depends on its features alone, in any batch. The blocks'
-    columns are contiguous (Fortran order): on a batch this is as fast as
-    the product.
+    >>> _on_grid(np.array([0.1, -40.0])).tolist() == [round(0.1 * 2**18) / 2**18, -31.0]
+    True
     """
-    total = np.zeros(blocks[0].shape[0])
-    term = np.empty_like(total)
-    weight = iter(weights)
-    for block in blocks:
-        for column in range(block.shape[1]):
-            np.multiply(block[:, column], next(weight), out=term)
-            total += term
+    # adding 1.5 * 2**52 grid steps leaves no bits below the grid; subtracting it back is exact
+    shift = 1.5 * 2.0**52 * _GRID
+    return (np.clip(values, -_GRID_LIMIT, _GRID_LIMIT) + shift) - shift
+
+
+def _linear(blocks: Sequence[np.ndarray], weights: Sequence[np.ndarray]) -> np.ndarray:
+    """``sum(block @ weight)`` for blocks and weights already on the grid (:func:`_on_grid`).
+
+    A product may add a row's terms in an order, and with fused
+    multiply-adds, that depend on where the row sits in the matrix. On the
+    grid every product and every partial sum is exact (multiples of 2**-36
+    under 2**14), so the order cannot matter: a line's score depends on its
+    features alone, in any batch. ``einsum`` rather than ``@``: on a batch,
+    the BLAS product starts threads that spin on the other core, which the
+    pipeline's other worker needs.
+    """
+    total = np.einsum("ij,j->i", blocks[0], weights[0])
+    for block, weight in zip(blocks[1:], weights[1:]):
+        total += np.einsum("ij,j->i", block, weight)
     return total
 
 
@@ -553,7 +567,11 @@ class ContextScorer:
             raise ValueError("context model was fitted with other features; refit it with benchmarks/train_context.py")
         self.w1 = np.array(model["stage1"], dtype=np.float64)  # type: ignore[arg-type]
         self.w2 = np.array(model["stage2"], dtype=np.float64)  # type: ignore[arg-type]
-        self._weights1, self._weights2 = self.w1.tolist(), self.w2.tolist()
+        if max(np.abs(self.w1).max(), np.abs(self.w2).max()) >= _WEIGHT_LIMIT:
+            raise ValueError(f"context model weights must be under {_WEIGHT_LIMIT:g} in size (exact sums)")
+        width = len(FEATURES)
+        self._weights1 = [_on_grid(self.w1)]
+        self._weights2 = [_on_grid(self.w2[:width]), _on_grid(self.w2[width:])]
 
     def score(
         self,
@@ -599,8 +617,9 @@ class ContextScorer:
 
         # the lines' text is in their stats: ``hits`` only stands in for the page
         feats = line_features(hits, hits, repeats=joined(2), site_share=joined(3), stats=stats, pages=layout)
+        feats = _on_grid(feats)
         p1 = _sigmoid(_linear([feats], self._weights1))
-        p2 = _sigmoid(_linear([feats, _neighbour_scores(p1, layout)], self._weights2))
+        p2 = _sigmoid(_linear([feats, _on_grid(_neighbour_scores(p1, layout))], self._weights2))
         p2[hits] = 0.0
         return np.split(p2, layout.starts[1:]) if len(pages) > 1 else [p2]
 

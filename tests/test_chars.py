@@ -9,13 +9,14 @@ characters included: the table is filled lazily, block by block).
 from __future__ import annotations
 
 import importlib
+import math
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedupe.chars import PageChars, classes_of, table
-from dedupe.context import LineStats, _char_stats, _main_block, _window_mean, line_features
+from dedupe.context import LineStats, _char_stats, _linear, _main_block, _on_grid, _window_mean, line_features
 from dedupe.normalize import match_key
 from dedupe.strip import body_flags, headline_flags, is_body_like, is_headline_like, load_catalogue
 
@@ -119,6 +120,14 @@ def test_window_mean_is_the_padded_moving_average(values, radius):
     expected = [sum(values[max(0, i - radius) : i + radius + 1]) / (2 * radius + 1) for i in range(len(values))]
     # summed in fixed point: each value is rounded to 2**-26 (1.5e-8) first
     assert np.allclose(_window_mean(x, radius), expected, rtol=0, atol=2**-27)
+
+
+@given(st.lists(st.tuples(st.floats(-40, 40), st.floats(-7.99, 7.99)), min_size=1, max_size=64))
+def test_model_sums_on_the_grid_are_exact(pairs):
+    """Exact sums cannot depend on the order of addition, so nor on a line's place in a batch."""
+    features = _on_grid(np.array([f for f, _ in pairs]))
+    weights = _on_grid(np.array([w for _, w in pairs]))
+    assert _linear([features[None, :]], [weights])[0] == math.fsum(features * weights)
 
 
 def test_features_read_once_equal_features_read_again_on_a_subset():
