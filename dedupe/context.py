@@ -36,7 +36,7 @@ import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
-from itertools import chain, count, repeat
+from itertools import chain, count, pairwise, repeat
 
 import numpy as np
 
@@ -104,9 +104,9 @@ class _Pages:
 
     Scoring pages one call each spent most of its time in numpy's per-call
     overhead (the stripper's rounds make three calls per page); a batch
-    shares the calls. Every neighbourhood sum adds the same neighbours in the
-    same order whatever else is in the batch, so a page scores the same
-    alone or among others, bit for bit.
+    shares the calls. Every sum a score depends on is exact (fixed-point
+    windows, :func:`_linear` on a grid) and every page-wide figure is the
+    page's own, so a page scores the same alone or among others, bit for bit.
     """
 
     starts: np.ndarray
@@ -286,7 +286,7 @@ def line_features(
     if stats is None:
         bounds = np.append(pages.starts, n).tolist()
         stats = LineStats.concat([LineStats.of(lines[start:end], None if keys is None else keys[start:end])
-                                  for start, end in zip(bounds, bounds[1:])])
+                                  for start, end in pairwise(bounds)])
     words = stats.words
     stop_words = stats.stops[np.arange(n), pages.per_line(_page_languages(stats.stops, pages))]
     with np.errstate(invalid="ignore", divide="ignore"):

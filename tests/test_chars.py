@@ -16,7 +16,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedupe.chars import PageChars, classes_of, table
-from dedupe.context import LineStats, _char_stats, _linear, _main_block, _on_grid, _window_mean, line_features
+from dedupe.context import (
+    LineStats,
+    _char_stats,
+    _linear,
+    _main_block,
+    _on_grid,
+    _window_mean,
+    line_features,
+)
 from dedupe.normalize import match_key
 from dedupe.strip import body_flags, headline_flags, is_body_like, is_headline_like, load_catalogue
 

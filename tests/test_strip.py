@@ -10,10 +10,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedupe.config import StripConfig
+from dedupe.context import ContextScorer, LineStats
 from dedupe.errors import ConfigError
 from dedupe.pipeline import prepare, segment
-from dedupe.context import ContextScorer, LineStats
-from dedupe.strip import RELATED_LINKS, is_headline_like, load_catalogue, parse_catalogue, strip, strip_pages
+from dedupe.strip import (
+    RELATED_LINKS,
+    is_headline_like,
+    load_catalogue,
+    parse_catalogue,
+    strip,
+    strip_pages,
+)
 
 from .conftest import ARTICLE, OTHER, SEED_PAGE, load_case
 
