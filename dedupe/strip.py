@@ -437,13 +437,17 @@ def strip_pages(
     """:func:`strip` for several documents at once (each argument a list, one entry per document).
 
     Each document's verdicts are exactly those :func:`strip` gives it alone;
-    the context pass scores all documents of a round in one batch, which
-    on short pages is several times cheaper than a call each.
+    the context pass scores all documents of a round in one batch (on the
+    dev pages, stripping with ``context=True`` takes a quarter less time
+    than a call per document).
 
     >>> strip_pages([["Home", "A real sentence that is long enough to count as the body of an article."],
     ...              ["Read more at https://example.com/x"]])
     [['navigation', None], ['read-more']]
     """
+    for name, given in (("keys", keys), ("repeats", repeats), ("site_share", site_share)):
+        if given is not None and len(given) != len(pages):
+            raise ValueError(f"strip_pages: {len(pages)} pages but {len(given)} entries in {name}")
     if not config.enabled:
         return [[None] * len(paragraphs) for paragraphs in pages]
     catalogue = catalogue or load_catalogue()

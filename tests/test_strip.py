@@ -199,6 +199,11 @@ def test_context_scores_do_not_depend_on_the_batch(pages):
     assert scorer.score(lines, [None] * len(lines), repeats=inputs[0][2]) == alone[0].tolist()
 
 
+def test_a_batch_with_too_few_keys_is_refused_not_truncated():
+    with pytest.raises(ValueError, match="2 pages but 1 entries in keys"):
+        strip_pages([["Home"], ["Share this:"]], keys=[["home"]])
+
+
 def test_short_pages_are_not_judged_by_context():
     page = ["Home", "News", ARTICLE[0], "Contact us"]
     assert strip(page, CONTEXT) == strip(page)
