@@ -89,10 +89,13 @@ def page_language(stop_counts: np.ndarray) -> int:
 def _page_languages(stop_counts: np.ndarray, pages: _Pages) -> np.ndarray:
     """:func:`page_language` of each page of a batch."""
     languages = _stop_bits()[0]
-    totals = np.zeros((pages.count, len(languages)), dtype=np.int64)
-    filled = pages.lengths > 0
-    if filled.any():
-        totals[filled] = np.add.reduceat(stop_counts, pages.starts[filled], axis=0)
+    if pages.count == 1:  # the common call: a page alone
+        totals = stop_counts.sum(axis=0, keepdims=True)
+    else:
+        totals = np.zeros((pages.count, len(languages)), dtype=np.int64)
+        filled = pages.lengths > 0
+        if filled.any():
+            totals[filled] = np.add.reduceat(stop_counts, pages.starts[filled], axis=0)
     # counts are whole numbers: doubling them leaves room to break ties towards English
     english = np.array([language == "en" for language in languages], dtype=np.float64)
     return np.argmax(totals * 2 + english, axis=1)
@@ -432,7 +435,7 @@ _WEIGHT_LIMIT = 8.0
 def _window_sum(values: np.ndarray, radius: int, pages: _Pages | None = None) -> np.ndarray:
     """Sum over each line and ``radius`` lines on each side of it on its page.
 
-    Read off a running sum in fixed point (to 1.5e-8): a running sum of floats
+    Read off a running sum in fixed point (within 1.5e-8): a running sum of floats
     would round each line's window differently depending on the pages before
     it in the batch.
 
@@ -440,7 +443,8 @@ def _window_sum(values: np.ndarray, radius: int, pages: _Pages | None = None) ->
     [3.0, 7.0, 6.0, 8.0]
     """
     pages = pages or _Pages.one(values.shape[0])
-    fixed = np.rint(np.asarray(values, dtype=np.float64) * _FIXED).astype(np.int64)
+    # truncated, not rounded: one numpy call less, and the error stays under 2**-26
+    fixed = (np.asarray(values, dtype=np.float64) * _FIXED).astype(np.int64)
     running = np.zeros((fixed.shape[0] + 1,) + fixed.shape[1:], dtype=np.int64)
     np.cumsum(fixed, axis=0, out=running[1:])
     low, high = pages.window(radius)
