@@ -30,7 +30,7 @@ import re._constants as re_constants  # the parse tree of our own catalogue's pa
 import re._parser as re_parser
 import tomllib
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -53,6 +53,20 @@ CONTEXT = "context"
 #: Pages with fewer lines are not judged by context: the model was fitted on
 #: whole web pages, and a handful of lines says too little about position.
 CONTEXT_MIN_LINES = 12
+#: Rounds of the passes on a page at most. Each round the context pass removes
+#: lines whose neighbourhood (and page length) the last round changed, so on a
+#: long page of repeating blocks it can peel a few lines per round: 853 rounds
+#: for 4,000 such lines, time growing with the square of the page. On the dev
+#: pages the most rounds any page takes is 28 (2.7 on average); a page still
+#: changing after this many keeps this round's verdicts. A page of up to
+#: MAX_ROUNDS - 1 lines always converges first (a round that changes nothing
+#: ends the loop, and every other round removes a line), so stripping stays
+#: idempotent there.
+MAX_ROUNDS = 32
+#: Lines the context pass scores in one call. A batch's feature matrices take about
+#: 1 kB a line, so a batch of long documents is scored in parts: 50k lines are
+#: about 50 MB, and already share the calls' overhead over hundreds of pages.
+CONTEXT_BATCH_LINES = 50_000
 #: On a page where no line reaches the context threshold, lines scoring at
 #: least this share of the best line's score are kept.
 RELATIVE_KEEP = 0.5
@@ -460,7 +474,9 @@ def strip_pages(
     verdicts = _strip_round(lines, config, catalogue)
     # A document takes part in the next round while the last one removed something.
     active = list(range(len(pages)))
-    while active:
+    for _ in range(MAX_ROUNDS - 1):
+        if not active:
+            break
         rounds = []
         for number in active:
             kept = [i for i, v in enumerate(verdicts[number]) if v is None]
@@ -547,23 +563,46 @@ def _mark_context(pages: list[_Lines], verdicts: list[list[str | None]], config:
     if not judged:
         return
     scorer = _scorer()
-    scores = scorer.score_pages([(verdicts[number], pages[number].stats, pages[number].repeats,
-                                  pages[number].site_share) for number in judged])
-    for number, page_scores in zip(judged, scores):
-        threshold = scorer.threshold if config.context_threshold is None else config.context_threshold
-        page = verdicts[number]
-        candidates = [i for i, v in enumerate(page) if v is None]
-        if not candidates:
-            continue
-        best = float(page_scores[candidates].max())
-        if best < threshold:
-            # No line clears the bar (an unusual page, a language the model knows
-            # little of): keep the lines that score close to the best one rather
-            # than empty the page.
-            threshold = best * RELATIVE_KEEP
-        for index in candidates:
-            if page_scores[index] < threshold:
-                page[index] = CONTEXT
+    for chunk in _by_lines(judged, [len(pages[number].text) for number in judged], CONTEXT_BATCH_LINES):
+        scores = scorer.score_pages([(verdicts[number], pages[number].stats, pages[number].repeats,
+                                      pages[number].site_share) for number in chunk])
+        for number, page_scores in zip(chunk, scores):
+            _cut(verdicts[number], page_scores, scorer, config)
+
+
+def _by_lines(items: list[int], lengths: list[int], budget: int) -> Iterator[list[int]]:
+    """``items`` in order, in runs of at most ``budget`` lines (a longer item alone).
+
+    >>> list(_by_lines([0, 1, 2, 3], [5, 5, 12, 1], 10))
+    [[0, 1], [2], [3]]
+    """
+    run: list[int] = []
+    lines = 0
+    for item, length in zip(items, lengths):
+        if run and lines + length > budget:
+            yield run
+            run, lines = [], 0
+        run.append(item)
+        lines += length
+    if run:
+        yield run
+
+
+def _cut(page: list[str | None], page_scores: np.ndarray, scorer: ContextScorer, config: StripConfig) -> None:
+    """Mark the page's lines that score under the threshold as ``context``."""
+    threshold = scorer.threshold if config.context_threshold is None else config.context_threshold
+    candidates = [i for i, v in enumerate(page) if v is None]
+    if not candidates:
+        return
+    best = float(page_scores[candidates].max())
+    if best < threshold:
+        # No line clears the bar (an unusual page, a language the model knows
+        # little of): keep the lines that score close to the best one rather
+        # than empty the page.
+        threshold = best * RELATIVE_KEEP
+    for index in candidates:
+        if page_scores[index] < threshold:
+            page[index] = CONTEXT
 
 
 @functools.lru_cache(maxsize=1)

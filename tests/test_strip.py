@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import time
 
 import numpy as np
@@ -197,6 +198,35 @@ def test_context_scores_do_not_depend_on_the_batch(pages):
     # and the single-page API gives the same, without touching its inputs
     lines, _ = pages[0]
     assert scorer.score(lines, [None] * len(lines), repeats=inputs[0][2]) == alone[0].tolist()
+
+
+def test_a_batch_of_long_pages_is_scored_in_parts(monkeypatch):
+    """Memory stays bounded by the line budget, and parts change no verdict."""
+    strip_module = importlib.import_module("dedupe.strip")
+    pages = [NAV + ARTICLE + NAV * (1 + n % 3) for n in range(7)]
+    whole = strip_pages(pages, CONTEXT)
+    sizes = []
+    real = ContextScorer.score_pages
+    monkeypatch.setattr(ContextScorer, "score_pages", lambda self, batch: sizes.append(sum(len(v) for v, *_ in batch))
+                        or real(self, batch))
+    monkeypatch.setattr(strip_module, "CONTEXT_BATCH_LINES", 60)
+    assert strip_pages(pages, CONTEXT) == whole
+    longest = max(len(page) for page in pages)
+    assert len(sizes) > 3 and all(size <= max(60, longest) for size in sizes)
+
+
+def test_a_long_page_of_repeating_blocks_takes_bounded_rounds(monkeypatch):
+    """The context pass peeled such a page a few lines a round: 853 rounds for 4,000 lines."""
+    strip_module = importlib.import_module("dedupe.strip")
+    rounds = []
+    real = strip_module._strip_round
+    monkeypatch.setattr(strip_module, "_strip_round", lambda *a, **k: rounds.append(1) or real(*a, **k))
+    page = (NAV[:3] + ["Storm cuts power to thousands"] + [ARTICLE[0]] * 6) * 2_000
+    started = time.perf_counter()
+    verdicts = strip(page, CONTEXT)
+    assert len(rounds) <= strip_module.MAX_ROUNDS
+    assert time.perf_counter() - started < 30
+    assert any(v is None for v in verdicts)
 
 
 def test_a_batch_with_too_few_keys_is_refused_not_truncated():
