@@ -6,7 +6,8 @@ Builds lines designed to make backtracking regular expressions blow up
 (long runs of the characters each pattern repeats, near-misses at the end,
 nested separators) at every length up to the rule-length cap, times
 ``Catalogue.match`` on each, and prints the slowest. Also times ``strip`` on a
-5 MB line and on 100,000 short lines.
+5 MB line and on 100,000 short lines, and with the context pass on 100,000
+lines of repeating blocks (which it once peeled a few lines a round).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dedupe.config import MAX_RULE_CHARS  # noqa: E402
+from dedupe.config import MAX_RULE_CHARS, StripConfig  # noqa: E402
 from dedupe.strip import load_catalogue, strip  # noqa: E402
 
 UNITS = ["a", "a ", "by ", "| ", "» ", "(c) ", "© ", "1 ", "12:30 ", "cookie ", "share ", "posted by ",
@@ -46,6 +47,11 @@ def main() -> None:
     started = time.perf_counter()
     strip(["Home", "Share this:", "A line of ordinary words"] * 33_334)
     print(f"strip on 100,002 short lines: {time.perf_counter() - started:.3f} s")
+    sentence = "The council voted on Tuesday to build new bike lanes along the whole of Mill Street, officials said."
+    blocks = (["Home", "News", "Most read", "Storm cuts power to thousands"] + [sentence] * 6) * 10_000
+    started = time.perf_counter()
+    strip(blocks, StripConfig(context=True))
+    print(f"strip --context on 100,000 lines of repeating blocks: {time.perf_counter() - started:.3f} s")
 
 
 if __name__ == "__main__":
