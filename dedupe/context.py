@@ -73,21 +73,16 @@ def _stop_bits() -> tuple[tuple[str, ...], dict[str, int]]:
     return languages, bits
 
 
-def page_language(stop_counts: np.ndarray) -> int:
-    """Column of the language whose stop words cover most words of the page.
+def _page_languages(stop_counts: np.ndarray, pages: _Pages) -> np.ndarray:
+    """Per page, the column of the language whose stop words cover most of its words.
 
     ``stop_counts`` is :attr:`LineStats.stops` (lines x languages); ties go
     to English, then to the first language.
 
     >>> stats = LineStats.of(["Der Hund und die Katze"], ["der hund und die katze"])
-    >>> _stop_bits()[0][page_language(stats.stops)]
-    'de'
+    >>> [_stop_bits()[0][column] for column in _page_languages(stats.stops, _Pages.one(1))]
+    ['de']
     """
-    return int(_page_languages(stop_counts, _Pages.one(stop_counts.shape[0]))[0])
-
-
-def _page_languages(stop_counts: np.ndarray, pages: _Pages) -> np.ndarray:
-    """:func:`page_language` of each page of a batch."""
     languages = _stop_bits()[0]
     if pages.count == 1:  # the common call: a page alone
         totals = stop_counts.sum(axis=0, keepdims=True)
@@ -608,7 +603,10 @@ class ContextScorer:
         """
         if not pages:
             return []
-        layout = _Pages.of([len(verdicts) for verdicts, _, _, _ in pages]) if len(pages) > 1 else _Pages.one(len(pages[0][0]))
+        if len(pages) == 1:
+            layout = _Pages.one(len(pages[0][0]))
+        else:
+            layout = _Pages.of([len(verdicts) for verdicts, _, _, _ in pages])
         hits = np.fromiter((v is not None for verdicts, _, _, _ in pages for v in verdicts), bool,
                            layout.page_of.shape[0])
         stats = LineStats.concat([page_stats for _, page_stats, _, _ in pages]) if len(pages) > 1 else pages[0][1]

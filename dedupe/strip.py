@@ -563,11 +563,12 @@ def _mark_context(pages: list[_Lines], verdicts: list[list[str | None]], config:
     if not judged:
         return
     scorer = _scorer()
+    threshold = scorer.threshold if config.context_threshold is None else config.context_threshold
     for chunk in _by_lines(judged, [len(pages[number].text) for number in judged], CONTEXT_BATCH_LINES):
         scores = scorer.score_pages([(verdicts[number], pages[number].stats, pages[number].repeats,
                                       pages[number].site_share) for number in chunk])
         for number, page_scores in zip(chunk, scores):
-            _cut(verdicts[number], page_scores, scorer, config)
+            _cut(verdicts[number], page_scores, threshold)
 
 
 def _by_lines(items: list[int], lengths: list[int], budget: int) -> Iterator[list[int]]:
@@ -588,9 +589,8 @@ def _by_lines(items: list[int], lengths: list[int], budget: int) -> Iterator[lis
         yield run
 
 
-def _cut(page: list[str | None], page_scores: np.ndarray, scorer: ContextScorer, config: StripConfig) -> None:
-    """Mark the page's lines that score under the threshold as ``context``."""
-    threshold = scorer.threshold if config.context_threshold is None else config.context_threshold
+def _cut(page: list[str | None], page_scores: np.ndarray, threshold: float) -> None:
+    """Mark the page's lines that score under ``threshold`` as ``context``."""
     candidates = [i for i, v in enumerate(page) if v is None]
     if not candidates:
         return

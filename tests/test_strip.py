@@ -229,6 +229,16 @@ def test_a_long_page_of_repeating_blocks_takes_bounded_rounds(monkeypatch):
     assert any(v is None for v in verdicts)
 
 
+def test_a_model_whose_weights_leave_the_exact_grid_is_refused():
+    """Scores are batch-independent only while the grid's sums are exact."""
+    from dedupe.context import load_model
+
+    model = dict(load_model())
+    model["stage1"] = [9.0] + list(model["stage1"])[1:]
+    with pytest.raises(ValueError, match="weights must be under 8"):
+        ContextScorer(model)
+
+
 def test_a_batch_with_too_few_keys_is_refused_not_truncated():
     with pytest.raises(ValueError, match="2 pages but 1 entries in keys"):
         strip_pages([["Home"], ["Share this:"]], keys=[["home"]])
