@@ -27,8 +27,8 @@ from typing import Any
 from .config import CleanConfig
 from .errors import InputError
 from .io import FileSource
-from .normalize import match_key, repair
-from .pipeline import segment
+from .layout import segment
+from .normalize import match_key, repair_document
 
 #: How many rows each ranked table shows.
 TOP_ROWS = 25
@@ -206,10 +206,8 @@ def load_documents(inputs: list[str], config: CleanConfig) -> Iterator[tuple[str
         for record in source.records():
             if record.error is not None:
                 continue
-            paragraphs = segment(record.text)
-            if config.normalize.repair:
-                paragraphs = [repair(p).strip() for p in paragraphs]
-            yield record.doc_id, paragraphs
+            text = repair_document(record.text) if config.normalize.repair else record.text
+            yield record.doc_id, segment(text)
     finally:
         source.close()
 
