@@ -5,6 +5,10 @@ written as JSONL it is the *removal record*, the trace that makes the run
 auditable: documents in = documents kept + documents dropped, and every removed
 paragraph has a line saying why.
 
+Each removed text is written once (:func:`record_entries`): a dropped
+document's line carries its whole text, and the lines of its paragraphs carry
+none — :func:`read_record` gives them their text back from it.
+
 >>> r = Removal("doc-2", 3, "Share this:", "chrome", "share")
 >>> r.to_dict()["reason"], r.to_dict()["kept_doc_id"]
 ('chrome', None)
@@ -12,9 +16,15 @@ paragraph has a line saying why.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from .errors import ConfigError, InputError
+from .layout import segment
 
 # Reasons: what kind of removal; the rule says which rule or setting fired.
 CHROME = "chrome"
@@ -59,6 +69,103 @@ class Removal:
         if self.detail is not None:
             out["detail"] = self.detail
         return out
+
+
+#: Record modes: ``full`` writes every removed text once; ``ids`` writes no
+#: text at all (ids, paragraph numbers, reasons, rules, kept copies and
+#: similarities), for runs whose input is kept anyway.
+RECORD_FULL = "full"
+RECORD_IDS = "ids"
+RECORD_MODES = (RECORD_FULL, RECORD_IDS)
+
+
+def record_entries(removals: Sequence[Removal], mode: str = RECORD_FULL) -> list[dict[str, Any]]:
+    """The removal-record lines of one document's removals (``DocResult.removals``).
+
+    In ``full`` mode a dropped document's line carries the whole (repaired)
+    text and the lines of its paragraphs carry ``"text": null``: the text is
+    in the record once. In ``ids`` mode no line carries text.
+
+    >>> removals = [Removal("d", None, "Intro\\nShare this:", "empty", "nothing-left"),
+    ...             Removal("d", 1, "Share this:", "chrome", "share")]
+    >>> [e["text"] for e in record_entries(removals)]
+    ['Intro\\nShare this:', None]
+    >>> [e["text"] for e in record_entries(removals, "ids")]
+    [None, None]
+    """
+    if mode not in RECORD_MODES:
+        raise ConfigError(f"record mode must be one of {', '.join(RECORD_MODES)}, not {mode!r}")
+    dropped = any(r.paragraph is None for r in removals)
+    entries = []
+    for removal in removals:
+        entry = removal.to_dict()
+        if mode == RECORD_IDS or (dropped and removal.paragraph is not None):
+            entry["text"] = None
+        entries.append(entry)
+    return entries
+
+
+def dumps_entry(entry: dict[str, Any]) -> bytes:
+    """One record line: compact JSON, UTF-8, keys in the given order.
+
+    >>> dumps_entry({"doc_id": "a", "paragraph": 0})
+    b'{"doc_id":"a","paragraph":0}\\n'
+    """
+    return (json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+def read_record(path: str | Path, doc_id: str | None = None) -> Iterator[dict[str, Any]]:
+    """Entries of a removal record, each with its text where the record has it.
+
+    A paragraph of a dropped document gets its text back from the document's
+    line. With ``doc_id``, only that document's entries: lines that cannot be
+    its are skipped unparsed, and reading stops after its entries (a
+    document's removals are written together, in input order). A malformed
+    line is an error naming the line.
+    """
+    needles = _needles(doc_id) if doc_id is not None else ()
+    paragraphs: list[str] | None = None  # of the dropped document just read
+    owner: str | None = None
+    found = checked = False
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            if needles and checked and not any(n in raw for n in needles):
+                if found:
+                    return
+                continue
+            entry = _parse(raw, path, number)
+            checked = True  # the first line is always parsed: a file that is no record is an error
+            entry_id = str(entry.get("doc_id"))
+            if doc_id is not None and entry_id != doc_id:
+                if found:
+                    return
+                continue
+            found = True
+            if entry.get("paragraph") is None:
+                text = entry.get("text")
+                paragraphs, owner = (segment(text), entry_id) if isinstance(text, str) else (None, None)
+            elif entry.get("text") is None and paragraphs is not None and owner == entry_id:
+                number_in_doc = entry["paragraph"]
+                if isinstance(number_in_doc, int) and 0 <= number_in_doc < len(paragraphs):
+                    entry["text"] = paragraphs[number_in_doc]
+            yield entry
+
+
+def _needles(doc_id: str) -> tuple[bytes, ...]:
+    # the id as a JSON string, as written (and as an ASCII-escaping writer would write it)
+    return tuple({json.dumps(doc_id, ensure_ascii=False).encode("utf-8"), json.dumps(doc_id).encode("ascii")})
+
+
+def _parse(raw: bytes, path: str | Path, number: int) -> dict[str, Any]:
+    try:
+        entry = json.loads(raw.decode("utf-8", errors="replace"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}:{number}", f"not a removal record line ({exc.msg})") from None
+    if not isinstance(entry, dict) or "reason" not in entry:
+        raise InputError(f"{path}:{number}", "not a removal record line (no 'reason')")
+    return entry
 
 
 @dataclass
