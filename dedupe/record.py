@@ -16,12 +16,13 @@ none — :func:`read_record` gives them their text back from it.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from .errors import ConfigError, InputError
 from .layout import segment
@@ -123,26 +124,25 @@ def read_record(path: str | Path, doc_id: str | None = None) -> Iterator[dict[st
     document's removals are written together, in input order). A malformed
     line is an error naming the line.
     """
-    needles = _needles(doc_id) if doc_id is not None else ()
     paragraphs: list[str] | None = None  # of the dropped document just read
     owner: str | None = None
-    found = checked = False
+    needles = _needles(doc_id) if doc_id is not None else ()
+    found = False
     with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
+        # the first line is always parsed: a file that is no record is an error
+        scan = _Scan(handle, needles)
+        for number, raw in scan.lines() if needles else enumerate(handle, start=1):
+            if found and not any(needle in raw for needle in needles):
+                return  # the first line after the document's
             if not raw.strip():
                 continue
-            if needles and checked and not any(n in raw for n in needles):
-                if found:
-                    return
-                continue
             entry = _parse(raw, path, number)
-            checked = True  # the first line is always parsed: a file that is no record is an error
             entry_id = str(entry.get("doc_id"))
             if doc_id is not None and entry_id != doc_id:
                 if found:
                     return
                 continue
-            found = True
+            found = scan.follow = doc_id is not None
             if entry.get("paragraph") is None:
                 text = entry.get("text")
                 paragraphs, owner = (segment(text), entry_id) if isinstance(text, str) else (None, None)
@@ -151,6 +151,50 @@ def read_record(path: str | Path, doc_id: str | None = None) -> Iterator[dict[st
                 if isinstance(number_in_doc, int) and 0 <= number_in_doc < len(paragraphs):
                     entry["text"] = paragraphs[number_in_doc]
             yield entry
+
+
+#: Bytes read at a time while looking for the lines of one document.
+SCAN_CHUNK_BYTES = 1 << 20
+
+
+class _Scan:
+    """Numbered lines of a record: the first one, then those that hold a needle,
+    and once :attr:`follow` is set every line.
+
+    The file is searched a megabyte at a time, and only blocks with a needle
+    are split into lines (a needle holds no line break, so each occurrence
+    lies within one line).
+    """
+
+    def __init__(self, handle: BinaryIO, needles: tuple[bytes, ...]) -> None:
+        self.handle = handle
+        self.needles = needles
+        self.follow = False
+
+    def _wanted(self, data: bytes) -> bool:
+        return self.follow or any(needle in data for needle in self.needles)
+
+    def lines(self) -> Iterator[tuple[int, bytes]]:
+        number = 1
+        yield number, self.handle.readline()
+        carry = b""
+        while True:
+            chunk = self.handle.read(SCAN_CHUNK_BYTES)
+            buffer = carry + chunk
+            cut = buffer.rfind(b"\n") + 1 if chunk else len(buffer)
+            block, carry = buffer[:cut], buffer[cut:]
+            if block and self._wanted(block):
+                pieces = block.split(b"\n")
+                if block.endswith(b"\n"):
+                    pieces.pop()
+                for piece in pieces:
+                    number += 1
+                    if self._wanted(piece):
+                        yield number, piece + b"\n"
+            else:
+                number += block.count(b"\n")
+            if not chunk:
+                return
 
 
 def _needles(doc_id: str) -> tuple[bytes, ...]:

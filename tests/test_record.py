@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from unittest.mock import patch
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from dedupe import Cleaner, ConfigError
+from dedupe import Cleaner, ConfigError, InputError
+from dedupe import record as record_module
 from dedupe.cli import app
 from dedupe.layout import segment
 from dedupe.normalize import repair_document
@@ -143,3 +147,32 @@ def test_report_reads_both_kinds_of_record(runner, recorded, tmp_path):
         assert "repost" in html and "duplicate-document" in html
         # the largest cluster's example is a removed copy, text taken from the dropped document's line
         assert (ARTICLE[0][:50] in html.split("Largest duplicate clusters")[1].split("</table>")[0]) == (mode == "full")
+
+
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", "é", 'q"x']), st.integers(0, 3)), max_size=12),
+       st.sampled_from(["a", "é", 'q"x']), st.integers(1, 64))
+@settings(max_examples=200, deadline=None)
+def test_reading_one_document_equals_reading_all_and_keeping_its_first_run(tmp_path_factory, groups, wanted, chunk):
+    rows = []
+    for doc_id, count in groups:
+        rows.append({"doc_id": doc_id, "paragraph": None, "text": "x\ny", "reason": "empty", "rule": "r",
+                     "kept_doc_id": wanted})
+        rows += [{"doc_id": doc_id, "paragraph": n % 2, "text": None, "reason": "chrome", "rule": "r"}
+                 for n in range(count)]
+    path = tmp_path_factory.mktemp("rec") / "r.jsonl"
+    path.write_bytes(b"".join(dumps_entry(r) for r in rows))
+    expected = []
+    for entry in read_record(path):
+        if entry["doc_id"] == wanted:
+            expected.append(entry)
+        elif expected:
+            break
+    with patch.object(record_module, "SCAN_CHUNK_BYTES", chunk):
+        assert list(read_record(path, wanted)) == expected
+        assert all(e["text"] in ("x\ny", "x", "y") for e in expected)
+        # a broken line after the document's first line is reported with its number
+        broken = b'{"doc_id": ' + json.dumps(wanted, ensure_ascii=False).encode() + b" broken\n"
+        path.write_bytes(b"".join(dumps_entry(r) for r in rows) + broken)
+        if not expected:
+            with pytest.raises(InputError, match=f":{len(rows) + 1}:"):
+                list(read_record(path, wanted))
