@@ -83,7 +83,8 @@ def take_out(text: str, removed: Collection[int]) -> str:
     it together: that run becomes the document's own paragraph separator
     (:func:`paragraph_separator`). Removed paragraphs at the start (end)
     leave only the blank lines the document had before (after) them, and a
-    document without a final line break still ends without one.
+    document without a final line break still ends without one. Taking out
+    every paragraph leaves nothing.
 
     >>> take_out("A\\n\\nX\\n\\nB\\n", {1})
     'A\\n\\nB\\n'
@@ -95,37 +96,45 @@ def take_out(text: str, removed: Collection[int]) -> str:
     if not removed:
         return text
     lines = split_lines_keepends(text)
+    where = [index for index, line in enumerate(lines) if not line.isspace()]  # line of each paragraph
+    count = len(where)
+    gone = sorted(number for number in set(removed) if 0 <= number < count)
+    if not gone:
+        return text
+    if len(gone) == count:
+        return ""
     out: list[str] = []
-    # blank-line runs since the last kept paragraph, split by removed paragraphs
-    runs: list[list[str]] = [[]]
+    done = 0  # lines before this are settled
     separator: str | None = None
-    kept_any = False
-    number = -1
-    for line in lines:
-        if not line.strip():
-            runs[-1].append(line)
-            continue
-        number += 1
-        if number in removed:
-            runs.append([])
-            continue
-        if len(runs) == 1:  # nothing removed since the last kept paragraph (or the start)
-            out.extend(runs[0])
-        elif not kept_any:
-            out.extend(runs[0])  # the document's own leading blank lines
+    at = 0
+    while at < len(gone):
+        first = last = gone[at]
+        while at + 1 < len(gone) and gone[at + 1] == last + 1:  # a run of adjacent removed paragraphs
+            at += 1
+            last = gone[at]
+        at += 1
+        start = where[first - 1] + 1 if first else 0
+        stop = where[last + 1] if last + 1 < count else len(lines)
+        out.append("".join(lines[done:start]))
+        # the blank-line runs between the kept paragraphs around, cut by the removed lines
+        runs = ["".join(lines[a + 1:b]) for a, b in zip([start - 1] + where[first:last + 1],
+                                                        where[first:last + 1] + [stop])]
+        if not first:
+            out.append(runs[0])  # the document's own leading blank lines
+        elif last + 1 == count:
+            out.append(runs[-1])  # its own trailing ones
         else:
             filled = [run for run in runs if run]
             if len(filled) == 1:
-                out.extend(filled[0])
+                out.append(filled[0])
             elif filled:
                 if separator is None:
                     separator = paragraph_separator(lines)
                 out.append(separator)
-        out.append(line)
-        kept_any = True
-        runs = [[]]
-    out.extend(runs[-1])  # the document's own trailing blank lines (all of them if nothing was removed)
-    if lines and not lines[-1].endswith(("\n", "\r")) and out and out[-1].endswith(("\n", "\r")):
+        done = stop
+    out.append("".join(lines[done:]))
+    result = "".join(out)
+    if not lines[-1].endswith(("\n", "\r")) and result.endswith(("\n", "\r")):
         # the last line went, and with it the document's missing final line break
-        out[-1] = out[-1].rstrip("\r\n")
-    return "".join(out)
+        result = result[:-2] if result.endswith("\r\n") else result[:-1]
+    return result

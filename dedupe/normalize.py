@@ -103,11 +103,12 @@ def repair_document(text: str) -> str:
     (``&#10;``, ``&NewLine;``, ``&#13;``) become real ones here, before the
     document is split into paragraphs.
 
-    >>> repair_document("Caf\u00c3\u00a9 news&#10;  second line\r\n<b>&amp;</b>\r\nTom &amp; Jerry")
-    'Café news\n  second line\r\n<b>&amp;</b>\r\nTom & Jerry'
+    >>> repair_document("Caf\\u00c3\\u00a9 news&#10;  second line\\r\\n<b>&amp;</b>\\r\\nTom &amp; Jerry")
+    'Café news\\n  second line\\r\\n<b>&amp;</b>\\r\\nTom & Jerry'
     """
-    if not needs_repair(text):
+    if text.isascii() and not needs_repair(text):
         return text
+    # ftfy's badness check costs as much over the whole text as over its lines: run it once, per line
     return "".join(repair(line) for line in split_lines_keepends(text))
 
 

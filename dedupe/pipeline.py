@@ -44,8 +44,8 @@ from .errors import AccountingError, InputError
 from .fingerprint import Fingerprinter, exact_hash
 from .index import Index, extend_with_earlier, new_rows
 from .io import IterableSource, Record, Source, output_fields
-from .layout import segment, take_out
-from .normalize import match_key, repair_document
+from .layout import segment, split_lines_keepends, take_out
+from .normalize import match_key, repair, repair_document
 from .record import Removal, Stats
 from .resolve import (
     BODY,
@@ -171,11 +171,18 @@ def prepare_many(
     started = time.perf_counter()
     pages, keys, repeats, shares, texts = [], [], [], [], []
     for text, site in documents:
-        text = _repaired(text, config)
-        paragraphs = segment(text)
         repeat = share = None
         if templates is not None:
-            repeat, share = templates.lookup(paragraphs, site)
+            # counted on the raw lines, as the counting pass saw them (it does not
+            # repair): a paragraph takes the count of the input line it came from
+            raw = split_lines_keepends(text)
+            pieces = [repair(line) for line in raw] if config.normalize.repair else raw
+            text = "".join(pieces)  # = repair_document(text)
+            repeat, share = templates.lookup([line for line, piece in zip(raw, pieces) for _ in segment(piece)],
+                                             site)
+        else:
+            text = _repaired(text, config)
+        paragraphs = segment(text)
         texts.append(text)
         pages.append(paragraphs)
         keys.append([match_key(p) for p in paragraphs])
@@ -333,8 +340,7 @@ class _Worker:
             self._templates_dir = source
 
     def count_batch(self, job: Job) -> list[tuple[str | None, np.ndarray]]:
-        # the lines the stripper will see: repaired, then split
-        return [(site, line_hashes(segment(_repaired(text, self.config)))) for _, text, site in job[2]]
+        return [(site, line_hashes(segment(text))) for _, text, site in job[2]]
 
     def prepare_batch(self, job: Job, seconds: dict[str, float] | None = None) -> list[Prepared]:
         self._use_templates(job[0])

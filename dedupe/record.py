@@ -16,7 +16,6 @@ none — :func:`read_record` gives them their text back from it.
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -40,10 +39,11 @@ BAD_INPUT = "bad-input"
 class Removal:
     """One line of the removal record.
 
-    ``paragraph`` is the 0-based index among the document's non-blank lines, or
-    ``None`` when the whole document is dropped (``text`` is then the whole
-    document). Duplicates name the copy that was kept and the estimated
-    Jaccard similarity to it.
+    ``paragraph`` is the 0-based index among the non-blank lines of the
+    repaired document, or ``None`` when the whole document is dropped
+    (``text`` is then the whole repaired document; for bad input, the raw
+    record). Duplicates name the copy that was kept and the estimated Jaccard
+    similarity to it.
     """
 
     doc_id: str
@@ -123,6 +123,15 @@ def read_record(path: str | Path, doc_id: str | None = None) -> Iterator[dict[st
     its are skipped unparsed, and reading stops after its entries (a
     document's removals are written together, in input order). A malformed
     line is an error naming the line.
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "removed.jsonl")
+    >>> removals = [Removal("d", None, "Intro\\n\\nShare this:", "empty", "nothing-left"),
+    ...             Removal("d", 1, "Share this:", "chrome", "share")]
+    >>> with open(path, "wb") as out:
+    ...     _ = out.write(b"".join(dumps_entry(e) for e in record_entries(removals)))
+    >>> [(e["paragraph"], e["text"]) for e in read_record(path, "d")]
+    [(None, 'Intro\\n\\nShare this:'), (1, 'Share this:')]
     """
     paragraphs: list[str] | None = None  # of the dropped document just read
     owner: str | None = None

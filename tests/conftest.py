@@ -94,6 +94,8 @@ def reference_take_out(text: str, removed: set[int]) -> str:
     if not where:
         return text
     kept = [n for n in range(len(where)) if n not in removed]
+    if not kept:
+        return ""
     between = ["".join(lines[a + 1:b]) for a, b in itertools.pairwise(where)]
     filled = [run for run in between if run]
     separator = max(filled, key=lambda run: (filled.count(run), -filled.index(run))) if filled else ""

@@ -154,7 +154,7 @@ def test_txt_in_txt_out_is_byte_identical_when_nothing_is_removed(runner, tmp_pa
     src.mkdir()
     for name, data in LAYOUTS.items():
         (src / name).write_bytes(data)
-    result = invoke(runner, command, src, "-o", tmp_path / "out", "-q")
+    result = invoke(runner, command, src, "-o", tmp_path / "out", "-j", 1, "-q")
     assert result.exit_code == 0, result.output
     for name, data in LAYOUTS.items():
         assert (tmp_path / "out" / name).read_bytes() == data, name
@@ -168,7 +168,7 @@ def test_jsonl_output_keeps_layout_and_takes_out_exactly_the_recorded_lines(runn
     ]
     path = write_jsonl(tmp_path / "in.jsonl", [{"id": str(i), "text": t} for i, t in enumerate(texts)])
     out, rec = tmp_path / "out.jsonl", tmp_path / "rec.jsonl"
-    assert invoke(runner, "clean", path, "-o", out, "--removed", rec, "-q").exit_code == 0
+    assert invoke(runner, "clean", path, "-o", out, "--removed", rec, "-j", 1, "-q").exit_code == 0
     removed = {}
     for entry in read_jsonl(rec):
         removed.setdefault(entry["doc_id"], set()).add(entry["paragraph"])

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedupe import CleanConfig, Cleaner, DedupConfig
+from dedupe import CleanConfig, Cleaner, DedupConfig, StripConfig
 from dedupe.layout import paragraph_separator, segment, split_lines_keepends, take_out
 from dedupe.normalize import repair_document
 
@@ -82,8 +82,6 @@ def test_paragraph_separator_is_the_most_common_run_first_on_ties():
 @settings(max_examples=400)
 def test_take_out_equals_the_rule_paragraph_by_paragraph(text, removed):
     paragraphs = segment(text)
-    if removed >= set(range(len(paragraphs))) and paragraphs:
-        removed = removed - {0}  # a document keeping nothing is dropped, never assembled
     out = take_out(text, removed)
     assert out == reference_take_out(text, removed)
     assert segment(out) == [p for i, p in enumerate(paragraphs) if i not in removed]
@@ -147,3 +145,16 @@ def test_markup_in_one_line_leaves_entities_of_the_others_decoded():
     # line with '<'; removing that line would then change the lines below it
     text = "Share <b>this</b>:\nTom &amp; Jerry, a review of the restored film forty years on."
     assert repair_document(text).endswith("Tom & Jerry, a review of the restored film forty years on.")
+
+
+@given(st.lists(layout_documents, min_size=1, max_size=5))
+@settings(max_examples=15, deadline=None)
+def test_layout_is_kept_with_the_context_pass_too(texts):
+    # the context pass looks paragraphs up by the input line they were repaired from
+    config = CleanConfig(dedup=DedupConfig(enabled=False), strip=StripConfig(context=True))
+    for result, text in zip(Cleaner(config).run(texts), texts):
+        repaired = repair_document(text)
+        assert result.paragraphs == segment(repaired)
+        if result.kept:
+            removed = {r.paragraph for r in result.removals}
+            assert result.text == reference_take_out(repaired, removed)

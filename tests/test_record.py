@@ -31,13 +31,16 @@ def invoke(runner, *args):
     return runner.invoke(app, [str(a) for a in args])
 
 
-@pytest.fixture
-def recorded(runner, tmp_path):
-    source = write_jsonl(tmp_path / "in.jsonl", DOCS)
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    from typer.testing import CliRunner
+
+    folder = tmp_path_factory.mktemp("record")
+    source = write_jsonl(folder / "in.jsonl", DOCS)
     paths = {}
     for mode in ("full", "ids"):
-        out, rec = tmp_path / f"{mode}.jsonl", tmp_path / f"{mode}.removed.jsonl"
-        result = invoke(runner, "clean", source, "-o", out, "--removed", rec, "--record", mode, "-q")
+        out, rec = folder / f"{mode}.jsonl", folder / f"{mode}.removed.jsonl"
+        result = invoke(CliRunner(), "clean", source, "-o", out, "--removed", rec, "--record", mode, "-j", "1", "-q")
         assert result.exit_code == 0, result.output
         paths[mode] = (out, rec)
     return source, paths
