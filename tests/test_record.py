@@ -128,7 +128,9 @@ def test_explain_stops_after_the_document_and_skips_other_lines_unparsed(runner,
     good = {"doc_id": "d", "paragraph": 2, "text": "Share this:", "reason": "chrome", "rule": "share"}
     other = {"doc_id": "e", "paragraph": 0, "text": "x", "reason": "chrome", "rule": "share"}
     rec = tmp_path / "r.jsonl"
-    rec.write_text(json.dumps(other) + "\n{broken\n" + json.dumps(good) + "\n" + json.dumps(other) + "\n{broken\n")
+    # the broken line after the document would be an error if reading went on
+    rec.write_text(json.dumps(other) + "\n{broken\n" + json.dumps(good) + "\n" + json.dumps(other)
+                   + '\n{"doc_id": "d", broken\n')
     result = invoke(runner, "explain", "d", "--removed", rec)
     assert result.exit_code == 0 and result.stdout.count("paragraph 2") == 1
     # a line that may be the document's is parsed, and a broken one is an error naming it
