@@ -44,7 +44,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dedupe.normalize import match_key, repair
+from dedupe.normalize import match_key, repair_document
 
 OUT = ROOT / "benchmarks" / "out"
 #: Where the system keeps per-package documentation, and the licence texts.
@@ -183,7 +183,7 @@ def check(corpus: Path, output: Path, record: Path, threshold: float) -> dict:
 
     layout = untouched = untouched_changed = blank_lost = 0
     for doc_id, out_text in outputs.items():
-        source = repair(inputs[doc_id])
+        source = repair_document(inputs[doc_id])  # each line on its own, as dedupe repairs
         gone = {r["paragraph"] for r in by_doc.get(doc_id, []) if r["paragraph"] is not None}
         expected, number = [], 0
         for line in lines_with_ends(source):
@@ -202,7 +202,7 @@ def check(corpus: Path, output: Path, record: Path, threshold: float) -> dict:
     result.update(layout_violations=layout, untouched_documents=untouched,
                   untouched_not_identical=untouched_changed, untouched_blank_lines_lost=blank_lost)
 
-    paragraphs = {doc_id: paragraphs_of(repair(text)) for doc_id, text in inputs.items()}
+    paragraphs = {doc_id: paragraphs_of(repair_document(text)) for doc_id, text in inputs.items()}
     removed_at = {(str(r["doc_id"]), r["paragraph"]) for r in removals if r["paragraph"] is not None}
     per_rule: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
     low_jaccard: collections.Counter[str] = collections.Counter()

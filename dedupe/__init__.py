@@ -20,9 +20,10 @@ from .config import CleanConfig, DedupConfig, NormalizeConfig, ReadConfig, Strip
 from .errors import ConfigError, DedupeError, InputError, MissingExtraError, OutputError  # noqa: E402
 from .fingerprint import Fingerprinter, shingle_hash32  # noqa: E402
 from .io import FileSource, IterableSource  # noqa: E402
-from .normalize import match_key, repair  # noqa: E402
+from .layout import take_out  # noqa: E402
+from .normalize import match_key, repair, repair_document  # noqa: E402
 from .pipeline import Cleaner, DocResult, clean, prepare, prepare_many, segment  # noqa: E402
-from .record import Removal, Stats  # noqa: E402
+from .record import Removal, Stats, dumps_entry, read_record, record_entries  # noqa: E402
 from .resolve import resolve  # noqa: E402
 from .strip import load_catalogue, strip, strip_pages  # noqa: E402
 
@@ -33,6 +34,7 @@ __all__ = [
     "CleanConfig", "DedupConfig", "NormalizeConfig", "ReadConfig", "StripConfig", "load_config",
     "ConfigError", "DedupeError", "InputError", "MissingExtraError", "OutputError",
     "Fingerprinter", "shingle_hash32", "FileSource", "IterableSource",
-    "match_key", "repair", "Cleaner", "DocResult", "clean", "prepare", "prepare_many", "segment",
-    "Removal", "Stats", "resolve", "load_catalogue", "strip", "strip_pages",
+    "match_key", "repair", "repair_document", "Cleaner", "DocResult", "clean", "prepare", "prepare_many",
+    "segment", "take_out", "Removal", "Stats", "dumps_entry", "read_record", "record_entries", "resolve",
+    "load_catalogue", "strip", "strip_pages",
 ]

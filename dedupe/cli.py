@@ -24,8 +24,9 @@ import typer
 from . import __version__
 from .config import CleanConfig, load_config
 from .errors import DedupeError
-from .io import AtomicFile, FileSource, dumps_jsonl, open_writer
+from .io import AtomicFile, FileSource, open_writer
 from .pipeline import Cleaner, ProgressCallback
+from .record import RECORD_FULL, dumps_entry, read_record, record_entries
 from .strip import load_catalogue
 
 app = typer.Typer(
@@ -53,6 +54,11 @@ class Keep(str, Enum):
     first = "first"
     earliest = "earliest"
     longest = "longest"
+
+
+class RecordMode(str, Enum):
+    full = "full"
+    ids = "ids"
 
 
 def _version(value: bool) -> None:
@@ -83,6 +89,11 @@ Output = Annotated[
 Removed = Annotated[
     Optional[Path],
     typer.Option("--removed", help="Write the removal record (JSONL, one line per removed paragraph or document).", dir_okay=False),
+]
+RecordOpt = Annotated[
+    RecordMode,
+    typer.Option("--record", help="What the removal record holds: full (every removed text, once) or ids "
+                 "(ids, paragraph numbers, reasons, kept copies; no text — for runs whose input is kept)."),
 ]
 StatsOpt = Annotated[
     Optional[Path], typer.Option("--stats", help="Write counts and timings as JSON.", dir_okay=False)
@@ -206,6 +217,7 @@ def _run(
     index_dir: Optional[Path] = None,
     engine: str = "local",
     scheduler: Optional[str] = None,
+    record_mode: str = RECORD_FULL,
 ) -> None:
     writers: list[Any] = []
     source = None
@@ -235,8 +247,8 @@ def _run(
                     if doc_writer is not None and result.text is not None:
                         doc_writer.write(result.record, result.text)
                     if record is not None:
-                        for removal in result.removals:
-                            record.write(dumps_jsonl(removal.to_dict()))
+                        for entry in record_entries(result.removals, record_mode):
+                            record.write(dumps_entry(entry))
                     if explain:
                         _explain(result)
         if stats_path:
@@ -294,6 +306,7 @@ def clean(
     inputs: Inputs,
     output: Output = None,
     removed: Removed = None,
+    record_mode: RecordOpt = RecordMode.full,
     stats: StatsOpt = None,
     config_file: ConfigOpt = None,
     text_field: TextField = None,
@@ -345,8 +358,10 @@ def clean(
     )
     if scheduler and engine != Engine.dask:
         raise _fail("--scheduler needs --engine dask")
+    if record_mode != RecordMode.full and removed is None:
+        raise _fail("--record ids needs --removed FILE")
     _run(inputs, output, removed, stats, config, jobs, quiet, index_dir=index_dir, engine=engine.value,
-         scheduler=scheduler)
+         scheduler=scheduler, record_mode=record_mode.value)
 
 
 @app.command("strip")
@@ -354,6 +369,7 @@ def strip_command(
     inputs: Inputs,
     output: Output = None,
     removed: Removed = None,
+    record_mode: RecordOpt = RecordMode.full,
     stats: StatsOpt = None,
     config_file: ConfigOpt = None,
     text_field: TextField = None,
@@ -376,7 +392,9 @@ def strip_command(
          "strip": {"context": True if context else None, "context_threshold": context_threshold,
                    "comments": comments.value if comments else None}},
     )
-    _run(inputs, output, removed, stats, config, jobs, quiet, explain=explain)
+    if record_mode != RecordMode.full and removed is None:
+        raise _fail("--record ids needs --removed FILE")
+    _run(inputs, output, removed, stats, config, jobs, quiet, explain=explain, record_mode=record_mode.value)
 
 
 @app.command()
@@ -397,33 +415,32 @@ def explain(
     removed: Annotated[Path, typer.Option("--removed", help="A removal record written by clean or strip.",
                                           exists=True, dir_okay=False, readable=True)],
 ) -> None:
-    """Show why paragraphs of one document were removed, from a removal record."""
-    found = 0
+    """Show why paragraphs of one document were removed, from a removal record.
+
+    The verdict on the whole document comes first. Reading stops after the
+    first document with this id (a document's removals are written together).
+    """
     try:
-        with open(removed, encoding="utf-8") as handle:
-            for line_no, line in enumerate(handle, start=1):
-                try:
-                    entry = json.loads(line)
-                except json.JSONDecodeError:
-                    raise _fail(f"{removed}:{line_no}: not valid JSON") from None
-                if not isinstance(entry, dict) or str(entry.get("doc_id")) != doc_id:
-                    continue
-                found += 1
-                where = "document" if entry.get("paragraph") is None else f"paragraph {entry['paragraph']}"
-                why = f"{entry.get('reason')}/{entry.get('rule')}"
-                if entry.get("kept_doc_id") is not None:
-                    sim = entry.get("similarity")
-                    kept_par = entry.get("kept_paragraph")
-                    why += f" -> kept in {entry['kept_doc_id']}" + (
-                        f" paragraph {kept_par}" if kept_par is not None else "")
-                    if sim is not None:
-                        why += f" (similarity {sim:.2f})"
-                text = str(entry.get("text", ""))
-                typer.echo(f"{where:<14} {why}\n    {text[:200]}")
-    except UnicodeDecodeError:
-        raise _fail(f"{removed}: not UTF-8 text") from None
-    if not found:
+        entries = list(read_record(removed, doc_id))
+    except DedupeError as exc:
+        raise _fail(str(exc)) from None
+    if not entries:
         raise _fail(f"no removals of document {doc_id!r} in {removed}")
+    # records written before the document's line came first list it last
+    for entry in sorted(entries, key=lambda e: e.get("paragraph") is not None):
+        where = "document" if entry.get("paragraph") is None else f"paragraph {entry['paragraph']}"
+        why = f"{entry.get('reason')}/{entry.get('rule')}"
+        if entry.get("kept_doc_id") is not None:
+            sim = entry.get("similarity")
+            kept_par = entry.get("kept_paragraph")
+            why += f" -> kept in {entry['kept_doc_id']}" + (
+                f" paragraph {kept_par}" if kept_par is not None else "")
+            if isinstance(sim, (int, float)):
+                why += f" (similarity {sim:.2f})"
+        text = entry.get("text")
+        # a preview on one line: a dropped document's text is the whole document
+        shown = "(text not recorded)" if text is None else " ".join(str(text).split())[:200]
+        typer.echo(f"{where:<14} {why}\n    {shown}")
 
 
 @app.command()

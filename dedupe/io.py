@@ -16,6 +16,7 @@ into place only when the run succeeds.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import gzip
 import io
@@ -202,7 +203,9 @@ class FileSource:
                 return
             text = data.decode(self.config.fallback_encoding, errors="replace")
         fields = {self.config.id_field: doc_id, self.config.text_field: text}
-        yield Record(index, doc_id, text, shown, fields=fields, name=name)
+        # the folder writer puts a byte-order mark back, so a .txt comes out as it went in
+        extra = {"bom": True} if data.startswith(codecs.BOM_UTF8) else {}
+        yield Record(index, doc_id, text, shown, fields=fields, name=name, extra=extra)
 
     def _read_jsonl(self, path: Path, shown: str, compression: str, index: int) -> Iterator[Record]:
         cfg = self.config
@@ -468,7 +471,10 @@ _UNSAFE_NAME = re.compile(r"[^\w.\-]+")
 class FolderWriter:
     """Cleaned documents as ``.txt`` files in a folder, named like their inputs.
 
-    The folder is built beside the target and swapped in when the run succeeds.
+    Each file holds exactly the cleaned text (UTF-8, with the byte-order mark
+    its input file had): a document nothing was removed from comes out byte
+    for byte as it went in. The folder is built beside the target and swapped
+    in when the run succeeds.
     """
 
     def __init__(self, target: str | Path) -> None:
@@ -495,7 +501,8 @@ class FolderWriter:
     def write(self, record: Record, text: str) -> None:
         path = self._tmp / self._name(record)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text + ("\n" if text else ""), encoding="utf-8")
+        data = text.encode("utf-8")
+        path.write_bytes(codecs.BOM_UTF8 + data if record.extra.get("bom") else data)
 
     def commit(self) -> None:
         old = None

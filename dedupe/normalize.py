@@ -25,6 +25,8 @@ import ftfy
 from ftfy.badness import is_bad
 from ftfy.chardata import CONTROL_CHARS
 
+from .layout import split_lines_keepends
+
 #: Bumped whenever repair() or match_key() change what they return, because
 #: fingerprints (and any persistent index built from them) depend on both.
 NORMALIZER_VERSION = 1
@@ -88,6 +90,26 @@ def repair(text: str) -> str:
     if not needs_repair(text):
         return text
     return ftfy.fix_text(text, FTFY_CONFIG)
+
+
+def repair_document(text: str) -> str:
+    """Repair a whole document, each line on its own, keeping every line break.
+
+    Lines end at ``\n``, ``\r\n`` or a lone ``\r``; each is repaired as
+    :func:`repair` repairs it alone. ftfy's own ``fix_text`` stops decoding
+    HTML entities for the rest of a text once a line holds ``<``: a document
+    would then come out differently once that line was removed, and cleaning
+    its output would change it again. Line breaks that arrive as entities
+    (``&#10;``, ``&NewLine;``, ``&#13;``) become real ones here, before the
+    document is split into paragraphs.
+
+    >>> repair_document("Caf\\u00c3\\u00a9 news&#10;  second line\\r\\n<b>&amp;</b>\\r\\nTom &amp; Jerry")
+    'Café news\\n  second line\\r\\n<b>&amp;</b>\\r\\nTom & Jerry'
+    """
+    if text.isascii() and not needs_repair(text):
+        return text
+    # ftfy's badness check costs as much over the whole text as over its lines: run it once, per line
+    return "".join(repair(line) for line in split_lines_keepends(text))
 
 
 def repair_and_explain(text: str) -> tuple[str, list[str]]:

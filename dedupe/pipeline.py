@@ -44,7 +44,8 @@ from .errors import AccountingError, InputError
 from .fingerprint import Fingerprinter, exact_hash
 from .index import Index, extend_with_earlier, new_rows
 from .io import IterableSource, Record, Source, output_fields
-from .normalize import match_key, repair, split_lines
+from .layout import segment, split_lines_keepends, take_out
+from .normalize import match_key, repair, repair_document
 from .record import Removal, Stats
 from .resolve import (
     BODY,
@@ -112,9 +113,6 @@ def typo_keys(key: str, max_words: int) -> list[tuple[int, int, int]]:
             out.append((exact_hash(" ".join(words[:j] + ["\x00"] + words[j + 1:])), letters, len(word)))
     return out
 
-#: Rule name for a line that repair turned into nothing (only control characters).
-BLANK_AFTER_REPAIR = "blank-after-repair"
-
 ProgressCallback = Callable[[str, int, int | None], None]
 
 
@@ -122,23 +120,16 @@ ProgressCallback = Callable[[str, int, int | None], None]
 class Prepared:
     """A document after the per-document stages.
 
-    ``paragraphs`` are the repaired non-blank input lines (index = paragraph
-    number in the removal record), ``verdicts`` the strip rule removing each
-    one (``None`` = kept), ``keys`` their match keys.
+    ``text`` is the repaired document, layout and all; ``paragraphs`` are its
+    non-blank lines, stripped (index = paragraph number in the removal
+    record), ``verdicts`` the strip rule removing each one (``None`` = kept),
+    ``keys`` their match keys.
     """
 
     paragraphs: list[str]
     keys: list[str]
     verdicts: list[str | None]
-
-
-def segment(text: str) -> list[str]:
-    """Paragraphs of a document: its non-blank lines, without surrounding whitespace.
-
-    >>> segment("  one \\n\\n two\\r\\nthree\\n")
-    ['one', 'two', 'three']
-    """
-    return [line.strip() for line in split_lines(text) if line.strip()]
+    text: str
 
 
 def prepare(
@@ -151,7 +142,11 @@ def prepare(
 ) -> Prepared:
     """Run normalise, segment and strip on one document.
 
-    >>> p = prepare("Caf\\u00c3\\u00a9 news, fresh from the morning papers today.\\nNo comments:")
+    The whole document is repaired before it is split into paragraphs, so a
+    line break that arrived as an HTML entity separates paragraphs as a real
+    one does.
+
+    >>> p = prepare("Caf\\u00c3\\u00a9 news, fresh from the morning papers today.&#10;No comments:")
     >>> p.paragraphs, p.verdicts
     (['Café news, fresh from the morning papers today.', 'No comments:'], [None, 'comment-count'])
     """
@@ -174,15 +169,21 @@ def prepare_many(
     [['comment-count'], ['comment-form']]
     """
     started = time.perf_counter()
-    pages, keys, repeats, shares = [], [], [], []
+    pages, keys, repeats, shares, texts = [], [], [], [], []
     for text, site in documents:
-        paragraphs = segment(text)
         repeat = share = None
         if templates is not None:
-            # counted on the raw lines, as the counting pass saw them
-            repeat, share = templates.lookup(paragraphs, site)
-        if config.normalize.repair:
-            paragraphs = [repair(p).strip() for p in paragraphs]
+            # counted on the raw lines, as the counting pass saw them (it does not
+            # repair): a paragraph takes the count of the input line it came from
+            raw = split_lines_keepends(text)
+            pieces = [repair(line) for line in raw] if config.normalize.repair else raw
+            text = "".join(pieces)  # = repair_document(text)
+            repeat, share = templates.lookup([line for line, piece in zip(raw, pieces) for _ in segment(piece)],
+                                             site)
+        else:
+            text = _repaired(text, config)
+        paragraphs = segment(text)
+        texts.append(text)
         pages.append(paragraphs)
         keys.append([match_key(p) for p in paragraphs])
         repeats.append(repeat)
@@ -192,13 +193,11 @@ def prepare_many(
     if seconds is not None:
         seconds["normalize"] = seconds.get("normalize", 0.0) + normalized - started
         seconds["strip"] = seconds.get("strip", 0.0) + time.perf_counter() - normalized
-    out = []
-    for paragraphs, page_keys, page_verdicts in zip(pages, keys, verdicts):
-        for index, paragraph in enumerate(paragraphs):
-            if not paragraph:
-                page_verdicts[index] = BLANK_AFTER_REPAIR
-        out.append(Prepared(paragraphs, page_keys, page_verdicts))
-    return out
+    return [Prepared(*parts) for parts in zip(pages, keys, verdicts, texts)]
+
+
+def _repaired(text: str, config: CleanConfig) -> str:
+    return repair_document(text) if config.normalize.repair else text
 
 
 @dataclass(slots=True)
@@ -353,9 +352,11 @@ class _Worker:
         batch = job[2]
         prepared = self.prepare_batch(job, seconds)
         if job[1] is not None:
-            # pass 2 reads these back instead of repairing and stripping again
+            # pass 2 reads these back instead of repairing and stripping again; the
+            # repaired text only where repair changed it (pass 2 has the input)
             with open(job[1], "wb") as spill:
-                pickle.dump([(p.paragraphs, p.verdicts) for p in prepared], spill,
+                pickle.dump([(None if p.text == text else p.text, p.verdicts)
+                             for (_, text, _), p in zip(batch, prepared)], spill,
                             protocol=pickle.HIGHEST_PROTOCOL)
         prepared_at = time.perf_counter()
         chars, doc, para, keys, exact_keys, length, shape, text_hash = [], [], [], [], [], [], [], []
@@ -467,7 +468,8 @@ class DocResult:
 
     ``output`` is the cleaned document (input fields, cleaned text) or ``None``
     when the document was dropped; ``removals`` lists every removed paragraph,
-    and the document itself when it was dropped.
+    after the document itself when it was dropped. ``paragraphs`` are the
+    document's paragraphs as numbered in the record.
     """
 
     record: Record
@@ -726,12 +728,16 @@ class Cleaner:
         spill_dir = plan.spill if plan is not None else None
 
         def spilled(folder: str) -> Iterator[list[Prepared]]:
-            for number, _ in enumerate(jobs()):
+            for number, job in enumerate(jobs()):
                 path = _spill_path(folder, number)
                 with open(path, "rb") as handle:
                     batch = pickle.load(handle)
                 os.unlink(path)
-                yield [Prepared(paragraphs, [], verdicts) for paragraphs, verdicts in batch]
+                prepared = []
+                for (_, text, _), (repaired, verdicts) in zip(job[2], batch):
+                    text = text if repaired is None else repaired
+                    prepared.append(Prepared(segment(text), [], verdicts, text))
+                yield prepared
 
         seen = 0
         with _Guard(jobs()) as guarded:
@@ -761,7 +767,7 @@ class Cleaner:
             return DocResult(rec, None, None, [removal])
         stats.paragraphs_in += len(prep.paragraphs)
         removals: list[Removal] = []
-        kept: list[str] = []
+        kept = 0
         rows: dict[int, int] = {}
         if plan is not None:
             start, stop = plan.row_start[rec.index], plan.row_start[rec.index + 1]
@@ -769,37 +775,36 @@ class Cleaner:
         for number, (text, verdict) in enumerate(zip(prep.paragraphs, prep.verdicts)):
             row = rows.get(number)
             if verdict is not None and (row is None or plan is None or plan.resolution.status[row] == STRIPPED):
-                reason = R.EMPTY if verdict == BLANK_AFTER_REPAIR else R.CHROME
-                removals.append(Removal(rec.doc_id, number, text, reason, verdict))
+                removals.append(Removal(rec.doc_id, number, text, R.CHROME, verdict))
                 continue
-            if row is None or plan is None:
-                kept.append(text)
-                continue
-            removal = plan.removal_for(row, rec.doc_id, number, text)
+            removal = None if row is None or plan is None else plan.removal_for(row, rec.doc_id, number, text)
             if removal is None:
-                kept.append(text)
+                kept += 1
             else:
                 removals.append(removal)
+        # a dropped document's record carries its repaired text: the paragraph
+        # numbers of its other lines in the record index into that text
         dropped: Removal | None = None
         if not prep.paragraphs:
-            dropped = Removal(rec.doc_id, None, rec.text, R.EMPTY, "empty-document")
+            dropped = Removal(rec.doc_id, None, prep.text, R.EMPTY, "empty-document")
         elif plan is not None and plan.resolution.doc_dropped[rec.index]:
             ref = int(plan.resolution.doc_kept_ref[rec.index])
             dropped = Removal(
-                rec.doc_id, None, rec.text, R.DUPLICATE_DOCUMENT, "min-kept",
+                rec.doc_id, None, prep.text, R.DUPLICATE_DOCUMENT, "min-kept",
                 kept_doc_id=plan.doc_ids[ref] if ref >= 0 else None,
             )
         elif not kept:
-            dropped = Removal(rec.doc_id, None, rec.text, R.EMPTY, "nothing-left")
+            dropped = Removal(rec.doc_id, None, prep.text, R.EMPTY, "nothing-left")
         for removal in removals:
             stats.add_removal(removal)
         if dropped is not None:
             stats.add_removal(dropped)
-            stats.paragraphs_in_dropped_documents += len(kept)
-            return DocResult(rec, None, None, removals + [dropped], prep.paragraphs)
+            stats.paragraphs_in_dropped_documents += kept
+            # the verdict on the whole document first: readers of the record meet it first
+            return DocResult(rec, None, None, [dropped] + removals, prep.paragraphs)
         stats.documents_kept += 1
-        stats.paragraphs_kept += len(kept)
-        text = "\n".join(kept)
+        stats.paragraphs_kept += kept
+        text = take_out(prep.text, {r.paragraph for r in removals if r.paragraph is not None})
         return DocResult(rec, output_fields(rec, text, self.config.read), text, removals, prep.paragraphs)
 
 

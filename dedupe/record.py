@@ -5,6 +5,10 @@ written as JSONL it is the *removal record*, the trace that makes the run
 auditable: documents in = documents kept + documents dropped, and every removed
 paragraph has a line saying why.
 
+Each removed text is written once (:func:`record_entries`): a dropped
+document's line carries its whole text, and the lines of its paragraphs carry
+none — :func:`read_record` gives them their text back from it.
+
 >>> r = Removal("doc-2", 3, "Share this:", "chrome", "share")
 >>> r.to_dict()["reason"], r.to_dict()["kept_doc_id"]
 ('chrome', None)
@@ -12,9 +16,15 @@ paragraph has a line saying why.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from .errors import ConfigError, InputError
+from .layout import segment
 
 # Reasons: what kind of removal; the rule says which rule or setting fired.
 CHROME = "chrome"
@@ -29,10 +39,11 @@ BAD_INPUT = "bad-input"
 class Removal:
     """One line of the removal record.
 
-    ``paragraph`` is the 0-based index among the document's non-blank lines, or
-    ``None`` when the whole document is dropped (``text`` is then the whole
-    document). Duplicates name the copy that was kept and the estimated
-    Jaccard similarity to it.
+    ``paragraph`` is the 0-based index among the non-blank lines of the
+    repaired document, or ``None`` when the whole document is dropped
+    (``text`` is then the whole repaired document; for bad input, the raw
+    record). Duplicates name the copy that was kept and the estimated Jaccard
+    similarity to it.
     """
 
     doc_id: str
@@ -59,6 +70,155 @@ class Removal:
         if self.detail is not None:
             out["detail"] = self.detail
         return out
+
+
+#: Record modes: ``full`` writes every removed text once; ``ids`` writes no
+#: text at all (ids, paragraph numbers, reasons, rules, kept copies and
+#: similarities), for runs whose input is kept anyway.
+RECORD_FULL = "full"
+RECORD_IDS = "ids"
+RECORD_MODES = (RECORD_FULL, RECORD_IDS)
+
+
+def record_entries(removals: Sequence[Removal], mode: str = RECORD_FULL) -> list[dict[str, Any]]:
+    """The removal-record lines of one document's removals (``DocResult.removals``).
+
+    In ``full`` mode a dropped document's line carries the whole (repaired)
+    text and the lines of its paragraphs carry ``"text": null``: the text is
+    in the record once. In ``ids`` mode no line carries text.
+
+    >>> removals = [Removal("d", None, "Intro\\nShare this:", "empty", "nothing-left"),
+    ...             Removal("d", 1, "Share this:", "chrome", "share")]
+    >>> [e["text"] for e in record_entries(removals)]
+    ['Intro\\nShare this:', None]
+    >>> [e["text"] for e in record_entries(removals, "ids")]
+    [None, None]
+    """
+    if mode not in RECORD_MODES:
+        raise ConfigError(f"record mode must be one of {', '.join(RECORD_MODES)}, not {mode!r}")
+    dropped = any(r.paragraph is None for r in removals)
+    entries = []
+    for removal in removals:
+        entry = removal.to_dict()
+        if mode == RECORD_IDS or (dropped and removal.paragraph is not None):
+            entry["text"] = None
+        entries.append(entry)
+    return entries
+
+
+def dumps_entry(entry: dict[str, Any]) -> bytes:
+    """One record line: compact JSON, UTF-8, keys in the given order.
+
+    >>> dumps_entry({"doc_id": "a", "paragraph": 0})
+    b'{"doc_id":"a","paragraph":0}\\n'
+    """
+    return (json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+def read_record(path: str | Path, doc_id: str | None = None) -> Iterator[dict[str, Any]]:
+    """Entries of a removal record, each with its text where the record has it.
+
+    A paragraph of a dropped document gets its text back from the document's
+    line. With ``doc_id``, only that document's entries: lines that cannot be
+    its are skipped unparsed, and reading stops after its entries (a
+    document's removals are written together, in input order). A malformed
+    line is an error naming the line.
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "removed.jsonl")
+    >>> removals = [Removal("d", None, "Intro\\n\\nShare this:", "empty", "nothing-left"),
+    ...             Removal("d", 1, "Share this:", "chrome", "share")]
+    >>> with open(path, "wb") as out:
+    ...     _ = out.write(b"".join(dumps_entry(e) for e in record_entries(removals)))
+    >>> [(e["paragraph"], e["text"]) for e in read_record(path, "d")]
+    [(None, 'Intro\\n\\nShare this:'), (1, 'Share this:')]
+    """
+    paragraphs: list[str] | None = None  # of the dropped document just read
+    owner: str | None = None
+    needles = _needles(doc_id) if doc_id is not None else ()
+    found = False
+    with open(path, "rb") as handle:
+        # the first line is always parsed: a file that is no record is an error
+        scan = _Scan(handle, needles)
+        for number, raw in scan.lines() if needles else enumerate(handle, start=1):
+            if found and not any(needle in raw for needle in needles):
+                return  # the first line after the document's
+            if not raw.strip():
+                continue
+            entry = _parse(raw, path, number)
+            entry_id = str(entry.get("doc_id"))
+            if doc_id is not None and entry_id != doc_id:
+                if found:
+                    return
+                continue
+            found = scan.follow = doc_id is not None
+            if entry.get("paragraph") is None:
+                text = entry.get("text")
+                paragraphs, owner = (segment(text), entry_id) if isinstance(text, str) else (None, None)
+            elif entry.get("text") is None and paragraphs is not None and owner == entry_id:
+                number_in_doc = entry["paragraph"]
+                if isinstance(number_in_doc, int) and 0 <= number_in_doc < len(paragraphs):
+                    entry["text"] = paragraphs[number_in_doc]
+            yield entry
+
+
+#: Bytes read at a time while looking for the lines of one document.
+SCAN_CHUNK_BYTES = 1 << 20
+
+
+class _Scan:
+    """Numbered lines of a record: the first one, then those that hold a needle,
+    and once :attr:`follow` is set every line.
+
+    The file is searched a megabyte at a time, and only blocks with a needle
+    are split into lines (a needle holds no line break, so each occurrence
+    lies within one line).
+    """
+
+    def __init__(self, handle: BinaryIO, needles: tuple[bytes, ...]) -> None:
+        self.handle = handle
+        self.needles = needles
+        self.follow = False
+
+    def _wanted(self, data: bytes) -> bool:
+        return self.follow or any(needle in data for needle in self.needles)
+
+    def lines(self) -> Iterator[tuple[int, bytes]]:
+        number = 1
+        yield number, self.handle.readline()
+        carry = b""
+        while True:
+            chunk = self.handle.read(SCAN_CHUNK_BYTES)
+            buffer = carry + chunk
+            cut = buffer.rfind(b"\n") + 1 if chunk else len(buffer)
+            block, carry = buffer[:cut], buffer[cut:]
+            if block and self._wanted(block):
+                pieces = block.split(b"\n")
+                if block.endswith(b"\n"):
+                    pieces.pop()
+                for piece in pieces:
+                    number += 1
+                    if self._wanted(piece):
+                        yield number, piece + b"\n"
+            else:
+                number += block.count(b"\n")
+            if not chunk:
+                return
+
+
+def _needles(doc_id: str) -> tuple[bytes, ...]:
+    # the id as a JSON string, as written (and as an ASCII-escaping writer would write it)
+    return tuple({json.dumps(doc_id, ensure_ascii=False).encode("utf-8"), json.dumps(doc_id).encode("ascii")})
+
+
+def _parse(raw: bytes, path: str | Path, number: int) -> dict[str, Any]:
+    try:
+        entry = json.loads(raw.decode("utf-8", errors="replace"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}:{number}", f"not a removal record line ({exc.msg})") from None
+    if not isinstance(entry, dict) or "reason" not in entry:
+        raise InputError(f"{path}:{number}", "not a removal record line (no 'reason')")
+    return entry
 
 
 @dataclass

@@ -27,13 +27,16 @@ from typing import Any
 from .config import CleanConfig
 from .errors import InputError
 from .io import FileSource
-from .normalize import match_key, repair
-from .pipeline import segment
+from .layout import segment
+from .normalize import match_key, repair_document
+from .record import read_record
 
 #: How many rows each ranked table shows.
 TOP_ROWS = 25
 #: Documents shown in the per-document view (the ones with most removals first).
 MAX_DOCS = 200
+#: Shown for a removal whose text a ``--record ids`` run did not write.
+NO_TEXT = "(text not recorded)"
 
 _CSS = """
 body{font:15px/1.5 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:70rem;color:#222;padding:0 1rem}
@@ -48,21 +51,6 @@ th{background:#f6f6f6}td.n{text-align:right;font-variant-numeric:tabular-nums;wh
 .boilerplate{border-left:3px solid #5bc0de;padding-left:.4rem}.dropped{background:#fdecea;border-radius:4px;padding:.2rem .5rem}
 .muted{color:#777}
 """
-
-
-def read_record(path: str | Path) -> Iterator[dict[str, Any]]:
-    """Entries of a removal record; a malformed line is an error naming the line."""
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{path}:{number}", f"not a removal record line ({exc.msg})") from None
-            if not isinstance(entry, dict) or "reason" not in entry:
-                raise InputError(f"{path}:{number}", "not a removal record line (no 'reason')")
-            yield entry
 
 
 def _e(value: Any) -> str:
@@ -102,9 +90,9 @@ def render_report(
         if reason == "duplicate" and entry.get("kept_doc_id") is not None:
             key = (str(entry["kept_doc_id"]), int(entry.get("kept_paragraph") or 0))
             clusters[key] += 1
-            cluster_example.setdefault(key, str(entry.get("text", "")))
-        elif reason == "boilerplate":
-            text = str(entry.get("text", ""))
+            cluster_example.setdefault(key, _text_of(entry))
+        elif reason == "boilerplate" and entry.get("text") is not None:  # a record without text groups no lines
+            text = str(entry["text"])
             k = match_key(text)
             boiler[k] += 1
             boiler_text.setdefault(k, text)
@@ -195,6 +183,11 @@ def _document(doc_id: str, paragraphs: list[str], removed: dict[int | None, dict
     return "".join(parts)
 
 
+def _text_of(entry: dict[str, Any]) -> str:
+    text = entry.get("text")
+    return NO_TEXT if text is None else str(text)
+
+
 def _clip(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -206,10 +199,8 @@ def load_documents(inputs: list[str], config: CleanConfig) -> Iterator[tuple[str
         for record in source.records():
             if record.error is not None:
                 continue
-            paragraphs = segment(record.text)
-            if config.normalize.repair:
-                paragraphs = [repair(p).strip() for p in paragraphs]
-            yield record.doc_id, paragraphs
+            text = repair_document(record.text) if config.normalize.repair else record.text
+            yield record.doc_id, segment(text)
     finally:
         source.close()
 

@@ -11,10 +11,19 @@ import pytest
 import zstandard
 
 from dedupe.cli import app
-from dedupe.normalize import match_key
+from dedupe.normalize import match_key, repair_document
 from dedupe.pipeline import segment
 
-from .conftest import ARTICLE, OTHER, ROOT, SEED_PAGE, SEEDS, read_jsonl, write_jsonl
+from .conftest import (
+    ARTICLE,
+    OTHER,
+    ROOT,
+    SEED_PAGE,
+    SEEDS,
+    read_jsonl,
+    reference_take_out,
+    write_jsonl,
+)
 
 
 def invoke(runner, *args, input=None):
@@ -127,19 +136,61 @@ def test_text_folder_in_and_out_keeps_relative_names(runner, tmp_path):
     out = tmp_path / "clean"
     result = invoke(runner, "clean", src, "-o", out, "-q")
     assert result.exit_code == 0, result.output
-    assert (out / "blog" / "one.txt").read_text(encoding="utf-8") == "\n".join(ARTICLE) + "\n"
-    assert (out / "two.txt").read_text(encoding="utf-8") == "\n".join(OTHER) + "\n"
+    assert (out / "blog" / "one.txt").read_text(encoding="utf-8") == "\n".join(ARTICLE)
+    assert (out / "two.txt").read_text(encoding="utf-8") == "\n".join(OTHER)
+
+
+LAYOUTS = {
+    "crlf.txt": ("\r\n".join(ARTICLE) + "\r\n").encode(),
+    "bom.txt": b"\xef\xbb\xbf" + "\n\n".join(OTHER).encode(),
+    "indented.txt": b"# Notes\n\n    def gusts(kmh):\n        return kmh * 1.2\n\n\n\t- a list item  \n",
+    "old-mac.txt": b"Written on a classic Mac, whose lines end in a lone CR.\r  and indented\r\r",
+}
+
+
+@pytest.mark.parametrize("command", ["clean", "strip"])
+def test_txt_in_txt_out_is_byte_identical_when_nothing_is_removed(runner, tmp_path, command):
+    src = tmp_path / "in"
+    src.mkdir()
+    for name, data in LAYOUTS.items():
+        (src / name).write_bytes(data)
+    result = invoke(runner, command, src, "-o", tmp_path / "out", "-j", 1, "-q")
+    assert result.exit_code == 0, result.output
+    for name, data in LAYOUTS.items():
+        assert (tmp_path / "out" / name).read_bytes() == data, name
+
+
+def test_jsonl_output_keeps_layout_and_takes_out_exactly_the_recorded_lines(runner, tmp_path):
+    texts = [
+        "  " + ARTICLE[0] + "\r\n\r\nShare this:\r\n\r\n\t" + ARTICLE[1] + "\r\n",
+        "Tom &amp; Jerry&#10;" + ARTICLE[1] + "\n\n\n" + OTHER[0] + "\n\nNo comments:\n\n" + OTHER[1],
+        "\n" + OTHER[2] + "  \r" + "Post a Comment\r",
+    ]
+    path = write_jsonl(tmp_path / "in.jsonl", [{"id": str(i), "text": t} for i, t in enumerate(texts)])
+    out, rec = tmp_path / "out.jsonl", tmp_path / "rec.jsonl"
+    assert invoke(runner, "clean", path, "-o", out, "--removed", rec, "-j", 1, "-q").exit_code == 0
+    removed = {}
+    for entry in read_jsonl(rec):
+        removed.setdefault(entry["doc_id"], set()).add(entry["paragraph"])
+    docs = read_jsonl(out)
+    assert [d["id"] for d in docs] == ["0", "1", "2"] and all(removed.get(d["id"]) for d in docs)
+    for doc in docs:
+        text = repair_document(texts[int(doc["id"])])
+        assert doc["text"] == reference_take_out(text, removed[doc["id"]])
+    # ARTICLE[1] went as a copy of the first document's: the blank lines below it stay as they were
+    assert docs[1]["text"] == "Tom & Jerry\n\n\n" + OTHER[0] + "\n\n" + OTHER[1]
 
 
 def test_parquet_round_trip(runner, tmp_path):
     pa = pytest.importorskip("pyarrow")
     import pyarrow.parquet as pq
 
-    table = pa.table({"id": ["a", "b"], "text": ["\n".join(ARTICLE), "\n".join(ARTICLE)], "n": [1, 2]})
+    text = "\r\n\r\n".join(ARTICLE) + "\r\n"
+    table = pa.table({"id": ["a", "b"], "text": [text, text], "n": [1, 2]})
     pq.write_table(table, tmp_path / "in.parquet")
     result = invoke(runner, "clean", tmp_path / "in.parquet", "-o", tmp_path / "out.parquet", "-q")
     assert result.exit_code == 0, result.output
-    assert pq.read_table(tmp_path / "out.parquet").to_pylist() == [{"id": "a", "text": "\n".join(ARTICLE), "n": 1}]
+    assert pq.read_table(tmp_path / "out.parquet").to_pylist() == [{"id": "a", "text": text, "n": 1}]
 
 
 # -- bad input ------------------------------------------------------------------

@@ -9,7 +9,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedupe.normalize import FTFY_CONFIG, match_key, needs_repair, repair, repair_and_explain, split_lines
+from dedupe.layout import split_lines_keepends
+from dedupe.normalize import (
+    FTFY_CONFIG,
+    match_key,
+    needs_repair,
+    repair,
+    repair_and_explain,
+    repair_document,
+    split_lines,
+)
 
 from .conftest import SHARED_EVAL, load_case
 
@@ -36,6 +45,32 @@ def test_explain_names_the_fix():
 def test_fast_path_equals_ftfy(text):
     # The cheap check may skip ftfy only where ftfy would change nothing.
     assert repair(text) == ftfy.fix_text(text, FTFY_CONFIG)
+
+
+def ftfy_line_by_line(text):
+    return "".join(ftfy.fix_text(line, FTFY_CONFIG) for line in split_lines_keepends(text))
+
+
+_DAMAGE = st.lists(st.sampled_from(["&amp;", "&#10;", "&NewLine;", "&#13;", "&#x0A;", "&lt;", "<", "\n", "\r",
+                                    "\r\n", "CafÃ©", "â€™", "a", " ", "\t", "\x00", "\x1b[1m", "\x85"]))
+
+
+@given(st.one_of(st.text(), _DAMAGE.map("".join)))
+@settings(max_examples=300)
+def test_document_repair_is_ftfy_line_by_line_and_keeps_line_breaks(text):
+    # the same check as for lines: the gate skips ftfy only where it would change nothing
+    repaired = repair_document(text)
+    assert repaired == ftfy_line_by_line(text)
+    # repair adds line break characters (from entities) but never removes one
+    assert repaired.count("\n") >= text.count("\n") and repaired.count("\r") >= text.count("\r")
+    assert repair_document(repaired) == repaired
+
+
+@pytest.mark.skipif(not (SHARED_EVAL / "encoding_dev.jsonl").exists(), reason="eval sets not present")
+def test_document_repair_equals_ftfy_line_by_line_on_eval_set():
+    rows = [json.loads(line) for line in (SHARED_EVAL / "encoding_dev.jsonl").open(encoding="utf-8")]
+    text = "\n".join(row["original"] for row in rows)
+    assert repair_document(text) == ftfy_line_by_line(text)
 
 
 @given(st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E)))

@@ -1,0 +1,48 @@
+"""Cleaning its own output removes nothing more: clean(clean(x)) == clean(x)."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dedupe import CleanConfig, Cleaner, DedupConfig, clean, prepare
+from dedupe.layout import take_out
+
+from .conftest import ARTICLE, layout_documents
+
+
+@given(layout_documents)
+@settings(max_examples=200, deadline=None)
+def test_the_per_document_stages_remove_nothing_from_their_output(text):
+    prepared = prepare(text)
+    removed = {n for n, verdict in enumerate(prepared.verdicts) if verdict is not None}
+    out = take_out(prepared.text, removed)
+    again = prepare(out)
+    assert again.text == out  # nothing left to repair
+    assert again.verdicts == [None] * len(again.paragraphs)
+    assert again.paragraphs == [p for n, p in enumerate(prepared.paragraphs) if n not in removed]
+
+
+@given(st.lists(layout_documents, max_size=8))
+@settings(max_examples=60, deadline=None)
+def test_stripping_its_own_output_changes_nothing(texts):
+    config = CleanConfig(dedup=DedupConfig(enabled=False))
+    once = [d["text"] for d in clean(texts, config)]
+    assert [d["text"] for d in clean(once, config)] == once
+
+
+@given(st.lists(layout_documents, max_size=8))
+@settings(max_examples=60, deadline=None)
+def test_cleaning_its_own_output_changes_nothing(texts):
+    once = [d["text"] for d in clean(texts)]
+    cleaner = Cleaner()
+    twice = [r.text for r in cleaner.run(once)]
+    assert twice == once
+    assert sum(cleaner.stats.paragraphs_removed.values()) == 0
+
+
+def test_a_line_break_sent_as_an_entity_is_broken_on_the_first_run():
+    text = ARTICLE[0] + "&#10;Share this:&NewLine;" + ARTICLE[1]
+    once = [d["text"] for d in clean([text])]
+    assert once == [ARTICLE[0] + "\n" + ARTICLE[1]]
+    assert [d["text"] for d in clean(once)] == once
