@@ -544,14 +544,13 @@ class AtomicFile:
         With ``keep_previous``, the file it replaces stays reachable until
         :meth:`discard_previous` (or comes back with :meth:`restore_previous`).
         """
-        if self._tmp is None:
+        if self._tmp is None or self.final is None:
             if self.target != "-":
                 self._close()
             return
-        assert self.final is not None
         try:
             if keep_previous:
-                self._keep_previous()
+                self._keep_previous(self.final)
             os.replace(self._tmp, self.final)
         except OSError as exc:
             self.discard_previous()  # the previous file is still in place
@@ -559,13 +558,12 @@ class AtomicFile:
         self._tmp = None
         self._close()  # only now: the descriptor held the temporary's lock
 
-    def _keep_previous(self) -> None:
-        assert self.final is not None
-        self._had_previous = self.final.exists()
+    def _keep_previous(self, final: Path) -> None:
+        self._had_previous = final.exists()
         if self._had_previous:
             # a hard link keeps the previous file whole under a temporary's name,
             # which the next run sweeps if this one dies before discarding it
-            self._backup = link_beside(self.final)
+            self._backup = link_beside(final)
 
     def restore_previous(self) -> None:
         """Undo :meth:`publish`: the previous file (or no file) is back."""
@@ -1037,11 +1035,10 @@ class ParquetWriter:
         self._rows = []
         self._batches += 1
 
-    def _spooled(self) -> Iterator[list[dict[str, Any]]]:
-        assert self._spool is not None
-        self._spool.seek(0)
+    def _spooled(self, spool: IO[bytes]) -> Iterator[list[dict[str, Any]]]:
+        spool.seek(0)
         for _ in range(self._batches):
-            yield pickle.load(self._spool)
+            yield pickle.load(spool)
 
     def finish(self) -> None:
         import pyarrow as pa
@@ -1056,10 +1053,10 @@ class ParquetWriter:
                 schema = pa.schema([(self.config.id_field, pa.string()), (self.config.text_field, pa.string())])
                 pq.write_table(schema.empty_table(), self.file.handle)
             else:
-                schema, as_json = unify_parquet_schema(self._spooled())
+                schema, as_json = unify_parquet_schema(self._spooled(self._spool))
                 writer = pq.ParquetWriter(self.file.handle, schema)
                 try:
-                    for rows in self._spooled():
+                    for rows in self._spooled(self._spool):
                         columns = []
                         for column in schema:
                             values = [row.get(column.name) for row in rows]
