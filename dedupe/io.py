@@ -39,7 +39,14 @@ from typing import IO, Any, Protocol
 
 from .config import ReadConfig
 from .errors import InputError, MissingExtraError, OutputError
-from .scratch import ScratchDir, link_beside, make_scratch_dir, make_temp_beside, sweep
+from .scratch import (
+    ScratchDir,
+    link_beside,
+    make_scratch_dir,
+    make_temp_beside,
+    make_temp_dir_beside,
+    sweep,
+)
 
 log = logging.getLogger(__name__)
 
@@ -708,7 +715,8 @@ def _fit_name(part: str, suffix: str = "") -> str:
     whole = part + suffix
     if len(whole.encode("utf-8", "surrogateescape")) <= MAX_NAME_BYTES:
         return whole
-    digest = hashlib.blake2b(whole.encode("utf-8", "surrogateescape"), digest_size=NAME_HASH_CHARS // 2).hexdigest()
+    raw = whole.encode("utf-8", "surrogateescape")
+    digest = hashlib.blake2b(raw, digest_size=NAME_HASH_CHARS // 2).hexdigest()
     room = MAX_NAME_BYTES - len(suffix.encode()) - NAME_HASH_CHARS - 1
     cut = part.encode("utf-8", "surrogateescape")[:room].decode("utf-8", "ignore")
     return f"{cut}~{digest}{suffix}"
@@ -779,7 +787,7 @@ class FolderWriter:
         sweep(self._real)
         self._previous = _read_folder_manifest(self._real)
         try:
-            self._lock_fd, self._tmp = make_temp_beside(self._real, self._real.name or "output", directory=True)
+            self._lock_fd, self._tmp = make_temp_dir_beside(self._real, self._real.name or "output")
         except OSError as exc:
             _remove_empty_dirs(self._created)
             raise OutputError(f"{target}: cannot write in the folder: {exc.strerror or exc}") from exc
@@ -840,7 +848,8 @@ class FolderWriter:
     def _check_destination(self, dest: Path, name: str, record: Record) -> None:
         for place in (dest, *dest.parents):
             if str(place) in self._protected:
-                what = "an input or another output" if place == dest else f"inside {place}, an input or an index"
+                what = ("an input or another output" if place == dest
+                        else f"inside {place}, an input or an index")
                 raise OutputError(f"{self.target / name}: is {what} (document {record.doc_id!r}); "
                                   "write the documents to another folder")
             if place == self._real:
@@ -914,7 +923,13 @@ class FolderWriter:
             raise OutputError(f"{self.target / current}: {exc.strerror or exc}") from exc
         self._published = True
         shutil.rmtree(self._tmp, ignore_errors=True)
-        os.close(self._lock_fd)
+        self._unlock()
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._lock_fd)
+            self._lock_fd = None
 
     def restore_previous(self) -> None:
         """Nothing to undo: a folder's files are moved one by one (see the class doc)."""
@@ -930,8 +945,7 @@ class FolderWriter:
         if self._published:
             return
         shutil.rmtree(self._tmp, ignore_errors=True)
-        with contextlib.suppress(OSError):
-            os.close(self._lock_fd)
+        self._unlock()
         self._published = True
         _remove_empty_dirs(self._created)
 

@@ -67,6 +67,20 @@ def _lock(fd: int) -> None:
     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
+def _open_locked(path: Path) -> int | None:
+    """A descriptor holding the lock on a folder (``None`` where folders cannot be opened)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None  # the pid alone then tells a live run
+    try:
+        _lock(fd)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
+
+
 class ScratchDir:
     """A scratch folder in TMPDIR, locked while this run uses it.
 
@@ -76,8 +90,7 @@ class ScratchDir:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.name = str(path)
-        self._fd: int | None = os.open(path, os.O_RDONLY)
-        _lock(self._fd)
+        self._fd: int | None = _open_locked(path)
 
     def cleanup(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
@@ -100,11 +113,16 @@ def make_scratch_dir(kind: str) -> ScratchDir:
     return ScratchDir(Path(tempfile.mkdtemp(prefix=f"dedupe-{kind}-{owner_tag()}-")))
 
 
-def make_temp_beside(folder: Path, name: str, directory: bool = False) -> tuple[int, Path]:
-    """A locked temporary named after ``name`` in ``folder``: ``(open fd, path)``.
+def _temp_prefix(name: str) -> str:
+    short = name.encode("utf-8", "surrogateescape")[:MAX_NAME_BYTES_IN_TEMP].decode("utf-8", "ignore")
+    return f".{short}.dedupe-{owner_tag()}-"
 
-    The fd (read-write for a file, read-only for a folder) holds the lock; the
-    caller closes it only after the temporary was renamed or removed.
+
+def make_temp_beside(folder: Path, name: str) -> tuple[int, Path]:
+    """A locked temporary file named after ``name`` in ``folder``: ``(open fd, path)``.
+
+    The fd holds the lock; the caller closes it only after the temporary was
+    renamed or removed.
 
     >>> import tempfile
     >>> fd, path = make_temp_beside(Path(tempfile.mkdtemp()), "out.jsonl")
@@ -113,29 +131,28 @@ def make_temp_beside(folder: Path, name: str, directory: bool = False) -> tuple[
     >>> os.close(fd); is_stale(path)  # the lock is gone, but this process still runs
     False
     """
-    short = name.encode("utf-8", "surrogateescape")[:MAX_NAME_BYTES_IN_TEMP].decode("utf-8", "ignore")
-    prefix = f".{short}.dedupe-{owner_tag()}-"
-    if directory:
-        path = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=folder))
-        fd = os.open(path, os.O_RDONLY)
-    else:
-        fd, raw = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=folder)
-        path = Path(raw)
+    fd, raw = tempfile.mkstemp(prefix=_temp_prefix(name), suffix=".tmp", dir=folder)
     try:
         _lock(fd)
     except OSError:
         os.close(fd)
         raise
-    return fd, path
+    return fd, Path(raw)
+
+
+def make_temp_dir_beside(folder: Path, name: str) -> tuple[int | None, Path]:
+    """A locked temporary folder named after ``name`` in ``folder``: ``(fd holding
+    the lock or None where folders cannot be opened, path)``."""
+    path = Path(tempfile.mkdtemp(prefix=_temp_prefix(name), suffix=".tmp", dir=folder))
+    return _open_locked(path), path
 
 
 def link_beside(path: Path) -> Path | None:
     """A hard link to ``path`` under a temporary's name beside it (``None`` where the
     file system has no hard links); a run that dies leaves it for the next sweep."""
-    short = path.name.encode("utf-8", "surrogateescape")[:MAX_NAME_BYTES_IN_TEMP].decode("utf-8", "ignore")
     for _ in range(100):
         token = "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz0123456789_") for _ in range(8))
-        link = path.with_name(f".{short}.dedupe-{owner_tag()}-{token}.tmp")
+        link = path.with_name(f"{_temp_prefix(path.name)}{token}.tmp")
         try:
             os.link(path, link)
         except FileExistsError:
