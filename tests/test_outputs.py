@@ -29,7 +29,9 @@ from .conftest import ARTICLE, OTHER, read_jsonl, write_jsonl
 
 
 def invoke(runner, *args, input=None):
-    return runner.invoke(app, [str(a) for a in args], input=input)
+    """The CLI in this process; clean and strip on one worker (these tests are about files)."""
+    jobs = ["-j", "1"] if args[0] in ("clean", "strip") else []
+    return runner.invoke(app, [str(a) for a in args] + jobs, input=input)
 
 
 def assert_refused(result, *needles):
@@ -262,7 +264,7 @@ def test_stats_to_a_link_to_the_process_stdout(tmp_path):
     if not os.path.exists("/proc/self/fd/1"):
         pytest.skip("no /proc here")
     done = subprocess.run([sys.executable, "-m", "dedupe", "clean", str(corpus(tmp_path / "in.jsonl")),
-                           "-o", str(tmp_path / "out.jsonl"), "--stats", str(link), "-q"],
+                           "-o", str(tmp_path / "out.jsonl"), "--stats", str(link), "-j", "1", "-q"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["documents"]["in"] == 3
@@ -275,7 +277,7 @@ def test_stats_to_a_process_substitution(tmp_path):
         pytest.skip("needs bash")
     got = tmp_path / "got.json"
     script = (f'"{sys.executable}" -m dedupe clean "{corpus(tmp_path / "in.jsonl")}" -o "{tmp_path / "out.jsonl"}" '
-              f'--stats >(cat > "{got}") -q; status=$?; wait; exit $status')
+              f'--stats >(cat > "{got}") -j 1 -q; status=$?; wait; exit $status')
     done = subprocess.run([bash, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     for _ in range(100):
