@@ -196,19 +196,23 @@ def test_folder_output_error_names_the_document(runner, tmp_path, monkeypatch):
 # -- 2. devices, FIFOs and links are written through ----------------------------
 
 
-@pytest.fixture
-def null_device(tmp_path):
-    """A device that discards writes: a private twin of /dev/null where we may create
-    one (so a regression cannot replace the system's), else /dev/null itself."""
+def _device(tmp_path: Path, name: str, minor: int) -> Path:
+    """A memory device (/dev/null: 3, /dev/full: 7): a private twin where we may create one
+    (so that a regression cannot replace the system's), else the system's own."""
     if hasattr(os, "geteuid") and os.geteuid() == 0:
-        twin = tmp_path / "null"
-        os.mknod(twin, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        twin = tmp_path / name
+        os.mknod(twin, 0o666 | stat.S_IFCHR, os.makedev(1, minor))
         try:
-            Path(twin).write_bytes(b"probe")
+            os.close(os.open(twin, os.O_WRONLY))
         except OSError:
             pytest.skip("cannot use device nodes here (nodev)")
         return twin
-    return Path("/dev/null")
+    return Path("/dev") / name
+
+
+@pytest.fixture
+def null_device(tmp_path):
+    return _device(tmp_path, "null", 3)
 
 
 def test_removed_and_stats_to_a_null_device(runner, tmp_path, null_device):
@@ -285,6 +289,18 @@ def test_stats_to_a_process_substitution(tmp_path):
             break
         threading.Event().wait(0.05)
     assert json.loads(got.read_text())["documents"]["kept"] == 2
+
+
+def test_a_full_device_names_itself_and_leaves_the_other_outputs(runner, tmp_path):
+    full = _device(tmp_path, "full", 7)  # every write: ENOSPC, a real full disk
+    paths = _previous_outputs(tmp_path)
+    result = invoke(runner, "clean", corpus(tmp_path / "in.jsonl"), "-o", paths["out"], "--stats", paths["stats"],
+                    "--removed", full, "-q")
+    assert_refused(result, f"{full}: No space left on device")
+    for name in ("out", "stats"):
+        assert paths[name].read_text() == f"previous {name}\n"
+    assert stat.S_ISCHR(os.stat(full).st_mode)
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
 
 
 # -- 3. outputs on an input, the index or each other are refused -------------------
