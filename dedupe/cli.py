@@ -224,28 +224,30 @@ def _run(
 ) -> None:
     source = None
     index = None
+    outputs = None
     previous = {sig: signal.signal(sig, _terminate) for sig in _ENDING_SIGNALS if sig is not None}
     try:
-        # --explain prints to stdout, so documents go there only when asked for with -o
-        with RunOutputs(output or (None if explain else "-"), removed, stats_path, inputs=inputs,
-                        index_dir=index_dir, read=config.read, overwrite=overwrite) as outputs:
-            source = FileSource(inputs, config.read)
-            if index_dir is not None:  # after the outputs: a bad output path leaves no new index folder
-                from .index import Index
+        # checked and opened before any input is read; --explain prints to stdout,
+        # so documents go there only when asked for with -o
+        outputs = RunOutputs(output or (None if explain else "-"), removed, stats_path, inputs=inputs,
+                             index_dir=index_dir, read=config.read, overwrite=overwrite)
+        source = FileSource(inputs, config.read)
+        if index_dir is not None:  # after the outputs: a bad output path leaves no new index folder
+            from .index import Index
 
-                index = Index.open(index_dir, config)
-            with _progress(quiet) as progress:
-                # output does not depend on the number of workers, so use them all by default
-                cleaner = Cleaner(config, jobs=jobs or os.cpu_count() or 1, progress=progress, index=index,
-                                  engine=engine, scheduler=scheduler)
-                # closed explicitly so that an interrupted run stops its workers now,
-                # not whenever the suspended generator is collected
-                with contextlib.closing(cleaner.run(source)) as results:
-                    for result in results:
-                        outputs.write(result)
-                        if explain:
-                            _explain(result)
-            outputs.commit(cleaner.stats.to_dict())
+            index = Index.open(index_dir, config)
+        with _progress(quiet) as progress:
+            # output does not depend on the number of workers, so use them all by default
+            cleaner = Cleaner(config, jobs=jobs or os.cpu_count() or 1, progress=progress, index=index,
+                              engine=engine, scheduler=scheduler)
+            # closed explicitly so that an interrupted run stops its workers now,
+            # not whenever the suspended generator is collected
+            with contextlib.closing(cleaner.run(source)) as results:
+                for result in results:
+                    outputs.write(result)
+                    if explain:
+                        _explain(result)
+        outputs.commit(cleaner.stats.to_dict())
         if index is not None:
             # after the outputs: an index never lists a batch whose output was not written
             index.commit()
@@ -267,6 +269,8 @@ def _run(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if outputs is not None:
+            outputs.abort()  # nothing to do after commit
         if index is not None:
             index.close()
         if source is not None:
