@@ -462,7 +462,8 @@ class AtomicFile:
 
     :meth:`finish` writes everything out and syncs it (errors name the file),
     :meth:`publish` makes it visible; :meth:`commit` does both. Compression
-    follows the suffix of ``target``: ``.gz`` or ``.zst``.
+    follows the suffix of ``target`` (``.gz`` or ``.zst``) unless ``compress``
+    is false (Parquet compresses inside the file).
 
     >>> import tempfile
     >>> path = Path(tempfile.mkdtemp()) / "out.txt"
@@ -472,7 +473,7 @@ class AtomicFile:
     'hello\\n'
     """
 
-    def __init__(self, target: str | Path) -> None:
+    def __init__(self, target: str | Path, compress: bool = True) -> None:
         self.target = str(target)
         self.final: Path | None = None  # the regular file replaced on publish
         self._tmp: Path | None = None
@@ -504,7 +505,7 @@ class AtomicFile:
                 previous = _FILE_MODE  # mkstemp makes 0600; a new output gets the usual mode
             os.chmod(fd, previous)
             self._raw = os.fdopen(fd, "wb")  # its descriptor holds the temporary's lock
-        _, compression = split_suffix(self.target)
+        _, compression = split_suffix(self.target) if compress else ("", "")
         self.handle: IO[bytes]
         if compression == ".gz":
             # mtime=0 keeps the bytes identical from run to run
@@ -1023,7 +1024,7 @@ class ParquetWriter:
         except ImportError as exc:
             raise MissingExtraError("writing Parquet", "parquet", "pyarrow") from exc
         self.config = config
-        self.file = AtomicFile(target)
+        self.file = AtomicFile(target, compress=False)
         spool_dir = self.file.final.parent if self.file.final is not None else Path(tempfile.gettempdir())
         try:
             fd, self._spool_path = make_temp_beside(spool_dir, Path(target).name)

@@ -544,6 +544,15 @@ def test_parquet_field_that_changes_type_becomes_json_text(runner, tmp_path):
     assert out[0]["n"] == 0.5 and out[1]["n"] == 1.0  # ints and floats share a float column
 
 
+def test_parquet_output_named_gz_stays_plain_parquet_that_reads_back(runner, tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    write_jsonl(tmp_path / "in.jsonl", _rows(3, lambda i: {}))
+    assert invoke(runner, "strip", tmp_path / "in.jsonl", "-o", tmp_path / "out.parquet.gz", "-q").exit_code == 0
+    assert len(pq.read_table(tmp_path / "out.parquet.gz")) == 3
+    result = invoke(runner, "strip", tmp_path / "out.parquet.gz", "-q")
+    assert result.exit_code == 0 and len(result.stdout.splitlines()) == 3
+
+
 def test_parquet_empty_struct_becomes_json_text(runner, tmp_path):
     out = _parquet_run(runner, tmp_path, _rows(3, lambda i: {"e": {}, "l": [] if i else [{}]}))
     assert [r["e"] for r in out] == ["{}"] * 3 and out[0]["l"] == "[{}]" and out[1]["l"] == "[]"
