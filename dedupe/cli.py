@@ -24,9 +24,10 @@ import typer
 from . import __version__
 from .config import CleanConfig, load_config
 from .errors import DedupeError
-from .io import AtomicFile, FileSource, open_writer
+from .io import AtomicFile, FileSource
+from .outputs import RunOutputs, check_output_paths
 from .pipeline import Cleaner, ProgressCallback
-from .record import RECORD_FULL, dumps_entry, read_record, record_entries
+from .record import RECORD_FULL, read_record
 from .strip import load_catalogue
 
 app = typer.Typer(
@@ -110,6 +111,11 @@ SkipBad = Annotated[
     typer.Option("--skip-bad", help="Skip unreadable records (recorded as bad-input) instead of stopping."),
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")]
+Overwrite = Annotated[
+    bool,
+    typer.Option("--overwrite", help="Let a folder output (-o DIR) replace files that no earlier dedupe run "
+                 "wrote there; files it did not write are never removed."),
+]
 FallbackEncoding = Annotated[
     Optional[str],
     typer.Option("--fallback-encoding", help="Decode .txt files that are not UTF-8 with this encoding (e.g. cp1252) instead of rejecting them."),
@@ -193,11 +199,19 @@ def _progress(quiet: bool) -> Iterator[ProgressCallback | None]:
 
 
 class _Terminated(Exception):
-    """SIGTERM arrived: unwind like Ctrl-C so temporary outputs are removed."""
+    """SIGTERM or SIGHUP arrived: unwind like Ctrl-C so temporary outputs are removed."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
 def _terminate(signum: int, frame: Any) -> None:
-    raise _Terminated()
+    raise _Terminated(signum)
+
+
+#: Signals that end a run cleanly (one line, no output, no temporaries), and what the line says.
+_ENDING_SIGNALS = {signal.SIGTERM: "terminated", getattr(signal, "SIGHUP", None): "hung up (SIGHUP)"}
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -218,20 +232,19 @@ def _run(
     engine: str = "local",
     scheduler: Optional[str] = None,
     record_mode: str = RECORD_FULL,
+    overwrite: bool = False,
 ) -> None:
-    writers: list[Any] = []
     source = None
     index = None
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    outputs = None
+    previous = {sig: signal.signal(sig, _terminate) for sig in _ENDING_SIGNALS if sig is not None}
     try:
+        # checked and opened before any input is read; --explain prints to stdout,
+        # so documents go there only when asked for with -o
+        outputs = RunOutputs(output or (None if explain else "-"), removed, stats_path, inputs=inputs,
+                             index_dir=index_dir, read=config.read, overwrite=overwrite,
+                             record_mode=record_mode)
         source = FileSource(inputs, config.read)
-        # --explain prints to stdout, so documents go there only when asked for with -o
-        doc_writer = open_writer(output, config.read) if (output or not explain) else None
-        if doc_writer is not None:
-            writers.append(doc_writer)
-        record = AtomicFile(removed) if removed else None
-        if record is not None:
-            writers.append(record)
         if index_dir is not None:  # after the outputs: a bad output path leaves no new index folder
             from .index import Index
 
@@ -244,20 +257,10 @@ def _run(
             # not whenever the suspended generator is collected
             with contextlib.closing(cleaner.run(source)) as results:
                 for result in results:
-                    if doc_writer is not None and result.text is not None:
-                        doc_writer.write(result.record, result.text)
-                    if record is not None:
-                        for entry in record_entries(result.removals, record_mode):
-                            record.write(dumps_entry(entry))
+                    outputs.write(result)
                     if explain:
                         _explain(result)
-        if stats_path:
-            stats_file = AtomicFile(stats_path)
-            writers.append(stats_file)
-            stats_file.write((json.dumps(cleaner.stats.to_dict(), indent=2) + "\n").encode())
-        for writer in writers:
-            writer.commit()
-        writers.clear()
+        outputs.commit(cleaner.stats.to_dict())
         if index is not None:
             # after the outputs: an index never lists a batch whose output was not written
             index.commit()
@@ -267,8 +270,8 @@ def _run(
         raise _fail(str(exc)) from None
     except KeyboardInterrupt:
         raise _fail("interrupted; no output was written", 130) from None
-    except _Terminated:
-        raise _fail("terminated; no output was written", 143) from None
+    except _Terminated as exc:
+        raise _fail(f"{_ENDING_SIGNALS[exc.signum]}; no output was written", 128 + exc.signum) from None
     except BrokenPipeError:
         # The reader went away (e.g. `| head`); nothing more to say.
         with contextlib.suppress(Exception):
@@ -277,9 +280,10 @@ def _run(
     except OSError as exc:
         raise _fail(f"{exc.filename or 'output'}: {exc.strerror or exc}") from None
     finally:
-        signal.signal(signal.SIGTERM, previous)
-        for writer in writers:
-            writer.abort()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if outputs is not None:
+            outputs.abort()  # nothing to do after commit
         if index is not None:
             index.close()
         if source is not None:
@@ -338,6 +342,7 @@ def clean(
     fallback_encoding: FallbackEncoding = None,
     jobs: Jobs = 0,
     quiet: Quiet = False,
+    overwrite: Overwrite = False,
 ) -> None:
     """Clean documents: repair, strip chrome, remove duplicate and boilerplate paragraphs."""
     config = _configure(
@@ -361,7 +366,7 @@ def clean(
     if record_mode != RecordMode.full and removed is None:
         raise _fail("--record ids needs --removed FILE")
     _run(inputs, output, removed, stats, config, jobs, quiet, index_dir=index_dir, engine=engine.value,
-         scheduler=scheduler, record_mode=record_mode.value)
+         scheduler=scheduler, record_mode=record_mode.value, overwrite=overwrite)
 
 
 @app.command("strip")
@@ -382,6 +387,7 @@ def strip_command(
     fallback_encoding: FallbackEncoding = None,
     jobs: Jobs = 0,
     quiet: Quiet = False,
+    overwrite: Overwrite = False,
 ) -> None:
     """Repair and strip chrome only (no duplicate removal)."""
     config = _configure(
@@ -394,7 +400,8 @@ def strip_command(
     )
     if record_mode != RecordMode.full and removed is None:
         raise _fail("--record ids needs --removed FILE")
-    _run(inputs, output, removed, stats, config, jobs, quiet, explain=explain, record_mode=record_mode.value)
+    _run(inputs, output, removed, stats, config, jobs, quiet, explain=explain, record_mode=record_mode.value,
+         overwrite=overwrite)
 
 
 @app.command()
@@ -459,6 +466,7 @@ def report(
     _configure_logging(False)
     try:
         config = _build_config(None, {"text_field": text_field, "id_field": id_field}, {})
+        check_output_paths([("report", output, False)], [removed, *([stats] if stats else []), *(inputs or [])])
         page = build_report(removed, stats, inputs or None, config)
         target = AtomicFile(output)
         try:

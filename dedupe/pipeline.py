@@ -26,7 +26,6 @@ import multiprocessing
 import os
 import pickle
 import re
-import tempfile
 import threading
 import time
 from collections import deque
@@ -61,6 +60,7 @@ from .resolve import (
     cluster_labels,
     resolve,
 )
+from .scratch import make_scratch_dir
 from .store import SignatureStore
 from .strip import (
     RELATED_HEADER_FAMILY,
@@ -551,7 +551,7 @@ class Cleaner:
         self.stats = Stats()
         started = time.perf_counter()
         pool: Any = None
-        scratch = tempfile.TemporaryDirectory(prefix="dedupe-run-")
+        scratch = make_scratch_dir("run")  # also sweeps away the scratch of runs that were killed
         try:
             if self.engine == "dask":
                 from .dask_engine import DaskPool

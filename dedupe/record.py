@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from .io import dumps_json
+
 from .errors import ConfigError, InputError
 from .layout import segment
 
@@ -112,7 +114,7 @@ def dumps_entry(entry: dict[str, Any]) -> bytes:
     >>> dumps_entry({"doc_id": "a", "paragraph": 0})
     b'{"doc_id":"a","paragraph":0}\\n'
     """
-    return (json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+    return (dumps_json(entry, compact=True) + "\n").encode("utf-8")
 
 
 def read_record(path: str | Path, doc_id: str | None = None) -> Iterator[dict[str, Any]]:
