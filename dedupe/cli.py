@@ -398,15 +398,17 @@ def explain(
                                           exists=True, dir_okay=False, readable=True)],
 ) -> None:
     """Show why paragraphs of one document were removed, from a removal record."""
+    from .report import parse_record_line
+
     found = 0
     try:
         with open(removed, encoding="utf-8") as handle:
             for line_no, line in enumerate(handle, start=1):
                 try:
-                    entry = json.loads(line)
-                except json.JSONDecodeError:
-                    raise _fail(f"{removed}:{line_no}: not valid JSON") from None
-                if not isinstance(entry, dict) or str(entry.get("doc_id")) != doc_id:
+                    entry = parse_record_line(line, f"{removed}:{line_no}")
+                except DedupeError as exc:
+                    raise _fail(str(exc)) from None
+                if entry is None or str(entry.get("doc_id")) != doc_id:
                     continue
                 found += 1
                 where = "document" if entry.get("paragraph") is None else f"paragraph {entry['paragraph']}"

@@ -50,19 +50,64 @@ th{background:#f6f6f6}td.n{text-align:right;font-variant-numeric:tabular-nums;wh
 """
 
 
+#: The removal record's fields and the JSON types each may hold when present (None: null).
+RECORD_FIELDS: dict[str, tuple[type, ...]] = {
+    "doc_id": (str, int), "paragraph": (int, type(None)), "text": (str,), "reason": (str,),
+    "rule": (str, type(None)), "kept_doc_id": (str, int, type(None)), "kept_paragraph": (int, type(None)),
+    "similarity": (int, float, type(None)), "detail": (str, type(None)), "text_encoding": (str, type(None)),
+    "salvage": (dict, type(None)),
+}
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", dict: "an object", type(None): "null"}
+
+
+def parse_record_line(line: str, where: str) -> dict[str, Any] | None:
+    """One removal record line as a dict (None for a blank line), checked field by field.
+
+    A line that is not a removal record entry (not JSON, no ``reason``, a
+    field of the wrong type) is an :class:`~dedupe.errors.InputError` naming
+    ``where`` (``file:line``), so that a damaged record cannot crash a reader.
+
+    >>> parse_record_line('{"doc_id": "a", "reason": "chrome", "similarity": null}', "r:1")["doc_id"]
+    'a'
+    >>> parse_record_line('{"doc_id": "a", "reason": "duplicate", "similarity": "high"}', "r:1")
+    Traceback (most recent call last):
+    ...
+    dedupe.errors.InputError: r:1: not a removal record line: 'similarity' is a string, not a number or null
+    """
+    if not line.strip():
+        return None
+    try:
+        entry = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise InputError(where, f"not a removal record line ({exc.msg})") from None
+    except (ValueError, RecursionError) as exc:  # numbers past Python's digit limit, deep nesting
+        raise InputError(where, f"not a removal record line ({exc})") from None
+    if not isinstance(entry, dict) or "reason" not in entry:
+        raise InputError(where, "not a removal record line (no 'reason')")
+    for name, allowed in RECORD_FIELDS.items():
+        value = entry.get(name)
+        if name in entry and (isinstance(value, bool) or not isinstance(value, allowed)):
+            expected = " or ".join(_TYPE_NAMES[t] for t in allowed if t is not int or float not in allowed)
+            raise InputError(where, f"not a removal record line: {name!r} is "
+                                    f"{_json_type(value)}, not {expected}")
+    return entry
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, list):
+        return "a list"
+    return _TYPE_NAMES.get(type(value), type(value).__name__)
+
+
 def read_record(path: str | Path) -> Iterator[dict[str, Any]]:
     """Entries of a removal record; a malformed line is an error naming the line."""
     with open(path, encoding="utf-8", errors="replace") as handle:
         for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{path}:{number}", f"not a removal record line ({exc.msg})") from None
-            if not isinstance(entry, dict) or "reason" not in entry:
-                raise InputError(f"{path}:{number}", "not a removal record line (no 'reason')")
-            yield entry
+            entry = parse_record_line(line, f"{path}:{number}")
+            if entry is not None:
+                yield entry
 
 
 def _e(value: Any) -> str:
@@ -214,6 +259,23 @@ def load_documents(inputs: list[str], config: CleanConfig) -> Iterator[tuple[str
         source.close()
 
 
+def read_stats(path: str | Path) -> dict[str, Any]:
+    """A stats file written by ``--stats``; anything else is an :class:`InputError`."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read stats: {exc.strerror or exc}") from None
+    except (ValueError, RecursionError) as exc:  # not JSON, not UTF-8, numbers past the digit limit
+        raise InputError(str(path), f"cannot read stats: {exc}") from None
+    if not isinstance(data, dict):
+        raise InputError(str(path), f"not a stats file: a JSON {_json_type(data).split()[-1]}, not an object")
+    for section in ("documents", "paragraphs"):
+        if not isinstance(data.get(section, {}), dict):
+            raise InputError(str(path), f"not a stats file: {section!r} is {_json_type(data[section])}, "
+                                        "not an object")
+    return data
+
+
 def build_report(
     removed: str | Path,
     stats: str | Path | None = None,
@@ -223,10 +285,7 @@ def build_report(
     """Read a removal record (and stats, and inputs) and render the report page."""
     stats_data = None
     if stats is not None:
-        try:
-            stats_data = json.loads(Path(stats).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise InputError(str(stats), f"cannot read stats: {exc}") from None
+        stats_data = read_stats(stats)
     documents = load_documents(inputs, config) if inputs else None
     return render_report(read_record(removed), stats_data, documents, title=f"dedupe report: {Path(removed).name}",
                          doc_entries=read_record(removed) if inputs else None)
