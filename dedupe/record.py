@@ -44,6 +44,12 @@ class Removal:
     kept_paragraph: int | None = None
     similarity: float | None = None
     detail: str | None = None
+    #: bad input only: ``text`` is the input's bytes as ``utf-8`` text, or
+    #: ``base64``, or ``json`` (a Parquet row or an in-memory object)
+    text_encoding: str | None = None
+    #: bad input only: how much of the piece was read and is kept in ``text``
+    #: (``bytes_read``, ``bytes_kept``, ``compressed_bytes_unread``, ``rows_lost``, ``rows_in_file``)
+    salvage: dict[str, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -58,6 +64,10 @@ class Removal:
         }
         if self.detail is not None:
             out["detail"] = self.detail
+        if self.text_encoding is not None:
+            out["text_encoding"] = self.text_encoding
+        if self.salvage is not None:
+            out["salvage"] = self.salvage
         return out
 
 
