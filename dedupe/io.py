@@ -234,9 +234,8 @@ class FileSource:
     def _too_long(self, index: int, doc_id: str, location: str, kept: bytes, total: int, what: str) -> Record:
         cap = self.config.max_document_bytes
         return _bad(index, doc_id, location, "too-long",
-                    f"{what} is {total:,} bytes, more than read.max_document_bytes ({cap:,}); its first "
-                    f"{min(len(kept), TOO_LONG_PREVIEW_BYTES):,} bytes are in the record; raise the limit "
-                    "with --max-document-bytes (e.g. 1GB) to read it",
+                    f"{what} is {total:,} bytes, more than read.max_document_bytes ({cap:,}); raise the "
+                    "limit with --max-document-bytes (e.g. 1GB) to read it",
                     kept[:TOO_LONG_PREVIEW_BYTES], partial=True, bytes_read=total)
 
     # -- formats -------------------------------------------------------------
@@ -260,7 +259,7 @@ class FileSource:
             yield self._too_long(index, doc_id, shown, data, total, "the file")
             return
         if damage is not None:
-            yield _damaged(index, doc_id, shown, damage, data, "the file's text")
+            yield _damaged(index, doc_id, shown, damage, data, f"{len(data):,} bytes into the text")
             return
         if b"\x00" in data[:BINARY_SNIFF_BYTES]:
             yield _bad(index, doc_id, shown, "binary-file",
@@ -296,7 +295,8 @@ class FileSource:
                         index += 1
                         continue
                     if not line.endswith(b"\n") and stream.damage is not None:
-                        yield _damaged(index, location, location, stream.damage, line, "the line")
+                        yield _damaged(index, location, location, stream.damage, line,
+                                       f"{len(line):,} bytes into the line")
                         return
                     if not line or line.isspace():
                         continue
@@ -318,7 +318,7 @@ class FileSource:
                 if stream.damage is not None:
                     location = f"{shown}:{line_no + 1}"
                     yield _damaged(index, location, location, stream.damage, b"",
-                                   f"the file after line {line_no}")
+                                   f"after line {line_no}")
                     return
         except OSError as exc:
             location = f"{shown}:{line_no + 1}"
@@ -605,12 +605,11 @@ def _bad_object(
     return Record(index, doc_id, text, location, error=message, error_rule=rule, text_encoding="json")
 
 
-def _damaged(index: int, doc_id: str, location: str, damage: Damage, raw: bytes, what: str) -> Record:
+def _damaged(index: int, doc_id: str, location: str, damage: Damage, raw: bytes, where: str) -> Record:
     """The bytes read before a damaged compressed stream stopped, kept whole."""
     rule = "truncated-file" if damage.kind == "truncated" else "corrupt-file"
     extra = {"compressed_bytes_unread": damage.compressed_bytes_unread} if damage.compressed_bytes_unread else {}
-    kept = f"; the {len(raw):,} bytes read of {what} are in the record" if raw else ""
-    return _bad(index, doc_id, location, rule, f"{damage.message}{kept}", raw, partial=True,
+    return _bad(index, doc_id, location, rule, f"{damage.message}, {where}", raw, partial=True,
                 salvage=extra or None)
 
 
