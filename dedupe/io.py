@@ -369,7 +369,7 @@ class FileSource:
             first, done = row_no, 0
             try:
                 for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS, row_groups=[group]):
-                    for row in batch.to_pylist():
+                    for row in _parquet_rows(batch, pa):
                         # Arrow strings are valid UTF-8: no surrogate to look for
                         record = _record_from_object(row, index, f"{shown}:row {first + done + 1}", cfg,
                                                      check_surrogates=False)
@@ -388,6 +388,28 @@ class FileSource:
                 index += 1
             row_no = first + group_rows
         self._check_ids(shown, ids)
+
+
+def _parquet_rows(batch: Any, pa: Any) -> list[dict[str, Any]]:
+    """A record batch as dicts; a value Python cannot hold (a year past 9999) becomes Arrow's text for it."""
+    try:
+        return batch.to_pylist()  # type: ignore[no-any-return]
+    except (ValueError, OverflowError):
+        pass
+    columns: dict[str, list[Any]] = {}
+    for name, column in zip(batch.schema.names, batch.columns):
+        try:
+            columns[name] = column.to_pylist()
+        except (ValueError, OverflowError):
+            text = column.cast(pa.string())
+            values = []
+            for number in range(len(column)):
+                try:
+                    values.append(column[number].as_py())
+                except (ValueError, OverflowError):
+                    values.append(text[number].as_py())
+            columns[name] = values
+    return [dict(zip(columns, values)) for values in zip(*columns.values())]
 
 
 class _IdCount:
@@ -599,10 +621,13 @@ def _bad_object(
     if raw:
         return _bad(index, doc_id, location, rule, message, _line_body(raw))
     try:
-        text = json.dumps(obj, ensure_ascii=True, default=json_default)
+        text, encoding = json.dumps(obj, ensure_ascii=True, default=json_default), "json"
     except (TypeError, ValueError):
-        return Record(index, doc_id, repr(obj), location, error=message, error_rule=rule, text_encoding="repr")
-    return Record(index, doc_id, text, location, error=message, error_rule=rule, text_encoding="json")
+        try:
+            text, encoding = repr(obj), "repr"
+        except ValueError as exc:  # an integer past the digit limit has no repr either
+            text, encoding = f"<a {type(obj).__name__} that cannot be shown: {exc}>", "repr"
+    return Record(index, doc_id, text, location, error=message, error_rule=rule, text_encoding=encoding)
 
 
 def _damaged(index: int, doc_id: str, location: str, damage: Damage, raw: bytes, where: str) -> Record:

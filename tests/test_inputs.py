@@ -13,6 +13,7 @@ import base64
 import datetime
 import decimal
 import gzip
+import io
 import json
 import os
 import subprocess
@@ -22,9 +23,12 @@ from pathlib import Path
 
 import pytest
 import zstandard
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dedupe import CleanConfig, Cleaner
 from dedupe.cli import app
+from dedupe.streams import InputStream
 
 from .conftest import ARTICLE, OTHER, read_jsonl, write_jsonl
 
@@ -33,7 +37,9 @@ pq = pytest.importorskip("pyarrow.parquet")
 
 
 def invoke(runner, *args, input=None):
-    return runner.invoke(app, [str(a) for a in args], input=input)
+    # one process: these runs are small, and a worker pool would cost more than they do
+    jobs = ["-j", "1"] if args[0] in ("clean", "strip") else []
+    return runner.invoke(app, [str(a) for a in args] + jobs, input=input)
 
 
 def assert_one_line_failure(result, *needles):
@@ -172,6 +178,25 @@ def test_jsonl_with_carriage_return_line_ends_is_read_line_by_line(runner, tmp_p
     assert [(r["doc_id"], r["text"]) for r in bad_records(rec)] == [(f"{path}:2", '{"id": 1'), (f"{path}:3", '"broken')]
 
 
+@given(st.binary(min_size=1, max_size=3000), st.data())
+@settings(max_examples=150, deadline=None)
+def test_a_damaged_archive_yields_a_prefix_of_its_content_and_says_so(content, data):
+    suffix = data.draw(st.sampled_from([".gz", ".zst"]))
+    packed = gzip.compress(content, mtime=0) if suffix == ".gz" else zstandard.ZstdCompressor().compress(content)
+    cut = data.draw(st.integers(0, len(packed)))
+    flip = data.draw(st.one_of(st.none(), st.integers(0, cut - 1))) if cut else None
+    damaged = bytearray(packed[:cut])
+    if flip is not None:
+        damaged[flip] ^= 0xFF
+    stream = InputStream(io.BytesIO(bytes(damaged)), suffix, len(damaged))
+    read = b"".join(line for line, _ in stream.lines(0))
+    if flip is None:  # cut only: what comes out is the content's start, and the cut is reported
+        assert content.startswith(read)
+        assert (stream.damage is None) == (cut == len(packed)) or cut == 0
+    if stream.damage is not None:
+        assert stream.damage.compressed_bytes_read <= len(damaged)
+
+
 # -- crashes that were tracebacks -------------------------------------------------------
 
 
@@ -243,6 +268,25 @@ def test_parquet_dates_decimals_and_binary_are_written_as_json(runner, tmp_path)
     assert first == {"id": "a", "text": ARTICLE[0], "seen": "2024-05-01T12:30:00", "zoned": "2024-05-01T00:00:00+00:00",
                      "day": "2024-05-01", "at": "08:15:00", "price": "12.50", "blob": "AP8=", "took": 90.0}
     assert second["seen"] is None and second["day"] == "1999-12-31" and second["price"] == "-0.01"
+
+
+def test_parquet_values_python_cannot_hold_are_written_as_arrow_text(runner, tmp_path):
+    far = 253402300800 * 10**6  # 10000-01-01, past datetime's last year
+    pq.write_table(pa.table({"id": ["a", "b"], "text": [ARTICLE[0], OTHER[0]],
+                             "when": pa.array([far, 0], pa.timestamp("us"))}), tmp_path / "far.parquet")
+    result = invoke(runner, "clean", tmp_path / "far.parquet", "-q")
+    assert result.exit_code == 0, result.output
+    assert [json.loads(x)["when"] for x in result.stdout.splitlines()] == ["10000-01-01 00:00:00.000000",
+                                                                          "1970-01-01T00:00:00"]
+
+
+def test_in_memory_ids_and_fields_that_cannot_be_written_are_bad_input():
+    config = CleanConfig().replace(read={"skip_bad": True})
+    docs = [{"id": 10**5000, "text": ARTICLE[0]}, {"id": "k", "text": OTHER[0], "meta": {"\udc80": 1}},
+            {"id": "ok", "text": ARTICLE[1]}]
+    results = list(Cleaner(config).run(docs))
+    assert [r.removals[0].rule if r.removals else None for r in results] == ["invalid-id", "invalid-unicode", None]
+    assert "a field name" in results[1].removals[0].detail
 
 
 def test_a_parquet_file_without_the_text_column_in_a_folder(runner, tmp_path):

@@ -23,7 +23,9 @@ from .conftest import ARTICLE, write_jsonl
 
 
 def invoke(runner, *args, input=None):
-    return runner.invoke(app, [str(a) for a in args], input=input)
+    # one process: these runs are small, and a worker pool would cost more than they do
+    jobs = ["-j", "1"] if args[0] in ("clean", "strip") else []
+    return runner.invoke(app, [str(a) for a in args] + jobs, input=input)
 
 
 def assert_one_line_failure(result, *needles):
