@@ -148,9 +148,9 @@ class FileSource:
 
     Standard input is copied to a temporary file first, because the pipeline
     reads its input twice; gzip or zstd bytes on standard input are recognised
-    by their first bytes. In folders, links to folders are followed (a link
-    back to a folder already being read is skipped with a warning), and
-    dangling links and special files are skipped with a warning.
+    by their first bytes. In folders, links to folders are followed (a folder
+    reached a second time, by a loop or a second link, is skipped with a
+    warning), and dangling links and special files are skipped with a warning.
     """
 
     def __init__(self, inputs: Iterable[str | Path], config: ReadConfig = ReadConfig()) -> None:
@@ -603,7 +603,13 @@ def _bad(
 
 
 def bad_record(record: Record, rule: str, message: str) -> Record:
-    """``record`` turned unusable: the removal record gets its fields as JSON (ASCII-escaped)."""
+    """``record`` turned unusable: the removal record gets its fields as JSON (ASCII-escaped).
+
+    >>> bad = bad_record(Record(0, "a", "x\\ud800", "f:1", fields={"id": "a", "text": "x\\ud800"}),
+    ...                  "invalid-unicode", "a lone surrogate")
+    >>> bad.error_rule, bad.text, bad.text_encoding
+    ('invalid-unicode', '{"id": "a", "text": "x\\\\ud800"}', 'json')
+    """
     return _bad_object(record.index, record.doc_id, record.location, rule, message,
                        record.fields if record.fields is not None else record.text)
 

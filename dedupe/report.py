@@ -260,7 +260,17 @@ def load_documents(inputs: list[str], config: CleanConfig) -> Iterator[tuple[str
 
 
 def read_stats(path: str | Path) -> dict[str, Any]:
-    """A stats file written by ``--stats``; anything else is an :class:`InputError`."""
+    """A stats file written by ``--stats``; anything else is an :class:`InputError`.
+
+    >>> import tempfile
+    >>> with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+    ...     _ = f.write("[1, 2]")
+    >>> read_stats(f.name)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    dedupe.errors.InputError: ...json: not a stats file: a JSON list, not an object
+    >>> Path(f.name).unlink()
+    """
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
