@@ -120,6 +120,11 @@ FallbackEncoding = Annotated[
     Optional[str],
     typer.Option("--fallback-encoding", help="Decode .txt files that are not UTF-8 with this encoding (e.g. cp1252) instead of rejecting them."),
 ]
+MaxDocumentBytes = Annotated[
+    Optional[str],
+    typer.Option("--max-document-bytes", help="Longest JSONL line or text file read (after decompression), "
+                 "e.g. 64MB, 1GB; longer ones are bad input; 0: no limit. [default: 256MB]"),
+]
 Jobs = Annotated[int, typer.Option("--jobs", "-j", min=0, help="Worker processes; 0 uses every core. [default: 0]")]
 Context = Annotated[
     bool,
@@ -340,6 +345,7 @@ def clean(
     comments: CommentsOpt = None,
     skip_bad: SkipBad = False,
     fallback_encoding: FallbackEncoding = None,
+    max_document_bytes: MaxDocumentBytes = None,
     jobs: Jobs = 0,
     quiet: Quiet = False,
     overwrite: Overwrite = False,
@@ -348,7 +354,8 @@ def clean(
     config = _configure(
         quiet, config_file,
         {"text_field": text_field, "id_field": id_field, "url_field": url_field, "date_field": date_field,
-         "skip_bad": skip_bad or None, "fallback_encoding": fallback_encoding},
+         "skip_bad": skip_bad or None, "fallback_encoding": fallback_encoding,
+         "max_document_bytes": max_document_bytes},
         {
             "dedup": {"threshold": threshold, "num_perm": num_perm, "ngram": ngram, "bands": bands,
                       "shingle": shingle.value if shingle else None,
@@ -385,6 +392,7 @@ def strip_command(
     comments: CommentsOpt = None,
     skip_bad: SkipBad = False,
     fallback_encoding: FallbackEncoding = None,
+    max_document_bytes: MaxDocumentBytes = None,
     jobs: Jobs = 0,
     quiet: Quiet = False,
     overwrite: Overwrite = False,
@@ -393,7 +401,7 @@ def strip_command(
     config = _configure(
         quiet, config_file,
         {"text_field": text_field, "id_field": id_field, "skip_bad": skip_bad or None,
-         "fallback_encoding": fallback_encoding},
+         "fallback_encoding": fallback_encoding, "max_document_bytes": max_document_bytes},
         {"dedup": {"enabled": False},
          "strip": {"context": True if context else None, "context_threshold": context_threshold,
                    "comments": comments.value if comments else None}},

@@ -20,8 +20,13 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
+import math
+import numbers
 import re
 import tomllib
+import types
+import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -108,6 +113,13 @@ RELATED_EVIDENCE_RUNS = 3
 #: paragraphs, ~400k documents of the benchmark corpus). Spilling changes no result.
 MEMORY_LIMIT = 2 << 30
 
+#: Longest line of a JSONL file, or text file, that is read (bytes after
+#: decompression). Longer ones are bad input, found without holding them:
+#: a small archive can hold gigabytes of one line. 0 reads any length.
+MAX_DOCUMENT_BYTES = 256 << 20
+#: Permutation seeds are 32-bit (numpy's RandomState, as datasketch uses it).
+MAX_SEED = 2**32 - 1
+
 _UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "m": 1 << 20, "mb": 1 << 20,
           "g": 1 << 30, "gb": 1 << 30, "t": 1 << 40, "tb": 1 << 40}
 
@@ -131,11 +143,154 @@ def parse_size(value: str | int) -> int:
 
 KeepPolicy = Literal["first", "earliest", "longest"]
 ShingleKind = Literal["char", "word"]
+CommentsPolicy = Literal["keep", "drop"]
 
 
 def _check(condition: bool, message: str) -> None:
     if not condition:
         raise ConfigError(message)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, (list, tuple)):
+        return f"the list {list(value)!r}"
+    if isinstance(value, dict):
+        return "a table"
+    return f"{type(value).__name__} {value!r}"
+
+
+def _unquoted(name: str, value: Any, parse: Callable[[str], Any]) -> str:
+    """A hint for a number or boolean written in quotes: the line without them."""
+    if isinstance(value, str):
+        try:
+            parse(value)
+        except ValueError:
+            return ""
+        return f" (write {name} = {value.strip().lower()} without quotes)"
+    return ""
+
+
+def _parse_bool(text: str) -> bool:
+    if text.strip().lower() not in ("true", "false"):
+        raise ValueError(text)
+    return text.strip().lower() == "true"
+
+
+def _coerce(where: str, value: Any, annotation: Any) -> Any:
+    """``value`` as the type ``annotation`` names, or a :class:`ConfigError` saying what to write.
+
+    Integers are accepted for floats; nothing is parsed from strings, so a
+    quoted ``"0.5"`` or ``"false"`` is an error rather than a silent surprise.
+    """
+    name = where.rsplit(".", 1)[-1]
+    args = typing.get_args(annotation)
+    origin = typing.get_origin(annotation)
+    if origin in (types.UnionType, typing.Union):
+        if value is None and type(None) in args:
+            return None
+        (annotation,) = [a for a in args if a is not type(None)]
+        return _coerce(where, value, annotation)
+    if origin is Literal:
+        if value not in args:
+            choices = ", ".join(repr(a) for a in args)
+            raise ConfigError(f"{where} must be one of {choices}, not {_describe(value)}")
+        return value
+    if annotation is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false, not {_describe(value)}"
+                              + _unquoted(name, value, _parse_bool))
+        return value
+    if annotation is int:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            hint = _unquoted(name, value, int)
+            if isinstance(value, float) and not hint:
+                hint = " (a whole number)"
+            raise ConfigError(f"{where} must be an integer, not {_describe(value)}{hint}")
+        return int(value)
+    if annotation is float:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise ConfigError(f"{where} must be a number, not {_describe(value)}" + _unquoted(name, value, float))
+        if math.isnan(value):
+            raise ConfigError(f"{where} must be a number, not nan")
+        return float(value)
+    if annotation is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where} must be a string, not {_describe(value)} (write it in quotes)")
+        return value
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
+            example = f"[{value!r}]".replace("'", '"') if isinstance(value, str) else '["name"]'
+            raise ConfigError(f"{where} must be a list, not {_describe(value)} (write {name} = {example})")
+        return tuple(_coerce(f"{where}[{number}]", item, args[0]) for number, item in enumerate(value))
+    return value  # a type this checker does not know: left to the field's own checks
+
+
+def _check_types(section: str, config: Any) -> None:
+    """Check (and normalise: int to float, list to tuple) every field of a config dataclass."""
+    hints = _type_hints(type(config))
+    for item in dataclasses.fields(config):
+        value = getattr(config, item.name)
+        fixed = _coerce(f"{section}.{item.name}", value, hints[item.name])
+        if fixed is not value:
+            object.__setattr__(config, item.name, fixed)
+
+
+_HINTS: dict[str, dict[str, Any]] = {}
+
+
+def _type_hints(cls: type) -> dict[str, Any]:
+    if cls.__qualname__ not in _HINTS:
+        _HINTS[cls.__qualname__] = typing.get_type_hints(cls)
+    return _HINTS[cls.__qualname__]
+
+
+#: Bytes an ASCII-compatible encoding must read as the same ASCII text: every
+#: 7-bit byte but ESC (ISO-2022 encodings switch character sets with it), and
+#: sequences that codecs with escapes read as something else (raw_unicode_escape,
+#: utf-7, hz; idna turns an xn-- label into Unicode).
+_ASCII_PROBES = (bytes(b for b in range(128) if b != 0x1B), b"\\u0041 +AGE- ~{a~}",
+                 b"xn--bcher-kva.example")
+
+
+def check_fallback_encoding(name: str) -> str:
+    """``name`` if it is a text encoding that reads ASCII bytes as ASCII, else a :class:`ConfigError`.
+
+    A fallback decodes files that are not UTF-8, which in practice are
+    ASCII-compatible legacy encodings (cp1252, latin-1, shift_jis, gb18030,
+    koi8-r, ...). Codecs that are not text encodings (rot13, hex, base64) and
+    ones that would turn an ASCII file into other characters (utf-16, utf-32,
+    utf-7, idna, punycode, EBCDIC code pages) are refused rather than let
+    them produce garbage silently.
+
+    >>> check_fallback_encoding("cp1252")
+    'cp1252'
+    >>> check_fallback_encoding("utf-16")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    dedupe.errors.ConfigError: read.fallback_encoding: 'utf-16' does not read ASCII bytes as ASCII text...
+    """
+    where = "read.fallback_encoding"
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        raise ConfigError(f"{where}: unknown encoding {name!r}") from None
+    for probe in _ASCII_PROBES:
+        try:
+            same = probe.decode(name) == probe.decode("ascii")
+        except LookupError:  # bytes.decode refuses codecs that are not text encodings
+            raise ConfigError(f"{where}: {name!r} is not a text encoding (it transforms bytes); "
+                              "give the file's character encoding, e.g. cp1252") from None
+        except (UnicodeError, ValueError):
+            same = False
+        if not same:
+            raise ConfigError(f"{where}: {name!r} does not read ASCII bytes as ASCII text, so it would "
+                              "turn a file into other characters; give an ASCII-compatible encoding such "
+                              "as cp1252, latin-1, shift_jis or gb18030 (or re-encode the file as UTF-8)")
+    return name
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +308,12 @@ class ReadConfig:
         fallback_encoding: decode a ``.txt`` file that is not UTF-8 with this
             encoding (``cp1252`` for most Western legacy files) instead of
             rejecting it; the removal record is not involved, the text is kept.
+            Only ASCII-compatible text encodings are accepted
+            (:func:`check_fallback_encoding`).
+        max_document_bytes: longest JSONL line or text file read, in bytes
+            after decompression (a size string like ``"1GB"`` is accepted;
+            0: no limit). A longer one is bad input, detected without
+            holding it in memory.
     """
 
     text_field: str = TEXT_FIELD
@@ -161,15 +322,17 @@ class ReadConfig:
     date_field: str = DATE_FIELD
     skip_bad: bool = False
     fallback_encoding: str | None = None
+    max_document_bytes: int = MAX_DOCUMENT_BYTES
 
     def __post_init__(self) -> None:
+        if isinstance(self.max_document_bytes, str):
+            object.__setattr__(self, "max_document_bytes", parse_size(self.max_document_bytes))
+        _check_types("read", self)
         for name in ("text_field", "id_field", "url_field", "date_field"):
             _check(bool(getattr(self, name)), f"read.{name} must not be empty")
         if self.fallback_encoding is not None:
-            try:
-                codecs.lookup(self.fallback_encoding)
-            except LookupError:
-                raise ConfigError(f"read.fallback_encoding: unknown encoding {self.fallback_encoding!r}") from None
+            check_fallback_encoding(self.fallback_encoding)
+        _check(self.max_document_bytes >= 0, "read.max_document_bytes must be a size (0: no limit)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +345,9 @@ class NormalizeConfig:
     """
 
     repair: bool = True
+
+    def __post_init__(self) -> None:
+        _check_types("normalize", self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,10 +388,18 @@ class StripConfig:
     context: bool = False
     context_threshold: float | None = None
     templates: bool = True
-    comments: str = "keep"
+    comments: CommentsPolicy = "keep"
 
     def __post_init__(self) -> None:
-        _check(self.comments in ("keep", "drop"), "strip.comments must be keep or drop")
+        _check_types("strip", self)
+        if self.disabled_rules:
+            from .strip import rule_names  # strip imports this module
+
+            known = rule_names()
+            unknown = [name for name in self.disabled_rules if name not in known]
+            _check(not unknown, f"strip.disabled_rules: no rule named {', '.join(map(repr, unknown))}; "
+                                "`dedupe rules` lists the rules (and related-links, context, comment "
+                                "name the passes)")
         _check(self.max_rule_chars >= 1, "strip.max_rule_chars must be at least 1")
         _check(self.min_related_run >= 1, "strip.min_related_run must be at least 1")
         _check(self.max_headline_words >= 1, "strip.max_headline_words must be at least 1")
@@ -294,9 +468,19 @@ class DedupConfig:
     memory_limit: int = MEMORY_LIMIT
 
     def __post_init__(self) -> None:
+        if isinstance(self.memory_limit, str):
+            object.__setattr__(self, "memory_limit", parse_size(self.memory_limit))
+        _check_types("dedup", self)
         _check(1 <= self.ngram <= 16, "dedup.ngram must be between 1 and 16")
         _check(2 <= self.num_perm <= 4096, "dedup.num_perm must be between 2 and 4096")
+        _check(0 <= self.seed <= MAX_SEED, f"dedup.seed must be between 0 and {MAX_SEED}")
         _check(0.0 < self.threshold <= 1.0, "dedup.threshold must be in (0, 1]")
+        _check(0.0 < self.short_threshold <= 1.0, "dedup.short_threshold must be in (0, 1]")
+        _check(self.short_chars >= 0, "dedup.short_chars must be 0 (off) or a number of characters")
+        _check(
+            self.max_minhash_chars >= self.min_minhash_length,
+            "dedup.max_minhash_chars must be at least dedup.min_minhash_length",
+        )
         _check(self.bands >= 0, "dedup.bands must be 0 (automatic) or positive")
         if self.bands:
             _check(
@@ -320,8 +504,6 @@ class DedupConfig:
         _check(self.novel_chars >= 0, "dedup.novel_chars must be 0 (off) or a number of characters")
         _check(0.0 <= self.related_evidence <= 1.0, "dedup.related_evidence must be in [0, 1] (0: off)")
         _check(self.typo_words >= 0, "dedup.typo_words must be 0 (off) or a number of words")
-        if not isinstance(self.memory_limit, int) or isinstance(self.memory_limit, bool):
-            object.__setattr__(self, "memory_limit", parse_size(self.memory_limit))
         _check(self.memory_limit >= 0, "dedup.memory_limit must be a size")
         _check(self.sentence_coverage > 0.0, "dedup.sentence_coverage must be positive")
 
@@ -334,6 +516,13 @@ class CleanConfig:
     normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
     strip: StripConfig = field(default_factory=StripConfig)
     dedup: DedupConfig = field(default_factory=DedupConfig)
+
+    def __post_init__(self) -> None:
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            expected = _type_hints(type(self))[item.name]
+            _check(isinstance(value, expected),
+                   f"CleanConfig.{item.name} must be a {expected.__name__}, not {_describe(value)}")
 
     def replace(self, **sections: dict[str, Any]) -> CleanConfig:
         """Return a copy with some fields of some sections changed.
@@ -357,11 +546,7 @@ def _replace_section(name: str, current: Any, values: dict[str, Any]) -> Any:
         raise ConfigError(
             f"unknown setting(s) {', '.join(unknown)} in [{name}]; known: {', '.join(sorted(known))}"
         )
-    fixed = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
-    try:
-        return dataclasses.replace(current, **fixed)
-    except TypeError as exc:  # wrong value type reaching __post_init__ comparisons
-        raise ConfigError(f"[{name}]: {exc}") from exc
+    return dataclasses.replace(current, **values)
 
 
 def load_config(path: str | Path, base: CleanConfig | None = None) -> CleanConfig:

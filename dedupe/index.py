@@ -439,14 +439,49 @@ def _write_parquet(pq: Any, table: Any, target: Path) -> None:
     _write_atomic(target, lambda f: pq.write_table(table, f.handle, compression="zstd"))
 
 
+#: Fields of a batch's manifest entry and the JSON types they hold.
+_BATCH_FIELDS: dict[str, tuple[type, ...]] = {
+    "number": (int,), "file": (str,), "documents": (int,), "rows": (int,), "kept": (int,),
+    "boilerplate": (int,), "updates": (str, type(None)), "sites": (str, type(None)),
+}
+
+
 def _read_manifest(path: Path) -> dict[str, Any]:
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise ConfigError(f"{path}: cannot read the index manifest: {exc}") from exc
+    if not isinstance(manifest, dict):
+        raise ConfigError(f"{path}: damaged index manifest (a JSON {type(manifest).__name__}, not an object)")
     if manifest.get("format") != FORMAT:
         raise ConfigError(f"{path}: index format {manifest.get('format')!r}; this dedupe reads format {FORMAT}")
+    problem = _manifest_problem(manifest)
+    if problem:
+        raise ConfigError(f"{path}: damaged index manifest: {problem}; restore it, or start a new index")
     return manifest
+
+
+def _manifest_problem(manifest: dict[str, Any]) -> str | None:
+    """What is wrong with a manifest's structure, or None."""
+    parameters = manifest.get("parameters")
+    if not isinstance(parameters, dict):
+        return "no 'parameters' object"
+    if isinstance(parameters.get("num_perm"), bool) or not isinstance(parameters.get("num_perm"), int):
+        return "'parameters' has no integer 'num_perm'"
+    batches = manifest.get("batches")
+    if not isinstance(batches, list):
+        return "no 'batches' list"
+    for number, batch in enumerate(batches, start=1):
+        if not isinstance(batch, dict):
+            return f"batch entry {number} is not an object"
+        for name, allowed in _BATCH_FIELDS.items():
+            value = batch.get(name)
+            if isinstance(value, bool) or not isinstance(value, allowed):
+                return f"batch entry {number}: {name!r} is {value!r}"
+        for name in _files(batch):
+            if Path(name).name != name or name in (".", ".."):
+                return f"batch entry {number}: {name!r} is not a file name in the index folder"
+    return None
 
 
 def _check_parameters(folder: Path, stored: dict[str, Any], current: dict[str, Any]) -> None:

@@ -31,18 +31,19 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from ftfy.fixes import fix_surrogates
 
 from . import record as R
 from .config import CleanConfig
 from .errors import AccountingError, InputError
 from .fingerprint import Fingerprinter, exact_hash
 from .index import Index, extend_with_earlier, new_rows
-from .io import IterableSource, Record, Source, output_fields
+from .io import IterableSource, Record, Source, bad_record, output_fields
 from .layout import segment, split_lines_keepends, take_out
 from .normalize import match_key, repair, repair_document
 from .record import Removal, Stats
@@ -495,17 +496,40 @@ def _batches(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
 
 
 def _timestamp(value: Any) -> float:
-    if isinstance(value, (int, float)) and math.isfinite(value):
-        return float(value)
-    if not isinstance(value, str) or not value:
-        return math.inf
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
+    """Seconds since the epoch of a date field (``inf``: no readable date, ranks last).
+
+    Numbers are taken as timestamps, strings as ISO 8601; dates and datetimes
+    are what Parquet date and timestamp columns read as. Naive times are UTC.
+
+    >>> from datetime import date
+    >>> _timestamp("2024-01-02T00:00:00Z") == _timestamp(date(2024, 1, 2)) == 1704153600.0
+    True
+    >>> _timestamp("yesterday"), _timestamp(10 ** 400), _timestamp(True)
+    (inf, inf, inf)
+    """
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, date):
+        parsed = datetime(value.year, value.month, value.day)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except OverflowError:  # a JSON integer of hundreds of digits
+            return math.inf
+        return number if math.isfinite(number) else math.inf
+    elif isinstance(value, str) and value:
+        try:
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return math.inf
+    else:
         return math.inf
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.timestamp()
+    try:
+        return parsed.timestamp()
+    except (OverflowError, ValueError, OSError):  # beyond what the platform's clock functions take
+        return math.inf
 
 
 class Cleaner:
@@ -589,6 +613,26 @@ class Cleaner:
         if problems:
             raise AccountingError("; ".join(problems))
 
+    def _records(self, source: Source) -> Iterator[Record]:
+        """The source's records, with lone surrogates in a text repaired or refused.
+
+        A lone surrogate (a ``\\ud800`` escape in JSON, often an emoji cut in
+        half) cannot be written as UTF-8. Repair replaces it with U+FFFD, as
+        ftfy does; with repair off the text cannot be kept as read, so the
+        record is bad input.
+        """
+        repair_text = self.config.normalize.repair
+        for rec in source.records():
+            if rec.error is None and rec.text_surrogates:
+                if repair_text:
+                    rec.text, rec.text_surrogates = fix_surrogates(rec.text), False
+                else:
+                    rec = bad_record(rec, "invalid-unicode",
+                                     f"the {self.config.read.text_field!r} field holds a lone surrogate "
+                                     "(\\ud800-\\udfff), which is not a character and cannot be written "
+                                     "as UTF-8; clean without --no-repair to replace it with U+FFFD")
+            yield rec
+
     def _site(self, record: Record) -> str | None:
         return site_of((record.fields or {}).get(self.config.read.url_field))
 
@@ -599,7 +643,7 @@ class Cleaner:
         builder = TemplateBuilder()
 
         def jobs() -> Iterator[Job]:
-            for chunk in _batches(source.records(), BATCH_DOCS):
+            for chunk in _batches(self._records(source), BATCH_DOCS):
                 for rec in chunk:
                     self._check_bad(rec)
                 yield None, None, [(r.index, r.text, self._site(r)) for r in chunk if r.error is None]
@@ -638,7 +682,7 @@ class Cleaner:
         spill = scratch if self.engine == "local" else None
 
         def jobs() -> Iterator[Job]:
-            for number, chunk in enumerate(_batches(source.records(), BATCH_DOCS)):
+            for number, chunk in enumerate(_batches(self._records(source), BATCH_DOCS)):
                 work = []
                 for rec in chunk:
                     self._check_bad(rec)
@@ -716,7 +760,7 @@ class Cleaner:
         pending: deque[list[Record]] = deque()
 
         def jobs() -> Iterator[Job]:
-            for chunk in _batches(source.records(), BATCH_DOCS):
+            for chunk in _batches(self._records(source), BATCH_DOCS):
                 for rec in chunk:
                     if plan is None:
                         self._check_bad(rec)
@@ -762,7 +806,8 @@ class Cleaner:
         stats.documents_in += 1
         if prep is None:
             removal = Removal(rec.doc_id, None, rec.text, R.BAD_INPUT, rec.error_rule or "bad-input",
-                              detail=f"{rec.location}: {rec.error}")
+                              detail=f"{rec.location}: {rec.error}", text_encoding=rec.text_encoding,
+                              salvage=rec.salvage)
             stats.add_removal(removal)
             return DocResult(rec, None, None, [removal])
         stats.paragraphs_in += len(prep.paragraphs)

@@ -23,9 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .io import dumps_json
-
 from .errors import ConfigError, InputError
+from .io import dumps_json
 from .layout import segment
 
 # Reasons: what kind of removal; the rule says which rule or setting fired.
@@ -57,6 +56,12 @@ class Removal:
     kept_paragraph: int | None = None
     similarity: float | None = None
     detail: str | None = None
+    #: bad input only: ``text`` is the input's bytes as ``utf-8`` text, or
+    #: ``base64``, or ``json`` (a Parquet row or an in-memory object)
+    text_encoding: str | None = None
+    #: bad input only: how much of the piece was read and is kept in ``text``
+    #: (``bytes_read``, ``bytes_kept``, ``compressed_bytes_unread``, ``rows_lost``, ``rows_in_file``)
+    salvage: dict[str, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -71,6 +76,10 @@ class Removal:
         }
         if self.detail is not None:
             out["detail"] = self.detail
+        if self.text_encoding is not None:
+            out["text_encoding"] = self.text_encoding
+        if self.salvage is not None:
+            out["salvage"] = self.salvage
         return out
 
 
@@ -213,13 +222,67 @@ def _needles(doc_id: str) -> tuple[bytes, ...]:
     return tuple({json.dumps(doc_id, ensure_ascii=False).encode("utf-8"), json.dumps(doc_id).encode("ascii")})
 
 
-def _parse(raw: bytes, path: str | Path, number: int) -> dict[str, Any]:
+#: The removal record's fields and the JSON types each may hold when present (None: null).
+RECORD_FIELDS: dict[str, tuple[type, ...]] = {
+    "doc_id": (str, int), "paragraph": (int, type(None)), "text": (str, type(None)), "reason": (str,),
+    "rule": (str, type(None)), "kept_doc_id": (str, int, type(None)), "kept_paragraph": (int, type(None)),
+    "similarity": (int, float, type(None)), "detail": (str, type(None)), "text_encoding": (str, type(None)),
+    "salvage": (dict, type(None)),
+}
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", dict: "an object", type(None): "null"}
+
+
+def parse_record_line(line: str, where: str) -> dict[str, Any] | None:
+    """One removal record line as a dict (None for a blank line), checked field by field.
+
+    A line that is not a removal record entry (not JSON, no ``reason``, a
+    field of the wrong type) is an :class:`~dedupe.errors.InputError` naming
+    ``where`` (``file:line``), so that a damaged record cannot crash a reader.
+
+    >>> parse_record_line('{"doc_id": "a", "reason": "chrome", "similarity": null}', "r:1")["doc_id"]
+    'a'
+    >>> parse_record_line('{"doc_id": "a", "reason": "duplicate", "similarity": "high"}', "r:1")
+    Traceback (most recent call last):
+    ...
+    dedupe.errors.InputError: r:1: not a removal record line: 'similarity' is a string, not a number or null
+    """
+    if not line.strip():
+        return None
     try:
-        entry = json.loads(raw.decode("utf-8", errors="replace"))
+        entry = json.loads(line)
     except json.JSONDecodeError as exc:
-        raise InputError(f"{path}:{number}", f"not a removal record line ({exc.msg})") from None
+        raise InputError(where, f"not a removal record line ({exc.msg})") from None
+    except (ValueError, RecursionError) as exc:  # numbers past Python's digit limit, deep nesting
+        raise InputError(where, f"not a removal record line ({exc})") from None
     if not isinstance(entry, dict) or "reason" not in entry:
-        raise InputError(f"{path}:{number}", "not a removal record line (no 'reason')")
+        raise InputError(where, "not a removal record line (no 'reason')")
+    for name, allowed in RECORD_FIELDS.items():
+        value = entry.get(name)
+        if name in entry and (isinstance(value, bool) or not isinstance(value, allowed)):
+            expected = " or ".join(_TYPE_NAMES[t] for t in allowed if t is not int or float not in allowed)
+            raise InputError(where, f"not a removal record line: {name!r} is "
+                                    f"{json_type(value)}, not {expected}")
+    return entry
+
+
+def json_type(value: Any) -> str:
+    """The JSON type of a parsed value, with its article, for messages.
+
+    >>> json_type([1]), json_type(True), json_type(2.5)
+    ('a list', 'a boolean', 'a number')
+    """
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, list):
+        return "a list"
+    return _TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+
+def _parse(raw: bytes, path: str | Path, number: int) -> dict[str, Any]:
+    entry = parse_record_line(raw.decode("utf-8", errors="replace"), f"{path}:{number}")
+    if entry is None:  # pragma: no cover - blank lines are skipped before
+        raise InputError(f"{path}:{number}", "not a removal record line (blank)")
     return entry
 
 

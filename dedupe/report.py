@@ -29,7 +29,7 @@ from .errors import InputError
 from .io import FileSource
 from .layout import segment
 from .normalize import match_key, repair_document
-from .record import read_record
+from .record import json_type, read_record
 
 #: How many rows each ranked table shows.
 TOP_ROWS = 25
@@ -205,6 +205,33 @@ def load_documents(inputs: list[str], config: CleanConfig) -> Iterator[tuple[str
         source.close()
 
 
+def read_stats(path: str | Path) -> dict[str, Any]:
+    """A stats file written by ``--stats``; anything else is an :class:`InputError`.
+
+    >>> import tempfile
+    >>> with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+    ...     _ = f.write("[1, 2]")
+    >>> read_stats(f.name)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    dedupe.errors.InputError: ...json: not a stats file: a JSON list, not an object
+    >>> Path(f.name).unlink()
+    """
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read stats: {exc.strerror or exc}") from None
+    except (ValueError, RecursionError) as exc:  # not JSON, not UTF-8, numbers past the digit limit
+        raise InputError(str(path), f"cannot read stats: {exc}") from None
+    if not isinstance(data, dict):
+        raise InputError(str(path), f"not a stats file: a JSON {json_type(data).split()[-1]}, not an object")
+    for section in ("documents", "paragraphs"):
+        if not isinstance(data.get(section, {}), dict):
+            raise InputError(str(path), f"not a stats file: {section!r} is {json_type(data[section])}, "
+                                        "not an object")
+    return data
+
+
 def build_report(
     removed: str | Path,
     stats: str | Path | None = None,
@@ -214,10 +241,7 @@ def build_report(
     """Read a removal record (and stats, and inputs) and render the report page."""
     stats_data = None
     if stats is not None:
-        try:
-            stats_data = json.loads(Path(stats).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise InputError(str(stats), f"cannot read stats: {exc}") from None
+        stats_data = read_stats(stats)
     documents = load_documents(inputs, config) if inputs else None
     return render_report(read_record(removed), stats_data, documents, title=f"dedupe report: {Path(removed).name}",
                          doc_entries=read_record(removed) if inputs else None)

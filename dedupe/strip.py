@@ -357,6 +357,15 @@ def load_catalogue(path: str | None = None) -> Catalogue:
     return parse_catalogue(data, source)
 
 
+def rule_names() -> frozenset[str]:
+    """Names ``strip.disabled_rules`` accepts: the bundled catalogue's rules and the passes.
+
+    >>> {"share", "related-links", "context", "comment"} <= rule_names()
+    True
+    """
+    return frozenset(rule.name for rule in load_catalogue().rules) | {RELATED_LINKS, CONTEXT, COMMENT}
+
+
 def is_headline_like(line: str, max_words: int = 18, questions: bool = False) -> bool:
     """A short capitalised line without sentence punctuation, like a link title.
 
