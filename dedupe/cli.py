@@ -14,7 +14,6 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -25,7 +24,8 @@ from . import __version__
 from .config import CleanConfig, load_config
 from .errors import DedupeError
 from .io import AtomicFile, FileSource, dumps_jsonl, open_writer
-from .pipeline import Cleaner, ProgressCallback
+from .pipeline import Cleaner
+from .progress import show_progress
 from .strip import load_catalogue
 
 app = typer.Typer(
@@ -103,7 +103,7 @@ FallbackEncoding = Annotated[
     Optional[str],
     typer.Option("--fallback-encoding", help="Decode .txt files that are not UTF-8 with this encoding (e.g. cp1252) instead of rejecting them."),
 ]
-Jobs = Annotated[int, typer.Option("--jobs", "-j", min=0, help="Worker processes; 0 uses every core. [default: 0]")]
+Jobs = Annotated[int, typer.Option("--jobs", "-j", min=0, help="Worker processes; 0 uses every core, never more than the cores available; a small input runs in one process. [default: 0]")]
 Context = Annotated[
     bool,
     typer.Option("--context", help="Also judge each line by its neighbours and by how often it recurs on the "
@@ -158,29 +158,6 @@ def _configure(
         raise _fail(str(exc)) from None
 
 
-@contextlib.contextmanager
-def _progress(quiet: bool) -> Iterator[ProgressCallback | None]:
-    """A rich progress bar on an interactive stderr; nothing in pipes and CI."""
-    if quiet or not sys.stderr.isatty() or os.environ.get("CI"):
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        TextColumn("{task.description:<12}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=Console(stderr=True), transient=True,
-    ) as bar:
-        tasks: dict[str, Any] = {}
-
-        def update(stage: str, advance: int, total: int | None) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], advance=advance, total=total)
-
-        yield update
-
-
 class _Terminated(Exception):
     """SIGTERM arrived: unwind like Ctrl-C so temporary outputs are removed."""
 
@@ -224,9 +201,9 @@ def _run(
             from .index import Index
 
             index = Index.open(index_dir, config)
-        with _progress(quiet) as progress:
+        with show_progress("auto", quiet) as progress:
             # output does not depend on the number of workers, so use them all by default
-            cleaner = Cleaner(config, jobs=jobs or os.cpu_count() or 1, progress=progress, index=index,
+            cleaner = Cleaner(config, jobs=jobs, progress=progress, index=index,
                               engine=engine, scheduler=scheduler)
             # closed explicitly so that an interrupted run stops its workers now,
             # not whenever the suspended generator is collected

@@ -20,7 +20,6 @@ stats counts are byte-identical to the local engine's (docs/distributed.md).
 from __future__ import annotations
 
 import logging
-import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -32,6 +31,7 @@ from .config import CleanConfig, DedupConfig
 from .errors import ConfigError, MissingExtraError
 from .fingerprint import band_key
 from .resolve import ParagraphTable, band_edges, component_labels, exact_edges, sorted_group_pairs
+from .workers import available_cores
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ class DaskPool:
                 self.client = Client(scheduler, timeout="30s")
             else:
                 # processes, one thread each: the stages hold the GIL
-                self._cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                self._cluster = LocalCluster(n_workers=workers or available_cores(), threads_per_worker=1,
                                              processes=True, dashboard_address=None)
                 self.client = Client(self._cluster)
         except OSError as exc:
@@ -93,8 +93,11 @@ class DaskPool:
         self.ahead = 2 * self.threads + 1
         log.info("dask engine: %d worker thread(s) at %s", self.threads, self.client.scheduler.address)
 
-    def imap(self, func: Callable[[Any], Any], jobs: Iterable[Any]) -> Iterator[Any]:
+    def imap(self, func: Callable[[Any], Any], jobs: Iterable[Any], local: Any = None) -> Iterator[Any]:
         """Results of ``func`` over ``jobs``, in order (``func`` is a pipeline ``_process_*``).
+
+        ``local`` (what the local engine runs in-process for a small input) is
+        not used: a cluster was asked for, so the cluster does the work.
 
         Pass 1's signatures also stay on the worker that computed them, for
         :meth:`cluster`: the grouping step reads them there instead of the
