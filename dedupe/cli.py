@@ -24,6 +24,7 @@ import typer
 
 from . import __version__
 from .config import CleanConfig, DedupConfig, ReadConfig, StripConfig, load_config
+from .display import escape_controls
 from .errors import DedupeError
 from .io import AtomicFile, FileSource, dumps_jsonl, open_writer
 from .pipeline import BATCH_DOCS, Cleaner
@@ -180,9 +181,16 @@ ContextThreshold = Annotated[
 ]
 
 
+class _EscapingFormatter(logging.Formatter):
+    """Log lines with control characters escaped: warnings quote ids and fields from the input."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return escape_controls(super().format(record))
+
+
 def _configure_logging(quiet: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("dedupe: %(message)s"))
+    handler.setFormatter(_EscapingFormatter("dedupe: %(message)s"))
     root = logging.getLogger("dedupe")
     root.handlers[:] = [handler]
     root.setLevel(logging.ERROR if quiet else logging.WARNING)
@@ -219,7 +227,8 @@ def _terminate(signum: int, frame: Any) -> None:
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.echo(f"dedupe: error: {message}", err=True)
+    # one line, whatever ids, paths or text the message quotes
+    typer.echo(f"dedupe: error: {escape_controls(message)}", err=True)
     return typer.Exit(code)
 
 
@@ -308,16 +317,17 @@ def _run(
 def _explain(result: Any) -> None:
     """Print a document's paragraphs with their verdicts (strip --explain)."""
     removed = {r.paragraph: r for r in result.removals if r.paragraph is not None}
-    typer.echo(f"== {result.record.doc_id}")
+    show = escape_controls  # ids and text come from the input: no terminal escapes get through
+    typer.echo(f"== {show(str(result.record.doc_id))}")
     for number, text in enumerate(result.paragraphs):
         verdict = removed.get(number)
         if verdict is None:
-            typer.echo(f"  + {text}")
+            typer.echo(f"  + {show(text)}")
         else:
-            typer.echo(f"  - {text}    [{verdict.reason}: {verdict.rule}]")
+            typer.echo(f"  - {show(text)}    [{verdict.reason}: {show(str(verdict.rule))}]")
     for r in result.removals:
         if r.paragraph is None:
-            typer.echo(f"  x whole document dropped [{r.reason}: {r.rule}]")
+            typer.echo(f"  x whole document dropped [{r.reason}: {show(str(r.rule))}]")
 
 
 @app.command()
@@ -419,7 +429,12 @@ def rules(
     family: Annotated[Optional[str], typer.Option("--family", help="Only rules of this family.")] = None,
 ) -> None:
     """List the chrome rules: name, family, and an example of what each removes."""
-    for rule in load_catalogue().rules:
+    catalogue = load_catalogue()
+    families = sorted({rule.family for rule in catalogue.rules})
+    if family is not None and family not in families:
+        raise typer.BadParameter(f"no family {family!r}; the families are: {', '.join(families)}",
+                                 param_hint="'--family'")
+    for rule in catalogue.rules:
         if family and rule.family != family:
             continue
         example = rule.examples[0] if rule.examples else ""
@@ -454,7 +469,8 @@ def explain(
                     if sim is not None:
                         why += f" (similarity {sim:.2f})"
                 text = str(entry.get("text", ""))
-                typer.echo(f"{where:<14} {why}\n    {text[:200]}")
+                # every field comes from a file: no terminal escapes get through
+                typer.echo(f"{escape_controls(where):<14} {escape_controls(why)}\n    {escape_controls(text[:200])}")
     except UnicodeDecodeError:
         raise _fail(f"{removed}: not UTF-8 text") from None
     if not found:
