@@ -694,6 +694,9 @@ class Cleaner:
                 for name, seconds in batch.seconds.items():
                     self.stats.seconds[name] += seconds
         self._totals = self._totals or (done[0], done[1])
+        if spill is not None and isinstance(pool, WorkerPool):
+            # pass 2 reads the spilled batches: the workers' memory serves resolve better
+            pool.terminate()
         self.stats.seconds["pass1"] = time.perf_counter() - started
 
         resolve_started = time.perf_counter()

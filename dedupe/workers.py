@@ -31,6 +31,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from multiprocessing import context as mp_context
 from multiprocessing import reduction, spawn, util
 from multiprocessing.connection import Connection, wait
@@ -311,8 +312,9 @@ def _lost_message(exitcode: int | None) -> str:
     return f"a worker process exited with code {exitcode}"
 
 
-class _sigint_held_back:
-    """While a worker is launched: SIGINT blocked in this thread, so the worker starts with it blocked.
+@contextmanager
+def sigint_blocked() -> Iterator[None]:
+    """SIGINT blocked in this thread meanwhile, so processes started here start with it blocked.
 
     A spawned interpreter inherits the signal mask, so a Ctrl-C to the
     process group stays pending in a worker while it imports (where it used
@@ -320,21 +322,18 @@ class _sigint_held_back:
     :func:`_start_worker` ignores it. The parent loses nothing: another of its
     threads takes the signal, or this one once the mask is restored.
     (Ignoring SIGINT here instead would lose a Ctrl-C that lands meanwhile.)
-    Held around the launch itself: starting multiprocessing's resource
-    tracker, just before, unblocks SIGINT in the calling thread.
+
+    >>> with sigint_blocked():
+    ...     pass
     """
-
-    def __init__(self) -> None:
-        self.active = hasattr(signal, "pthread_sigmask")
-        self.mask: Any = None
-
-    def __enter__(self) -> None:
-        if self.active:
-            self.mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-
-    def __exit__(self, *exc: object) -> None:
-        if self.active:
-            signal.pthread_sigmask(signal.SIG_SETMASK, self.mask)
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 def _start_worker(parent: int, kernel_watch: bool, initializer: Callable[..., None] | None,
@@ -389,7 +388,7 @@ if sys.platform != "win32":
     from multiprocessing import popen_spawn_posix
 
     class _MainlessPopen(popen_spawn_posix.Popen):
-        """``popen_spawn_posix.Popen`` with :func:`_preparation_data`, launching with SIGINT held back.
+        """``popen_spawn_posix.Popen`` with :func:`_preparation_data`, launching with SIGINT blocked.
 
         Its ``_launch`` with those two lines changed.
         """
@@ -414,7 +413,9 @@ if sys.platform != "win32":
                 child_r, parent_w = os.pipe()
                 cmd = spawn.get_command_line(tracker_fd=tracker_fd, pipe_handle=child_r)
                 self._fds.extend([child_r, child_w])  # type: ignore[attr-defined]
-                with _sigint_held_back():
+                # here, not around the whole launch: starting multiprocessing's
+                # resource tracker (getfd above) unblocks SIGINT in this thread
+                with sigint_blocked():
                     self.pid = util.spawnv_passfds(
                         spawn.get_executable(), cmd, self._fds)  # type: ignore[arg-type,attr-defined]
                 self.sentinel = parent_r

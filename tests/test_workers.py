@@ -147,15 +147,19 @@ def test_a_small_input_starts_no_worker_whatever_jobs_asks(tmp_path, jobs):
     assert (tmp_path / "out.jsonl").stat().st_size > 0
 
 
-def test_a_pool_never_holds_more_workers_than_cores_or_batches(monkeypatch):
+def test_a_pool_never_holds_more_workers_than_cores_or_batches_and_ends_with_pass_one(monkeypatch):
     monkeypatch.setattr(workers, "MIN_POOL_CHARS", 0)  # three batches of short documents start a pool
     docs = [f"Report {n} on the storm that reached the coast on day {n}, with its damage." for n in range(600)]
+    children: dict[str, set[int]] = {}
+
+    def count(event):
+        children.setdefault(event.stage, set()).add(len(multiprocessing.active_children()))
+
     # more than the cores, but not so many that a build without the cap would swamp the machine
-    cleaner = Cleaner(jobs=available_cores() + 2)
-    children = set()
-    for _ in cleaner.run(docs):
-        children.add(len(multiprocessing.active_children()))
-    assert max(children) == min(available_cores(), 3)
+    list(Cleaner(jobs=available_cores() + 2, progress=count).run(docs))
+    assert max(children["fingerprint"]) == min(available_cores(), 3)
+    # pass 2 reads what pass 1 spilled: resolve and assembly get the workers' memory back
+    assert children["resolve"] == children["assemble"] == {0}
     assert multiprocessing.active_children() == []
 
 
@@ -248,8 +252,10 @@ def test_a_script_without_a_main_guard_starts_workers_that_do_not_rerun_it(tmp_p
         "dedupe.workers.MIN_POOL_CHARS = 0  # three small batches start a pool\n"
         "print('script ran')\n"
         "docs = [f'Report {n} on the storm that reached the coast on day {n}.' for n in range(600)]\n"
-        "cleaner = Cleaner(jobs=2)\n"
-        "workers = max(len(multiprocessing.active_children()) for _ in cleaner.run(docs))\n"
+        "seen = set()\n"
+        "cleaner = Cleaner(jobs=2, progress=lambda event: seen.add(len(multiprocessing.active_children())))\n"
+        "list(cleaner.run(docs))\n"
+        "workers = max(seen)\n"
         "print('workers', workers, 'documents', cleaner.stats.documents_in)\n"
     )
     done = _run_script(tmp_path / "unguarded.py", source)
