@@ -163,11 +163,20 @@ def test_a_pool_never_holds_more_workers_than_cores_or_batches_and_ends_with_pas
     assert multiprocessing.active_children() == []
 
 
-def test_output_is_the_same_in_process_and_with_workers(monkeypatch):
-    docs = [f"Report {n % 40} on the storm that reached the coast on day {n % 40}, with its damage." for n in range(600)]
-    alone = [r.output for r in Cleaner(jobs=1).run(docs)]
-    monkeypatch.setattr(workers, "MIN_POOL_CHARS", 0)
-    assert [r.output for r in Cleaner(jobs=2).run(docs)] == alone
+def test_output_and_removals_are_the_same_in_process_and_with_workers(monkeypatch, tmp_path):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from make_corpus import write  # reposts, site chrome, mojibake
+
+    corpus = write(tmp_path / "corpus.jsonl", 800)
+    docs = [json.loads(line) for line in corpus.read_text(encoding="utf-8").splitlines()]
+
+    def run(jobs: int) -> list[tuple[str | None, list[dict]]]:
+        return [(r.text, [x.to_dict() for x in r.removals]) for r in Cleaner(jobs=jobs).run(docs)]
+
+    alone = run(1)
+    monkeypatch.setattr(workers, "MIN_POOL_CHARS", 0)  # four batches: workers start
+    assert run(2) == alone
+    assert any(removals for _, removals in alone)
 
 
 # -- they never outlive the run ------------------------------------------------------
