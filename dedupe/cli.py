@@ -1,20 +1,21 @@
 """The ``dedupe`` command: argument parsing, error translation and progress only.
 
 All the work happens in the library (:mod:`dedupe.pipeline`); this module maps
-options onto :class:`~dedupe.config.CleanConfig`, draws a progress bar when
-stderr is a terminal, and turns :class:`~dedupe.errors.DedupeError` into one
-line on stderr and exit code 1.
+options onto :class:`~dedupe.config.CleanConfig`, shows progress on stderr
+(:mod:`dedupe.progress`), and turns :class:`~dedupe.errors.DedupeError` into
+one line on stderr and exit code 1. Every default shown in ``--help`` is read
+from the configuration's dataclasses, never typed twice.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import os
 import signal
 import sys
-from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -22,13 +23,16 @@ from typing import Annotated, Any, Optional
 import typer
 
 from . import __version__
-from .config import CleanConfig, load_config
+from .config import CleanConfig, DedupConfig, ReadConfig, StripConfig, load_config
+from .display import escape_controls
 from .errors import DedupeError
 from .io import AtomicFile, FileSource
 from .outputs import RunOutputs, check_output_paths
-from .pipeline import Cleaner, ProgressCallback
+from .pipeline import BATCH_DOCS, Cleaner
+from .progress import LOG_INTERVAL_SECONDS, show_progress
 from .record import RECORD_FULL, read_record
 from .strip import load_catalogue
+from .workers import MIN_POOL_CHARS, available_cores
 
 app = typer.Typer(
     name="dedupe",
@@ -37,8 +41,26 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # plain help: rich markup would take "[dedup]" or "[default: 5]" in a help text for a tag and drop it
+    rich_markup_mode=None,
 )
 log = logging.getLogger("dedupe")
+
+
+def _default(section: type, name: str) -> str:
+    """`` [default: X]`` for a help text, X read from the configuration dataclass ``section``."""
+    value: Any = next(f.default for f in dataclasses.fields(section) if f.name == name)
+    if name == "memory_limit":
+        value = _format_size(value)
+    return f" [default: {value}]"
+
+
+def _format_size(size: int) -> str:
+    """``2GB`` for 2 << 30 (the largest binary unit that divides it)."""
+    for unit, shift in (("TB", 40), ("GB", 30), ("MB", 20), ("KB", 10)):
+        if size and size % (1 << shift) == 0:
+            return f"{size >> shift}{unit}"
+    return str(size)
 
 
 class Shingle(str, Enum):
@@ -101,20 +123,47 @@ StatsOpt = Annotated[
 ]
 ConfigOpt = Annotated[
     Optional[Path],
-    typer.Option("--config", help="TOML file with [read], [normalize], [strip], [dedup] tables.",
+    typer.Option("--config", help="TOML file with [read], [normalize], [strip], [dedup] tables "
+                 "(fields as in dedupe/config.py); flags override it.",
                  exists=True, dir_okay=False, readable=True),
 ]
-TextField = Annotated[Optional[str], typer.Option("--text-field", help="JSON field with the text. [default: text]")]
-IdField = Annotated[Optional[str], typer.Option("--id-field", help="JSON field with the document id. [default: id]")]
+TextField = Annotated[
+    Optional[str], typer.Option("--text-field", help="JSON field with the text." + _default(ReadConfig, "text_field"))
+]
+IdField = Annotated[
+    Optional[str], typer.Option("--id-field", help="JSON field with the document id." + _default(ReadConfig, "id_field"))
+]
 SkipBad = Annotated[
     bool,
     typer.Option("--skip-bad", help="Skip unreadable records (recorded as bad-input) instead of stopping."),
 ]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary (warnings and errors only).")]
 Overwrite = Annotated[
     bool,
     typer.Option("--overwrite", help="Let a folder output (-o DIR) replace files that no earlier dedupe run "
                  "wrote there; files it did not write are never removed."),
+]
+
+
+class ProgressMode(str, Enum):
+    auto = "auto"
+    bar = "bar"
+    log = "log"
+    none = "none"
+
+
+Progress = Annotated[
+    ProgressMode,
+    typer.Option("--progress",
+                 help="Progress on stderr: a bar, a line every --progress-interval seconds (log), or none. "
+                 "auto: a bar on a terminal, log lines when stderr is a pipe or a file or CI is set, "
+                 "none with --quiet."),
+]
+ProgressInterval = Annotated[
+    float,
+    typer.Option("--progress-interval", min=0.0,
+                 help="Seconds between two progress lines with --progress log (each stage is also "
+                 "announced once a run has lasted this long)."),
 ]
 FallbackEncoding = Annotated[
     Optional[str],
@@ -125,7 +174,13 @@ MaxDocumentBytes = Annotated[
     typer.Option("--max-document-bytes", help="Longest JSONL line or text file read (after decompression), "
                  "e.g. 64MB, 1GB; longer ones are bad input; 0: no limit. [default: 256MB]"),
 ]
-Jobs = Annotated[int, typer.Option("--jobs", "-j", min=0, help="Worker processes; 0 uses every core. [default: 0]")]
+Jobs = Annotated[
+    int,
+    typer.Option("--jobs", "-j", min=0,
+                 help="Worker processes; 0 uses every core. Never more than the cores this process may use "
+                 f"({available_cores()} here); an input holding less than {MIN_POOL_CHARS // 1_000_000} million "
+                 f"characters beyond its largest batch ({BATCH_DOCS} documents) runs in one process."),
+]
 Context = Annotated[
     bool,
     typer.Option("--context", help="Also judge each line by its neighbours and by how often it recurs on the "
@@ -141,7 +196,7 @@ class Comments(str, Enum):
 CommentsOpt = Annotated[
     Optional[Comments],
     typer.Option("--comments", help="Keep user comments, or drop a page's comment section (after a comment "
-                 "counter that follows the main text, up to the comment form). [default: keep]"),
+                 "counter that follows the main text, up to the comment form)." + _default(StripConfig, "comments")),
 ]
 ContextThreshold = Annotated[
     Optional[float],
@@ -150,9 +205,16 @@ ContextThreshold = Annotated[
 ]
 
 
+class _EscapingFormatter(logging.Formatter):
+    """Log lines with control characters escaped: warnings quote ids and fields from the input."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return escape_controls(super().format(record))
+
+
 def _configure_logging(quiet: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("dedupe: %(message)s"))
+    handler.setFormatter(_EscapingFormatter("dedupe: %(message)s"))
     root = logging.getLogger("dedupe")
     root.handlers[:] = [handler]
     root.setLevel(logging.ERROR if quiet else logging.WARNING)
@@ -180,29 +242,6 @@ def _configure(
         raise _fail(str(exc)) from None
 
 
-@contextlib.contextmanager
-def _progress(quiet: bool) -> Iterator[ProgressCallback | None]:
-    """A rich progress bar on an interactive stderr; nothing in pipes and CI."""
-    if quiet or not sys.stderr.isatty() or os.environ.get("CI"):
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        TextColumn("{task.description:<12}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=Console(stderr=True), transient=True,
-    ) as bar:
-        tasks: dict[str, Any] = {}
-
-        def update(stage: str, advance: int, total: int | None) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], advance=advance, total=total)
-
-        yield update
-
-
 class _Terminated(Exception):
     """SIGTERM or SIGHUP arrived: unwind like Ctrl-C so temporary outputs are removed."""
 
@@ -220,7 +259,8 @@ _ENDING_SIGNALS = {signal.SIGTERM: "terminated", getattr(signal, "SIGHUP", None)
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.echo(f"dedupe: error: {message}", err=True)
+    # one line, whatever ids, paths or text the message quotes
+    typer.echo(f"dedupe: error: {escape_controls(message)}", err=True)
     return typer.Exit(code)
 
 
@@ -232,6 +272,8 @@ def _run(
     config: CleanConfig,
     jobs: int,
     quiet: bool,
+    progress_mode: str = "auto",
+    progress_interval: float = LOG_INTERVAL_SECONDS,
     explain: bool = False,
     index_dir: Optional[Path] = None,
     engine: str = "local",
@@ -254,9 +296,9 @@ def _run(
             from .index import Index
 
             index = Index.open(index_dir, config)
-        with _progress(quiet) as progress:
+        with show_progress(progress_mode, quiet, progress_interval) as progress:
             # output does not depend on the number of workers, so use them all by default
-            cleaner = Cleaner(config, jobs=jobs or os.cpu_count() or 1, progress=progress, index=index,
+            cleaner = Cleaner(config, jobs=jobs, progress=progress, index=index,
                               engine=engine, scheduler=scheduler)
             # closed explicitly so that an interrupted run stops its workers now,
             # not whenever the suspended generator is collected
@@ -298,16 +340,17 @@ def _run(
 def _explain(result: Any) -> None:
     """Print a document's paragraphs with their verdicts (strip --explain)."""
     removed = {r.paragraph: r for r in result.removals if r.paragraph is not None}
-    typer.echo(f"== {result.record.doc_id}")
+    show = escape_controls  # ids and text come from the input: no terminal escapes get through
+    typer.echo(f"== {show(str(result.record.doc_id))}")
     for number, text in enumerate(result.paragraphs):
         verdict = removed.get(number)
         if verdict is None:
-            typer.echo(f"  + {text}")
+            typer.echo(f"  + {show(text)}")
         else:
-            typer.echo(f"  - {text}    [{verdict.reason}: {verdict.rule}]")
+            typer.echo(f"  - {show(text)}    [{verdict.reason}: {show(str(verdict.rule))}]")
     for r in result.removals:
         if r.paragraph is None:
-            typer.echo(f"  x whole document dropped [{r.reason}: {r.rule}]")
+            typer.echo(f"  x whole document dropped [{r.reason}: {show(str(r.rule))}]")
 
 
 @app.command()
@@ -320,24 +363,24 @@ def clean(
     config_file: ConfigOpt = None,
     text_field: TextField = None,
     id_field: IdField = None,
-    url_field: Annotated[Optional[str], typer.Option("--url-field", help="Field with the page URL; its host groups pages into sites. [default: url]")] = None,
-    date_field: Annotated[Optional[str], typer.Option("--date-field", help="Field read by --keep earliest. [default: date]")] = None,
-    threshold: Annotated[Optional[float], typer.Option("--threshold", min=0.01, max=1.0, help="Estimated Jaccard at or above which paragraphs are copies. [default: 0.5]")] = None,
-    num_perm: Annotated[Optional[int], typer.Option("--num-perm", min=2, help="MinHash permutations. [default: 128]")] = None,
-    shingle: Annotated[Optional[Shingle], typer.Option("--shingle", help="Shingle kind: character or word n-grams. [default: char]")] = None,
-    ngram: Annotated[Optional[int], typer.Option("--ngram", min=1, help="Characters (or words) per shingle. [default: 5]")] = None,
-    bands: Annotated[Optional[int], typer.Option("--bands", min=0, help="LSH bands (0: chosen from the threshold).")] = None,
-    boilerplate_docs: Annotated[Optional[int], typer.Option("--boilerplate-docs", min=2, help="A paragraph in this many documents is boilerplate: every copy goes. [default: 20]")] = None,
-    boilerplate_sites: Annotated[Optional[int], typer.Option("--boilerplate-sites", min=2, help="With URLs: a paragraph on this many sites is boilerplate. [default: 50]")] = None,
-    min_kept: Annotated[Optional[float], typer.Option("--min-kept", min=0.0, max=1.0, help="Drop documents keeping less than this share of their text. [default: 0.03]")] = None,
-    novel_chars: Annotated[Optional[int], typer.Option("--novel-chars", min=0, help="Keep a mostly-duplicate document that keeps a paragraph this long found nowhere else; 0 drops it anyway. [default: 140]")] = None,
-    typo_words: Annotated[Optional[int], typer.Option("--typo-words", min=0, help="Short lines of at most this many words are copies when one word is a typo apart; 0 turns it off. [default: 6]")] = None,
-    related_evidence: Annotated[Optional[float], typer.Option("--related-evidence", min=0.0, max=1.0, help="Keep an unheaded link list after an article when its lines occur on no other page and at least this share of its site's lists name other pages' titles; 0 never keeps one. [default: 0.5]")] = None,
-    keep: Annotated[Optional[Keep], typer.Option("--keep", help="Which copy of a duplicate to keep. [default: first]")] = None,
+    url_field: Annotated[Optional[str], typer.Option("--url-field", help="Field with the page URL; its host groups pages into sites." + _default(ReadConfig, "url_field"))] = None,
+    date_field: Annotated[Optional[str], typer.Option("--date-field", help="Field read by --keep earliest." + _default(ReadConfig, "date_field"))] = None,
+    threshold: Annotated[Optional[float], typer.Option("--threshold", min=0.01, max=1.0, help="Estimated Jaccard at or above which paragraphs are copies." + _default(DedupConfig, "threshold"))] = None,
+    num_perm: Annotated[Optional[int], typer.Option("--num-perm", min=2, help="MinHash permutations." + _default(DedupConfig, "num_perm"))] = None,
+    shingle: Annotated[Optional[Shingle], typer.Option("--shingle", help="Shingle kind: character or word n-grams." + _default(DedupConfig, "shingle"))] = None,
+    ngram: Annotated[Optional[int], typer.Option("--ngram", min=1, help="Characters (or words) per shingle." + _default(DedupConfig, "ngram"))] = None,
+    bands: Annotated[Optional[int], typer.Option("--bands", min=0, help="LSH bands (0: chosen from the threshold)." + _default(DedupConfig, "bands"))] = None,
+    boilerplate_docs: Annotated[Optional[int], typer.Option("--boilerplate-docs", min=2, help="A paragraph in this many documents is boilerplate: every copy goes." + _default(DedupConfig, "boilerplate_docs"))] = None,
+    boilerplate_sites: Annotated[Optional[int], typer.Option("--boilerplate-sites", min=2, help="With URLs: a paragraph on this many sites is boilerplate." + _default(DedupConfig, "boilerplate_sites"))] = None,
+    min_kept: Annotated[Optional[float], typer.Option("--min-kept", min=0.0, max=1.0, help="Drop documents keeping less than this share of their text." + _default(DedupConfig, "min_kept"))] = None,
+    novel_chars: Annotated[Optional[int], typer.Option("--novel-chars", min=0, help="Keep a mostly-duplicate document that keeps a paragraph this long found nowhere else; 0 drops it anyway." + _default(DedupConfig, "novel_chars"))] = None,
+    typo_words: Annotated[Optional[int], typer.Option("--typo-words", min=0, help="Short lines of at most this many words are copies when one word is a typo apart; 0 turns it off." + _default(DedupConfig, "typo_words"))] = None,
+    related_evidence: Annotated[Optional[float], typer.Option("--related-evidence", min=0.0, max=1.0, help="Keep an unheaded link list after an article when its lines occur on no other page and at least this share of its site's lists name other pages' titles; 0 never keeps one." + _default(DedupConfig, "related_evidence"))] = None,
+    keep: Annotated[Optional[Keep], typer.Option("--keep", help="Which copy of a duplicate to keep." + _default(DedupConfig, "keep"))] = None,
     engine: Annotated[Engine, typer.Option("--engine", help="Where per-document work runs: worker processes here, or a Dask cluster (needs the dask extra).")] = Engine.local,
     scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="With --engine dask: the scheduler's address (e.g. tcp://10.0.0.5:8786); without it a local cluster of --jobs workers starts.")] = None,
     index_dir: Annotated[Optional[Path], typer.Option("--index", help="Clean against every batch cleaned before with this index folder, then add this batch to it (needs pyarrow).", file_okay=False)] = None,
-    memory_limit: Annotated[Optional[str], typer.Option("--memory-limit", help="Signatures held in RAM before they spill to TMPDIR, e.g. 512MB, 4GB; 0 never spills. [default: 2GB]")] = None,
+    memory_limit: Annotated[Optional[str], typer.Option("--memory-limit", help="Signatures held in RAM before they spill to TMPDIR, e.g. 512MB, 4GB; 0 never spills." + _default(DedupConfig, "memory_limit"))] = None,
     no_repair: Annotated[bool, typer.Option("--no-repair", help="Do not repair encoding.")] = False,
     no_strip: Annotated[bool, typer.Option("--no-strip", help="Do not apply chrome rules.")] = False,
     context: Context = False,
@@ -349,6 +392,8 @@ def clean(
     jobs: Jobs = 0,
     quiet: Quiet = False,
     overwrite: Overwrite = False,
+    progress: Progress = ProgressMode.auto,
+    progress_interval: ProgressInterval = LOG_INTERVAL_SECONDS,
 ) -> None:
     """Clean documents: repair, strip chrome, remove duplicate and boilerplate paragraphs."""
     config = _configure(
@@ -372,7 +417,8 @@ def clean(
         raise _fail("--scheduler needs --engine dask")
     if record_mode != RecordMode.full and removed is None:
         raise _fail("--record ids needs --removed FILE")
-    _run(inputs, output, removed, stats, config, jobs, quiet, index_dir=index_dir, engine=engine.value,
+    _run(inputs, output, removed, stats, config, jobs, quiet, progress.value, progress_interval,
+         index_dir=index_dir, engine=engine.value,
          scheduler=scheduler, record_mode=record_mode.value, overwrite=overwrite)
 
 
@@ -396,6 +442,8 @@ def strip_command(
     jobs: Jobs = 0,
     quiet: Quiet = False,
     overwrite: Overwrite = False,
+    progress: Progress = ProgressMode.auto,
+    progress_interval: ProgressInterval = LOG_INTERVAL_SECONDS,
 ) -> None:
     """Repair and strip chrome only (no duplicate removal)."""
     config = _configure(
@@ -408,7 +456,8 @@ def strip_command(
     )
     if record_mode != RecordMode.full and removed is None:
         raise _fail("--record ids needs --removed FILE")
-    _run(inputs, output, removed, stats, config, jobs, quiet, explain=explain, record_mode=record_mode.value,
+    _run(inputs, output, removed, stats, config, jobs, quiet, progress.value, progress_interval,
+         explain=explain, record_mode=record_mode.value,
          overwrite=overwrite)
 
 
@@ -417,7 +466,12 @@ def rules(
     family: Annotated[Optional[str], typer.Option("--family", help="Only rules of this family.")] = None,
 ) -> None:
     """List the chrome rules: name, family, and an example of what each removes."""
-    for rule in load_catalogue().rules:
+    catalogue = load_catalogue()
+    families = sorted({rule.family for rule in catalogue.rules})
+    if family is not None and family not in families:
+        raise typer.BadParameter(f"no family {family!r}; the families are: {', '.join(families)}",
+                                 param_hint="'--family'")
+    for rule in catalogue.rules:
         if family and rule.family != family:
             continue
         example = rule.examples[0] if rule.examples else ""
@@ -455,7 +509,8 @@ def explain(
         text = entry.get("text")
         # a preview on one line: a dropped document's text is the whole document
         shown = "(text not recorded)" if text is None else " ".join(str(text).split())[:200]
-        typer.echo(f"{where:<14} {why}\n    {shown}")
+        # every field comes from a file: no terminal escapes get through
+        typer.echo(f"{escape_controls(where):<14} {escape_controls(why)}\n    {escape_controls(shown)}")
 
 
 @app.command()

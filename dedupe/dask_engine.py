@@ -20,9 +20,9 @@ stats counts are byte-identical to the local engine's (docs/distributed.md).
 from __future__ import annotations
 
 import logging
-import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from multiprocessing import resource_tracker
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from .config import CleanConfig, DedupConfig
 from .errors import ConfigError, MissingExtraError
 from .fingerprint import band_key
 from .resolve import ParagraphTable, band_edges, component_labels, exact_edges, sorted_group_pairs
+from .workers import available_cores, sigint_blocked
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +78,14 @@ class DaskPool:
             if scheduler:
                 self.client = Client(scheduler, timeout="30s")
             else:
-                # processes, one thread each: the stages hold the GIL
-                self._cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                                             processes=True, dashboard_address=None)
+                # processes, one thread each: the stages hold the GIL. They start (from the
+                # cluster's own thread, created here) with SIGINT blocked: Ctrl-C is the
+                # driver's to handle, and it closes the cluster, where every worker printed
+                # a KeyboardInterrupt traceback.
+                resource_tracker.ensure_running()  # started later, it would unblock SIGINT there
+                with sigint_blocked():
+                    self._cluster = LocalCluster(n_workers=workers or available_cores(), threads_per_worker=1,
+                                                 processes=True, dashboard_address=None)
                 self.client = Client(self._cluster)
         except OSError as exc:
             self.terminate()
@@ -93,8 +99,11 @@ class DaskPool:
         self.ahead = 2 * self.threads + 1
         log.info("dask engine: %d worker thread(s) at %s", self.threads, self.client.scheduler.address)
 
-    def imap(self, func: Callable[[Any], Any], jobs: Iterable[Any]) -> Iterator[Any]:
+    def imap(self, func: Callable[[Any], Any], jobs: Iterable[Any], local: Any = None) -> Iterator[Any]:
         """Results of ``func`` over ``jobs``, in order (``func`` is a pipeline ``_process_*``).
+
+        ``local`` (what the local engine runs in-process for a small input) is
+        not used: a cluster was asked for, so the cluster does the work.
 
         Pass 1's signatures also stay on the worker that computed them, for
         :meth:`cluster`: the grouping step reads them there instead of the

@@ -200,7 +200,7 @@ class Index:
             if manifest_path.exists():
                 manifest = _read_manifest(manifest_path)
                 if create:
-                    _check_parameters(folder, manifest["parameters"], parameters(config))
+                    _check_parameters(folder, manifest["parameters"], parameters(config), config)
             else:
                 manifest = {"format": FORMAT, "parameters": parameters(config), "batches": []}
             index = cls(folder, manifest, lock)
@@ -484,13 +484,43 @@ def _manifest_problem(manifest: dict[str, Any]) -> str | None:
     return None
 
 
-def _check_parameters(folder: Path, stored: dict[str, Any], current: dict[str, Any]) -> None:
-    for key in sorted(set(stored) | set(current)):
-        if stored.get(key) != current.get(key):
-            raise ConfigError(
-                f"{folder}: the index was built with {key}={stored.get(key)!r}, this run has "
-                f"{key}={current.get(key)!r}; use the same settings or a new index"
-            )
+#: Parameters as the user sets them: flags where there is one, else the configuration's name.
+SETTING_NAMES = {
+    "shingle": "--shingle", "ngram": "--ngram", "num_perm": "--num-perm", "seed": "dedup.seed",
+    "min_minhash_length": "dedup.min_minhash_length", "max_minhash_chars": "dedup.max_minhash_chars",
+}
+#: Parameters derived from the settings above and from --threshold / --bands: checked after them,
+#: so that a changed --num-perm is named as such rather than by the bands it changes.
+DERIVED = ("bands", "rows")
+
+
+def _check_parameters(folder: Path, stored: dict[str, Any], current: dict[str, Any],
+                      config: CleanConfig) -> None:
+    """Refuse an index built with other parameters, naming the setting the user gave."""
+    keys = sorted(set(stored) | set(current), key=lambda k: (k in DERIVED, k not in SETTING_NAMES, k))
+    for key in keys:
+        if stored.get(key) == current.get(key):
+            continue
+        if key in DERIVED:
+            raise ConfigError(_bands_message(folder, stored, current, config))
+        name = SETTING_NAMES.get(key, key)
+        raise ConfigError(
+            f"{folder}: the index was built with {name}={stored.get(key)!r}, this run has "
+            f"{name}={current.get(key)!r}; use the same settings or a new index"
+        )
+
+
+def _bands_message(folder: Path, stored: dict[str, Any], current: dict[str, Any], config: CleanConfig) -> str:
+    """The LSH bands differ while every setting they depend on but --threshold / --bands agrees."""
+    built = f"{stored.get('bands')} bands of {stored.get('rows')} rows"
+    here = f"{current.get('bands')} of {current.get('rows')}"
+    if config.dedup.bands:
+        given = f"--bands={config.dedup.bands} gives {here}"
+    else:
+        given = f"--threshold={config.dedup.threshold} chooses {here} (with --bands=0)"
+    return (f"{folder}: the index was built with {built} (from its --threshold, or --bands); this run's "
+            f"{given}; use the index's --threshold, or keep this one with --bands={stored.get('bands')}, "
+            f"or a new index")
 
 
 class _Lock:

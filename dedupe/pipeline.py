@@ -22,7 +22,6 @@ from __future__ import annotations
 import functools
 import logging
 import math
-import multiprocessing
 import os
 import pickle
 import re
@@ -46,6 +45,7 @@ from .index import Index, extend_with_earlier, new_rows
 from .io import IterableSource, Record, Source, bad_record, output_fields
 from .layout import segment, split_lines_keepends, take_out
 from .normalize import match_key, repair, repair_document
+from .progress import ProgressCallback, ProgressEvent
 from .record import Removal, Stats
 from .resolve import (
     BODY,
@@ -73,6 +73,7 @@ from .strip import (
     strip_pages,
 )
 from .templates import TemplateBuilder, TemplateTable, line_hashes, site_of
+from .workers import WorkerPool, worker_count
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,6 @@ def typo_keys(key: str, max_words: int) -> list[tuple[int, int, int]]:
             out.append((exact_hash(" ".join(words[:j] + ["\x00"] + words[j + 1:])), letters, len(word)))
     return out
 
-ProgressCallback = Callable[[str, int, int | None], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -484,6 +484,23 @@ class DocResult:
         return self.output is not None
 
 
+def _map(pool: Any, remote: Callable[[Job], Any], local: Callable[[Job], Any], jobs: Iterable[Job]) -> Iterator[Any]:
+    """``remote`` over ``jobs`` in the pool's workers (``local`` here, when it has none or
+    decides the input is too small for them), results in order."""
+    return pool.imap(remote, jobs, local) if pool is not None else map(local, jobs)
+
+
+def _size(chunk: list[Record]) -> tuple[int, int]:
+    """Documents and characters of text in a batch, for progress."""
+    return len(chunk), sum(len(r.text) for r in chunk if r.error is None and r.text)
+
+
+def _add(done: list[int], size: tuple[int, int]) -> tuple[int, int]:
+    done[0] += size[0]
+    done[1] += size[1]
+    return size
+
+
 def _batches(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
     batch: list[Record] = []
     for record in records:
@@ -535,6 +552,11 @@ def _timestamp(value: Any) -> float:
 class Cleaner:
     """Runs the whole pipeline over a source and yields a :class:`DocResult` per document.
 
+    ``jobs`` worker processes (0: every core) do the per-document stages,
+    capped at the cores available; an input too small to repay starting them
+    runs in this process (:mod:`dedupe.workers`). No caller needs an
+    ``if __name__ == "__main__":`` guard: workers never re-run the caller's script.
+
     >>> from dedupe.io import IterableSource
     >>> results = list(Cleaner().run(IterableSource(["Hello there, this is a document.", ""])))
     >>> [(r.kept, [x.reason for x in r.removals]) for r in results]
@@ -551,28 +573,36 @@ class Cleaner:
         engine: str = "local",
         scheduler: str | None = None,
     ) -> None:
-        if jobs < 1:
-            raise ValueError("jobs must be at least 1")
+        if jobs < 0:
+            raise ValueError("jobs must be 0 (every core) or positive")
         if engine not in ("local", "dask"):
             raise ValueError("engine must be 'local' or 'dask'")
         self.config = config
         self.index = index
         self.engine = engine
         self.scheduler = scheduler
-        self.jobs = jobs
+        # more processes than cores only cost memory (see dedupe.workers)
+        self.jobs = worker_count(jobs)
         self.progress = progress
         self.stats = Stats()
+        # (documents, characters) of the input, once a pass has read all of it
+        self._totals: tuple[int, int] | None = None
         self.resolution: Resolution | None = None
 
-    def _tick(self, stage: str, advance: int, total: int | None = None) -> None:
+    def _tick(self, stage: str, documents: int = 0, chars: int = 0, step: str = "", detail: str = "") -> None:
         if self.progress is not None:
-            self.progress(stage, advance, total)
+            total_documents, total_chars = self._totals or (None, None)
+            self.progress(ProgressEvent(stage, documents, chars, total_documents, total_chars, step, detail))
+
+    def _resolve_step(self, step: str, detail: str = "") -> None:
+        self._tick("resolve", step=step, detail=detail)
 
     def run(self, source: Source | Iterable[dict[str, Any] | str]) -> Iterator[DocResult]:
         """Clean every document of ``source``; results come in input order."""
         if not hasattr(source, "records"):
             source = IterableSource(source, self.config.read)  # type: ignore[arg-type]
         self.stats = Stats()
+        self._totals = None
         started = time.perf_counter()
         pool: Any = None
         scratch = make_scratch_dir("run")  # also sweeps away the scratch of runs that were killed
@@ -582,9 +612,7 @@ class Cleaner:
 
                 pool = DaskPool(self.config, self.scheduler, self.jobs if self.jobs > 1 else 0)
             elif self.jobs > 1:
-                pool = multiprocessing.get_context("spawn").Pool(
-                    self.jobs, initializer=_init_process, initargs=(self.config,)
-                )
+                pool = WorkerPool(self.jobs, _init_process, (self.config,))
             worker = _Worker(self.config)
             templates_dir = None
             strip_cfg = self.config.strip
@@ -641,19 +669,23 @@ class Cleaner:
     def _count_lines(self, source: Source, worker: _Worker, pool: Any) -> TemplateTable:
         started = time.perf_counter()
         builder = TemplateBuilder()
+        sizes: deque[tuple[int, int]] = deque()
 
         def jobs() -> Iterator[Job]:
             for chunk in _batches(self._records(source), BATCH_DOCS):
                 for rec in chunk:
                     self._check_bad(rec)
+                sizes.append(_size(chunk))
                 yield None, None, [(r.index, r.text, self._site(r)) for r in chunk if r.error is None]
 
+        done = [0, 0]
+        self._tick("count lines")
         with _Guard(jobs()) as guarded:
-            results = pool.imap(_process_count, guarded) if pool else map(worker.count_batch, guarded)
-            for batch in results:
+            for batch in _map(pool, _process_count, worker.count_batch, guarded):
                 for site, hashes in batch:
                     builder.add(site, hashes)
-                self._tick("count lines", len(batch))
+                self._tick("count lines", *_add(done, sizes.popleft()))
+        self._totals = self._totals or (done[0], done[1])
         table = builder.finish()
         self.stats.seconds["count lines"] = time.perf_counter() - started
         return table
@@ -680,6 +712,7 @@ class Cleaner:
         # pass 1 spills prepared documents for pass 2 only here: Dask workers
         # may not share this machine's disk, so with them pass 2 prepares again
         spill = scratch if self.engine == "local" else None
+        sizes: deque[tuple[int, int]] = deque()
 
         def jobs() -> Iterator[Job]:
             for number, chunk in enumerate(_batches(self._records(source), BATCH_DOCS)):
@@ -693,20 +726,27 @@ class Cleaner:
                     if rec.error is None:
                         work.append((rec.index, rec.text, site))
                         self.stats.bytes_in += len(rec.text)
+                sizes.append(_size(chunk))
                 yield templates_dir, (_spill_path(spill, number) if spill else None), work
 
+        done = [0, 0]
+        self._tick("fingerprint")
         with _Guard(jobs()) as guarded:
-            results = pool.imap(_process_fingerprint, guarded) if pool else map(worker.fingerprint_batch, guarded)
-            for batch in results:
+            for batch in _map(pool, _process_fingerprint, worker.fingerprint_batch, guarded):
                 store.append(batch.signatures)
                 batch.signatures = _NO_SIGNATURES
                 batches.append(batch)
-                self._tick("fingerprint", batch.chars.shape[0])
+                self._tick("fingerprint", *_add(done, sizes.popleft()))
                 for name, seconds in batch.seconds.items():
                     self.stats.seconds[name] += seconds
+        self._totals = self._totals or (done[0], done[1])
+        if spill is not None and isinstance(pool, WorkerPool):
+            # pass 2 reads the spilled batches: the workers' memory serves resolve better
+            pool.terminate()
         self.stats.seconds["pass1"] = time.perf_counter() - started
 
         resolve_started = time.perf_counter()
+        self._resolve_step("building tables", f"{len(doc_ids):,} documents")
         if store.spilled:
             self.stats.signatures_spilled = store.size
             log.info("fingerprints passed --memory-limit: %d signatures spilled to disk", store.size)
@@ -731,15 +771,18 @@ class Cleaner:
         n_input = len(doc_ids)
         earlier = None
         if self.index is not None:
+            self._resolve_step("reading the index")
             earlier = self.index.load(store)  # signatures go straight into the (spilling) store
             table, docs = extend_with_earlier(table, docs, earlier, store, sites)
             doc_ids = doc_ids + earlier.doc_ids
             self.stats.index_rows = earlier.size
         # the Dask engine groups candidates and (past the memory budget) finds components on its
         # cluster; locally, --jobs threads share the bands (the worker processes are idle now)
-        cluster = getattr(pool, "cluster", None) or functools.partial(cluster_labels, threads=self.jobs)
-        resolution = resolve(table, docs, self.config.dedup, cluster=cluster)
+        cluster = getattr(pool, "cluster", None) or functools.partial(
+            cluster_labels, threads=self.jobs, progress=self._resolve_step)
+        resolution = resolve(table, docs, self.config.dedup, cluster=cluster, progress=self._resolve_step)
         if self.index is not None:
+            self._resolve_step("writing the index batch")
             # written now, while the signatures are at hand; joins the index at commit()
             self.index.stage(new_rows(table, resolution, store, doc_ids, list(sites), docs.site,
                                       n_input, earlier))
@@ -756,7 +799,7 @@ class Cleaner:
         self, source: Source, worker: _Worker, pool: Any, plan: _Plan | None, templates_dir: str | None
     ) -> Iterator[DocResult]:
         started = time.perf_counter()
-        total = plan.n_input if plan is not None else None
+        stage = "assemble" if plan is not None else "strip"
         pending: deque[list[Record]] = deque()
 
         def jobs() -> Iterator[Job]:
@@ -784,11 +827,12 @@ class Cleaner:
                 yield prepared
 
         seen = 0
+        self._tick(stage)
         with _Guard(jobs()) as guarded:
             if spill_dir is not None:
                 results: Iterable[list[Prepared]] = spilled(spill_dir)
             else:
-                results = pool.imap(_process_prepare, guarded) if pool else map(worker.prepare_batch, guarded)
+                results = _map(pool, _process_prepare, worker.prepare_batch, guarded)
             for prepared_batch in results:
                 chunk = pending.popleft()
                 prepared_iter = iter(prepared_batch)
@@ -796,7 +840,7 @@ class Cleaner:
                     result = self._assemble(rec, None if rec.error else next(prepared_iter), plan)
                     seen += 1
                     yield result
-                self._tick("assemble", len(chunk), total)
+                self._tick(stage, *_size(chunk))
         if plan is not None and seen != plan.n_input:
             raise InputError("input", f"input changed between the two passes ({plan.n_input} then {seen} records)")
         self.stats.seconds["pass2"] = time.perf_counter() - started
@@ -885,11 +929,10 @@ STOP_TIMEOUT = 10.0
 def _stop_now(pool: Any) -> None:
     """Stop a pool whose remaining results nobody will read.
 
-    ``Pool.terminate()`` stops the workers and then joins its result thread,
-    which waits forever when a worker was stopped halfway through sending a
-    result (seen under load with SIGTERM: the run printed nothing and never
-    exited). So it runs in a daemon thread, and a run that is ending anyway
-    does not wait for it longer than :data:`STOP_TIMEOUT`.
+    ``multiprocessing.Pool.terminate()`` (which the local engine used) could
+    wait forever on a lock or a result a stopped worker held, and a cluster
+    may not answer; so stopping runs in a daemon thread, and a run that is
+    ending anyway does not wait for it longer than :data:`STOP_TIMEOUT`.
     """
     stopper = threading.Thread(target=pool.terminate, daemon=True, name="dedupe-pool-stop")
     stopper.start()

@@ -36,6 +36,9 @@ from scipy.sparse.csgraph import connected_components
 from .config import RELATED_EVIDENCE_RUNS, DedupConfig
 from .store import SignatureStore
 
+#: Told the resolver's current step and how far into it (for progress lines).
+StepCallback = Callable[[str, str], None]
+
 #: Candidate pairs verified per step: bounds the per-pair temporaries.
 _VERIFY_PAIRS = 1 << 22
 #: Sentences scanned per step when looking for a few hashes among all of them.
@@ -264,7 +267,7 @@ def band_edges(
 
 def candidate_edges(
     table: ParagraphTable, threshold: float, short_length: int = 0, short_threshold: float = 0.0,
-    threads: int = 1,
+    threads: int = 1, progress: StepCallback | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Verified edges between rows: equal exact hashes, or a shared band and similar signatures.
 
@@ -274,7 +277,7 @@ def candidate_edges(
     not depend on the order bands finish in. Once the signatures have spilled
     to disk, bands go one at a time: each band's verification maps up to the
     memory limit of signature pages, and two at once took a million-document
-    run from 7.8 to 10.3 GB.
+    run from 7.8 to 10.3 GB. ``progress`` hears of each band done.
     """
     n = table.size
     edges = _EdgeSet(n)
@@ -290,24 +293,34 @@ def candidate_edges(
         a, b = _group_pairs(store.band(band)[sig_of], minhashed)
         return band_edges(table, a, b, threshold, short_length, short_threshold)
 
+    def done(band: int) -> None:
+        if progress is not None:
+            progress("grouping candidates", f"band {band + 1} of {store.bands}")
+
     if store.bands:
         edges.add(*one_band(0))  # the first band joins the store's parts; the others only read
+        done(0)
     if threads > 1 and store.bands > 2 and not store.spilled:
         with ThreadPoolExecutor(threads, thread_name_prefix="dedupe-band") as pool:
-            for found in pool.map(one_band, range(1, store.bands)):
+            for band, found in enumerate(pool.map(one_band, range(1, store.bands)), start=1):
                 edges.add(*found)
+                done(band)
     else:
         for band in range(1, store.bands):
             edges.add(*one_band(band))
+            done(band)
     return edges.pairs()
 
 
-def cluster_labels(table: ParagraphTable, config: DedupConfig, threads: int = 1) -> tuple[np.ndarray, int]:
+def cluster_labels(
+    table: ParagraphTable, config: DedupConfig, threads: int = 1, progress: StepCallback | None = None
+) -> tuple[np.ndarray, int]:
     """Cluster of every row (connected components of the verified edges) and the edge count.
 
     The local clustering step; the Dask engine brings its own with the same result.
     """
-    src, dst = candidate_edges(table, config.threshold, config.short_chars, config.short_threshold, threads)
+    src, dst = candidate_edges(table, config.threshold, config.short_chars, config.short_threshold, threads,
+                               progress)
     return component_labels(table.size, src, dst), int(src.shape[0])
 
 
@@ -821,13 +834,16 @@ Clusterer = Callable[[ParagraphTable, DedupConfig], tuple[np.ndarray, int]]
 
 
 def resolve(
-    table: ParagraphTable, docs: DocumentTable, config: DedupConfig, cluster: Clusterer | None = None
+    table: ParagraphTable, docs: DocumentTable, config: DedupConfig, cluster: Clusterer | None = None,
+    progress: StepCallback | None = None,
 ) -> Resolution:
     """Decide, for every fingerprinted paragraph, whether it is kept, a duplicate or boilerplate.
 
     ``cluster`` replaces the local clustering step (:func:`cluster_labels`);
     any replacement must number clusters the same way (by smallest row).
+    ``progress`` is told each step as it begins.
     """
+    step = progress or (lambda name, detail: None)
     n = table.size
     n_docs = docs.chars.shape[0]
     status = np.zeros(n, dtype=np.int8)
@@ -840,13 +856,17 @@ def resolve(
                           np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64),
                           np.empty(0, np.int64))
 
+    step("grouping candidates", f"{n:,} paragraphs")
     labels, n_edges = (cluster or cluster_labels)(table, config)
+    step("matching typos", "")
     typo_a, typo_b = typo_edges(table)
     if typo_a.shape[0]:
         # labels are numbered by smallest row, so components over them keep that numbering
         merged = component_labels(int(labels.max()) + 1, labels[typo_a], labels[typo_b])
         labels = merged[labels]
+    step("splitting chains", "")
     labels, n_split = split_chained(table, labels)
+    step("link lists", "")
     stripped, list_stats = confirm_link_lists(table, docs, labels, config.related_evidence)
     if stripped.any():
         # set apart: a link list's line counts toward no cluster's documents or sites
@@ -854,6 +874,7 @@ def resolve(
         labels[stripped] = int(labels.max()) + 1 + np.arange(int(stripped.sum()))
         status[stripped] = STRIPPED
     n_labels = int(labels.max()) + 1
+    step("boilerplate and keep policy", f"{n_labels:,} clusters")
     sizes = np.bincount(labels, minlength=n_labels)
     multi = sizes[labels] > 1
 
@@ -930,12 +951,14 @@ def resolve(
     canonical[status != DUPLICATE] = -1
 
     # Paragraphs split, joined or spliced from earlier ones: every sentence seen before.
+    step("sentences", "")
     coverage, pointer = _sentence_coverage(table, status, keys)
     sentence_rows = np.flatnonzero((status == KEPT) & (coverage >= config.sentence_coverage) & (pointer >= 0))
     status[sentence_rows] = DUPLICATE
     canonical[sentence_rows] = pointer[sentence_rows]
 
     # Duplicate documents: share of kept text among kept + duplicate text.
+    step("duplicate documents", "")
     doc_dropped = _drop_documents(table, docs, status, config.min_kept)
     if config.novel_chars:
         doc_dropped &= ~_holds_novel_text(table, status, sizes[labels] == 1, config.novel_chars, doc_dropped)

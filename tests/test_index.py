@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -76,6 +77,26 @@ def test_parameters_that_change_fingerprints_are_refused(runner, tmp_path):
     assert result.exit_code == 1
     assert "ngram=5" in result.output and "ngram=4" in result.output
     assert not (tmp_path / "o2.jsonl").exists()
+
+
+@pytest.mark.parametrize("flags, named", [
+    (["--threshold", "0.8"], "--threshold=0.8"),
+    (["--num-perm", "64"], "--num-perm=64"),
+    (["--bands", "16"], "--bands=16"),
+])
+def test_the_refusal_names_the_setting_the_user_changed_not_the_bands_it_moved(runner, tmp_path, flags, named):
+    batch = write_jsonl(tmp_path / "in.jsonl", docs("a", ["\n".join(ARTICLE), "\n".join(OTHER)]))
+    index = tmp_path / "index"
+    assert invoke(runner, "clean", batch, "-o", tmp_path / "o.jsonl", "--index", index, "-q").exit_code == 0
+    result = invoke(runner, "clean", batch, "-o", tmp_path / "o2.jsonl", "--index", index, "-q", *flags)
+    assert result.exit_code == 1
+    assert named in result.output, result.output
+    if flags[0] == "--threshold":
+        # the bands the index was built with serve the new threshold too
+        bands = re.search(r"keep this one with --bands=(\d+), or a new index", result.output).group(1)
+        again = invoke(runner, "clean", batch, "-o", tmp_path / "o3.jsonl", "--index", index, "-q", *flags,
+                       "--bands", bands)
+        assert again.exit_code == 0, again.output
 
 
 def test_a_failed_run_leaves_the_index_as_it_was(runner, tmp_path):

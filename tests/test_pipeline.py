@@ -201,7 +201,7 @@ def test_bands_verified_on_threads_give_the_same_edges(tmp_path, monkeypatch):
 
     found = {}
 
-    def compare(table, config, threads=1):  # while the run's signatures are at hand
+    def compare(table, config, threads=1, progress=None):  # while the run's signatures are at hand
         for count in (1, 3):
             found[count] = candidate_edges(table, 0.5, 60, 0.75, threads=count)
         return cluster_labels(table, config)
