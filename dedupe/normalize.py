@@ -142,10 +142,11 @@ _DATE_WORDS = frozenset(
 _MASK = "\x00"
 _ZEROS = re.compile(r"0+(?:_0+)*")
 _LETTER = re.compile(r"[^\W\d_]")
+_LITERAL_WORD = re.compile(r"(?!0(?:\s|$))\w")
 _ZERO_RUN = re.compile(r"(?<!\S)0(?: 0)+(?!\S)")
 _DATE_NAMES = "|".join(sorted(_DATE_WORDS, key=len, reverse=True))
 #: A month or weekday name right before or after a masked value is part of it.
-_DATE_BEFORE = re.compile(rf"(?<!\S)(?:{_DATE_NAMES})[.,]?(?=\s+\x00)")
+_DATE_BEFORE = re.compile(rf"(?<!\S)(?:{_DATE_NAMES})[.,]?(?=(?:\s+(?:{_DATE_NAMES})[.,]?)*\s+\x00)")
 _DATE_AFTER = re.compile(rf"(\x00[.,]?\s+)(?:{_DATE_NAMES})[.,]?(?!\S)")
 _DATE_AFTER_MASKED = "\\1" + _MASK
 #: Template items: words, and tokens of punctuation alone ("--", "*") or a mask.
@@ -186,8 +187,9 @@ def value_keys(text: str, every_number: bool = False, template: bool = True) -> 
     digits keeps its letters ("openldap-2.8" is "openldap 0"). Other words
     are as in :func:`match_key`, and a token of punctuation alone (``--``,
     ``*``) is kept: the lines a template prints with different values share
-    the key. A line without values, or of values alone (a date, an address:
-    no literal text to be a template of), has none; so has any line with
+    the key. A line without values, or without literal text (values alone,
+    a date or an address, or values and punctuation after them: no text to
+    be a template of) has none; so has any line with
     ``template=False`` (the identifier key alone is cheaper).
 
     >>> value_keys("Closes: #1038603")
@@ -200,6 +202,8 @@ def value_keys(text: str, every_number: bool = False, template: bool = True) -> 
     ('40.000', ('', None))
     >>> value_keys("2022-01-02  Colin Watson  <cjwatson@debian.org>")
     ('2022.01.02', None)
+    >>> value_keys("Date:   Fri Feb 1 06:41:51 2019 +0000")[1], value_keys("<a@b.org> and Bruce <b@p.com>.")[1]
+    ('date 0', None)
     """
     folded = unicodedata.normalize("NFKC", text).casefold()
     linked = "@" in folded or "://" in folded or "www." in folded
@@ -233,7 +237,9 @@ def value_keys(text: str, every_number: bool = False, template: bool = True) -> 
         masked = _DATE_BEFORE.sub(_MASK, _DATE_AFTER.sub(_DATE_AFTER_MASKED, masked))
     items = " ".join(_TEMPLATE_ITEM.findall(_ZEROS.sub("0", _DIGITS.sub("0", masked))))
     key = _ZERO_RUN.sub("0", items.replace(_MASK, "0"))  # no literal is "0": digits fold, runs collapse
-    return identifier_key, (key if key.strip("0 ") else None)
+    # literal text: a word, or the punctuation a line opens with ("--" of a sign-off, a bullet)
+    literal = _LITERAL_WORD.search(key) is not None or not key.startswith("0")
+    return identifier_key, (key if literal else None)
 
 
 def split_lines(text: str) -> list[str]:
