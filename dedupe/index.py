@@ -45,13 +45,13 @@ from .errors import ConfigError, MissingExtraError
 from .io import AtomicFile
 from .resolve import (
     BOILERPLATE,
-    STRIPPED,
     EARLIER_BOILERPLATE,
     EARLIER_KEPT,
     EARLIER_TEMPLATE,
     KEPT,
     RULE_SITE_TEMPLATE,
     RULE_TEMPLATED_DOCS,
+    STRIPPED,
     DocumentTable,
     EarlierFamilies,
     ParagraphTable,
@@ -672,7 +672,8 @@ def new_rows(table: ParagraphTable, resolution: Resolution, store: SignatureStor
 def _new_families(table: ParagraphTable, resolution: Resolution, n_new: int, docs_site: np.ndarray,
                   site_names: list[str]) -> tuple[np.ndarray, list[str | None], np.ndarray, np.ndarray]:
     """This run's template families as the resolver counted them: pages per (family, site), and rule."""
-    empty = (np.empty(0, np.uint64), [], np.empty(0, np.int64), np.empty(0, np.int8))
+    no_sites: list[str | None] = []
+    empty = (np.empty(0, np.uint64), no_sites, np.empty(0, np.int64), np.empty(0, np.int8))
     if table.template is None or resolution.family_rule is None:
         return empty
     current = np.arange(n_new)

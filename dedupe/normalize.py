@@ -134,11 +134,12 @@ _LINK = re.compile(r"(?:https?|ftp)://\S+|www\.\S+")
 #: A mailbox: up to three name words and ``<address>``, or a bare address.
 _MAILBOX = re.compile(r"(?:[^\W\d_][^\s<>@,;:()]*\s+){0,3}<[^\s<>@]+@[^\s<>]+>|[^\s<>@()]+@[^\s<>@()]+\.[^\s<>@()]+")
 #: Month and weekday names (English): part of a date when next to a number.
-_DATE_WORDS = frozenset(
-    "jan january feb february mar march apr april may jun june jul july aug august sep sept september "
-    "oct october nov november dec december mon monday tue tues tuesday wed wednesday thu thur thurs "
-    "thursday fri friday sat saturday sun sunday".split()
-)
+_DATE_WORDS = frozenset((
+    "jan", "january", "feb", "february", "mar", "march", "apr", "april", "may", "jun", "june", "jul", "july",
+    "aug", "august", "sep", "sept", "september", "oct", "october", "nov", "november", "dec", "december",
+    "mon", "monday", "tue", "tues", "tuesday", "wed", "wednesday", "thu", "thur", "thurs", "thursday",
+    "fri", "friday", "sat", "saturday", "sun", "sunday",
+))
 _MASK = "\x00"
 _ZEROS = re.compile(r"0+(?:_0+)*")
 _LETTER = re.compile(r"[^\W\d_]")

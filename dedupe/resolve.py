@@ -1167,9 +1167,9 @@ def _spans(table: ParagraphTable, docs: DocumentTable, config: DedupConfig, grou
         (pair_group, pair_site), counts = _unique_rows([tri_group, tri_site])
         pair_key = pair_group * n_sites + pair_site  # sorted: _unique_rows sorts by group, then site
         if table.earlier is not None and table.earlier_site_copies is not None:
-            past = np.flatnonzero((table.earlier > 0) & with_site)
-            at = np.searchsorted(pair_key, group[past] * n_sites + site_of_row[past])
-            np.add.at(counts, at, table.earlier_site_copies[past] - 1)
+            sited_past = np.flatnonzero((table.earlier > 0) & with_site)
+            at = np.searchsorted(pair_key, group[sited_past] * n_sites + site_of_row[sited_past])
+            np.add.at(counts, at, table.earlier_site_copies[sited_past] - 1)
         template = (counts >= config.site_min_docs) & (counts >= config.site_share * docs.site_docs[pair_site])
         on_site[pair_group[template]] = True
         sited = np.flatnonzero(with_site)

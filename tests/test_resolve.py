@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from dedupe import CleanConfig, Cleaner, DedupConfig
 from dedupe.fingerprint import char_shingle_hash32, shingles
 from dedupe.normalize import match_key
-from dedupe.pipeline import SHORT_KEY_WORDS, TYPO_MIN_LETTERS, exact_key, prepare, sentence_hashes
+from dedupe.pipeline import TYPO_MIN_LETTERS, exact_key, prepare, sentence_hashes
 
 from .conftest import ARTICLE, OTHER, read_jsonl, write_jsonl
 from .test_cli import invoke
@@ -59,8 +59,11 @@ def one_typo_apart(a: str, b: str) -> bool:
             and abs(len(x) - len(y)) <= 1 and len(letters_x ^ letters_y) <= 2)
 
 
+DEFAULTS = DedupConfig()
+
+
 def check_direct(inputs: dict[str, str], outputs: dict[str, str], records: list[dict],
-                 config: DedupConfig = DedupConfig()) -> dict[str, int]:
+                 config: DedupConfig = DEFAULTS) -> dict[str, int]:
     """Assert that every duplicate record names a paragraph in the output that it is similar to
     by the rule it records, with the similarity it records; returns the count per rule."""
     paragraphs = {doc_id: prepare(text).paragraphs for doc_id, text in inputs.items()}
@@ -68,8 +71,8 @@ def check_direct(inputs: dict[str, str], outputs: dict[str, str], records: list[
     dropped = {r["doc_id"] for r in records if r["paragraph"] is None}
     output_lines = {doc_id: {line.strip() for line in text.split("\n")} for doc_id, text in outputs.items()}
     kept_sentences: dict[int, set[str]] = {}  # sentence hash -> documents whose output holds it
-    for doc_id, text in outputs.items():
-        for line in output_lines[doc_id]:
+    for doc_id, lines in output_lines.items():
+        for line in lines:
             for sentence, _ in sentence_hashes(line):
                 kept_sentences.setdefault(sentence, set()).add(doc_id)
     counts: dict[str, int] = {}
@@ -104,7 +107,7 @@ def check_direct(inputs: dict[str, str], outputs: dict[str, str], records: list[
     return counts
 
 
-def check_results(docs: list[dict], results, config: DedupConfig = DedupConfig()) -> dict[str, int]:
+def check_results(docs: list[dict], results, config: DedupConfig = DEFAULTS) -> dict[str, int]:
     return check_direct({d["id"]: d["text"] for d in docs},
                         {res.record.doc_id: res.text for res in results if res.kept},
                         [x.to_dict() for res in results for x in res.removals], config)
@@ -139,7 +142,8 @@ def test_a_chain_never_makes_its_far_end_a_copy():
     check_results(docs, results)
 
 
-WORDS_FOR_FILLER = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen".split()
+WORDS_FOR_FILLER = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+                    "twelve", "thirteen", "fourteen"]
 
 
 def test_a_copy_moves_to_a_kept_paragraph_it_is_similar_to_when_its_document_is_dropped():
@@ -147,8 +151,8 @@ def test_a_copy_moves_to_a_kept_paragraph_it_is_similar_to_when_its_document_is_
     filler = [f"{sentence} This is line {word} of the filler." for word in WORDS_FOR_FILLER for sentence in OTHER]
     docs = [{"id": "source", "text": "\n".join(filler)},
             {"id": "mostly-copy", "text": "\n".join(filler + [CHAIN_A])},
-            {"id": "b", "text": "\n".join([CHAIN_B, "A line of its own, found in no other document here."])},
-            {"id": "c", "text": "\n".join([CHAIN_C, "Another line of its own, found nowhere else either."])}]
+            {"id": "b", "text": f"{CHAIN_B}\nA line of its own, found in no other document here."},
+            {"id": "c", "text": f"{CHAIN_C}\nAnother line of its own, found nowhere else either."}]
     results, _ = run(docs)
     assert not results[1].kept
     (moved,) = [r for r in duplicates(results) if r.doc_id == "b"]
@@ -214,8 +218,9 @@ DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 MONTHS = ["Jan", "Mar", "May", "Aug", "Oct", "Dec"]
 
 
-PACKAGES = ("adduser apt bash coreutils dash dpkg findutils gawk grep gzip hostname init less login "
-            "mawk ncurses passwd perl procps sed sudo tar tzdata util vim").split()
+PACKAGES = ["adduser", "apt", "bash", "coreutils", "dash", "dpkg", "findutils", "gawk", "grep", "gzip",
+            "hostname", "init", "less", "login", "mawk", "ncurses", "passwd", "perl", "procps", "sed", "sudo",
+            "tar", "tzdata", "util", "vim"]
 PARTS = ["parser", "manual page", "build", "test suite", "locale files", "init script"]
 
 
@@ -226,8 +231,8 @@ def _changelog(n: int) -> str:
         m = n * 3 + k
         entries += [f"{package} ({k + 1}.{n}-1) unstable; urgency=medium",
                     f"  * Fix the {PARTS[m % 6]} of {package} for the new toolchain (Closes: #{1000 + m})",
-                    f" -- {MAINTAINERS[m % 5]}  {DAYS[m % 7]}, {m % 28 + 1:02d} {MONTHS[m % 6]} "
-                    f"{2000 + m % 23} {m % 24:02d}:{m % 60:02d}:{(7 * m) % 60:02d} +0200"]
+                    (f" -- {MAINTAINERS[m % 5]}  {DAYS[m % 7]}, {m % 28 + 1:02d} {MONTHS[m % 6]} "
+                     f"{2000 + m % 23} {m % 24:02d}:{m % 60:02d}:{(7 * m) % 60:02d} +0200")]
     return "\n".join(entries)
 
 
