@@ -686,6 +686,6 @@ def _new_families(table: ParagraphTable, resolution: Resolution, n_new: int, doc
     triples = np.unique(np.stack([family, site, table.doc[rows]]), axis=1)
     pairs, pages = np.unique(triples[:2], axis=1, return_counts=True)
     rule = np.zeros(hashes.shape[0], dtype=np.int8)
-    rule[family] = resolution.family_rule[rows]
+    np.maximum.at(rule, family, resolution.family_rule[rows])
     return (hashes[pairs[0]], [None if s < 0 else site_names[s] for s in pairs[1]],
             pages.astype(np.int64), rule[pairs[0]])

@@ -176,7 +176,8 @@ class Resolution:
     label_docs: np.ndarray | None = None  # int64[groups] documents a group spans (earlier runs included)
     label_sites: np.ndarray | None = None  # int64[groups] sites a group spans (earlier runs included)
     site_copies: np.ndarray | None = None  # int64[n] pages of the row's own site in its group
-    family_rule: np.ndarray | None = None  # int8[n] boilerplate rule of the row's template family
+    # int8[n] boilerplate rule of the row's template family (the row itself may be kept: see resolve)
+    family_rule: np.ndarray | None = None
 
 
 def _group_starts(sorted_keys: np.ndarray) -> np.ndarray:
@@ -1029,7 +1030,14 @@ def resolve(
     star = star.ravel().astype(np.int64)
     spans = _spans(table, docs, config, star)
     family_rule = template_families(table, docs, config, status != STRIPPED)
-    boiler_rows = spans.boilerplate[star] | (family_rule != RULE_NONE)
+    templated = (family_rule != RULE_NONE) & ~spans.boilerplate[star]
+    if templated.any():
+        # a template is what a page prints around its content: a templated line
+        # that is all a document holds ("tiny 7", a product title) is its content
+        other = np.bincount(table.doc, weights=(status == KEPT) & ~templated & ~spans.boilerplate[star],
+                            minlength=n_docs)
+        templated &= other[table.doc] > 0
+    boiler_rows = spans.boilerplate[star] | templated
     status[boiler_rows] = BOILERPLATE
     rule[boiler_rows] = np.where(
         spans.boilerplate[star[boiler_rows]],

@@ -247,6 +247,16 @@ def test_a_templated_sign_off_line_on_many_documents_is_boilerplate():
     assert stats.clusters["templated_rows"] == 75
 
 
+def test_a_templated_line_that_is_all_its_document_holds_is_content():
+    docs = [{"id": f"title-{n}", "text": f"Harbour kayak, model {n}"} for n in range(30)]
+    docs += [{"id": f"page-{n}", "text": f"Harbour kayak, model {n + 30}\n{(ARTICLE + OTHER)[n]}"} for n in range(7)]
+    results, _ = run(docs)
+    assert all(res.kept for res in results)
+    assert [res.text for res in results[:30]] == [d["text"] for d in docs[:30]]
+    # beside its page's own text the same template is boilerplate
+    assert all(res.text == (ARTICLE + OTHER)[n] for n, res in enumerate(results[30:]))
+
+
 def test_lines_naming_different_things_are_content_not_a_template():
     components = ["WebShare", "FileSystem", "Blink", "V8", "Media", "Extensions", "Omnibox", "PDF", "GPU",
                   "Navigation", "Mojo", "Storage", "Layout", "Printing", "Audio", "WebRTC", "Sync", "Input",
