@@ -127,8 +127,12 @@ _NUMBER_TOKEN = re.compile(r"\S*\d\S*")
 _EDGE = "()[]{}<>\"'“”‘’«»,;:!?.…"
 #: A plain number: optional sign or currency, digits (thousands grouped or not),
 #: one decimal part, and a percent sign or a unit / ordinal suffix of 1-3
-#: letters ("40,000", "$1.2bn", "3rd", "1990s", "10am", "+0200").
-_PLAIN_NUMBER = re.compile(r"[+\-−±~≈$€£¥]?(?:\d{1,3}(?:[,\u00a0\u202f]\d{3})+|\d+)(?:[.,]\d+)?(?:%|[^\W\d_]{1,3})?")
+#: letters ("40,000", "$1.2bn", "3rd", "1990s", "10am", "+0200"), or words
+#: after a hyphen or slash ("58-year-old", "5-valve", "$38/month"): a count.
+_PLAIN_NUMBER = re.compile(
+    r"[+\-−±~≈$€£¥]?(?:\d{1,3}(?:[,\u00a0\u202f]\d{3})+|\d+)(?:[.,]\d+)?(?:%|[^\W\d_]{1,3})?"
+    r"(?:[-/][^\W\d_]+)*"
+)
 #: A link is a reference, not a value of the text: reposts rewrite them.
 _LINK = re.compile(r"(?:https?|ftp)://\S+|www\.\S+")
 #: A mailbox: up to three name words and ``<address>``, or a bare address.
@@ -163,8 +167,8 @@ def is_identifier(token: str) -> bool:
 
     >>> [is_identifier(t) for t in ("CVE-2022-0794", "#1038603", "1.2.3", "16:03:49", "2022-08-25", "v2")]
     [True, True, True, True, True, True]
-    >>> [is_identifier(t) for t in ("40,000", "$1.2bn", "3rd", "1990s", "2.5%", "(120)")]
-    [False, False, False, False, False, False]
+    >>> [is_identifier(t) for t in ("40,000", "$1.2bn", "3rd", "1990s", "2.5%", "(120)", "58-year-old")]
+    [False, False, False, False, False, False, False]
     """
     core = token.strip(_EDGE)
     return bool(core) and _PLAIN_NUMBER.fullmatch(core) is None
