@@ -122,7 +122,7 @@ def match_key(text: str, fold_digits: bool = True) -> str:
 
 
 #: A whitespace token holding a digit: a number, or a value written with one.
-_NUMBER_TOKEN = re.compile(r"\S*\d\S*")
+_NUMBER_TOKEN = re.compile(r"(?<!\S)[^\s\d]*\d\S*")  # anchored at token starts: no backtracking
 #: Punctuation around a token that is not part of the value ("(2.6.1)", "#1038603).").
 _EDGE = "()[]{}<>\"'“”‘’«»,;:!?.…"
 #: A plain number: optional sign or currency, digits (thousands grouped or not),
@@ -145,7 +145,7 @@ _DATE_WORDS = frozenset((
     "fri", "friday", "sat", "saturday", "sun", "sunday",
 ))
 _MASK = "\x00"
-_ZEROS = re.compile(r"0+(?:_0+)*")
+_DIGIT_RUNS = re.compile(r"\d+(?:_\d+)*")  # "x86_64" folds to "x0", as one value
 _LETTER = re.compile(r"[^\W\d_]")
 _LITERAL_WORD = re.compile(r"(?!0(?:\s|$))\w")
 _ZERO_RUN = re.compile(r"(?<!\S)0(?: 0)+(?!\S)")
@@ -154,6 +154,7 @@ _DATE_NAMES = "|".join(sorted(_DATE_WORDS, key=len, reverse=True))
 _DATE_BEFORE = re.compile(rf"(?<!\S)(?:{_DATE_NAMES})[.,]?(?=(?:\s+(?:{_DATE_NAMES})[.,]?)*\s+\x00)")
 _DATE_AFTER = re.compile(rf"(\x00[.,]?\s+)(?:{_DATE_NAMES})[.,]?(?!\S)")
 _DATE_AFTER_MASKED = "\\1" + _MASK
+_DATE_ANY = re.compile(rf"\b(?:{_DATE_NAMES})\b")
 #: Template items: words, and tokens of punctuation alone ("--", "*") or a mask.
 _TEMPLATE_ITEM = re.compile(r"\w+|(?<!\S)[^\w\s]+(?!\S)")
 
@@ -210,6 +211,10 @@ def value_keys(text: str, every_number: bool = False, template: bool = True) -> 
     >>> value_keys("Date:   Fri Feb 1 06:41:51 2019 +0000")[1], value_keys("<a@b.org> and Bruce <b@p.com>.")[1]
     ('date 0', None)
     """
+    # most lines have no value: a look at the raw text settles them (NFKC makes
+    # digits only of super- and subscripts and the like, which stay words here)
+    if _DIGITS.search(text) is None and "@" not in text and "://" not in text and "www." not in text.lower():
+        return "", None
     folded = unicodedata.normalize("NFKC", text).casefold()
     linked = "@" in folded or "://" in folded or "www." in folded
     if not linked and _DIGITS.search(folded) is None:
@@ -238,9 +243,9 @@ def value_keys(text: str, every_number: bool = False, template: bool = True) -> 
         return identifier_key, None
     pieces.append(folded[last:])
     masked = "".join(pieces)
-    if _MASK in masked:
+    if _MASK in masked and _DATE_ANY.search(masked) is not None:
         masked = _DATE_BEFORE.sub(_MASK, _DATE_AFTER.sub(_DATE_AFTER_MASKED, masked))
-    items = " ".join(_TEMPLATE_ITEM.findall(_ZEROS.sub("0", _DIGITS.sub("0", masked))))
+    items = " ".join(_TEMPLATE_ITEM.findall(_DIGIT_RUNS.sub("0", masked)))
     key = _ZERO_RUN.sub("0", items.replace(_MASK, "0"))  # no literal is "0": digits fold, runs collapse
     # literal text: a word, or the punctuation a line opens with ("--" of a sign-off, a bullet)
     literal = _LITERAL_WORD.search(key) is not None or not key.startswith("0")

@@ -265,7 +265,11 @@ def sentence_hashes(text: str) -> list[tuple[int, int]]:
         words = key.count(" ") + 1
         if words >= MIN_SENTENCE_WORDS:
             # as for whole lines: a short sentence's numbers are part of it, a long one keeps its identifiers
-            out.append((exact_hash(exact_key(sentence, key, template=False)[0]), len(sentence)))
+            if words < SHORT_KEY_WORDS:
+                key = match_key(sentence, fold_digits=False)
+            elif "0" in key:  # digits to look at (links and addresses hold no identifier)
+                key = exact_key(sentence, key, template=False)[0]
+            out.append((exact_hash(key), len(sentence)))
     return out
 
 
