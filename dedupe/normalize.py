@@ -182,8 +182,9 @@ def value_keys(text: str, every_number: bool = False, template: bool = True) -> 
     must share: identifiers (:func:`is_identifier`), and with
     ``every_number`` (short lines, whose numbers are their content) plain
     numbers too; each as its letters and digits, so that punctuation does not
-    tell two apart ("6’5" is "6'5"). Links and e-mail addresses are left out:
-    a repost rewrites them.
+    tell two apart ("6’5" is "6'5"). Links and e-mail addresses are left out
+    of long lines, whose reposts rewrite them; a short line's links are its
+    content.
 
     The **template key** is the line with its values masked, each run of
     values one slot ``0``: numbers (plain ones, and tokens of digits and
@@ -219,13 +220,15 @@ def value_keys(text: str, every_number: bool = False, template: bool = True) -> 
     linked = "@" in folded or "://" in folded or "www." in folded
     if not linked and _DIGITS.search(folded) is None:
         return "", None
+    identifiers = []
+    if linked and every_number:  # a short line's link is its content ("Fixes https://bugs.gnu.org/54521")
+        identifiers += [".".join(_WORD.findall(link)) for link in _LINK.findall(folded) if _DIGITS.search(link)]
     if linked and template:
         folded = _LINK.sub(f" {_MASK} ", folded)
         if "@" in folded:
             folded = _MAILBOX.sub(f" {_MASK} ", folded)
-    elif linked:  # links and addresses are no identifiers: take them out of the way
+    elif linked:  # links and addresses are no identifiers of a long line: take them out of the way
         folded = _MAILBOX.sub(" ", _LINK.sub(" ", folded))
-    identifiers = []
     pieces = []
     last = 0
     for token in _NUMBER_TOKEN.finditer(folded):

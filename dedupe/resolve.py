@@ -250,17 +250,32 @@ def estimate_similarity(
 
 
 def exact_edges(table: ParagraphTable) -> tuple[np.ndarray, np.ndarray]:
-    """Edges between rows with equal exact hashes (each once, in either orientation).
+    """Edges between rows with equal exact hashes (each once, as (larger row, smaller row)).
 
-    >>> t = ParagraphTable(doc=np.array([0, 1, 1]), para=np.array([0, 0, 1], np.int32),
-    ...                    exact=np.array([7, 7, 9], np.uint64), length=np.array([80, 80, 80]),
-    ...                    sig_row=np.array([-1, -1, -1]), signatures=np.zeros((0, 4), np.uint32), rows=2)
+    Rows are paired inside each group of equal exact hashes, and again
+    inside each group of equal exact hash and text: inside one page only the
+    very same text is a copy, so a line repeated on a page whose group's
+    first row and its own predecessor are other texts of that page would be
+    left out by the first pairing alone (and joined once a clean output no
+    longer held them).
+
+    >>> t = ParagraphTable(doc=np.array([0, 1, 1, 1]), para=np.array([0, 0, 1, 2], np.int32),
+    ...                    exact=np.array([7, 7, 7, 7], np.uint64), length=np.array([80, 80, 80, 80]),
+    ...                    sig_row=np.full(4, -1), signatures=np.zeros((0, 4), np.uint32), rows=2,
+    ...                    text_hash=np.array([1, 2, 3, 2], np.uint64))
     >>> [side.tolist() for side in exact_edges(t)]
-    [[1], [0]]
+    [[1, 2, 3, 3], [0, 0, 0, 1]]
     """
-    a, b = _group_pairs(table.exact, np.arange(table.size, dtype=np.int64))
+    rows = np.arange(table.size, dtype=np.int64)
+    a, b = _group_pairs(table.exact, rows)
+    if table.text_hash is not None:
+        order = np.lexsort((rows, table.text_hash, table.exact))
+        starts = _group_starts(table.exact[order]) | _group_starts(table.text_hash[order])
+        more_a, more_b = sorted_group_pairs(starts, order)
+        a, b = np.concatenate([a, more_a]), np.concatenate([b, more_b])
     keep = _across_documents(table, a, b)
-    return a[keep], b[keep]
+    pairs = np.unique(np.maximum(a[keep], b[keep]) * table.size + np.minimum(a[keep], b[keep]))
+    return pairs // table.size, pairs % table.size
 
 
 def band_edges(
@@ -409,9 +424,7 @@ class _Matcher:
     The rules of the candidate edges, applied to any pair: the same exact key,
     or an estimated Jaccard similarity at the threshold (the short threshold
     for a short line), or one typo apart; always with equal identifiers, and
-    inside one page only for the very same text. And a row equal to another
-    line of the kept row's page is a copy of that line, not of the kept row:
-    an article's similar list items, each copied by a repost, stay one copy each.
+    inside one page only for the very same text.
     """
 
     def __init__(self, table: ParagraphTable, config: DedupConfig) -> None:
@@ -420,15 +433,6 @@ class _Matcher:
         self.short_chars = config.short_chars
         self.short_threshold = max(config.threshold, config.short_threshold)
         self.checked = 0
-        # texts of every (exact key, document): the lines of a page a row is an exact copy of
-        text = table.text_hash if table.text_hash is not None else table.exact
-        key = self._page_key(table.exact, table.doc)
-        order = np.lexsort((text, key))
-        starts = np.flatnonzero(_group_starts(key[order]))
-        self.page_key = key[order][starts]
-        self.page_text_min = text[order][starts]
-        self.page_text_max = np.maximum.reduceat(text[order], starts) if starts.shape[0] else text[:0]
-        self.text = text
         self.typo_count: np.ndarray | None = None
         if table.typo_row is not None and table.typo_row.shape[0]:
             order = np.argsort(table.typo_row, kind="stable")
@@ -465,21 +469,7 @@ class _Matcher:
                 kind[hit] = MATCH_TYPO
                 # one letter in the longer line's characters is what they are known to differ by
                 similarity[hit] = 1.0 - 1.0 / np.maximum(np.maximum(t.length[a[hit]], t.length[b[hit]]), 1)
-        found = np.flatnonzero((kind > 0) & (self.text[a] != self.text[b]))
-        if found.shape[0]:
-            fa, fb = a[found], b[found]
-            key = self._page_key(t.exact[fa], t.doc[fb])
-            at = np.minimum(np.searchsorted(self.page_key, key), self.page_key.shape[0] - 1)
-            twin = (self.page_key[at] == key) & (
-                (self.page_text_min[at] != self.text[fb]) | (self.page_text_max[at] != self.text[fb]))
-            kind[found[twin]] = 0
-            similarity[found[twin]] = 0.0
         return kind, similarity
-
-    @staticmethod
-    def _page_key(exact: np.ndarray, doc: np.ndarray) -> np.ndarray:
-        with np.errstate(over="ignore"):
-            return exact * np.uint64(0x9E3779B97F4A7C15) + doc.astype(np.uint64)
 
     def _one_typo_apart(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Pairs sharing a typo key whose differing words are a typo apart (see :func:`typo_edges`)."""
@@ -1099,6 +1089,7 @@ def resolve(
         status[lost], canonical[lost], match[lost], similarity[lost] = KEPT, -1, 0, 1.0
         kept_on = sentence_rows[still[sentence_rows]]
         canonical[kept_on], similarity[kept_on] = pointer[kept_on], coverage[kept_on]
+    _prefer_exact(table, status, canonical, match, similarity, alive)
     similarity[status != DUPLICATE] = 1.0
     doc_kept_ref = _kept_reference(table, canonical, doc_dropped)
 
@@ -1194,6 +1185,27 @@ def _follow(status: np.ndarray, canonical: np.ndarray, match: np.ndarray, simila
     canonical[rows] = election.canonical
     match[rows] = election.match
     similarity[rows] = np.where(follows, election.similarity, 1.0)
+
+
+def _prefer_exact(table: ParagraphTable, status: np.ndarray, canonical: np.ndarray, match: np.ndarray,
+                  similarity: np.ndarray, alive: np.ndarray) -> None:
+    """Point a near copy at a kept row of its very key where there is one.
+
+    A round keeps one row and takes every row similar to it: a repost's copy
+    of an article's second list item follows the first item, which it is
+    near, although the second item is kept too, in a later round. Its exact
+    copy is the better name.
+    """
+    near = np.flatnonzero((status == DUPLICATE) & ((match == MATCH_MINHASH) | (match == MATCH_TYPO)))
+    kept = np.flatnonzero((status == KEPT) & alive)
+    if near.shape[0] == 0 or kept.shape[0] == 0:
+        return
+    kept = kept[np.argsort(table.exact[kept], kind="stable")]  # by key, then row
+    keys = table.exact[kept]
+    at = np.minimum(np.searchsorted(keys, table.exact[near]), keys.shape[0] - 1)
+    same = (keys[at] == table.exact[near]) & _across_documents(table, near, kept[at])
+    moved = near[same]
+    canonical[moved], match[moved], similarity[moved] = kept[at[same]], MATCH_EXACT, 1.0
 
 
 def _gone(status: np.ndarray, canonical: np.ndarray) -> np.ndarray:
