@@ -18,6 +18,7 @@ Two different things happen to a paragraph here, and they must not be confused:
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -145,6 +146,7 @@ _DATE_WORDS = frozenset((
     "fri", "friday", "sat", "saturday", "sun", "sunday",
 ))
 _MASK = "\x00"
+_A_DIGIT = re.compile(r"\d")
 _DIGIT_RUNS = re.compile(r"\d+(?:_\d+)*")  # "x86_64" folds to "x0", as one value
 _LETTER = re.compile(r"[^\W\d_]")
 _LITERAL_WORD = re.compile(r"(?!0(?:\s|$))\w")
@@ -214,8 +216,20 @@ def value_keys(text: str, every_number: bool = False, template: bool = True) -> 
     """
     # most lines have no value: a look at the raw text settles them (NFKC makes
     # digits only of super- and subscripts and the like, which stay words here)
-    if _DIGITS.search(text) is None and "@" not in text and "://" not in text and "www." not in text.lower():
+    if _A_DIGIT.search(text) is None and "@" not in text and "://" not in text and "www." not in text:
         return "", None
+    return _value_keys(text, every_number, template)
+
+
+#: Lines whose value keys are remembered per process: pages repeat their
+#: dated and numbered lines (syndication dev: 30k lines with digits, 12k
+#: distinct). The keys are a function of the line alone, so remembering them
+#: changes no result.
+VALUE_KEYS_CACHED = 1 << 15
+
+
+@functools.lru_cache(maxsize=VALUE_KEYS_CACHED)
+def _value_keys(text: str, every_number: bool, template: bool) -> tuple[str, str | None]:
     folded = unicodedata.normalize("NFKC", text).casefold()
     linked = "@" in folded or "://" in folded or "www." in folded
     if not linked and _DIGITS.search(folded) is None:

@@ -294,7 +294,8 @@ def exact_key(text: str, key: str, template: bool = True) -> tuple[str, str, str
     """
     short = key.count(" ") + 1 < SHORT_KEY_WORDS
     identifiers, template_key = value_keys(text, every_number=short, template=template)
-    exact = match_key(text, fold_digits=False) if short else key
+    # folding changes only digits: a key without a folded digit is its own unfolded key
+    exact = match_key(text, fold_digits=False) if short and "0" in key else key
     return (f"{exact}\x00{identifiers}" if identifiers else exact), identifiers, template_key
 
 
