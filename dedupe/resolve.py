@@ -250,7 +250,7 @@ def estimate_similarity(
 
 
 def exact_edges(table: ParagraphTable) -> tuple[np.ndarray, np.ndarray]:
-    """Edges between rows with equal exact hashes (each once, as (larger row, smaller row)).
+    """Edges between rows with equal exact hashes (each once, as (later row, earlier row)).
 
     Rows are paired inside each group of equal exact hashes, and again
     inside each group of equal exact hash and text: inside one page only the
@@ -263,19 +263,29 @@ def exact_edges(table: ParagraphTable) -> tuple[np.ndarray, np.ndarray]:
     ...                    exact=np.array([7, 7, 7, 7], np.uint64), length=np.array([80, 80, 80, 80]),
     ...                    sig_row=np.full(4, -1), signatures=np.zeros((0, 4), np.uint32), rows=2,
     ...                    text_hash=np.array([1, 2, 3, 2], np.uint64))
-    >>> [side.tolist() for side in exact_edges(t)]
-    [[1, 2, 3, 3], [0, 0, 0, 1]]
+    >>> sorted(zip(*[side.tolist() for side in exact_edges(t)]))
+    [(1, 0), (2, 0), (3, 0), (3, 1)]
     """
-    rows = np.arange(table.size, dtype=np.int64)
-    a, b = _group_pairs(table.exact, rows)
-    if table.text_hash is not None:
-        order = np.lexsort((rows, table.text_hash, table.exact))
-        starts = _group_starts(table.exact[order]) | _group_starts(table.text_hash[order])
-        more_a, more_b = sorted_group_pairs(starts, order)
-        a, b = np.concatenate([a, more_a]), np.concatenate([b, more_b])
+    n = table.size
+    rows = np.arange(n, dtype=np.int64)
+    order = np.argsort(table.exact, kind="stable")
+    starts = _group_starts(table.exact[order])
+    a, b = sorted_group_pairs(starts, order)
+    if table.text_hash is not None and n > 1:
+        # Every pair is (row, an earlier row), and a row's partners in the first
+        # pairing are its group's first row and its predecessor: pairs of the
+        # second one with another partner are new, so every edge comes once.
+        first_of = np.empty(n, dtype=np.int64)
+        first_of[order] = order[np.maximum.accumulate(np.where(starts, np.arange(n), 0))]
+        pred_of = np.full(n, -1, dtype=np.int64)
+        pred_of[order[1:]] = np.where(starts[1:], -1, order[:-1])
+        by_text = np.lexsort((rows, table.text_hash, table.exact))
+        runs = _group_starts(table.exact[by_text]) | _group_starts(table.text_hash[by_text])
+        more_a, more_b = sorted_group_pairs(runs, by_text)
+        fresh = (more_b != first_of[more_a]) & (more_b != pred_of[more_a])
+        a, b = np.concatenate([a, more_a[fresh]]), np.concatenate([b, more_b[fresh]])
     keep = _across_documents(table, a, b)
-    pairs = np.unique(np.maximum(a[keep], b[keep]) * table.size + np.minimum(a[keep], b[keep]))
-    return pairs // table.size, pairs % table.size
+    return a[keep], b[keep]
 
 
 def band_edges(
@@ -1262,13 +1272,16 @@ def _settle_sentences(
     A candidate is covered when at least ``threshold`` of its characters are in
     sentences of holders ranked before it in other documents. A holder that
     is itself covered is no holder: coverage is recomputed without the
-    covered rows until no candidate loses its cover, so every covered row's
-    sentences are in paragraphs that stay. ``pointer`` is the holder covering most.
+    covered rows that hold a sentence some candidate counted, until no
+    candidate loses its cover, so every covered row's sentences are in
+    paragraphs that stay. ``pointer`` is the holder covering most; both are
+    meant for candidate rows only.
     """
-    coverage, pointer = _sentence_coverage(table, holders, rank)
+    coverage, pointer, used = _sentence_coverage(table, holders, rank, candidates)
     covered = candidates & (coverage >= threshold) & (pointer >= 0)
-    while covered.any():
-        coverage, pointer = _sentence_coverage(table, holders & ~covered, rank)
+    # taking out a holder no candidate's counted sentence came from lowers no coverage
+    while (covered & used).any():
+        coverage, pointer, used = _sentence_coverage(table, holders & ~covered, rank, candidates)
         still = covered & (coverage >= threshold) & (pointer >= 0)
         if (still == covered).all():
             break
@@ -1277,36 +1290,46 @@ def _settle_sentences(
 
 
 def _sentence_coverage(
-    table: ParagraphTable, holders: np.ndarray, rank: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """For every row: the share of its characters in sentences that a holder
-    ranked before it already has, and that holder (the one covering most)."""
+    table: ParagraphTable, holders: np.ndarray, rank: np.ndarray, candidates: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For every candidate row: the share of its characters in sentences that a
+    holder ranked before it in another document already has, that holder (the
+    one covering most), and which holders those sentences came from (bool[n])."""
     n = table.size
     coverage = np.zeros(n, dtype=np.float32)
     pointer = np.full(n, -1, dtype=np.int64)
+    used = np.zeros(n, dtype=bool)
     if table.sent_row is None or table.sent_row.shape[0] == 0:
-        return coverage, pointer
+        return coverage, pointer, used
     rows, hashes, lengths = table.sent_row, table.sent_hash, table.sent_len
+    mine = candidates[rows]
+    if 8 * int(mine.sum()) < rows.shape[0]:
+        # a few candidates (copies left without their kept row): only sentences they hold matter
+        wanted = np.unique(hashes[mine])
+        at = np.minimum(np.searchsorted(wanted, hashes), max(wanted.shape[0] - 1, 0))
+        relevant = mine | (holders[rows] & (wanted[at] == hashes)) if wanted.shape[0] else mine
+        rows, hashes, lengths, mine = rows[relevant], hashes[relevant], lengths[relevant], mine[relevant]
     kept = holders[rows]
     # first kept holder of every sentence, by rank
     order = np.lexsort([rank[rows[kept]], hashes[kept]])
     k_hash, k_row = hashes[kept][order], rows[kept][order]
     starts = _group_starts(k_hash)
     first_hash, first_row = k_hash[starts], k_row[starts]
-    pos = np.searchsorted(first_hash, hashes)
-    pos = np.minimum(pos, max(first_hash.shape[0] - 1, 0))
-    found = (first_hash.shape[0] > 0) & (first_hash[pos] == hashes) if first_hash.shape[0] else np.zeros(rows.shape[0], bool)
-    holder = np.where(found, first_row[pos] if first_hash.shape[0] else -1, -1)
-    covered = (holder >= 0) & (holder != rows) & (rank[np.maximum(holder, 0)] < rank[rows])
+    holder = np.full(rows.shape[0], -1, dtype=np.int64)
+    if first_hash.shape[0]:
+        pos = np.minimum(np.searchsorted(first_hash, hashes), first_hash.shape[0] - 1)
+        holder = np.where(first_hash[pos] == hashes, first_row[pos], -1)
+    covered = mine & (holder >= 0) & (holder != rows) & (rank[np.maximum(holder, 0)] < rank[rows])
     covered &= table.doc[np.maximum(holder, 0)] != table.doc[rows]  # another document
     covered_chars = np.bincount(rows, weights=np.where(covered, lengths, 0), minlength=n)
     coverage[:] = np.minimum(covered_chars / np.maximum(table.length, 1), 1.0)
+    used[holder[covered]] = True
     if covered.any():
         (row_ids, holder_ids), counts = _unique_rows([rows[covered], holder[covered]])
         order = np.lexsort([holder_ids, -counts, row_ids])
         firsts = _group_starts(row_ids[order])
         pointer[row_ids[order][firsts]] = holder_ids[order][firsts]
-    return coverage, pointer
+    return coverage, pointer, used
 
 
 def template_families(
