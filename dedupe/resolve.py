@@ -511,7 +511,7 @@ class _Election:
     match: np.ndarray  # int8[m]
     similarity: np.ndarray  # float32[m]
     rounds: int = 0
-    unverified: int = 0  # rows kept because the rounds ran out before they met their kept copy
+    unverified: int = 0  # rows kept after the rounds ran out, checked against their exact copies only
 
 
 def elect(
@@ -545,8 +545,10 @@ def elect(
     lead = np.ones(n, dtype=bool) if can_lead is None else can_lead
     stay = np.zeros(n, dtype=bool) if never_follow is None else never_follow
     active = np.lexsort((rank[rows], group))  # positions in rows, by group then rank
+    unchecked = active[:0]
     for fallback, rounds in ((False, ELECT_ROUNDS), (True, EXACT_ROUNDS)):
         if fallback and active.shape[0]:
+            unchecked = active.copy()  # rows the rounds left: they meet only their exact copies now
             # regroup what is left by exact key: copies of one text still go together
             pair = np.stack([group[active], matcher.table.exact[rows[active]].view(np.int64)])
             _, regroup = np.unique(pair, axis=1, return_inverse=True)
@@ -573,7 +575,7 @@ def elect(
             left[hit] = False
             active, groups = active[left], groups[left]
         out.rounds += done
-    out.unverified = int(active.shape[0])
+    out.unverified = int((out.canonical[unchecked] < 0).sum())
     return out
 
 

@@ -318,6 +318,18 @@ def test_rows_the_rounds_never_reached_are_kept(texts):
     check_results(docs, results)
 
 
+def test_a_row_left_when_the_rounds_run_out_is_kept_and_counted(monkeypatch):
+    monkeypatch.setattr(sys.modules["dedupe.resolve"], "ELECT_ROUNDS", 1)
+    docs = [{"id": "a", "text": f"{CHAIN_A}\n{OTHER[0]}"}, {"id": "b", "text": f"{CHAIN_B}\n{OTHER[1]}"},
+            {"id": "c", "text": f"{CHAIN_C}\n{OTHER[2]}"}, {"id": "d", "text": f"{CHAIN_C}\n{ARTICLE[0]}"}]
+    results, stats = run(docs, min_kept=0.0)
+    # one round: A kept, B its copy; C and its exact copy are left, and meet only each other
+    assert [(r.doc_id, r.kept_doc_id, r.rule) for r in duplicates(results)] == [("b", "a", "minhash"),
+                                                                                 ("d", "c", "exact")]
+    assert stats.clusters["rows_kept_unverified"] >= 1
+    check_results(docs, results)
+
+
 def test_the_record_of_a_cli_run_names_similar_kept_paragraphs(runner, tmp_path):
     docs = [{"id": f"changelog-{n}", "text": _changelog(n)} for n in range(6)]
     docs += [{"id": "a", "text": "\n".join([CHAIN_A] + ARTICLE[:2])}, {"id": "b", "text": "\n".join([CHAIN_B] + OTHER)},
