@@ -1159,7 +1159,7 @@ def _spans(table: ParagraphTable, docs: DocumentTable, config: DedupConfig, grou
     sites_per[lone] = 1
     earlier_boiler = np.zeros(n_groups, dtype=bool)
     earlier_template = np.zeros(n_groups, dtype=bool)
-    if table.earlier is not None:
+    if table.earlier is not None and table.earlier_docs is not None and table.earlier_sites is not None:
         # counts carry across runs: an earlier row stands for its group's documents then
         past = table.earlier > 0
         docs_per += np.bincount(group[past], weights=table.earlier_docs[past] - 1,
@@ -1301,14 +1301,14 @@ def _sentence_coverage(
     coverage = np.zeros(n, dtype=np.float32)
     pointer = np.full(n, -1, dtype=np.int64)
     used = np.zeros(n, dtype=bool)
-    if table.sent_row is None or table.sent_row.shape[0] == 0:
-        return coverage, pointer, used
     rows, hashes, lengths = table.sent_row, table.sent_hash, table.sent_len
+    if rows is None or hashes is None or lengths is None or rows.shape[0] == 0:
+        return coverage, pointer, used
     mine = candidates[rows]
     if 8 * int(mine.sum()) < rows.shape[0]:
         # a few candidates (copies left without their kept row): only sentences they hold matter
         wanted = np.unique(hashes[mine])
-        at = np.minimum(np.searchsorted(wanted, hashes), max(wanted.shape[0] - 1, 0))
+        at = np.minimum(np.searchsorted(wanted, hashes), max(int(wanted.shape[0]) - 1, 0))
         relevant = mine | (holders[rows] & (wanted[at] == hashes)) if wanted.shape[0] else mine
         rows, hashes, lengths, mine = rows[relevant], hashes[relevant], lengths[relevant], mine[relevant]
     kept = holders[rows]
