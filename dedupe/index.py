@@ -9,17 +9,20 @@ a few documents of every batch still reaches ``--boilerplate-docs``.
 
 Layout of ``DIR`` (files, no server)::
 
-    manifest.json                 parameters and the list of committed batches
-    batch-000001.parquet          rows added by batch 1 (needs pyarrow)
-    batch-000001.updates.parquet  larger cluster counts for rows of earlier batches
-    batch-000001.sites.parquet    pages per site in batch 1
-    .lock                         held while a run writes the index
+    manifest.json                   parameters and the list of committed batches
+    batch-000001.parquet            rows added by batch 1 (needs pyarrow)
+    batch-000001.updates.parquet    larger cluster counts for rows of earlier batches
+    batch-000001.sites.parquet      pages per site in batch 1
+    batch-000001.families.parquet   pages per template family and site in batch 1
+    .lock                           held while a run writes the index
 
 A row is a paragraph kept by its batch (or one copy of a new boilerplate
-cluster): document id, paragraph number, exact and text hashes, length,
-placement, its MinHash signature (band keys are recomputed from it, and
-candidates are verified exactly as inside one run), its sentences' hashes,
-its site and how many documents (sites) its cluster spans.
+cluster): document id, paragraph number, exact, identifier and text hashes,
+length, placement, its MinHash signature (band keys are recomputed from it,
+and candidates are verified exactly as inside one run), its sentences'
+hashes, its site and how many documents (sites) its cluster spans. Template
+families (lines equal but for their values) are counted apart, as pages per
+(family, site) and batch, with the boilerplate rule each family had.
 
 A batch becomes part of the index only when :meth:`Index.commit` replaces the
 manifest (after the run's outputs are written): a run that is killed leaves
@@ -47,13 +50,17 @@ from .resolve import (
     EARLIER_TEMPLATE,
     KEPT,
     RULE_SITE_TEMPLATE,
+    RULE_TEMPLATED_DOCS,
+    STRIPPED,
     DocumentTable,
+    EarlierFamilies,
     ParagraphTable,
     Resolution,
 )
 from .store import SignatureStore
 
-FORMAT = 1
+#: 2: identifier hashes per row and template families per batch (exact keys keep identifiers).
+FORMAT = 2
 MANIFEST = "manifest.json"
 
 #: Row status in the index: stored as is, it becomes ParagraphTable.earlier.
@@ -108,6 +115,7 @@ class EarlierRows:
     doc: np.ndarray  # int64[r] index into doc_ids
     para: np.ndarray  # int32[r]
     exact: np.ndarray  # uint64[r]
+    ident: np.ndarray  # uint64[r]
     text_hash: np.ndarray  # uint64[r]
     length: np.ndarray  # int64[r]
     listed: np.ndarray  # int8[r]
@@ -124,6 +132,10 @@ class EarlierRows:
     sent_len: np.ndarray  # int64[s]
     ref_batch: np.ndarray  # int32[r] batch number of each row
     ref_row: np.ndarray  # int64[r] row number inside its batch file
+    family_template: np.ndarray  # uint64[f] template families of all batches: hash,
+    family_site: list[str | None]  # site,
+    family_pages: np.ndarray  # int64[f] pages of that site holding a line of the family in one batch,
+    family_rule: np.ndarray  # int8[f] and the family's boilerplate rule in that batch
 
     @property
     def size(self) -> int:
@@ -138,6 +150,7 @@ class NewRows:
     site: list[str | None]
     para: np.ndarray
     exact: np.ndarray
+    ident: np.ndarray
     text_hash: np.ndarray
     length: np.ndarray
     listed: np.ndarray
@@ -157,6 +170,10 @@ class NewRows:
     update_docs: np.ndarray  # int64[u]
     update_sites: np.ndarray  # int64[u]
     update_site_copies: np.ndarray  # int64[u]
+    family_template: np.ndarray  # uint64[f] this batch's template families: hash,
+    family_site: list[str | None]  # site,
+    family_pages: np.ndarray  # int64[f] pages of that site holding a line of the family,
+    family_rule: np.ndarray  # int8[f] and the family's boilerplate rule
 
 
 class Index:
@@ -268,8 +285,9 @@ class Index:
         doc_ids: list[str] = []
         sites: list[str | None] = []
         columns: dict[str, list[np.ndarray]] = {k: [] for k in (
-            "doc", "para", "exact", "text_hash", "length", "listed", "status", "docs", "sites",
-            "site_copies", "minhashed", "ref_batch", "ref_row")}
+            "doc", "para", "exact", "ident", "text_hash", "length", "listed", "status", "docs", "sites",
+            "site_copies", "minhashed", "ref_batch", "ref_row", "family_template", "family_pages", "family_rule")}
+        family_site: list[str | None] = []
         site_pages: dict[str, int] = {}
         sig_parts: list[np.ndarray] = []
         sent_row, sent_hash, sent_len = [], [], []
@@ -285,7 +303,8 @@ class Index:
             columns["doc"].append(local + len(doc_ids))
             doc_ids.extend(encoded.dictionary.to_pylist())
             sites.extend(table.column("site").take(pa.array(first_rows)).to_pylist())
-            for name, dtype in (("para", np.int32), ("exact", np.uint64), ("text_hash", np.uint64),
+            for name, dtype in (("para", np.int32), ("exact", np.uint64), ("ident", np.uint64),
+                                ("text_hash", np.uint64),
                                 ("length", np.int64), ("listed", np.int8), ("status", np.int8),
                                 ("docs", np.int64), ("sites", np.int64), ("site_copies", np.int64)):
                 columns[name].append(table.column(name).to_numpy().astype(dtype))
@@ -309,6 +328,12 @@ class Index:
                 pages = self._read(pq, batch["sites"])
                 for site, count in zip(pages.column("site").to_pylist(), pages.column("pages").to_pylist()):
                     site_pages[site] = site_pages.get(site, 0) + count
+            if batch.get("families"):
+                families = self._read(pq, batch["families"])
+                columns["family_template"].append(families.column("template").to_numpy().astype(np.uint64))
+                columns["family_pages"].append(families.column("pages").to_numpy().astype(np.int64))
+                columns["family_rule"].append(families.column("rule").to_numpy().astype(np.int8))
+                family_site.extend(families.column("site").to_pylist())
             columns["ref_batch"].append(np.full(n, batch["number"], dtype=np.int32))
             columns["ref_row"].append(np.arange(n, dtype=np.int64))
             offset += n
@@ -317,7 +342,8 @@ class Index:
             doc_ids=doc_ids, site=sites, site_pages=site_pages,
             site_copies=cat["site_copies"].astype(np.int64),
             doc=cat["doc"].astype(np.int64), para=cat["para"].astype(np.int32),
-            exact=cat["exact"].astype(np.uint64), text_hash=cat["text_hash"].astype(np.uint64),
+            exact=cat["exact"].astype(np.uint64), ident=cat["ident"].astype(np.uint64),
+            text_hash=cat["text_hash"].astype(np.uint64),
             length=cat["length"].astype(np.int64), listed=cat["listed"].astype(np.int8),
             status=cat["status"].astype(np.int8), docs=cat["docs"].astype(np.int64),
             sites=cat["sites"].astype(np.int64), minhashed=cat["minhashed"].astype(bool),
@@ -327,6 +353,8 @@ class Index:
             sent_hash=np.concatenate(sent_hash) if sent_hash else np.empty(0, np.uint64),
             sent_len=np.concatenate(sent_len) if sent_len else np.empty(0, np.int64),
             ref_batch=cat["ref_batch"].astype(np.int32), ref_row=cat["ref_row"].astype(np.int64),
+            family_template=cat["family_template"].astype(np.uint64), family_site=family_site,
+            family_pages=cat["family_pages"].astype(np.int64), family_rule=cat["family_rule"].astype(np.int8),
         )
         self._apply_updates(rows, pq)
         return rows
@@ -371,6 +399,7 @@ class Index:
             "doc_id": pa.array(new.doc_id, pa.string()),
             "para": pa.array(new.para, pa.int32()),
             "exact": pa.array(new.exact, pa.uint64()),
+            "ident": pa.array(new.ident, pa.uint64()),
             "text_hash": pa.array(new.text_hash, pa.uint64()),
             "length": pa.array(new.length, pa.int64()),
             "listed": pa.array(new.listed, pa.int8()),
@@ -388,7 +417,7 @@ class Index:
             "sent_len": pa.ListArray.from_arrays(pa.array(new.sent_offsets, pa.int32()),
                                                  pa.array(new.sent_len, pa.int32())),
         })
-        self._pending = {"number": number, "file": name, "updates": None, "sites": None,
+        self._pending = {"number": number, "file": name, "updates": None, "sites": None, "families": None,
                          "documents": new.documents, "rows": int(table.num_rows),
                          "kept": int((new.status == KEPT_ROW).sum()),
                          "boilerplate": int((new.status >= BOILERPLATE_ROW).sum())}
@@ -402,6 +431,14 @@ class Index:
                 "sites": pa.array(new.update_sites, pa.int64()),
                 "site_copies": pa.array(new.update_site_copies, pa.int64()),
             }), self.path / updates)
+        if new.family_template.shape[0]:
+            families = self._pending["families"] = f"batch-{number:06d}.families.parquet"
+            _write_parquet(pq, pa.table({
+                "template": pa.array(new.family_template, pa.uint64()),
+                "site": pa.array(new.family_site, pa.string()),
+                "pages": pa.array(new.family_pages, pa.int64()),
+                "rule": pa.array(new.family_rule, pa.int8()),
+            }), self.path / families)
         if new.site_pages:
             sites = self._pending["sites"] = f"batch-{number:06d}.sites.parquet"
             names = sorted(new.site_pages)
@@ -423,7 +460,7 @@ class Index:
 
 def _files(batch: dict[str, Any]) -> list[str]:
     """The files of a batch's manifest entry."""
-    return [batch[k] for k in ("file", "updates", "sites") if batch.get(k)]
+    return [batch[k] for k in ("file", "updates", "sites", "families") if batch.get(k)]
 
 
 def _write_atomic(target: Path, write: Any) -> None:
@@ -454,7 +491,8 @@ def _read_manifest(path: Path) -> dict[str, Any]:
     if not isinstance(manifest, dict):
         raise ConfigError(f"{path}: damaged index manifest (a JSON {type(manifest).__name__}, not an object)")
     if manifest.get("format") != FORMAT:
-        raise ConfigError(f"{path}: index format {manifest.get('format')!r}; this dedupe reads format {FORMAT}")
+        raise ConfigError(f"{path}: index format {manifest.get('format')!r}; this dedupe reads format {FORMAT} "
+                          "only: clean the earlier batches again into a new index folder")
     problem = _manifest_problem(manifest)
     if problem:
         raise ConfigError(f"{path}: damaged index manifest: {problem}; restore it, or start a new index")
@@ -577,6 +615,8 @@ def extend_with_earlier(table: ParagraphTable, docs: DocumentTable, earlier: Ear
         doc=cat(table.doc, earlier.doc + n_docs, np.int64),
         para=cat(table.para, earlier.para, np.int32),
         exact=cat(table.exact, earlier.exact, np.uint64),
+        ident=cat(table.ident, earlier.ident, np.uint64),
+        template=None if table.template is None else cat(table.template, earlier.exact, np.uint64),
         length=cat(table.length, earlier.length, np.int64),
         sig_row=cat(table.sig_row, sig_row, np.int64),
         signatures=store, rows=table.rows,
@@ -597,6 +637,7 @@ def extend_with_earlier(table: ParagraphTable, docs: DocumentTable, earlier: Ear
         earlier_docs=np.concatenate([np.ones(n_rows, np.int64), earlier.docs]),
         earlier_sites=np.concatenate([np.ones(n_rows, np.int64), earlier.sites]),
         earlier_site_copies=np.concatenate([np.ones(n_rows, np.int64), earlier.site_copies]),
+        earlier_families=_families(earlier, sites),
     )
     n_earlier_docs = len(earlier.doc_ids)
     chars = np.bincount(earlier.doc, weights=earlier.length, minlength=n_earlier_docs).astype(np.int64)
@@ -611,6 +652,15 @@ def extend_with_earlier(table: ParagraphTable, docs: DocumentTable, earlier: Ear
         earlier=np.concatenate([np.zeros(n_docs, bool), np.ones(n_earlier_docs, bool)]),
     )
     return extended, extended_docs
+
+
+def _families(earlier: EarlierRows, sites: dict[str, int]) -> EarlierFamilies:
+    """The earlier batches' template families, sorted by hash, sites numbered as this run's."""
+    site = np.array([-1 if s is None else sites.setdefault(s, len(sites)) for s in earlier.family_site],
+                    dtype=np.int64)
+    order = np.argsort(earlier.family_template, kind="stable")
+    return EarlierFamilies(template=earlier.family_template[order], site=site[order],
+                           pages=earlier.family_pages[order], rule=earlier.family_rule[order])
 
 
 def _site_pages(pages: dict[str, int], sites: dict[str, int]) -> np.ndarray:
@@ -634,7 +684,8 @@ def new_rows(table: ParagraphTable, resolution: Resolution, store: SignatureStor
     boiler = np.zeros(labels.max(initial=-1) + 1, dtype=bool)
     if table.earlier is not None:
         boiler[labels[table.earlier >= BOILERPLATE_ROW]] = True  # already stored as boilerplate
-    candidates = np.flatnonzero(status == BOILERPLATE)
+    # template families are stored apart (their pages per site); a cluster's rule is kept by one copy
+    candidates = np.flatnonzero((status == BOILERPLATE) & (resolution.rule[:n_new] < RULE_TEMPLATED_DOCS))
     _, first = np.unique(labels[candidates], return_index=True)
     firsts = candidates[first]
     new_boiler = firsts[~boiler[labels[firsts]]]
@@ -662,10 +713,13 @@ def new_rows(table: ParagraphTable, resolution: Resolution, store: SignatureStor
         update_docs = resolution.label_docs[labels[grew]]
         update_sites = np.maximum(resolution.label_sites[labels[grew]], table.earlier_sites[grew])
         update_site_copies = np.maximum(resolution.site_copies[grew], table.earlier_site_copies[grew])
+    family_template, family_site, family_pages, family_rule = _new_families(
+        table, resolution, n_new, docs_site, site_names)
     return NewRows(
         doc_id=[doc_ids[d] for d in doc[rows]],
         site=[None if docs_site[d] < 0 else site_names[docs_site[d]] for d in doc[rows]],
         para=table.para[rows], exact=table.exact[rows], text_hash=table.text_hash[rows],
+        ident=table.ident[rows] if table.ident is not None else np.zeros(rows.shape[0], np.uint64),
         length=table.length[rows], listed=table.listed[rows], status=row_status,
         docs=resolution.label_docs[labels[rows]], sites=resolution.label_sites[labels[rows]],
         site_copies=resolution.site_copies[rows],
@@ -675,4 +729,28 @@ def new_rows(table: ParagraphTable, resolution: Resolution, store: SignatureStor
         sent_hash=table.sent_hash[chosen], sent_len=table.sent_len[chosen].astype(np.int32),
         documents=n_docs, update_batch=update_batch, update_row=update_row,
         update_docs=update_docs, update_sites=update_sites, update_site_copies=update_site_copies,
+        family_template=family_template, family_site=family_site, family_pages=family_pages,
+        family_rule=family_rule,
     )
+
+
+def _new_families(table: ParagraphTable, resolution: Resolution, n_new: int, docs_site: np.ndarray,
+                  site_names: list[str]) -> tuple[np.ndarray, list[str | None], np.ndarray, np.ndarray]:
+    """This run's template families as the resolver counted them: pages per (family, site), and rule."""
+    no_sites: list[str | None] = []
+    empty = (np.empty(0, np.uint64), no_sites, np.empty(0, np.int64), np.empty(0, np.int8))
+    if table.template is None or resolution.family_rule is None:
+        return empty
+    current = np.arange(n_new)
+    rows = current[(table.template[:n_new] != table.exact[:n_new]) & (resolution.status[:n_new] != STRIPPED)]
+    if rows.shape[0] == 0:
+        return empty
+    hashes, family = np.unique(table.template[rows], return_inverse=True)
+    family = family.ravel()
+    site = docs_site[table.doc[rows]]
+    triples = np.unique(np.stack([family, site, table.doc[rows]]), axis=1)
+    pairs, pages = np.unique(triples[:2], axis=1, return_counts=True)
+    rule = np.zeros(hashes.shape[0], dtype=np.int8)
+    np.maximum.at(rule, family, resolution.family_rule[rows])
+    return (hashes[pairs[0]], [None if s < 0 else site_names[s] for s in pairs[1]],
+            pages.astype(np.int64), rule[pairs[0]])

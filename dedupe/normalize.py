@@ -18,6 +18,7 @@ Two different things happen to a paragraph here, and they must not be confused:
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -27,9 +28,10 @@ from ftfy.chardata import CONTROL_CHARS
 
 from .layout import split_lines_keepends
 
-#: Bumped whenever repair() or match_key() change what they return, because
-#: fingerprints (and any persistent index built from them) depend on both.
-NORMALIZER_VERSION = 1
+#: Bumped whenever repair(), match_key() or value_keys() change what they
+#: return, because fingerprints (and any persistent index built from them)
+#: depend on them.
+NORMALIZER_VERSION = 2
 
 # Repair transport damage only. Everything that would rewrite correct text is
 # off: quote uncurling, width folding, ligature expansion, Unicode normalisation
@@ -140,6 +142,153 @@ def match_key(text: str, fold_digits: bool = True) -> str:
     if fold_digits:
         folded = _DIGITS.sub("0", folded)  # digits are word characters: same as per word
     return " ".join(_WORD.findall(folded))
+
+
+#: A whitespace token holding a digit: a number, or a value written with one.
+_NUMBER_TOKEN = re.compile(r"(?<!\S)[^\s\d]*\d\S*")  # anchored at token starts: no backtracking
+#: Punctuation around a token that is not part of the value ("(2.6.1)", "#1038603).").
+_EDGE = "()[]{}<>\"'“”‘’«»,;:!?.…"
+#: A plain number: optional sign or currency, digits (thousands grouped or not),
+#: one decimal part, and a percent sign or a unit / ordinal suffix of 1-3
+#: letters ("40,000", "$1.2bn", "3rd", "1990s", "10am", "+0200"), or words
+#: after a hyphen or slash ("58-year-old", "5-valve", "$38/month"): a count.
+_PLAIN_NUMBER = re.compile(
+    r"[+\-−±~≈$€£¥]?(?:\d{1,3}(?:[,\u00a0\u202f]\d{3})+|\d+)(?:[.,]\d+)?(?:%|[^\W\d_]{1,3})?"
+    r"(?:[-/][^\W\d_]+)*"
+)
+#: A link is a reference, not a value of the text: reposts rewrite them.
+_LINK = re.compile(r"(?:https?|ftp)://\S+|www\.\S+")
+#: A mailbox: up to three name words and ``<address>``, or a bare address.
+_MAILBOX = re.compile(r"(?:[^\W\d_][^\s<>@,;:()]*\s+){0,3}<[^\s<>@]+@[^\s<>]+>|[^\s<>@()]+@[^\s<>@()]+\.[^\s<>@()]+")
+#: Month and weekday names (English): part of a date when next to a number.
+_DATE_WORDS = frozenset((
+    "jan", "january", "feb", "february", "mar", "march", "apr", "april", "may", "jun", "june", "jul", "july",
+    "aug", "august", "sep", "sept", "september", "oct", "october", "nov", "november", "dec", "december",
+    "mon", "monday", "tue", "tues", "tuesday", "wed", "wednesday", "thu", "thur", "thurs", "thursday",
+    "fri", "friday", "sat", "saturday", "sun", "sunday",
+))
+_MASK = "\x00"
+_A_DIGIT = re.compile(r"\d")
+_DIGIT_RUNS = re.compile(r"\d+(?:_\d+)*")  # "x86_64" folds to "x0", as one value
+_LETTER = re.compile(r"[^\W\d_]")
+_LITERAL_WORD = re.compile(r"(?!0(?:\s|$))\w")
+_ZERO_RUN = re.compile(r"(?<!\S)0(?: 0)+(?!\S)")
+_DATE_NAMES = "|".join(sorted(_DATE_WORDS, key=len, reverse=True))
+#: A month or weekday name right before or after a masked value is part of it.
+_DATE_BEFORE = re.compile(rf"(?<!\S)(?:{_DATE_NAMES})[.,]?(?=(?:\s+(?:{_DATE_NAMES})[.,]?)*\s+\x00)")
+_DATE_AFTER = re.compile(rf"(\x00[.,]?\s+)(?:{_DATE_NAMES})[.,]?(?!\S)")
+_DATE_AFTER_MASKED = "\\1" + _MASK
+_DATE_ANY = re.compile(rf"\b(?:{_DATE_NAMES})\b")
+#: Template items: words, and tokens of punctuation alone ("--", "*") or a mask.
+_TEMPLATE_ITEM = re.compile(r"\w+|(?<!\S)[^\w\s]+(?!\S)")
+
+
+def is_identifier(token: str) -> bool:
+    """Whether a token holding a digit is an identifier (never folded), not a plain number.
+
+    An identifier mixes digits with letters or separators: ids, bug numbers,
+    versions, dates and times. A plain number is a count, an amount or a
+    measure, which a repost updates.
+
+    >>> [is_identifier(t) for t in ("CVE-2022-0794", "#1038603", "1.2.3", "16:03:49", "2022-08-25", "v2")]
+    [True, True, True, True, True, True]
+    >>> [is_identifier(t) for t in ("40,000", "$1.2bn", "3rd", "1990s", "2.5%", "(120)", "58-year-old")]
+    [False, False, False, False, False, False, False]
+    """
+    core = token.strip(_EDGE)
+    return bool(core) and _PLAIN_NUMBER.fullmatch(core) is None
+
+
+def value_keys(text: str, every_number: bool = False, template: bool = True) -> tuple[str, str | None]:
+    """(identifier key, template key) of a line; the template key is None for a line without a template.
+
+    The **identifier key** is the set of tokens that two copies of a line
+    must share: identifiers (:func:`is_identifier`), and with
+    ``every_number`` (short lines, whose numbers are their content) plain
+    numbers too; each as its letters and digits, so that punctuation does not
+    tell two apart ("6’5" is "6'5"). Links and e-mail addresses are left out
+    of long lines, whose reposts rewrite them; a short line's links are its
+    content.
+
+    The **template key** is the line with its values masked, each run of
+    values one slot ``0``: numbers (plain ones, and tokens of digits and
+    separators: dates, times, versions, bug numbers), month and weekday names
+    next to a number, mailboxes (up to three name words and an
+    ``<address>``, or a bare address) and links. A token mixing letters and
+    digits keeps its letters ("openldap-2.8" is "openldap 0"). Other words
+    are as in :func:`match_key`, and a token of punctuation alone (``--``,
+    ``*``) is kept: the lines a template prints with different values share
+    the key. A line without values, or without literal text (values alone,
+    a date or an address, or values and punctuation after them: no text to
+    be a template of) has none; so has any line with
+    ``template=False`` (the identifier key alone is cheaper).
+
+    >>> value_keys("Closes: #1038603")
+    ('1038603', 'closes 0')
+    >>> value_keys(" -- Timo Aaltonen <tj@debian.org>  Thu, 25 Aug 2022 16:03:49 +0200")
+    ('16.03.49', '-- 0')
+    >>> value_keys("License: OpenLDAP-2.8")
+    ('openldap.2.8', 'license openldap 0')
+    >>> value_keys("Power was cut to 40,000 homes", every_number=True)[0], value_keys("Power was cut")
+    ('40.000', ('', None))
+    >>> value_keys("2022-01-02  Colin Watson  <cjwatson@debian.org>")
+    ('2022.01.02', None)
+    >>> value_keys("Date:   Fri Feb 1 06:41:51 2019 +0000")[1], value_keys("<a@b.org> and Bruce <b@p.com>.")[1]
+    ('date 0', None)
+    """
+    # most lines have no value: a look at the raw text settles them (NFKC makes
+    # digits only of super- and subscripts and the like, which stay words here)
+    if _A_DIGIT.search(text) is None and "@" not in text and "://" not in text and "www." not in text:
+        return "", None
+    return _value_keys(text, every_number, template)
+
+
+#: Lines whose value keys are remembered per process: pages repeat their
+#: dated and numbered lines (syndication dev: 30k lines with digits, 12k
+#: distinct). The keys are a function of the line alone, so remembering them
+#: changes no result.
+VALUE_KEYS_CACHED = 1 << 15
+
+
+@functools.lru_cache(maxsize=VALUE_KEYS_CACHED)
+def _value_keys(text: str, every_number: bool, template: bool) -> tuple[str, str | None]:
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    linked = "@" in folded or "://" in folded or "www." in folded
+    if not linked and _DIGITS.search(folded) is None:
+        return "", None
+    identifiers = []
+    if linked and every_number:  # a short line's link is its content ("Fixes https://bugs.gnu.org/54521")
+        identifiers += [".".join(_WORD.findall(link)) for link in _LINK.findall(folded) if _DIGITS.search(link)]
+    if linked and template:
+        folded = _LINK.sub(f" {_MASK} ", folded)
+        if "@" in folded:
+            folded = _MAILBOX.sub(f" {_MASK} ", folded)
+    elif linked:  # links and addresses are no identifiers of a long line: take them out of the way
+        folded = _MAILBOX.sub(" ", _LINK.sub(" ", folded))
+    pieces = []
+    last = 0
+    for token in _NUMBER_TOKEN.finditer(folded):
+        core = token.group().strip(_EDGE)  # the edge characters hold no digit: core has one
+        plain = _PLAIN_NUMBER.fullmatch(core) is not None
+        if every_number or not plain:
+            identifiers.append(".".join(_WORD.findall(core)))
+        # a number, or digits and separators only (a date, a time, a version), fills a slot
+        if template and (plain or _LETTER.search(core) is None):
+            pieces.append(folded[last : token.start()])
+            pieces.append(_MASK)
+            last = token.end()
+    identifier_key = " ".join(sorted(set(identifiers)))
+    if not template:
+        return identifier_key, None
+    pieces.append(folded[last:])
+    masked = "".join(pieces)
+    if _MASK in masked and _DATE_ANY.search(masked) is not None:
+        masked = _DATE_BEFORE.sub(_MASK, _DATE_AFTER.sub(_DATE_AFTER_MASKED, masked))
+    items = " ".join(_TEMPLATE_ITEM.findall(_DIGIT_RUNS.sub("0", masked)))
+    key = _ZERO_RUN.sub("0", items.replace(_MASK, "0"))  # no literal is "0": digits fold, runs collapse
+    # literal text: a word, or the punctuation a line opens with ("--" of a sign-off, a bullet)
+    literal = _LITERAL_WORD.search(key) is not None or not key.startswith("0")
+    return identifier_key, (key if literal else None)
 
 
 def split_lines(text: str) -> list[str]:

@@ -44,7 +44,7 @@ from .fingerprint import Fingerprinter, exact_hash
 from .index import Index, extend_with_earlier, new_rows
 from .io import IterableSource, Record, Source, bad_record, output_fields
 from .layout import segment, split_lines_keepends, take_out
-from .normalize import match_key, repair, repair_document
+from .normalize import match_key, repair, repair_document, value_keys
 from .progress import ProgressCallback, ProgressEvent
 from .record import Removal, Stats
 from .resolve import (
@@ -214,6 +214,8 @@ class _Pass1Batch:
     minhashed: np.ndarray
     shape: np.ndarray
     text_hash: np.ndarray
+    ident: np.ndarray
+    template: np.ndarray
     sent_row: np.ndarray
     sent_hash: np.ndarray
     sent_len: np.ndarray
@@ -262,11 +264,39 @@ def sentence_hashes(text: str) -> list[tuple[int, int]]:
         key = match_key(sentence)
         words = key.count(" ") + 1
         if words >= MIN_SENTENCE_WORDS:
-            # as for whole lines, a short sentence's numbers are part of it
+            # as for whole lines: a short sentence's numbers are part of it, a long one keeps its identifiers
             if words < SHORT_KEY_WORDS:
                 key = match_key(sentence, fold_digits=False)
+            elif "0" in key:  # digits to look at (links and addresses hold no identifier)
+                key = exact_key(sentence, key, template=False)[0]
             out.append((exact_hash(key), len(sentence)))
     return out
+
+
+def exact_key(text: str, key: str, template: bool = True) -> tuple[str, str, str | None]:
+    """(exact key, identifier key, template key) of a line whose match key is ``key``.
+
+    A line of fewer than :data:`SHORT_KEY_WORDS` words keeps its digits in
+    the exact key ("For sale: $600,000" is not "$599,900"); a longer one folds
+    plain numbers, a typical repost edit, but keeps its identifiers
+    (:func:`~dedupe.normalize.value_keys`): two lines that differ in a CVE id,
+    a bug number, a version or a date are different lines. ``template=False``
+    leaves the template key out (None).
+
+    >>> exact_key("For sale: $600,000", "for sale 0 0")[:2]
+    ('for sale 600 000\\x00600.000', '600.000')
+    >>> a = "Fixed a crash in the parser when reading empty files (Closes: #1038603)"
+    >>> b = a.replace("1038603", "995223")
+    >>> exact_key(a, match_key(a))[0] == exact_key(b, match_key(b))[0]
+    False
+    >>> exact_key(a, match_key(a))[2] == exact_key(b, match_key(b))[2]
+    True
+    """
+    short = key.count(" ") + 1 < SHORT_KEY_WORDS
+    identifiers, template_key = value_keys(text, every_number=short, template=template)
+    # folding changes only digits: a key without a folded digit is its own unfolded key
+    exact = match_key(text, fold_digits=False) if short and "0" in key else key
+    return (f"{exact}\x00{identifiers}" if identifiers else exact), identifiers, template_key
 
 
 def paragraph_shapes(paragraphs: list[str]) -> list[int]:
@@ -361,6 +391,9 @@ class _Worker:
                             protocol=pickle.HIGHEST_PROTOCOL)
         prepared_at = time.perf_counter()
         chars, doc, para, keys, exact_keys, length, shape, text_hash = [], [], [], [], [], [], [], []
+        ident: list[int] = []
+        templates: list[int] = []  # hash of the template key
+        valued: list[bool] = []  # whether the line has values (numbers, links, mailboxes) to mask
         sent_row, sent_hash, sent_len = [], [], []
         typo_row, typo_hash, typo_letters, typo_len = [], [], [], []
         related, related_headed = [], []
@@ -398,11 +431,14 @@ class _Worker:
                 doc.append(index)
                 para.append(number)
                 keys.append("" if listed else key)
-                # digits of short lines are content (prices, scores, list numbers)
-                short = key.count(" ") + 1 < SHORT_KEY_WORDS
-                exact_keys.append(match_key(text, fold_digits=False) if short else key)
-                if typo_words and not listed and len(exact_keys[-1]) < self.config.dedup.short_chars:
-                    for typo_key, letters, letters_count in typo_keys(exact_keys[-1], typo_words):
+                line_key, identifiers, template = exact_key(text, key)
+                exact_keys.append(line_key)
+                ident.append(exact_hash(identifiers) if identifiers else 0)
+                templates.append(0 if template is None else exact_hash(template))
+                valued.append(template is not None)
+                words_key = line_key.split("\x00", 1)[0]
+                if typo_words and not listed and len(words_key) < self.config.dedup.short_chars:
+                    for typo_key, letters, letters_count in typo_keys(words_key, typo_words):
                         typo_row.append(len(doc) - 1)
                         typo_hash.append(typo_key)
                         typo_letters.append(letters)
@@ -412,6 +448,8 @@ class _Worker:
                 text_hash.append(exact_hash(text))
             chars.append(total)
         prints = self.fingerprinter.fingerprint(keys, exact_keys, with_bands=False)
+        # a line without values is a template of its own: its exact hash
+        template_hash = np.where(np.array(valued, dtype=bool), np.array(templates, dtype=np.uint64), prints.exact)
         return _Pass1Batch(
             indices=np.array([index for index, _, _ in batch], dtype=np.int64),
             chars=np.array(chars, dtype=np.int64),
@@ -422,6 +460,8 @@ class _Worker:
             minhashed=prints.minhashed,
             shape=np.array(shape, dtype=np.int8),
             text_hash=np.array(text_hash, dtype=np.uint64),
+            ident=np.array(ident, dtype=np.uint64),
+            template=template_hash.astype(np.uint64),
             sent_row=np.array(sent_row, dtype=np.int64),
             sent_hash=np.array(sent_hash, dtype=np.uint64),
             sent_len=np.array(sent_len, dtype=np.int64),
@@ -1000,6 +1040,7 @@ def _concatenate(
         doc=doc, para=cat("para", np.int32), exact=cat("exact", np.uint64),
         length=cat("length", np.int64), sig_row=sig_row, signatures=store, rows=store.rows,
         shape=cat("shape", np.int8), text_hash=cat("text_hash", np.uint64),
+        ident=cat("ident", np.uint64), template=cat("template", np.uint64),
         sent_row=sent_row.astype(np.int64), sent_hash=cat("sent_hash", np.uint64),
         sent_len=cat("sent_len", np.int64),
         typo_row=typo_row.astype(np.int64), typo_hash=cat("typo_hash", np.uint64),

@@ -1,26 +1,35 @@
 """Corpus-wide resolution: candidate pairs -> clusters -> boilerplate or keep policy.
 
 This is the only step that sees the whole corpus, and it sees only numbers:
-one row per fingerprinted paragraph (document, paragraph index, exact hash,
-length, MinHash signature and band keys), in input order.
+one row per fingerprinted paragraph (document, paragraph index, exact,
+identifier and template hashes, length, MinHash signature and band keys), in
+input order.
 
 1. **Candidates**: rows with equal exact hashes, and rows sharing an LSH band
    key. Groups are found by sorting, never with per-paragraph Python objects.
    Inside a group each row is paired with the group's first row and with its
    predecessor, so a group of k rows costs O(k) pairs.
 2. **Verification**: a band candidate is an edge only if its estimated Jaccard
-   similarity (equal signature slots) reaches the threshold.
-3. **Clusters**: connected components of the edges (scipy).
-4. **Boilerplate or duplicates**: a cluster spanning ``boilerplate_docs``
-   documents (``boilerplate_sites`` sites when every copy has a URL), or
-   ``site_share`` of one site's pages, is boilerplate and every copy goes. Otherwise the canonical copy is chosen by
-   the keep policy and the others are duplicates of it.
-5. **Duplicate documents**: a document keeping less than ``min_kept`` of its
+   similarity (equal signature slots) reaches the threshold and both rows
+   have the same identifiers.
+3. **Clusters**: connected components of the edges (scipy): the unit of work,
+   not a verdict. A chain of near copies A~B~C joins A and C however unlike.
+4. **Boilerplate**: a cluster spanning ``boilerplate_docs`` documents
+   (``boilerplate_sites`` sites when every copy has a URL), or ``site_share``
+   of one site's pages, is boilerplate and every copy goes; so is a template
+   family (lines equal but for their values) spanning as many.
+5. **Kept copies**: in each cluster, rows are ranked by the keep policy and
+   kept rows are elected in rounds (:func:`elect`): the best-ranked row not
+   yet assigned is kept and every unassigned row directly similar to it (the
+   edge rules, checked pair by pair against it) is its duplicate. A duplicate
+   therefore always names a kept row it is itself similar to, with the
+   similarity of that pair.
+6. **Duplicate documents**: a document keeping less than ``min_kept`` of its
    non-boilerplate text is dropped, unless it keeps a paragraph of
    ``novel_chars`` or more that has no copy and shares no sentence with
-   another document (text found nowhere else); clusters whose canonical copy was in a
-   dropped document re-elect one in a kept document, so kept text never points
-   at a copy that is gone.
+   another document (text found nowhere else). Copies whose kept row was in a
+   dropped document follow another kept row they are similar to, or are
+   kept, so every named kept copy is in the output.
 """
 
 from __future__ import annotations
@@ -56,11 +65,17 @@ EARLIER_KEPT = 1
 EARLIER_BOILERPLATE = 2
 EARLIER_TEMPLATE = 3
 
-#: Boilerplate rule codes and the names the removal record shows.
+#: Boilerplate rule codes and the names the removal record shows: a paragraph
+#: and its copies on many documents (sites) or much of one site, or a template
+#: family (lines equal but for their values: numbers, ids, dates, names with
+#: addresses) on as many.
 RULE_NONE = 0
 RULE_BOILERPLATE_DOCS = 1
 RULE_SITE_TEMPLATE = 2
-RULE_NAMES = {RULE_BOILERPLATE_DOCS: "boilerplate-docs", RULE_SITE_TEMPLATE: "site-template"}
+RULE_TEMPLATED_DOCS = 3
+RULE_TEMPLATED_SITE = 4
+RULE_NAMES = {RULE_BOILERPLATE_DOCS: "boilerplate-docs", RULE_SITE_TEMPLATE: "site-template",
+              RULE_TEMPLATED_DOCS: "templated-docs", RULE_TEMPLATED_SITE: "templated-site"}
 
 #: How a duplicate was matched, and the rule names the removal record shows.
 MATCH_EXACT = 1
@@ -92,6 +107,12 @@ class ParagraphTable:
     # (into ``listed``) once boilerplate rows are known, for this run's rows
     shape: np.ndarray | None = None
     text_hash: np.ndarray | None = None  # uint64[n] hash of the repaired text itself
+    # uint64[n] hash of the row's identifiers (0: none), which every copy must share
+    # (pipeline.exact_key): lines that differ in an id, a version or a date are different lines
+    ident: np.ndarray | None = None
+    # uint64[n] hash of the row's template key (its values masked), or its exact hash
+    # for a line without values: the rows of a template family share it
+    template: np.ndarray | None = None
     # sentences of the rows: row index, hash of the sentence's match key, characters
     sent_row: np.ndarray | None = None  # int64[s]
     sent_hash: np.ndarray | None = None  # uint64[s]
@@ -113,10 +134,21 @@ class ParagraphTable:
     earlier_docs: np.ndarray | None = None  # int64[n]
     earlier_sites: np.ndarray | None = None  # int64[n]
     earlier_site_copies: np.ndarray | None = None  # int64[n] pages of its own site in its cluster
+    earlier_families: EarlierFamilies | None = None  # template families' pages in earlier runs
 
     @property
     def size(self) -> int:
         return int(self.doc.shape[0])
+
+
+@dataclass(slots=True)
+class EarlierFamilies:
+    """Pages of template families in earlier runs, per (family, site), sorted by family."""
+
+    template: np.ndarray  # uint64[f] template hash
+    site: np.ndarray  # int64[f] site index (-1: pages without a url)
+    pages: np.ndarray  # int64[f] pages of that site holding a line of the family
+    rule: np.ndarray  # int8[f] boilerplate rule the family had (RULE_NONE if it had none)
 
 
 @dataclass(slots=True)
@@ -142,10 +174,13 @@ class Resolution:
     doc_dropped: np.ndarray  # bool[D]
     doc_kept_ref: np.ndarray  # int64[D]: for dropped docs, the doc holding most kept copies
     cluster_stats: dict[str, int] = field(default_factory=dict)
-    labels: np.ndarray | None = None  # int64[n] cluster of every row
-    label_docs: np.ndarray | None = None  # int64[clusters] documents a cluster spans (earlier runs included)
-    label_sites: np.ndarray | None = None  # int64[clusters] sites a cluster spans (earlier runs included)
-    site_copies: np.ndarray | None = None  # int64[n] pages of the row's own site in its cluster
+    # the group every row was counted in for boilerplate: its star, a paragraph and its direct copies
+    labels: np.ndarray | None = None  # int64[n]
+    label_docs: np.ndarray | None = None  # int64[groups] documents a group spans (earlier runs included)
+    label_sites: np.ndarray | None = None  # int64[groups] sites a group spans (earlier runs included)
+    site_copies: np.ndarray | None = None  # int64[n] pages of the row's own site in its group
+    # int8[n] boilerplate rule of the row's template family (the row itself may be kept: see resolve)
+    family_rule: np.ndarray | None = None
 
 
 def _group_starts(sorted_keys: np.ndarray) -> np.ndarray:
@@ -218,15 +253,40 @@ def estimate_similarity(
 
 
 def exact_edges(table: ParagraphTable) -> tuple[np.ndarray, np.ndarray]:
-    """Edges between rows with equal exact hashes (each once, in either orientation).
+    """Edges between rows with equal exact hashes (each once, as (later row, earlier row)).
 
-    >>> t = ParagraphTable(doc=np.array([0, 1, 1]), para=np.array([0, 0, 1], np.int32),
-    ...                    exact=np.array([7, 7, 9], np.uint64), length=np.array([80, 80, 80]),
-    ...                    sig_row=np.array([-1, -1, -1]), signatures=np.zeros((0, 4), np.uint32), rows=2)
-    >>> [side.tolist() for side in exact_edges(t)]
-    [[1], [0]]
+    Rows are paired inside each group of equal exact hashes, and again
+    inside each group of equal exact hash and text: inside one page only the
+    very same text is a copy, so a line repeated on a page whose group's
+    first row and its own predecessor are other texts of that page would be
+    left out by the first pairing alone (and joined once a clean output no
+    longer held them).
+
+    >>> t = ParagraphTable(doc=np.array([0, 1, 1, 1]), para=np.array([0, 0, 1, 2], np.int32),
+    ...                    exact=np.array([7, 7, 7, 7], np.uint64), length=np.array([80, 80, 80, 80]),
+    ...                    sig_row=np.full(4, -1), signatures=np.zeros((0, 4), np.uint32), rows=2,
+    ...                    text_hash=np.array([1, 2, 3, 2], np.uint64))
+    >>> sorted(zip(*[side.tolist() for side in exact_edges(t)]))
+    [(1, 0), (2, 0), (3, 0), (3, 1)]
     """
-    a, b = _group_pairs(table.exact, np.arange(table.size, dtype=np.int64))
+    n = table.size
+    rows = np.arange(n, dtype=np.int64)
+    order = np.argsort(table.exact, kind="stable")
+    starts = _group_starts(table.exact[order])
+    a, b = sorted_group_pairs(starts, order)
+    if table.text_hash is not None and n > 1:
+        # Every pair is (row, an earlier row), and a row's partners in the first
+        # pairing are its group's first row and its predecessor: pairs of the
+        # second one with another partner are new, so every edge comes once.
+        first_of = np.empty(n, dtype=np.int64)
+        first_of[order] = order[np.maximum.accumulate(np.where(starts, np.arange(n), 0))]
+        pred_of = np.full(n, -1, dtype=np.int64)
+        pred_of[order[1:]] = np.where(starts[1:], -1, order[:-1])
+        by_text = np.lexsort((rows, table.text_hash, table.exact))
+        runs = _group_starts(table.exact[by_text]) | _group_starts(table.text_hash[by_text])
+        more_a, more_b = sorted_group_pairs(runs, by_text)
+        fresh = (more_b != first_of[more_a]) & (more_b != pred_of[more_a])
+        a, b = np.concatenate([a, more_a[fresh]]), np.concatenate([b, more_b[fresh]])
     keep = _across_documents(table, a, b)
     return a[keep], b[keep]
 
@@ -238,7 +298,8 @@ def band_edges(
     """The band candidates ``(a[i], b[i])`` that are edges: different text, similar signatures.
 
     Pairs with equal exact hashes are left to :func:`exact_edges`; pairs inside
-    one page must be the very same text (see ``_across_documents``). The rule
+    one page must be the very same text (see ``_across_documents``), and both
+    rows must have the same identifiers (``ParagraphTable.ident``). The rule
     looks at one pair at a time, so any split of the candidates into parts
     gives the same edges.
 
@@ -251,7 +312,7 @@ def band_edges(
     >>> band_edges(t, np.array([1]), np.array([0]), threshold=0.8)[0].size
     0
     """
-    keep = (table.exact[a] != table.exact[b]) & _across_documents(table, a, b)
+    keep = (table.exact[a] != table.exact[b]) & _same_identifiers(table, a, b) & _across_documents(table, a, b)
     a, b = a[keep], b[keep]
     store, sig_of = _store(table), table.sig_row
     verified = np.zeros(a.shape[0], dtype=bool)
@@ -358,7 +419,7 @@ def typo_edges(table: ParagraphTable) -> tuple[np.ndarray, np.ndarray]:
     for shift in range(0, 64, 8):  # popcount, a byte at a time (numpy < 2 has no bitwise_count)
         differ += _POPCOUNT[((letters >> np.uint64(shift)) & np.uint64(0xFF)).astype(np.int64)]
     close = (np.abs(table.typo_len[first].astype(np.int64) - table.typo_len[second]) <= 1) & (differ <= 2)
-    keep = close & (table.exact[a] != table.exact[b]) & _across_documents(table, a, b)
+    keep = close & (table.exact[a] != table.exact[b]) & _same_identifiers(table, a, b) & _across_documents(table, a, b)
     edges = _EdgeSet(table.size)
     edges.add(a[keep], b[keep])
     return edges.pairs()
@@ -367,123 +428,216 @@ def typo_edges(table: ParagraphTable) -> tuple[np.ndarray, np.ndarray]:
 _POPCOUNT = np.array([bin(value).count("1") for value in range(256)], dtype=np.int64)
 
 
-#: A chained cluster is split only while rows x seeds stays under this many
-#: similarity estimates (bounds the work and the signature rows fetched, 64 MB,
-#: on a pathological cluster).
-SPLIT_MAX_PAIRS = 1 << 16
-SPLIT_ROUNDS = 8
+#: Leader rounds per component before the rows still unassigned are matched by
+#: exact key only: bounds the work on a component of thousands of different
+#: lines chained by near copies (each round elects one kept row per component).
+ELECT_ROUNDS = 64
+#: Leader rounds of that exact-key fallback (rows of one key differ only where
+#: two lines of one page share it).
+EXACT_ROUNDS = 8
+#: Kept rows of its component a copy is checked against, best ranked first,
+#: when the copy it was matched to is gone (its document was dropped, or it
+#: was itself found to repeat other paragraphs' sentences).
+REPAIR_LEADERS = 64
 
 
-def split_chained(table: ParagraphTable, labels: np.ndarray) -> tuple[np.ndarray, int]:
-    """Split clusters that chain different paragraphs of one page; returns (labels, clusters split).
+class _Matcher:
+    """Whether row pairs are directly similar, how (``MATCH_*``) and how much.
 
-    Two different lines of one document are two paragraphs, never copies of
-    each other (:func:`_across_documents` gives them no edge), yet a cluster
-    can hold both through copies elsewhere: an article's similar list items
-    ("1 Green, 1 Red", "1 Green, 1 Purple, 1 Red"), each reposted, chain
-    through the reposts into one cluster, and all but one would be lost. Such
-    a cluster is regrouped around the rows of its document with the most
-    different lines in it: each row joins the one it is most similar to
-    (equal text first, then estimated Jaccard; ties to the earlier row).
-    Labels stay numbered by each cluster's smallest row. A regrouped cluster
-    can still hold two lines of another page; rounds repeat until none does
-    or a round splits nothing (a cluster left whole: see :func:`_regroup`).
-
-    >>> sigs = np.array([[1, 2, 3, 4], [1, 2, 3, 9], [1, 2, 3, 4], [1, 2, 3, 9]], np.uint32)
-    >>> t = ParagraphTable(doc=np.array([0, 0, 1, 1]), para=np.array([0, 1, 0, 1], np.int32),
-    ...                    exact=np.array([1, 2, 1, 2], np.uint64), length=np.array([80] * 4),
-    ...                    sig_row=np.arange(4), signatures=sigs, rows=2)
-    >>> labels, split = split_chained(t, np.zeros(4, np.int64))
-    >>> labels.tolist(), split
-    ([0, 1, 0, 1], 1)
+    The rules of the candidate edges, applied to any pair: the same exact key,
+    or an estimated Jaccard similarity at the threshold (the short threshold
+    for a short line), or one typo apart; always with equal identifiers, and
+    inside one page only for the very same text.
     """
-    if table.size == 0:
-        return labels, 0
-    # Only rows of clusters with two or more members can conflict; later
-    # rounds look only at the rows of clusters the round before regrouped.
-    consider = np.flatnonzero(np.bincount(labels)[labels] > 1)
-    labels = labels.copy()
-    total, fresh = 0, int(labels.max()) + 1
-    for _ in range(SPLIT_ROUNDS):
-        consider, fresh, split = _split_round(table, labels, consider, fresh)
-        total += split
-        if not split:
-            break
-    if total:  # renumber by each cluster's smallest row
-        present, first = np.unique(labels, return_index=True)
-        rank = np.empty(present.shape[0], dtype=np.int64)
-        rank[np.argsort(first)] = np.arange(present.shape[0])
-        labels = rank[np.searchsorted(present, labels)]
-    return labels, total
+
+    def __init__(self, table: ParagraphTable, config: DedupConfig) -> None:
+        self.table = table
+        self.threshold = config.threshold
+        self.short_chars = config.short_chars
+        self.short_threshold = max(config.threshold, config.short_threshold)
+        self.checked = 0
+        self.typo_count: np.ndarray | None = None
+        if table.typo_row is not None and table.typo_row.shape[0]:
+            order = np.argsort(table.typo_row, kind="stable")
+            rows = table.typo_row[order]
+            self.typo_hash = table.typo_hash[order]
+            self.typo_letters = table.typo_letters[order]
+            self.typo_len = table.typo_len[order].astype(np.int64)
+            every = np.arange(table.size)
+            self.typo_start = np.searchsorted(rows, every)
+            self.typo_count = np.searchsorted(rows, every, side="right") - self.typo_start
+
+    def match(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(MATCH_* or 0, similarity) of every pair ``(a[i], b[i])``."""
+        t = self.table
+        self.checked += a.shape[0]
+        kind = np.zeros(a.shape[0], dtype=np.int8)
+        similarity = np.zeros(a.shape[0], dtype=np.float32)
+        allowed = _same_identifiers(t, a, b) & _across_documents(t, a, b)
+        exact = allowed & (t.exact[a] == t.exact[b])
+        kind[exact] = MATCH_EXACT
+        similarity[exact] = 1.0
+        signed = np.flatnonzero(allowed & ~exact & (t.sig_row[a] >= 0) & (t.sig_row[b] >= 0))
+        if signed.shape[0]:
+            pa, pb = a[signed], b[signed]
+            estimate = estimate_similarity(_store(t), t.sig_row[pa], t.sig_row[pb])
+            short = np.minimum(t.length[pa], t.length[pb]) < self.short_chars
+            similar = estimate >= np.where(short, self.short_threshold, self.threshold)
+            kind[signed[similar]] = MATCH_MINHASH
+            similarity[signed[similar]] = estimate[similar]
+        if self.typo_count is not None:
+            rest = np.flatnonzero(allowed & (kind == 0) & (self.typo_count[a] > 0) & (self.typo_count[b] > 0))
+            if rest.shape[0]:
+                hit = rest[self._one_typo_apart(a[rest], b[rest])]
+                kind[hit] = MATCH_TYPO
+                # one letter in the longer line's characters is what they are known to differ by
+                similarity[hit] = 1.0 - 1.0 / np.maximum(np.maximum(t.length[a[hit]], t.length[b[hit]]), 1)
+        return kind, similarity
+
+    def _one_typo_apart(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Pairs sharing a typo key whose differing words are a typo apart (see :func:`typo_edges`)."""
+        out = np.zeros(a.shape[0], dtype=bool)
+        count_a, count_b = self.typo_count[a], self.typo_count[b]  # type: ignore[index]
+        step = max(_VERIFY_PAIRS // 64, 1)
+        for lo in range(0, a.shape[0], step):
+            ca, cb = count_a[lo : lo + step], count_b[lo : lo + step]
+            per = ca * cb
+            pair = np.repeat(np.arange(ca.shape[0]), per)
+            offset = np.arange(int(per.sum())) - np.repeat(np.cumsum(per) - per, per)
+            ka = self.typo_start[a[lo : lo + step]][pair] + offset // cb[pair]
+            kb = self.typo_start[b[lo : lo + step]][pair] + offset % cb[pair]
+            letters = self.typo_letters[ka] ^ self.typo_letters[kb]
+            differ = np.zeros(letters.shape[0], dtype=np.int64)
+            for shift in range(0, 64, 8):
+                differ += _POPCOUNT[((letters >> np.uint64(shift)) & np.uint64(0xFF)).astype(np.int64)]
+            close = ((self.typo_hash[ka] == self.typo_hash[kb]) & (differ <= 2)
+                     & (np.abs(self.typo_len[ka] - self.typo_len[kb]) <= 1))
+            out[lo + pair[close]] = True
+        return out
 
 
-def _split_round(
-    table: ParagraphTable, labels: np.ndarray, consider: np.ndarray, fresh: int
-) -> tuple[np.ndarray, int, int]:
-    """Regroup the conflicted clusters among rows ``consider`` (in place); returns
-    (rows of the clusters regrouped, next unused label, clusters regrouped)."""
-    key = table.text_hash if table.text_hash is not None else table.exact
-    order = consider[np.lexsort([key[consider], table.doc[consider], labels[consider]])]
-    lab, doc, text = labels[order], table.doc[order], key[order]
-    new_page = np.ones(order.shape[0], dtype=bool)
-    new_page[1:] = (lab[1:] != lab[:-1]) | (doc[1:] != doc[:-1])
-    new_text = new_page.copy()
-    new_text[1:] |= text[1:] != text[:-1]
-    page = np.cumsum(new_page) - 1
-    texts_on_page = np.bincount(page, weights=new_text)[page] if order.shape[0] else np.zeros(0)
-    conflicted = np.unique(lab[texts_on_page >= 2])
-    if conflicted.shape[0] == 0:
-        return consider[:0], fresh, 0
-    members = np.sort(order[np.isin(lab, conflicted)])  # each conflicted cluster's rows, in row order
-    by_label = members[np.argsort(labels[members], kind="stable")]
-    sorted_labels = labels[by_label]
-    store, split, regrouped = _store(table), 0, []
-    for lo, hi in zip(np.searchsorted(sorted_labels, conflicted), np.searchsorted(sorted_labels, conflicted, "right")):
-        rows = by_label[lo:hi]
-        groups = _regroup(table, store, key, rows)
-        if groups is None:
-            continue
-        values, inverse = np.unique(groups, return_inverse=True)
-        labels[rows] = fresh + inverse
-        fresh += values.shape[0]
-        regrouped.append(rows)
-        split += 1
-    rows_regrouped = np.sort(np.concatenate(regrouped)) if regrouped else consider[:0]
-    return rows_regrouped, fresh, split
+@dataclass(slots=True)
+class _Election:
+    """Outcome of leader rounds over some rows: the kept row each follows (-1: kept), how, how much."""
+
+    canonical: np.ndarray  # int64[m]
+    match: np.ndarray  # int8[m]
+    similarity: np.ndarray  # float32[m]
+    rounds: int = 0
+    unverified: int = 0  # rows kept after the rounds ran out, checked against their exact copies only
 
 
-def _regroup(table: ParagraphTable, store: SignatureStore, key: np.ndarray, rows: np.ndarray) -> np.ndarray | None:
-    """Smallest row of each member's new group, or None to leave the cluster whole."""
-    docs, texts = table.doc[rows], key[rows]
-    distinct = np.unique(np.stack([docs, texts.view(np.int64)]), axis=1)
-    per_doc_docs, per_doc_counts = np.unique(distinct[0], return_counts=True)
-    anchor = per_doc_docs[np.argmax(per_doc_counts)]  # most lines; ties to the smallest document
-    on_anchor = rows[docs == anchor]
-    _, firsts = np.unique(key[on_anchor], return_index=True)
-    seeds = np.sort(on_anchor[firsts])
-    if (table.sig_row[seeds] < 0).any() or rows.shape[0] * seeds.shape[0] > SPLIT_MAX_PAIRS:
-        return None  # a seed matched by exact text only, or too big: leave it
-    choice = np.full(rows.shape[0], -1, dtype=np.int64)
-    same_text = texts[:, None] == key[seeds][None, :]
-    has_twin = same_text.any(axis=1)
-    choice[has_twin] = np.argmax(same_text[has_twin], axis=1)
-    signed = ~has_twin & (table.sig_row[rows] >= 0)
-    if signed.any():
-        a = np.repeat(table.sig_row[rows[signed]], seeds.shape[0])
-        b = np.tile(table.sig_row[seeds], int(signed.sum()))
-        similar = estimate_similarity(store, a, b).reshape(-1, seeds.shape[0])
-        choice[signed] = np.argmax(similar, axis=1)
-    # rows matched by exact text only go where their text's first placed row went
-    placed = choice >= 0
-    for text in np.unique(texts[~placed]):
-        same = texts == text
-        choice[same & ~placed] = choice[same & placed][0] if (same & placed).any() else -2 - int(np.argmax(same))
-    groups = np.empty(rows.shape[0], dtype=np.int64)
-    for value in np.unique(choice):
-        members = rows[choice == value]
-        groups[choice == value] = members.min()
-    return groups
+def elect(
+    matcher: _Matcher, rows: np.ndarray, group: np.ndarray, rank: np.ndarray,
+    can_lead: np.ndarray | None = None, never_follow: np.ndarray | None = None,
+) -> _Election:
+    """Keep the best-ranked row of each group; its direct copies follow it; repeat with the rest.
 
+    ``group[i]`` is the component of ``rows[i]``. In a round, each group's
+    best-ranked unassigned row that ``can_lead`` is kept, every other
+    unassigned row of the group is checked against it directly (all groups'
+    pairs in one vectorised call), and the rows that match become its
+    duplicates. Kept rows of a group are therefore never similar to one
+    another, and no row follows a kept row it is not itself similar to. Rows
+    that ``never_follow`` (published by an earlier run) are only ever kept.
+    After :data:`ELECT_ROUNDS` the rows left are regrouped by exact key for
+    :data:`EXACT_ROUNDS` more; whatever is still unassigned is kept.
+
+    A chain A~B~C with A and C dissimilar keeps A and C:
+
+    >>> sigs = np.array([[1, 1, 1, 1], [1, 1, 1, 2], [1, 1, 2, 2]], np.uint32)
+    >>> t = ParagraphTable(doc=np.arange(3), para=np.zeros(3, np.int32), exact=np.arange(3, dtype=np.uint64),
+    ...                    length=np.full(3, 80), sig_row=np.arange(3), signatures=sigs, rows=2)
+    >>> e = elect(_Matcher(t, DedupConfig(threshold=0.75)), np.arange(3), np.zeros(3, np.int64), np.arange(3))
+    >>> e.canonical.tolist(), e.similarity.tolist()
+    ([-1, 0, -1], [1.0, 0.75, 1.0])
+    """
+    m = rows.shape[0]
+    out = _Election(np.full(m, -1, dtype=np.int64), np.zeros(m, dtype=np.int8), np.ones(m, dtype=np.float32))
+    n = matcher.table.size
+    lead = np.ones(n, dtype=bool) if can_lead is None else can_lead
+    stay = np.zeros(n, dtype=bool) if never_follow is None else never_follow
+    active = np.lexsort((rank[rows], group))  # positions in rows, by group then rank
+    unchecked = active[:0]
+    for fallback, rounds in ((False, ELECT_ROUNDS), (True, EXACT_ROUNDS)):
+        if fallback and active.shape[0]:
+            unchecked = active.copy()  # rows the rounds left: they meet only their exact copies now
+            # regroup what is left by exact key: copies of one text still go together
+            pair = np.stack([group[active], matcher.table.exact[rows[active]].view(np.int64)])
+            _, regroup = np.unique(pair, axis=1, return_inverse=True)
+            order = np.lexsort((rank[rows[active]], regroup.ravel()))
+            active, groups = active[order], regroup.ravel()[order]
+        else:
+            groups = group[active]
+        done = 0
+        while active.shape[0] and done < rounds:
+            done += 1
+            at = np.arange(active.shape[0])
+            starts = np.flatnonzero(_group_starts(groups))
+            which = np.cumsum(_group_starts(groups)) - 1
+            candidates = np.where(lead[rows[active]], at, active.shape[0])
+            leader = np.minimum.reduceat(candidates, starts)[which]
+            led = leader < active.shape[0]
+            follows = np.flatnonzero(led & (at != leader) & ~stay[rows[active]])
+            kind, similarity = matcher.match(rows[active[follows]], rows[active[leader[follows]]])
+            hit = follows[kind > 0]
+            out.canonical[active[hit]] = rows[active[leader[hit]]]
+            out.match[active[hit]] = kind[kind > 0]
+            out.similarity[active[hit]] = similarity[kind > 0]
+            left = led & (at != leader)
+            left[hit] = False
+            active, groups = active[left], groups[left]
+        out.rounds += done
+    out.unverified = int((out.canonical[unchecked] < 0).sum())
+    return out
+
+
+def _reassign(
+    matcher: _Matcher, orphans: np.ndarray, labels: np.ndarray, rank: np.ndarray, leaders: np.ndarray,
+    can_lead: np.ndarray, never_follow: np.ndarray,
+) -> _Election:
+    """New kept copies for rows whose kept copy is gone.
+
+    Each orphan is checked against the kept rows (``leaders``, bool[n]) of its
+    component, best ranked first (at most :data:`REPAIR_LEADERS`), and follows
+    the first it matches; the others elect kept rows among themselves
+    (:func:`elect`, only rows that ``can_lead`` are kept), and an orphan that
+    matches none is kept.
+    """
+    n_orphans = orphans.shape[0]
+    out = _Election(np.full(n_orphans, -1, dtype=np.int64), np.zeros(n_orphans, dtype=np.int8),
+                    np.ones(n_orphans, dtype=np.float32))
+    if n_orphans == 0:
+        return out
+    wanted = np.zeros(int(labels.max()) + 1, dtype=bool)
+    wanted[labels[orphans]] = True
+    pool = np.flatnonzero(leaders & wanted[labels])
+    pool = pool[np.lexsort((rank[pool], labels[pool]))]
+    pool_labels = labels[pool]
+    first = np.searchsorted(pool_labels, labels[orphans])
+    count = np.minimum(np.searchsorted(pool_labels, labels[orphans], side="right") - first, REPAIR_LEADERS)
+    step = max(_VERIFY_PAIRS // REPAIR_LEADERS, 1)
+    for lo in range(0, n_orphans, step):
+        reps = count[lo : lo + step]
+        which = np.repeat(np.arange(lo, lo + reps.shape[0]), reps)
+        offset = np.arange(int(reps.sum())) - np.repeat(np.cumsum(reps) - reps, reps)
+        leader = pool[np.repeat(first[lo : lo + step], reps) + offset]
+        kind, similarity = matcher.match(orphans[which], leader)
+        hit = np.flatnonzero(kind > 0)
+        # pairs run by orphan, then by the leader's rank: an orphan's first hit is its best-ranked match
+        _, firsts = np.unique(which[hit], return_index=True)
+        hit = hit[firsts]
+        out.canonical[which[hit]] = leader[hit]
+        out.match[which[hit]] = kind[hit]
+        out.similarity[which[hit]] = similarity[hit]
+    rest = np.flatnonzero(out.canonical < 0)
+    if rest.shape[0]:
+        again = elect(matcher, orphans[rest], labels[orphans[rest]], rank, can_lead, never_follow)
+        out.canonical[rest] = again.canonical
+        out.match[rest] = again.match
+        out.similarity[rest] = again.similarity
+        out.rounds, out.unverified = again.rounds, again.unverified
+    return out
 
 #: Characters of a row that can anchor a link list to its article.
 ANCHOR_CHARS = 100
@@ -702,6 +856,13 @@ class _EdgeSet:
         return self.keys // self.n, self.keys % self.n
 
 
+def _same_identifiers(table: ParagraphTable, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairs whose identifiers are equal: a CVE id, a version or a date apart is another line."""
+    if table.ident is None:
+        return np.ones(a.shape[0], dtype=bool)
+    return table.ident[a] == table.ident[b]
+
+
 def _across_documents(table: ParagraphTable, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Pairs allowed to merge: in different documents, or the very same text.
 
@@ -849,12 +1010,13 @@ def resolve(
     status = np.zeros(n, dtype=np.int8)
     canonical = np.full(n, -1, dtype=np.int64)
     similarity = np.ones(n, dtype=np.float32)
+    match = np.zeros(n, dtype=np.int8)
     rule = np.zeros(n, dtype=np.int8)
     if n == 0:
-        return Resolution(status, canonical, similarity, rule, np.zeros(n, dtype=np.int8),
+        return Resolution(status, canonical, similarity, rule, match,
                           np.zeros(n_docs, dtype=bool), np.full(n_docs, -1, dtype=np.int64), {},
                           np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64),
-                          np.empty(0, np.int64))
+                          np.empty(0, np.int64), np.empty(0, np.int8))
 
     step("grouping candidates", f"{n:,} paragraphs")
     labels, n_edges = (cluster or cluster_labels)(table, config)
@@ -864,8 +1026,6 @@ def resolve(
         # labels are numbered by smallest row, so components over them keep that numbering
         merged = component_labels(int(labels.max()) + 1, labels[typo_a], labels[typo_b])
         labels = merged[labels]
-    step("splitting chains", "")
-    labels, n_split = split_chained(table, labels)
     step("link lists", "")
     stripped, list_stats = confirm_link_lists(table, docs, labels, config.related_evidence)
     if stripped.any():
@@ -877,58 +1037,34 @@ def resolve(
     step("boilerplate and keep policy", f"{n_labels:,} clusters")
     sizes = np.bincount(labels, minlength=n_labels)
     multi = sizes[labels] > 1
+    matcher = _Matcher(table, config)
+    published = table.earlier > 0 if table.earlier is not None else np.zeros(n, dtype=bool)
 
-    # Distinct documents per cluster (a paragraph repeated inside one page counts once).
-    doc_pairs = np.unique(labels[multi] * n_docs + table.doc[multi])
-    docs_per_label = np.bincount(doc_pairs // n_docs, minlength=n_labels)
-    site_of_row = docs.site[table.doc]
-    # Where every copy has a site, count sites, not pages: a story syndicated
-    # to many sites is content, while a site's own template is caught per site.
-    unsited = np.bincount(labels[multi & (site_of_row < 0)], minlength=n_labels) > 0
-    sited_pairs = np.unique(labels[multi & (site_of_row >= 0)] * max(docs.site_docs.shape[0], 1)
-                            + site_of_row[multi & (site_of_row >= 0)])
-    sites_per_label = np.bincount(sited_pairs // max(docs.site_docs.shape[0], 1), minlength=n_labels)
-    lone = sizes == 1
-    docs_per_label[lone] = 1
-    sites_per_label[lone] = 1
-    earlier_boiler = np.zeros(n_labels, dtype=bool)
-    earlier_template = np.zeros(n_labels, dtype=bool)
-    if table.earlier is not None:
-        # counts carry across runs: an earlier row stands for its cluster's documents then
-        past = table.earlier > 0
-        docs_per_label += np.bincount(labels[past], weights=table.earlier_docs[past] - 1,
-                                      minlength=n_labels).astype(np.int64)
-        sites_per_label += np.bincount(labels[past], weights=table.earlier_sites[past] - 1,
-                                       minlength=n_labels).astype(np.int64)
-        earlier_boiler[labels[table.earlier == EARLIER_BOILERPLATE]] = True
-        earlier_template[labels[table.earlier == EARLIER_TEMPLATE]] = True
-    boiler_docs = np.where(unsited, docs_per_label >= config.boilerplate_docs,
-                           sites_per_label >= config.boilerplate_sites) | earlier_boiler
-    boiler_site = earlier_template.copy()
-    with_site = multi & (site_of_row >= 0)
-    site_copies = np.ones(n, dtype=np.int64)  # pages of the row's own site in its cluster
-    if with_site.any() and docs.site_docs.shape[0]:
-        (tri_label, tri_site, _), _ = _unique_rows(
-            [labels[with_site], site_of_row[with_site], table.doc[with_site]]
-        )
-        (pair_label, pair_site), counts = _unique_rows([tri_label, tri_site])
-        n_sites = docs.site_docs.shape[0]
-        pair_key = pair_label * n_sites + pair_site  # sorted: _unique_rows sorts by label, then site
-        if table.earlier is not None and table.earlier_site_copies is not None:
-            past = np.flatnonzero((table.earlier > 0) & with_site)
-            at = np.searchsorted(pair_key, labels[past] * n_sites + site_of_row[past])
-            np.add.at(counts, at, table.earlier_site_copies[past] - 1)
-        template = (counts >= config.site_min_docs) & (
-            counts >= config.site_share * docs.site_docs[pair_site]
-        )
-        boiler_site[pair_label[template]] = True
-        sited = np.flatnonzero(with_site)
-        site_copies[sited] = counts[np.searchsorted(pair_key, labels[sited] * n_sites + site_of_row[sited])]
-    boiler_label = (boiler_docs | boiler_site) & (sizes > 1)
-    boiler_rows = boiler_label[labels]
+    # Boilerplate: a paragraph and its direct copies (its star: elected in input
+    # order, earlier runs first) on many documents or sites, or on much of one
+    # site; a chain of different lines is no paragraph repeated.
+    rows = np.flatnonzero(multi & (status != STRIPPED))
+    stars = elect(matcher, rows, labels[rows], _ranks([np.arange(n), (~published).astype(np.int8)]),
+                  never_follow=published)
+    star = np.arange(n, dtype=np.int64)
+    star[rows] = np.where(stars.canonical >= 0, stars.canonical, rows)
+    _, star = np.unique(star, return_inverse=True)  # numbered by each star's smallest row
+    star = star.ravel().astype(np.int64)
+    spans = _spans(table, docs, config, star)
+    family_rule = template_families(table, docs, config, status != STRIPPED)
+    templated = (family_rule != RULE_NONE) & ~spans.boilerplate[star]
+    if templated.any():
+        # a template is what a page prints around its content: a templated line
+        # that is all a document holds ("tiny 7", a product title) is its content
+        other = np.bincount(table.doc, weights=(status == KEPT) & ~templated & ~spans.boilerplate[star],
+                            minlength=n_docs)
+        templated &= other[table.doc] > 0
+    boiler_rows = spans.boilerplate[star] | templated
     status[boiler_rows] = BOILERPLATE
-    rule[boiler_rows & boiler_docs[labels]] = RULE_BOILERPLATE_DOCS
-    rule[boiler_rows & ~boiler_docs[labels]] = RULE_SITE_TEMPLATE
+    rule[boiler_rows] = np.where(
+        spans.boilerplate[star[boiler_rows]],
+        np.where(spans.across[star[boiler_rows]], RULE_BOILERPLATE_DOCS, RULE_SITE_TEMPLATE),
+        family_rule[boiler_rows])
 
     late = None
     if table.shape is not None:
@@ -940,22 +1076,27 @@ def resolve(
         # a headline below the start of its page's text is a link to an article, not its title
         late = current & ((table.shape & HEADLINE) > 0) & ~ahead_of_text(table.doc, table.shape, live)
         table.listed = np.where(current, decided, table.listed if table.listed is not None else ELSEWHERE)
-    keys = _policy_order(table, docs, config.keep, late)
-    dup_rows = np.flatnonzero(multi & ~boiler_rows)
-    label_ids, best = _first_per_label(labels, dup_rows, keys)
-    canon_of_label = np.full(n_labels, -1, dtype=np.int64)
-    canon_of_label[label_ids] = best
-    canonical[dup_rows] = canon_of_label[labels[dup_rows]]
-    is_dup = dup_rows[canonical[dup_rows] != dup_rows]
-    status[is_dup] = DUPLICATE
-    canonical[status != DUPLICATE] = -1
+    rank = _ranks(_policy_order(table, docs, config.keep, late))
 
-    # Paragraphs split, joined or spliced from earlier ones: every sentence seen before.
+    # Kept rows by the keep policy; a duplicate only of a kept row it is itself similar to.
+    rows = np.flatnonzero(multi & (status == KEPT))
+    step("electing kept copies", f"{rows.shape[0]:,} rows in clusters")
+    election = elect(matcher, rows, labels[rows], rank, never_follow=published)
+    _follow(status, canonical, match, similarity, rows, election)
+    rounds, unverified = stars.rounds + election.rounds, stars.unverified + election.unverified
+
     step("sentences", "")
-    coverage, pointer = _sentence_coverage(table, status, keys)
-    sentence_rows = np.flatnonzero((status == KEPT) & (coverage >= config.sentence_coverage) & (pointer >= 0))
-    status[sentence_rows] = DUPLICATE
-    canonical[sentence_rows] = pointer[sentence_rows]
+    # Paragraphs split, joined or spliced from earlier ones: every sentence seen
+    # before, in kept paragraphs that stay kept.
+    covered, coverage, pointer = _settle_sentences(table, (status == KEPT) & ~published, status == KEPT, rank,
+                                                   config.sentence_coverage)
+    _cover(status, canonical, match, similarity, covered, coverage, pointer)
+    # copies of a kept row that turned out to be covered need a kept copy of their own
+    orphans = np.flatnonzero((status == DUPLICATE) & (match != MATCH_SENTENCES) & _gone(status, canonical))
+    if orphans.shape[0]:
+        repaired = _repair(matcher, table, status, canonical, match, similarity, orphans, labels, rank,
+                           np.ones(n, dtype=bool), published, config.sentence_coverage)
+        rounds, unverified = rounds + repaired.rounds, unverified + repaired.unverified
 
     # Duplicate documents: share of kept text among kept + duplicate text.
     step("duplicate documents", "")
@@ -964,63 +1105,180 @@ def resolve(
         doc_dropped &= ~_holds_novel_text(table, status, sizes[labels] == 1, config.novel_chars, doc_dropped)
     if docs.earlier is not None:
         doc_dropped &= ~docs.earlier  # published already
-    # A paragraph kept out by its sentences stays if the copy it points at is gone.
-    lost = sentence_rows[doc_dropped[table.doc[canonical[sentence_rows]]] & ~doc_dropped[table.doc[sentence_rows]]]
-    status[lost] = KEPT
-    canonical[lost] = -1
-    sentence_rows = np.setdiff1d(sentence_rows, lost)
 
-    # Re-elect canonical copies that sit in dropped documents.
-    canon_rows = np.flatnonzero(canon_of_label >= 0)
-    orphaned = canon_rows[doc_dropped[table.doc[canon_of_label[canon_rows]]]]
-    if orphaned.shape[0]:
-        affected = np.zeros(n_labels, dtype=bool)
-        affected[orphaned] = True
-        eligible = np.flatnonzero(affected[labels] & ~doc_dropped[table.doc] & (status != BOILERPLATE))
-        new_labels, new_best = _first_per_label(labels, eligible, keys)
-        canon_of_label[new_labels] = new_best
-        members = np.flatnonzero(affected[labels] & (status != BOILERPLATE) & ~np.isin(np.arange(n), sentence_rows))
-        canonical[members] = canon_of_label[labels[members]]
-        status[members] = np.where(canonical[members] == members, KEPT, DUPLICATE)
-        canonical[members[status[members] == KEPT]] = -1
-
-    match = np.zeros(n, dtype=np.int8)
-    dups = np.flatnonzero(status == DUPLICATE)
-    similarity[:] = 1.0
-    equal = table.exact[dups] == table.exact[canonical[dups]]
-    match[dups] = np.where(equal, MATCH_EXACT, MATCH_MINHASH)
-    match[sentence_rows] = MATCH_SENTENCES
-    similarity[sentence_rows] = coverage[sentence_rows]
-    # A copy joined to its kept copy by a one-typo edge (or, without a MinHash
-    # on both sides, through one): one letter in the longer line's characters
-    # is what it is known to differ by.
-    unsigned = (table.sig_row[dups] < 0) | (table.sig_row[canonical[dups]] < 0)
-    low, high = np.minimum(dups, canonical[dups]), np.maximum(dups, canonical[dups])
-    direct = np.isin(low * n + high, typo_a * n + typo_b)
-    typo = dups[~equal & (unsigned | direct) & (match[dups] == MATCH_MINHASH)]
-    match[typo] = MATCH_TYPO
-    similarity[typo] = 1.0 - 1.0 / np.maximum(np.maximum(table.length[typo], table.length[canonical[typo]]), 1)
-    needs_estimate = dups[~equal & (match[dups] == MATCH_MINHASH)]
-    if needs_estimate.shape[0]:
-        similarity[needs_estimate] = estimate_similarity(
-            _store(table), table.sig_row[needs_estimate], table.sig_row[canonical[needs_estimate]]
-        )
+    # Every named kept copy must be in the output: re-point copies of rows in dropped documents.
+    alive = ~doc_dropped[table.doc]
+    orphans = np.flatnonzero((status == DUPLICATE) & (match != MATCH_SENTENCES) & ~alive[np.maximum(canonical, 0)])
+    if orphans.shape[0]:
+        repaired = _repair(matcher, table, status, canonical, match, similarity, orphans, labels, rank,
+                           alive, published, config.sentence_coverage)
+        rounds, unverified = rounds + repaired.rounds, unverified + repaired.unverified
+    sentence_rows = np.flatnonzero((status == DUPLICATE) & (match == MATCH_SENTENCES))
+    if sentence_rows.shape[0] and doc_dropped.any():
+        # a paragraph kept out by its sentences stays only while kept text in the output holds them
+        still = np.zeros(n, dtype=bool)
+        still[sentence_rows] = True
+        holders = (status == KEPT) & alive
+        still, coverage, pointer = _settle_sentences(table, still, holders, rank, config.sentence_coverage)
+        lost = sentence_rows[~still[sentence_rows]]
+        status[lost], canonical[lost], match[lost], similarity[lost] = KEPT, -1, 0, 1.0
+        kept_on = sentence_rows[still[sentence_rows]]
+        canonical[kept_on], similarity[kept_on] = pointer[kept_on], coverage[kept_on]
+    _prefer_exact(table, status, canonical, match, similarity, alive)
+    similarity[status != DUPLICATE] = 1.0
     doc_kept_ref = _kept_reference(table, canonical, doc_dropped)
 
+    boiler_label = np.zeros(n_labels, dtype=bool)
+    boiler_label[labels[status == BOILERPLATE]] = True
     stats = {
         "clusters": int((sizes > 1).sum()),
-        "clusters_boilerplate": int(boiler_label.sum()),
+        "clusters_boilerplate": int((boiler_label & (sizes > 1)).sum()),
         "clusters_duplicate": int(((sizes > 1) & ~boiler_label).sum()),
         "largest_cluster_paragraphs": int(sizes.max()),
         "largest_duplicate_cluster_paragraphs": int(sizes[(sizes > 1) & ~boiler_label].max(initial=0)),
         "candidate_edges": n_edges,
+        "duplicates_by_sentences": int(((status == DUPLICATE) & (match == MATCH_SENTENCES)).sum()),
+        "typo_edges": int(typo_a.shape[0]),
+        "templated_rows": int(((status == BOILERPLATE) & (rule >= RULE_TEMPLATED_DOCS)).sum()),
+        "leader_rounds": rounds,
+        "pairs_verified": matcher.checked,
+        "rows_kept_unverified": unverified,
     }
-    stats["duplicates_by_sentences"] = int(sentence_rows.shape[0])
-    stats["clusters_split"] = n_split
-    stats["typo_edges"] = int(typo_a.shape[0])
     stats.update(list_stats)
     return Resolution(status, canonical, similarity, rule, match, doc_dropped, doc_kept_ref, stats,
-                      labels, docs_per_label, np.maximum(sites_per_label, 1), site_copies)
+                      star, spans.docs, np.maximum(spans.sites, 1), spans.site_copies, family_rule)
+
+
+@dataclass(slots=True)
+class _Spans:
+    """Documents and sites each group of rows spans, and which groups are boilerplate."""
+
+    docs: np.ndarray  # int64[groups] documents (earlier runs included)
+    sites: np.ndarray  # int64[groups] sites (earlier runs included)
+    site_copies: np.ndarray  # int64[n] pages of the row's own site in its group
+    across: np.ndarray  # bool[groups] on boilerplate_docs documents (boilerplate_sites sites)
+    boilerplate: np.ndarray  # bool[groups] across, or on site_share of one site's pages
+
+
+def _spans(table: ParagraphTable, docs: DocumentTable, config: DedupConfig, group: np.ndarray) -> _Spans:
+    """Count, per group of rows (``group[i]``, numbered from 0), the documents, sites and
+    pages of each site it spans, with earlier runs' counts, and apply the boilerplate rules."""
+    n, n_docs = table.size, docs.chars.shape[0]
+    n_groups = int(group.max()) + 1
+    sizes = np.bincount(group, minlength=n_groups)
+    multi = sizes[group] > 1
+    # Distinct documents per group (a paragraph repeated inside one page counts once).
+    doc_pairs = np.unique(group[multi] * n_docs + table.doc[multi])
+    docs_per = np.bincount(doc_pairs // n_docs, minlength=n_groups)
+    site_of_row = docs.site[table.doc]
+    # Where every copy has a site, count sites, not pages: a story syndicated
+    # to many sites is content, while a site's own template is caught per site.
+    unsited = np.bincount(group[multi & (site_of_row < 0)], minlength=n_groups) > 0
+    n_sites = max(docs.site_docs.shape[0], 1)
+    sited_pairs = np.unique(group[multi & (site_of_row >= 0)] * n_sites + site_of_row[multi & (site_of_row >= 0)])
+    sites_per = np.bincount(sited_pairs // n_sites, minlength=n_groups)
+    lone = sizes == 1
+    docs_per[lone] = 1
+    sites_per[lone] = 1
+    earlier_boiler = np.zeros(n_groups, dtype=bool)
+    earlier_template = np.zeros(n_groups, dtype=bool)
+    if table.earlier is not None and table.earlier_docs is not None and table.earlier_sites is not None:
+        # counts carry across runs: an earlier row stands for its group's documents then
+        past = table.earlier > 0
+        docs_per += np.bincount(group[past], weights=table.earlier_docs[past] - 1,
+                                minlength=n_groups).astype(np.int64)
+        sites_per += np.bincount(group[past], weights=table.earlier_sites[past] - 1,
+                                 minlength=n_groups).astype(np.int64)
+        earlier_boiler[group[table.earlier == EARLIER_BOILERPLATE]] = True
+        earlier_template[group[table.earlier == EARLIER_TEMPLATE]] = True
+    across = np.where(unsited, docs_per >= config.boilerplate_docs, sites_per >= config.boilerplate_sites) \
+        | earlier_boiler
+    on_site = earlier_template.copy()
+    with_site = multi & (site_of_row >= 0)
+    site_copies = np.ones(n, dtype=np.int64)
+    if with_site.any() and docs.site_docs.shape[0]:
+        (tri_group, tri_site, _), _ = _unique_rows([group[with_site], site_of_row[with_site], table.doc[with_site]])
+        (pair_group, pair_site), counts = _unique_rows([tri_group, tri_site])
+        pair_key = pair_group * n_sites + pair_site  # sorted: _unique_rows sorts by group, then site
+        if table.earlier is not None and table.earlier_site_copies is not None:
+            sited_past = np.flatnonzero((table.earlier > 0) & with_site)
+            at = np.searchsorted(pair_key, group[sited_past] * n_sites + site_of_row[sited_past])
+            np.add.at(counts, at, table.earlier_site_copies[sited_past] - 1)
+        template = (counts >= config.site_min_docs) & (counts >= config.site_share * docs.site_docs[pair_site])
+        on_site[pair_group[template]] = True
+        sited = np.flatnonzero(with_site)
+        site_copies[sited] = counts[np.searchsorted(pair_key, group[sited] * n_sites + site_of_row[sited])]
+    boilerplate = (across | on_site) & (sizes > 1)
+    return _Spans(docs_per, sites_per, site_copies, across & boilerplate, boilerplate)
+
+
+def _follow(status: np.ndarray, canonical: np.ndarray, match: np.ndarray, similarity: np.ndarray,
+            rows: np.ndarray, election: _Election) -> None:
+    """Record an election's outcome for ``rows``: followers are duplicates of their kept row."""
+    follows = election.canonical >= 0
+    status[rows] = np.where(follows, DUPLICATE, KEPT)
+    canonical[rows] = election.canonical
+    match[rows] = election.match
+    similarity[rows] = np.where(follows, election.similarity, 1.0)
+
+
+def _prefer_exact(table: ParagraphTable, status: np.ndarray, canonical: np.ndarray, match: np.ndarray,
+                  similarity: np.ndarray, alive: np.ndarray) -> None:
+    """Point a near copy at a kept row of its very key where there is one.
+
+    A round keeps one row and takes every row similar to it: a repost's copy
+    of an article's second list item follows the first item, which it is
+    near, although the second item is kept too, in a later round. Its exact
+    copy is the better name.
+    """
+    near = np.flatnonzero((status == DUPLICATE) & ((match == MATCH_MINHASH) | (match == MATCH_TYPO)))
+    kept = np.flatnonzero((status == KEPT) & alive)
+    if near.shape[0] == 0 or kept.shape[0] == 0:
+        return
+    kept = kept[np.argsort(table.exact[kept], kind="stable")]  # by key, then row
+    keys = table.exact[kept]
+    at = np.minimum(np.searchsorted(keys, table.exact[near]), keys.shape[0] - 1)
+    same = (keys[at] == table.exact[near]) & _across_documents(table, near, kept[at])
+    moved = near[same]
+    canonical[moved], match[moved], similarity[moved] = kept[at[same]], MATCH_EXACT, 1.0
+
+
+def _gone(status: np.ndarray, canonical: np.ndarray) -> np.ndarray:
+    """Rows whose named kept copy is no longer kept."""
+    return status[np.maximum(canonical, 0)] != KEPT
+
+
+def _cover(status: np.ndarray, canonical: np.ndarray, match: np.ndarray, similarity: np.ndarray,
+           covered: np.ndarray, coverage: np.ndarray, pointer: np.ndarray) -> None:
+    status[covered] = DUPLICATE
+    canonical[covered] = pointer[covered]
+    match[covered] = MATCH_SENTENCES
+    similarity[covered] = coverage[covered]
+
+
+def _repair(
+    matcher: _Matcher, table: ParagraphTable, status: np.ndarray, canonical: np.ndarray, match: np.ndarray,
+    similarity: np.ndarray, orphans: np.ndarray, labels: np.ndarray, rank: np.ndarray, alive: np.ndarray,
+    published: np.ndarray, sentence_coverage: float,
+) -> _Election:
+    """Give ``orphans`` (duplicates whose kept copy is gone) a kept copy in ``alive`` rows, or keep them.
+
+    An orphan whose sentences are all held by kept paragraphs ranked before it
+    follows them (rule ``sentences``); the others are checked directly against
+    their component's kept rows, then elect kept rows among themselves
+    (:func:`_reassign`). Only rows in ``alive`` documents are ever kept copies.
+    """
+    status[orphans], canonical[orphans], match[orphans], similarity[orphans] = KEPT, -1, 0, 1.0
+    holders = (status == KEPT) & alive
+    holders[orphans] = False
+    wanted = np.zeros(status.shape[0], dtype=bool)
+    wanted[orphans] = True
+    covered, coverage, pointer = _settle_sentences(table, wanted, holders, rank, sentence_coverage)
+    _cover(status, canonical, match, similarity, covered, coverage, pointer)
+    rest = orphans[~covered[orphans]]
+    again = _reassign(matcher, rest, labels, rank, holders, alive, published)
+    _follow(status, canonical, match, similarity, rest, again)
+    return again
 
 
 def _ranks(keys: list[np.ndarray]) -> np.ndarray:
@@ -1031,39 +1289,151 @@ def _ranks(keys: list[np.ndarray]) -> np.ndarray:
     return rank
 
 
+def _settle_sentences(
+    table: ParagraphTable, candidates: np.ndarray, holders: np.ndarray, rank: np.ndarray, threshold: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Candidate rows covered by the sentences of holders that stay kept; (covered, coverage, pointer).
+
+    A candidate is covered when at least ``threshold`` of its characters are in
+    sentences of holders ranked before it in other documents. A holder that
+    is itself covered is no holder: coverage is recomputed without the
+    covered rows that hold a sentence some candidate counted, until no
+    candidate loses its cover, so every covered row's sentences are in
+    paragraphs that stay. ``pointer`` is the holder covering most; both are
+    meant for candidate rows only.
+    """
+    coverage, pointer, used = _sentence_coverage(table, holders, rank, candidates)
+    covered = candidates & (coverage >= threshold) & (pointer >= 0)
+    # taking out a holder no candidate's counted sentence came from lowers no coverage
+    while (covered & used).any():
+        coverage, pointer, used = _sentence_coverage(table, holders & ~covered, rank, candidates)
+        still = covered & (coverage >= threshold) & (pointer >= 0)
+        if (still == covered).all():
+            break
+        covered = still
+    return covered, coverage, pointer
+
+
 def _sentence_coverage(
-    table: ParagraphTable, status: np.ndarray, keys: list[np.ndarray]
-) -> tuple[np.ndarray, np.ndarray]:
-    """For every row: the share of its characters in sentences that a kept row
-    ranked before it already has, and that row (the one covering most)."""
+    table: ParagraphTable, holders: np.ndarray, rank: np.ndarray, candidates: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For every candidate row: the share of its characters in sentences that a
+    holder ranked before it in another document already has, that holder (the
+    one covering most), and which holders those sentences came from (bool[n])."""
     n = table.size
     coverage = np.zeros(n, dtype=np.float32)
     pointer = np.full(n, -1, dtype=np.int64)
-    if table.sent_row is None or table.sent_row.shape[0] == 0:
-        return coverage, pointer
-    rank = _ranks(keys)
+    used = np.zeros(n, dtype=bool)
     rows, hashes, lengths = table.sent_row, table.sent_hash, table.sent_len
-    kept = status[rows] == KEPT
+    if rows is None or hashes is None or lengths is None or rows.shape[0] == 0:
+        return coverage, pointer, used
+    mine = candidates[rows]
+    if 8 * int(mine.sum()) < rows.shape[0]:
+        # a few candidates (copies left without their kept row): only sentences they hold matter
+        wanted = np.unique(hashes[mine])
+        at = np.minimum(np.searchsorted(wanted, hashes), max(int(wanted.shape[0]) - 1, 0))
+        relevant = mine | (holders[rows] & (wanted[at] == hashes)) if wanted.shape[0] else mine
+        rows, hashes, lengths, mine = rows[relevant], hashes[relevant], lengths[relevant], mine[relevant]
+    kept = holders[rows]
     # first kept holder of every sentence, by rank
     order = np.lexsort([rank[rows[kept]], hashes[kept]])
     k_hash, k_row = hashes[kept][order], rows[kept][order]
     starts = _group_starts(k_hash)
     first_hash, first_row = k_hash[starts], k_row[starts]
-    pos = np.searchsorted(first_hash, hashes)
-    pos = np.minimum(pos, max(first_hash.shape[0] - 1, 0))
-    found = (first_hash.shape[0] > 0) & (first_hash[pos] == hashes) if first_hash.shape[0] else np.zeros(rows.shape[0], bool)
-    holder = np.where(found, first_row[pos] if first_hash.shape[0] else -1, -1)
-    covered = (holder >= 0) & (holder != rows) & (rank[np.maximum(holder, 0)] < rank[rows])
+    holder = np.full(rows.shape[0], -1, dtype=np.int64)
+    if first_hash.shape[0]:
+        pos = np.minimum(np.searchsorted(first_hash, hashes), first_hash.shape[0] - 1)
+        holder = np.where(first_hash[pos] == hashes, first_row[pos], -1)
+    covered = mine & (holder >= 0) & (holder != rows) & (rank[np.maximum(holder, 0)] < rank[rows])
     covered &= table.doc[np.maximum(holder, 0)] != table.doc[rows]  # another document
     covered_chars = np.bincount(rows, weights=np.where(covered, lengths, 0), minlength=n)
     coverage[:] = np.minimum(covered_chars / np.maximum(table.length, 1), 1.0)
+    used[holder[covered]] = True
     if covered.any():
-        (row_ids, holders), counts = _unique_rows([rows[covered], holder[covered]])
-        weights = np.bincount(np.arange(row_ids.shape[0]), weights=counts)
-        order = np.lexsort([holders, -weights, row_ids])
+        (row_ids, holder_ids), counts = _unique_rows([rows[covered], holder[covered]])
+        order = np.lexsort([holder_ids, -counts, row_ids])
         firsts = _group_starts(row_ids[order])
-        pointer[row_ids[order][firsts]] = holders[order][firsts]
-    return coverage, pointer
+        pointer[row_ids[order][firsts]] = holder_ids[order][firsts]
+    return coverage, pointer, used
+
+
+def template_families(
+    table: ParagraphTable, docs: DocumentTable, config: DedupConfig, counted: np.ndarray
+) -> np.ndarray:
+    """Boilerplate rule of every row's template family (``RULE_NONE`` for most).
+
+    Lines a template prints with different values — a changelog's sign-off
+    with each maintainer's address and date, "Copyright (C) 2009 Free
+    Software Foundation, Inc." with other years, "Posted on March 3, 2012 by
+    admin" — are different lines, never copies of one another; together they
+    are the template. Rows with values that share a template key
+    (``ParagraphTable.template``) form a family, counted like a cluster:
+    spanning ``boilerplate_docs`` documents (``boilerplate_sites`` sites when
+    every member has a URL) it is ``templated-docs``; covering ``site_share``
+    of a site's pages (and ``site_min_docs``) it is ``templated-site``. Only
+    ``counted`` rows of this run count, plus the pages earlier runs saw
+    (``ParagraphTable.earlier_families``); a family boilerplate then stays so.
+
+    >>> t = ParagraphTable(doc=np.arange(3), para=np.zeros(3, np.int32), exact=np.arange(3, dtype=np.uint64),
+    ...                    length=np.full(3, 40), sig_row=np.full(3, -1), signatures=np.zeros((0, 4), np.uint32),
+    ...                    rows=2, template=np.array([9, 9, 9], np.uint64))
+    >>> d = DocumentTable(chars=np.full(3, 40), site=np.full(3, -1), date=np.zeros(3), site_docs=np.empty(0, np.int64))
+    >>> template_families(t, d, DedupConfig(boilerplate_docs=3), np.ones(3, bool)).tolist()
+    [3, 3, 3]
+    """
+    n = table.size
+    out = np.zeros(n, dtype=np.int8)
+    if table.template is None:
+        return out
+    current = table.earlier == 0 if table.earlier is not None else np.ones(n, dtype=bool)
+    rows = np.flatnonzero(counted & current & (table.template != table.exact))  # lines with values
+    earlier = table.earlier_families
+    if rows.shape[0] == 0:
+        return out
+    hashes, family = np.unique(table.template[rows], return_inverse=True)
+    family = family.ravel()
+    site = docs.site[table.doc[rows]]
+    (pair_family, pair_site, _), _ = _unique_rows([family, site, table.doc[rows]])
+    (pair_family, pair_site), pages = _unique_rows([pair_family, pair_site])
+    sticky_docs = np.zeros(hashes.shape[0], dtype=bool)
+    sticky_site = np.zeros(hashes.shape[0], dtype=bool)
+    if earlier is not None and earlier.template.shape[0]:
+        at = np.minimum(np.searchsorted(hashes, earlier.template), hashes.shape[0] - 1)
+        seen = hashes[at] == earlier.template
+        (pair_family, pair_site), pages = _unique_rows_weighted(
+            [np.concatenate([pair_family, at[seen]]), np.concatenate([pair_site, earlier.site[seen]])],
+            np.concatenate([pages, earlier.pages[seen]]))
+        sticky_docs[at[seen & (earlier.rule == RULE_TEMPLATED_DOCS)]] = True
+        sticky_site[at[seen & (earlier.rule == RULE_TEMPLATED_SITE)]] = True
+    n_families = hashes.shape[0]
+    family_docs = np.bincount(pair_family, weights=pages, minlength=n_families)
+    sited = pair_site >= 0
+    family_sites = np.bincount(pair_family[sited], minlength=n_families)
+    unsited = np.bincount(pair_family[~sited], minlength=n_families) > 0
+    across = np.where(unsited, family_docs >= config.boilerplate_docs,
+                      family_sites >= config.boilerplate_sites) | sticky_docs
+    on_site = sticky_site.copy()
+    if sited.any():
+        share = (pages[sited] >= config.site_min_docs) & (
+            pages[sited] >= config.site_share * docs.site_docs[pair_site[sited]])
+        on_site[pair_family[sited][share]] = True
+    family_rule = np.where(across, RULE_TEMPLATED_DOCS, np.where(on_site, RULE_TEMPLATED_SITE, RULE_NONE))
+    out[rows] = family_rule[family]
+    return out
+
+
+def _unique_rows_weighted(columns: list[np.ndarray], weights: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """Distinct rows of equal-length integer columns, and the sum of ``weights`` over each."""
+    order = np.lexsort(columns[::-1])
+    starts = np.zeros(order.shape[0], dtype=bool)
+    if order.shape[0]:
+        starts[0] = True
+        for column in columns:
+            ordered = column[order]
+            starts[1:] |= ordered[1:] != ordered[:-1]
+    positions = np.flatnonzero(starts)
+    sums = np.add.reduceat(weights[order], positions) if positions.shape[0] else weights[:0]
+    return [column[order[positions]] for column in columns], sums
 
 
 def _drop_documents(table: ParagraphTable, docs: DocumentTable, status: np.ndarray, min_kept: float) -> np.ndarray:

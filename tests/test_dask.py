@@ -226,3 +226,18 @@ def test_peer_to_peer_shuffles_give_the_local_engines_output(runner, tmp_path, c
     assert methods == ["p2p"]
     assert dask_out == local
     assert local[2]["paragraphs"]["removed_by_reason"]["duplicate"] > 100
+
+
+def test_identifiers_and_template_families_give_the_same_output_on_both_engines(runner, tmp_path, cluster):
+    """The cluster's grouping applies the identifier rule as the local step does."""
+    from .test_resolve import CHAIN_A, CHAIN_B, CHAIN_C, CVE, _changelog
+
+    docs = [{"id": f"changelog-{n}", "text": _changelog(n)} for n in range(24)]
+    docs += [{"id": "c", "text": f"{CHAIN_A}\n{CVE}"}, {"id": "d", "text": f"{CHAIN_B}\n{CVE.replace('0794', '0795')}"},
+             {"id": "e", "text": f"{CHAIN_C}\n{CVE}"}]
+    source = write_jsonl(tmp_path / "in.jsonl", docs)
+    local = run(runner, tmp_path, "local", source, "--jobs", "1")
+    dask = run(runner, tmp_path, "dask", source, "--engine", "dask", "--scheduler", cluster.scheduler_address)
+    assert dask == local
+    rules = local[2]["removals_by_rule"]
+    assert rules["boilerplate/templated-docs"] == 72 and rules["duplicate/minhash"] == 1

@@ -118,7 +118,9 @@ def test_an_uncommitted_batch_is_discarded(tmp_path):
     with Index.open(folder, CleanConfig()) as index:
         list(Cleaner(index=index).run(docs("b", ["\n".join(OTHER)])))  # staged, never committed
     assert (folder / "manifest.json").read_bytes() == manifest
-    assert sorted(p.name for p in folder.glob("batch-*")) == ["batch-000001.parquet"]
+    # batch 1's rows and its template families ("120 km/h": a line with values) stay, batch 2's go
+    assert sorted(p.name for p in folder.glob("batch-*")) == ["batch-000001.families.parquet",
+                                                               "batch-000001.parquet"]
     (folder / "batch-000009.parquet").write_bytes(b"left by a killed run")
     with Index.open(folder, CleanConfig()) as index:
         assert index.info()["batches"] == 1
@@ -216,3 +218,43 @@ def test_a_damaged_index_file_stops_with_its_name(runner, tmp_path):
     result = invoke(runner, "clean", batch, "-o", tmp_path / "o2.jsonl", "--index", index, "-q")
     assert result.exit_code == 1
     assert "batch-000001.parquet: cannot read this index file" in result.output
+
+
+def test_an_index_of_the_format_before_identifiers_is_refused(runner, tmp_path):
+    """Format 1 folded identifiers into its exact hashes and counted no template families."""
+    batch = write_jsonl(tmp_path / "in.jsonl", docs("a", ["\n".join(ARTICLE)]))
+    index = tmp_path / "index"
+    assert invoke(runner, "clean", batch, "-o", tmp_path / "o.jsonl", "--index", index, "-q").exit_code == 0
+    manifest = json.loads((index / "manifest.json").read_text())
+    assert manifest["format"] == 2 and manifest["batches"][0]["families"]
+    (index / "manifest.json").write_text(json.dumps({**manifest, "format": 1}))
+    result = invoke(runner, "clean", batch, "-o", tmp_path / "o2.jsonl", "--index", index, "-q")
+    assert result.exit_code == 1
+    assert "index format 1; this dedupe reads format 2" in result.output and "new index folder" in result.output
+    assert not (tmp_path / "o2.jsonl").exists()
+
+
+def test_identifiers_tell_lines_apart_across_batches(tmp_path):
+    fix = "Fix a use after free in the WebShare component, reported by Khalil Zhani (CVE-2022-0794)."
+    first = docs("a", [f"{fix}\n{ARTICLE[0]}"])
+    second = docs("b", [f"{fix.replace('0794', '0795')}\n{OTHER[0]}", f"{fix}\n{OTHER[1]}"])
+    _, removed = run_batches(tmp_path / "ix", [first, second])
+    assert [(r.doc_id, r.reason, r.kept_doc_id) for r in removed] == [("b1", "duplicate", "a0")]
+
+
+def test_template_family_pages_carry_across_batches(tmp_path):
+    # sign-offs on 3 changelogs of each batch: a template once 5 documents have one
+    config = CleanConfig(dedup=DedupConfig(boilerplate_docs=5))
+
+    def changelog(n: int) -> str:
+        return (f"{(ARTICLE + OTHER)[n]}\n -- Maintainer {'ABCDEFG'[n]} <m{'abcdefg'[n]}@debian.org>  "
+                f"Thu, {n + 10} Aug 2022 1{n}:03:49 +0200")
+
+    first = docs("a", [changelog(n) for n in range(3)])
+    second = docs("b", [changelog(n) for n in range(3, 6)])
+    removed_first, removed_second = run_batches(tmp_path / "ix", [first, second], config)
+    assert removed_first == []
+    assert [(r.reason, r.rule, r.paragraph) for r in removed_second] == [("boilerplate", "templated-docs", 1)] * 3
+    # and the family stays a template
+    (third,) = run_batches(tmp_path / "ix", [docs("c", [changelog(6)])], config)
+    assert [(r.rule, r.paragraph) for r in third] == [("templated-docs", 1)]

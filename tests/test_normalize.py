@@ -12,12 +12,14 @@ from hypothesis import strategies as st
 from dedupe.layout import split_lines_keepends
 from dedupe.normalize import (
     FTFY_CONFIG,
+    is_identifier,
     match_key,
     needs_repair,
     repair,
     repair_and_explain,
     repair_document,
     split_lines,
+    value_keys,
 )
 
 from .conftest import SHARED_EVAL, load_case
@@ -105,3 +107,47 @@ def test_split_lines_only_breaks_on_newlines(text):
     assert "\n".join(pieces) == text.replace("\r\n", "\n").replace("\r", "\n")
     if "\x85" in text:
         assert any("\x85" in piece for piece in pieces)
+
+
+VALUES = load_case("values.json")
+
+
+@pytest.mark.parametrize("token", VALUES["identifiers"])
+def test_identifiers_never_fold(token):
+    assert is_identifier(token)
+    line = f"The maintainers fixed the build failure reported in {token} for this release"
+    assert value_keys(line)[0] and value_keys(line)[0] != value_keys(line.replace(token, "CVE-2000-0001"))[0]
+
+
+@pytest.mark.parametrize("token", VALUES["plain_numbers"])
+def test_plain_numbers_fold_in_long_lines_but_not_in_short_ones(token):
+    assert not is_identifier(token)
+    long_line = f"Officials said that about {token} people had been affected by the flooding overnight"
+    assert value_keys(long_line)[0] == ""
+    assert value_keys(f"Price: {token}", every_number=True)[0] != ""
+
+
+@pytest.mark.parametrize("case", VALUES["templates"], ids=lambda c: c["label"])
+def test_lines_printed_by_one_template_share_its_key(case):
+    keys = {value_keys(line)[1] for line in case["lines"]}
+    assert len(keys) == 1 and None not in keys
+
+
+@pytest.mark.parametrize("case", VALUES["different_templates"], ids=lambda c: c["label"])
+def test_lines_naming_different_things_have_different_templates(case):
+    keys = [value_keys(line)[1] for line in case["lines"]]
+    assert None not in keys and len(set(keys)) == len(keys)
+
+
+@pytest.mark.parametrize("line", VALUES["no_template"])
+def test_values_alone_are_no_template(line):
+    assert value_keys(line)[1] is None
+
+
+@given(st.text(alphabet="ab1.-:#'’ ", max_size=30))
+@settings(max_examples=200)
+def test_identifier_keys_ignore_order_repetition_and_quote_styles(text):
+    key = value_keys(text)[0]
+    tokens = text.split()
+    assert value_keys(" ".join(reversed(tokens + tokens)))[0] == key
+    assert value_keys(text.replace("’", "'"))[0] == key

@@ -326,7 +326,7 @@ def test_similar_list_items_of_a_reposted_article_are_not_chained_into_one():
     assert results[0].text == "\n".join(ARTICLE + items)
     dups = [r for r in removals(results) if r.reason == "duplicate"]
     assert [(r.paragraph, r.kept_paragraph) for r in dups] == [(i, i) for i in range(len(ARTICLE) + 3)]
-    assert stats.clusters["clusters_split"] >= 1
+    assert stats.clusters["leader_rounds"] >= 2  # one component, three kept items
 
 
 def test_a_site_name_above_every_title_does_not_make_the_title_a_list_entry():
@@ -427,7 +427,8 @@ def test_bad_record_with_workers_stops_with_the_error_instead_of_hanging():
 
 def _edited(text: str, n: int) -> str:
     words = text.split()
-    words[n % len(words)] = f"edit{n}"
+    # a changed word, not an identifier: "edit7" against "edit8" would be two different lines
+    words[n % len(words)] = "edit" + "".join("abcdefghij"[int(d)] for d in str(n))
     return " ".join(words)
 
 
@@ -497,33 +498,6 @@ def test_an_interrupted_run_does_not_wait_forever_for_a_stuck_pool(monkeypatch):
     pipeline._stop_now(StuckPool())
     assert time.perf_counter() - started < 5
 
-
-
-@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 4), st.integers(0, 2)), min_size=1, max_size=25))
-@settings(max_examples=200, deadline=None)
-def test_splitting_chained_clusters_only_splits_and_leaves_no_page_twice(rows):
-    """Regrouping never joins rows of different clusters, and no cluster keeps two lines of one page."""
-    import numpy as np
-
-    from dedupe.resolve import ParagraphTable, split_chained
-
-    docs = np.array([d for d, _, _ in rows])
-    texts = np.array([t for _, t, _ in rows], dtype=np.uint64)
-    clusters = np.array([c for _, _, c in rows])
-    # signatures: the text id in most slots, so equal texts are equal and others differ a little
-    sigs = np.array([[t] * 6 + [t * 7 + k for k in range(2)] for t in texts], dtype=np.uint32)
-    table = ParagraphTable(doc=docs, para=np.arange(len(rows), dtype=np.int32), exact=texts,
-                           length=np.full(len(rows), 80), sig_row=np.arange(len(rows)), signatures=sigs, rows=2)
-    _, first, inverse = np.unique(clusters, return_index=True, return_inverse=True)
-    numbered = np.unique(first[inverse], return_inverse=True)[1].astype(np.int64)  # by smallest row
-    labels, _ = split_chained(table, numbered)
-    for label in np.unique(labels):
-        members = labels == label
-        assert len(np.unique(clusters[members])) == 1
-        for doc in np.unique(docs[members]):
-            assert len(np.unique(texts[members & (docs == doc)])) == 1
-    firsts = [int(np.flatnonzero(labels == label)[0]) for label in np.unique(labels)]
-    assert firsts == sorted(firsts)  # numbered by smallest row
 
 
 def _placement_reference(shapes):
