@@ -201,6 +201,21 @@ def test_lines_that_differ_in_identifiers_are_different_lines(line, other):
     assert line.strip() in results[0].text and other.strip() in results[1].text
 
 
+def test_a_repost_that_edits_an_identifier_in_a_long_paragraph_is_still_a_copy():
+    """Failed before: every line needed equal identifiers, so an edited product name in a
+    60-word wire paragraph (PS5 for PS4) made it a different paragraph."""
+    paragraph = ("The new console, sold as the PS5 Slim, renders games at 1080p and sixty frames a second, "
+                 "the company said on Monday, adding that the smaller model uses less power than the first "
+                 "one, costs about the same, and will reach shops in Europe, Japan and North America before "
+                 "the holidays, with a digital edition following early next year in most markets.")
+    assert len(paragraph.split()) >= 30
+    edited = paragraph.replace("PS5", "PS4")
+    docs = [{"id": "a", "text": "\n".join([paragraph, OTHER[0]])}, {"id": "b", "text": "\n".join([edited, OTHER[1]])}]
+    results, _ = run(docs, min_kept=0.0)
+    (dup,) = duplicates(results)
+    assert (dup.doc_id, dup.kept_doc_id, dup.rule) == ("b", "a", "exact")  # digits fold in its key
+
+
 def test_a_repost_that_updates_a_count_in_long_prose_is_still_a_copy():
     edited = ARTICLE[1].replace("40,000", "41,500")
     docs = [{"id": "a", "text": "\n".join(ARTICLE)}, {"id": "b", "text": "\n".join([edited] + OTHER)}]
