@@ -83,7 +83,7 @@ BATCH_DOCS = 256
 SHORT_KEY_WORDS = 8
 #: Paragraphs of at least this many words match whatever their identifiers:
 #: an identifier there is one token among many, and reposts edit them (a
-#: product's "1080p" for "1070p", a dateline's time). On syndication_dev
+#: console's "PS5" for "PS4", a dateline's time). On syndication_dev
 #: holding identifiers equal in every line left duplicate residue 0.0179,
 #: from 30 words up 0.0156; the lines the rule is for (a CVE or bug closure,
 #: a sign-off, a release line) are far shorter.
