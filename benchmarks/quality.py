@@ -198,8 +198,7 @@ def neardup(eval_dir: Path, work: Path, jobs: int, extra: list[str]) -> None:
         parent[find(a)] = find(b)
     pred = work / "neardup_pred.jsonl"
     with open(pred, "w", encoding="utf-8") as out:
-        for d in docs:
-            out.write(json.dumps({"id": d, "cluster": find(d)}) + "\n")
+        out.writelines(json.dumps({"id": d, "cluster": find(d)}) + "\n" for d in docs)
     s = score([sys.executable, str(eval_dir / "score.py"), "neardup", str(gold), str(pred)])
     print("\n## Near-duplicate clusters (neardup_dev_clusters, 564 heavily rewritten documents)")
     print(json.dumps(s.get("results", s), sort_keys=True)[:600])

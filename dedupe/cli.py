@@ -18,7 +18,7 @@ import signal
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -106,11 +106,11 @@ Inputs = Annotated[
     typer.Argument(help="Files (.jsonl, .txt, .parquet; .gz/.zst), folders (searched recursively), or - for stdin."),
 ]
 Output = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--output", "-o", help="Output: .jsonl(.gz/.zst), .parquet, or a folder of .txt files. Default: JSONL on stdout."),
 ]
 Removed = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option("--removed", help="Write the removal record (JSONL, one line per removed paragraph or document).", dir_okay=False),
 ]
 RecordOpt = Annotated[
@@ -119,19 +119,19 @@ RecordOpt = Annotated[
                  "(ids, paragraph numbers, reasons, kept copies; no text — for runs whose input is kept)."),
 ]
 StatsOpt = Annotated[
-    Optional[Path], typer.Option("--stats", help="Write counts and timings as JSON.", dir_okay=False)
+    Path | None, typer.Option("--stats", help="Write counts and timings as JSON.", dir_okay=False)
 ]
 ConfigOpt = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option("--config", help="TOML file with [read], [normalize], [strip], [dedup] tables "
                  "(fields as in dedupe/config.py); flags override it.",
                  exists=True, dir_okay=False, readable=True),
 ]
 TextField = Annotated[
-    Optional[str], typer.Option("--text-field", help="JSON field with the text." + _default(ReadConfig, "text_field"))
+    str | None, typer.Option("--text-field", help="JSON field with the text." + _default(ReadConfig, "text_field"))
 ]
 IdField = Annotated[
-    Optional[str], typer.Option("--id-field", help="JSON field with the document id." + _default(ReadConfig, "id_field"))
+    str | None, typer.Option("--id-field", help="JSON field with the document id." + _default(ReadConfig, "id_field"))
 ]
 SkipBad = Annotated[
     bool,
@@ -166,11 +166,11 @@ ProgressInterval = Annotated[
                  "announced once a run has lasted this long)."),
 ]
 FallbackEncoding = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--fallback-encoding", help="Decode .txt files that are not UTF-8 with this encoding (e.g. cp1252) instead of rejecting them."),
 ]
 MaxDocumentBytes = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--max-document-bytes", help="Longest JSONL line or text file read (after decompression), "
                  "e.g. 64MB, 1GB; longer ones are bad input; 0: no limit. [default: 256MB]"),
 ]
@@ -194,12 +194,12 @@ class Comments(str, Enum):
 
 
 CommentsOpt = Annotated[
-    Optional[Comments],
+    Comments | None,
     typer.Option("--comments", help="Keep user comments, or drop a page's comment section (after a comment "
                  "counter that follows the main text, up to the comment form)." + _default(StripConfig, "comments")),
 ]
 ContextThreshold = Annotated[
-    Optional[float],
+    float | None,
     typer.Option("--context-threshold", min=0.0, max=1.0,
                  help="Keep lines whose context score reaches this (lower keeps more). [default: the model's]"),
 ]
@@ -222,7 +222,7 @@ def _configure_logging(quiet: bool) -> None:
 
 
 def _build_config(
-    config_file: Optional[Path], read: dict[str, Any], sections: dict[str, dict[str, Any]]
+    config_file: Path | None, read: dict[str, Any], sections: dict[str, dict[str, Any]]
 ) -> CleanConfig:
     config = load_config(config_file) if config_file else CleanConfig()
     changes = {"read": {k: v for k, v in read.items() if v is not None}}
@@ -232,7 +232,7 @@ def _build_config(
 
 
 def _configure(
-    quiet: bool, config_file: Optional[Path], read: dict[str, Any], sections: dict[str, dict[str, Any]]
+    quiet: bool, config_file: Path | None, read: dict[str, Any], sections: dict[str, dict[str, Any]]
 ) -> CleanConfig:
     """Logging set up, and the configuration from file and flags (a bad one exits 1)."""
     _configure_logging(quiet)
@@ -266,18 +266,18 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 def _run(
     inputs: list[str],
-    output: Optional[str],
-    removed: Optional[Path],
-    stats_path: Optional[Path],
+    output: str | None,
+    removed: Path | None,
+    stats_path: Path | None,
     config: CleanConfig,
     jobs: int,
     quiet: bool,
     progress_mode: str = "auto",
     progress_interval: float = LOG_INTERVAL_SECONDS,
     explain: bool = False,
-    index_dir: Optional[Path] = None,
+    index_dir: Path | None = None,
     engine: str = "local",
-    scheduler: Optional[str] = None,
+    scheduler: str | None = None,
     record_mode: str = RECORD_FULL,
     overwrite: bool = False,
 ) -> None:
@@ -363,24 +363,24 @@ def clean(
     config_file: ConfigOpt = None,
     text_field: TextField = None,
     id_field: IdField = None,
-    url_field: Annotated[Optional[str], typer.Option("--url-field", help="Field with the page URL; its host groups pages into sites." + _default(ReadConfig, "url_field"))] = None,
-    date_field: Annotated[Optional[str], typer.Option("--date-field", help="Field read by --keep earliest." + _default(ReadConfig, "date_field"))] = None,
-    threshold: Annotated[Optional[float], typer.Option("--threshold", min=0.01, max=1.0, help="Estimated Jaccard at or above which paragraphs are copies." + _default(DedupConfig, "threshold"))] = None,
-    num_perm: Annotated[Optional[int], typer.Option("--num-perm", min=2, help="MinHash permutations." + _default(DedupConfig, "num_perm"))] = None,
-    shingle: Annotated[Optional[Shingle], typer.Option("--shingle", help="Shingle kind: character or word n-grams." + _default(DedupConfig, "shingle"))] = None,
-    ngram: Annotated[Optional[int], typer.Option("--ngram", min=1, help="Characters (or words) per shingle." + _default(DedupConfig, "ngram"))] = None,
-    bands: Annotated[Optional[int], typer.Option("--bands", min=0, help="LSH bands (0: chosen from the threshold)." + _default(DedupConfig, "bands"))] = None,
-    boilerplate_docs: Annotated[Optional[int], typer.Option("--boilerplate-docs", min=2, help="A paragraph in this many documents is boilerplate: every copy goes." + _default(DedupConfig, "boilerplate_docs"))] = None,
-    boilerplate_sites: Annotated[Optional[int], typer.Option("--boilerplate-sites", min=2, help="With URLs: a paragraph on this many sites is boilerplate." + _default(DedupConfig, "boilerplate_sites"))] = None,
-    min_kept: Annotated[Optional[float], typer.Option("--min-kept", min=0.0, max=1.0, help="Drop documents keeping less than this share of their text." + _default(DedupConfig, "min_kept"))] = None,
-    novel_chars: Annotated[Optional[int], typer.Option("--novel-chars", min=0, help="Keep a mostly-duplicate document that keeps a paragraph this long found nowhere else; 0 drops it anyway." + _default(DedupConfig, "novel_chars"))] = None,
-    typo_words: Annotated[Optional[int], typer.Option("--typo-words", min=0, help="Short lines of at most this many words are copies when one word is a typo apart; 0 turns it off." + _default(DedupConfig, "typo_words"))] = None,
-    related_evidence: Annotated[Optional[float], typer.Option("--related-evidence", min=0.0, max=1.0, help="Keep an unheaded link list after an article when its lines occur on no other page and at least this share of its site's lists name other pages' titles; 0 never keeps one." + _default(DedupConfig, "related_evidence"))] = None,
-    keep: Annotated[Optional[Keep], typer.Option("--keep", help="Which copy of a duplicate to keep." + _default(DedupConfig, "keep"))] = None,
+    url_field: Annotated[str | None, typer.Option("--url-field", help="Field with the page URL; its host groups pages into sites." + _default(ReadConfig, "url_field"))] = None,
+    date_field: Annotated[str | None, typer.Option("--date-field", help="Field read by --keep earliest." + _default(ReadConfig, "date_field"))] = None,
+    threshold: Annotated[float | None, typer.Option("--threshold", min=0.01, max=1.0, help="Estimated Jaccard at or above which paragraphs are copies." + _default(DedupConfig, "threshold"))] = None,
+    num_perm: Annotated[int | None, typer.Option("--num-perm", min=2, help="MinHash permutations." + _default(DedupConfig, "num_perm"))] = None,
+    shingle: Annotated[Shingle | None, typer.Option("--shingle", help="Shingle kind: character or word n-grams." + _default(DedupConfig, "shingle"))] = None,
+    ngram: Annotated[int | None, typer.Option("--ngram", min=1, help="Characters (or words) per shingle." + _default(DedupConfig, "ngram"))] = None,
+    bands: Annotated[int | None, typer.Option("--bands", min=0, help="LSH bands (0: chosen from the threshold)." + _default(DedupConfig, "bands"))] = None,
+    boilerplate_docs: Annotated[int | None, typer.Option("--boilerplate-docs", min=2, help="A paragraph in this many documents is boilerplate: every copy goes." + _default(DedupConfig, "boilerplate_docs"))] = None,
+    boilerplate_sites: Annotated[int | None, typer.Option("--boilerplate-sites", min=2, help="With URLs: a paragraph on this many sites is boilerplate." + _default(DedupConfig, "boilerplate_sites"))] = None,
+    min_kept: Annotated[float | None, typer.Option("--min-kept", min=0.0, max=1.0, help="Drop documents keeping less than this share of their text." + _default(DedupConfig, "min_kept"))] = None,
+    novel_chars: Annotated[int | None, typer.Option("--novel-chars", min=0, help="Keep a mostly-duplicate document that keeps a paragraph this long found nowhere else; 0 drops it anyway." + _default(DedupConfig, "novel_chars"))] = None,
+    typo_words: Annotated[int | None, typer.Option("--typo-words", min=0, help="Short lines of at most this many words are copies when one word is a typo apart; 0 turns it off." + _default(DedupConfig, "typo_words"))] = None,
+    related_evidence: Annotated[float | None, typer.Option("--related-evidence", min=0.0, max=1.0, help="Keep an unheaded link list after an article when its lines occur on no other page and at least this share of its site's lists name other pages' titles; 0 never keeps one." + _default(DedupConfig, "related_evidence"))] = None,
+    keep: Annotated[Keep | None, typer.Option("--keep", help="Which copy of a duplicate to keep." + _default(DedupConfig, "keep"))] = None,
     engine: Annotated[Engine, typer.Option("--engine", help="Where per-document work runs: worker processes here, or a Dask cluster (needs the dask extra).")] = Engine.local,
-    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="With --engine dask: the scheduler's address (e.g. tcp://10.0.0.5:8786); without it a local cluster of --jobs workers starts.")] = None,
-    index_dir: Annotated[Optional[Path], typer.Option("--index", help="Clean against every batch cleaned before with this index folder, then add this batch to it (needs pyarrow).", file_okay=False)] = None,
-    memory_limit: Annotated[Optional[str], typer.Option("--memory-limit", help="Signatures held in RAM before they spill to TMPDIR, e.g. 512MB, 4GB; 0 never spills." + _default(DedupConfig, "memory_limit"))] = None,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="With --engine dask: the scheduler's address (e.g. tcp://10.0.0.5:8786); without it a local cluster of --jobs workers starts.")] = None,
+    index_dir: Annotated[Path | None, typer.Option("--index", help="Clean against every batch cleaned before with this index folder, then add this batch to it (needs pyarrow).", file_okay=False)] = None,
+    memory_limit: Annotated[str | None, typer.Option("--memory-limit", help="Signatures held in RAM before they spill to TMPDIR, e.g. 512MB, 4GB; 0 never spills." + _default(DedupConfig, "memory_limit"))] = None,
     no_repair: Annotated[bool, typer.Option("--no-repair", help="Do not repair encoding.")] = False,
     no_strip: Annotated[bool, typer.Option("--no-strip", help="Do not apply chrome rules.")] = False,
     context: Context = False,
@@ -463,7 +463,7 @@ def strip_command(
 
 @app.command()
 def rules(
-    family: Annotated[Optional[str], typer.Option("--family", help="Only rules of this family.")] = None,
+    family: Annotated[str | None, typer.Option("--family", help="Only rules of this family.")] = None,
 ) -> None:
     """List the chrome rules: name, family, and an example of what each removes."""
     catalogue = load_catalogue()
@@ -515,10 +515,10 @@ def explain(
 
 @app.command()
 def report(
-    inputs: Annotated[Optional[list[str]], typer.Argument(help="The run's inputs, for the per-document view (optional).")] = None,
+    inputs: Annotated[list[str] | None, typer.Argument(help="The run's inputs, for the per-document view (optional).")] = None,
     removed: Annotated[Path, typer.Option("--removed", help="The removal record of a clean or strip run.",
                                           exists=True, dir_okay=False, readable=True)] = ...,  # type: ignore[assignment]
-    stats: Annotated[Optional[Path], typer.Option("--stats", help="The run's stats file.", exists=True, dir_okay=False)] = None,
+    stats: Annotated[Path | None, typer.Option("--stats", help="The run's stats file.", exists=True, dir_okay=False)] = None,
     output: Annotated[str, typer.Option("--output", "-o", help="Where to write the HTML page.")] = "report.html",
     text_field: TextField = None,
     id_field: IdField = None,

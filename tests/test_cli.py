@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import json
 import re
-from pathlib import Path
 
 import pytest
 import zstandard
@@ -90,7 +89,7 @@ def test_every_command_has_help_and_a_readme_mention(runner):
 
 def test_readme_opens_with_two_working_commands():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```(?:sh|bash|console)?\n(.*?)```", readme, re.S)
+    blocks = re.findall(r"```(?:sh|bash|console)?\n(.*?)```", readme, re.DOTALL)
     first = blocks[0].strip().splitlines()
     assert len(first) == 2
     assert "dedupe clean seeds/" in first[0] and "pytest" in first[1]

@@ -211,9 +211,9 @@ def test_peer_to_peer_shuffles_give_the_local_engines_output(runner, tmp_path, c
     """Past P2P_ROWS band rows the grouping shuffles go peer to peer; with the bar at 0 a
     small corpus takes that path, and the output must not change."""
     import dask
+    from make_corpus import write
 
     from dedupe import dask_engine
-    from make_corpus import write
 
     corpus = write(tmp_path / "corpus.jsonl", 2_000)
     local = run(runner, tmp_path, "local", corpus, "--jobs", "1")

@@ -128,9 +128,8 @@ def test_an_uncommitted_batch_is_discarded(tmp_path):
 
 
 def test_an_index_in_use_is_refused(tmp_path):
-    with Index.open(tmp_path / "ix", CleanConfig()):
-        with pytest.raises(ConfigError, match="in use"):
-            Index.open(tmp_path / "ix", CleanConfig())
+    with Index.open(tmp_path / "ix", CleanConfig()), pytest.raises(ConfigError, match="in use"):
+        Index.open(tmp_path / "ix", CleanConfig())
 
 
 def test_boilerplate_counts_carry_across_batches(tmp_path):

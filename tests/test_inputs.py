@@ -253,7 +253,7 @@ def test_parquet_dates_decimals_and_binary_are_written_as_json(runner, tmp_path)
         "id": ["a", "b"],
         "text": [ARTICLE[0], OTHER[0]],
         "seen": pa.array([datetime.datetime(2024, 5, 1, 12, 30), None], pa.timestamp("ns")),
-        "zoned": pa.array([datetime.datetime(2024, 5, 1, tzinfo=datetime.timezone.utc)] * 2,
+        "zoned": pa.array([datetime.datetime(2024, 5, 1, tzinfo=datetime.UTC)] * 2,
                           pa.timestamp("us", tz="UTC")),
         "day": pa.array([datetime.date(2024, 5, 1), datetime.date(1999, 12, 31)], pa.date32()),
         "at": pa.array([datetime.time(8, 15), None], pa.time64("us")),
@@ -324,8 +324,7 @@ def _gzip_of_zeros(path: Path, size: int, before: bytes, after: bytes) -> None:
     with open(path, "wb") as out:
         out.write(packer.compress(before))
         block = b"0" * (1 << 20)
-        for _ in range(size // len(block)):
-            out.write(packer.compress(block))
+        out.writelines(packer.compress(block) for _ in range(size // len(block)))
         out.write(packer.compress(after) + packer.flush())
 
 

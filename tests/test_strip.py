@@ -148,7 +148,7 @@ def test_headline_shape():
 
 
 def test_prepare_repairs_before_stripping():
-    prepared = prepare("Aucun commentaire:\nEnregistrer un commentaire".encode().decode("utf-8"))
+    prepared = prepare(b"Aucun commentaire:\nEnregistrer un commentaire".decode("utf-8"))
     assert prepared.verdicts == ["comment-count", "comment-form"]
 
 
