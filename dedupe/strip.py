@@ -26,15 +26,13 @@ from __future__ import annotations
 
 import functools
 import re
-import re._constants as re_constants  # the parse tree of our own catalogue's patterns (see _dispatch)
-import re._parser as re_parser
 import tomllib
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -42,6 +40,7 @@ from .chars import QUESTION, SENTENCE, SENTENCE_END, UNHEADED, UNHEADED_END, Pag
 from .config import StripConfig
 from .errors import ConfigError
 from .normalize import match_key
+from .pattern_starts import alternations_by_first
 
 if TYPE_CHECKING:
     from .context import ContextScorer, LineStats
@@ -129,6 +128,8 @@ class Catalogue:
         self._phrases: dict[str, str] = {}
         groups: list[str] = []
         self._group_rule: dict[str, str] = {}
+        #: (rule name, compiled pattern) for every pattern, placeholders filled in, in catalogue order.
+        self.patterns: tuple[tuple[str, re.Pattern[str]], ...] = ()
         seen: set[str] = set()
         for rule in self.rules:
             if rule.name in seen:
@@ -146,9 +147,9 @@ class Catalogue:
             for pattern in rule.patterns:
                 expanded = _expand(pattern, vocab, rule.name)
                 try:
-                    re.compile(expanded)
+                    self.patterns += ((rule.name, re.compile(expanded)),)
                 except re.error as exc:
-                    raise ConfigError(f"chrome rule {rule.name!r}: bad pattern {pattern!r}: {exc}")
+                    raise ConfigError(f"chrome rule {rule.name!r}: bad pattern {pattern!r}: {exc}") from None
                 group = f"r{len(groups)}"
                 groups.append(f"(?P<{group}>{expanded})")
                 self._group_rule[group] = rule.name
@@ -156,7 +157,7 @@ class Catalogue:
         # The same alternation cut down per first character: re tries every
         # branch in turn, and most cannot start where the line does. Kept in
         # catalogue order, so the first branch to match is the same one.
-        self._by_first, self._by_digit, self._by_other = _dispatch(groups)
+        self._by_first, self._by_digit, self._by_other = alternations_by_first(groups)
         # Chrome recurs on every page of a site, so most short lines tested are
         # ones seen before (on the dev pages, 211k lines under 100 characters
         # are 87k distinct ones), and a line's pattern verdict never changes.
@@ -164,6 +165,11 @@ class Catalogue:
         # fills, it becomes the old one and the oldest lines are forgotten.
         self._young: dict[str, str | None] = {}
         self._old: dict[str, str | None] = {}
+
+    @property
+    def remembered(self) -> int:
+        """Lines whose pattern verdicts are remembered now (at most twice ``SEEN_LINES``)."""
+        return len(self._young) + len(self._old)
 
     def match(self, line: str, key: str | None = None) -> str | None:
         """Name of the first rule that matches ``line``, or ``None``."""
@@ -175,7 +181,8 @@ class Catalogue:
         The same answers, in one loop: a page's lines are mostly short chrome
         seen before, where a method call per line was a fifth of the cost.
 
-        >>> load_catalogue().match_lines(["Post a Comment", "Storm hits the coast."], ["post a comment", "storm hits the coast"], 500)
+        >>> load_catalogue().match_lines(["Post a Comment", "Storm hits the coast."],
+        ...                              ["post a comment", "storm hits the coast"], 500)
         ['comment-form', None]
         """
         phrases, young, old = self._phrases, self._young, self._old
@@ -201,89 +208,11 @@ class Catalogue:
     def _pattern(self, line: str) -> str | None:
         shaped = shape(line)
         regex = self._regex
-        if shaped and self._by_first is not None:
+        if shaped:
             first = shaped[0]
             regex = self._by_first.get(first) or (self._by_digit if first.isdecimal() else self._by_other)
         found = regex.fullmatch(shaped) if regex is not None else None
         return None if found is None or found.lastgroup is None else self._group_rule[found.lastgroup]
-
-
-#: Stands for "any decimal digit" (``\d``) among a branch's first characters.
-_DIGIT = "\\d"
-
-
-def _dispatch(groups: list[str]) -> tuple[dict[str, re.Pattern[str]] | None, re.Pattern[str] | None,
-                                         re.Pattern[str] | None]:
-    r"""Per first character, the alternation of the branches a line starting with it can match.
-
-    Returns (by character, for other decimal digits, for any other character);
-    ``(None, None, None)`` when a branch's pattern cannot be read, and the
-    whole alternation is used for every line. A branch whose first
-    characters are unknown (``.``, a negated class, a lookahead) is in every
-    alternation.
-
-    >>> by_first, digit, other = _dispatch(["(?P<r0>home)", r"(?P<r1>\d+ comments)", "(?P<r2>.{1,9} ago)"])
-    >>> by_first["h"].pattern, digit.pattern, other.pattern
-    ('(?P<r0>home)|(?P<r2>.{1,9} ago)', '(?P<r1>\\d+ comments)|(?P<r2>.{1,9} ago)', '(?P<r2>.{1,9} ago)')
-    """
-    try:
-        starts = [_first_characters(list(re_parser.parse(group))) for group in groups]
-    except Exception:  # noqa: BLE001  # pragma: no cover - a private parse tree that changed shape
-        return None, None, None
-
-    def alternation(keep: Callable[[frozenset[str] | None], bool]) -> re.Pattern[str] | None:
-        chosen = [group for group, first in zip(groups, starts) if first is None or keep(first)]
-        return re.compile("|".join(chosen)) if chosen else None
-
-    characters = set().union(*(first for first in starts if first)) - {_DIGIT}
-    by_first = {char: alternation(lambda first, char=char: char in first or (_DIGIT in first and char.isdecimal()))
-                for char in characters}
-    return ({char: regex for char, regex in by_first.items() if regex is not None},
-            alternation(lambda first: _DIGIT in first), alternation(lambda first: False))
-
-
-def _first_characters(items: list[tuple[Any, Any]]) -> frozenset[str] | None:
-    """Characters a match of the parsed pattern can start with, or None if not known."""
-    out: set[str] = set()
-    for op, arg in items:
-        if op is re_constants.LITERAL:
-            return frozenset(out | {chr(arg)})
-        if op is re_constants.IN:
-            for kind, value in arg:
-                if kind is re_constants.LITERAL:
-                    out.add(chr(value))
-                elif kind is re_constants.RANGE and value[1] - value[0] <= 512:
-                    out.update(chr(c) for c in range(value[0], value[1] + 1))
-                elif kind is re_constants.CATEGORY and value is re_constants.CATEGORY_DIGIT:
-                    out.add(_DIGIT)
-                else:
-                    return None
-            return frozenset(out)
-        if op is re_constants.CATEGORY and arg is re_constants.CATEGORY_DIGIT:
-            return frozenset(out | {_DIGIT})
-        if op is re_constants.SUBPATTERN or op is re_constants.BRANCH:
-            alternatives = [list(arg[3])] if op is re_constants.SUBPATTERN else [list(b) for b in arg[1]]
-            if op is re_constants.SUBPATTERN and (arg[1] or arg[2]):
-                return None  # inline flags
-            for alternative in alternatives:
-                first = _first_characters(alternative)
-                if first is None:
-                    return None
-                out |= first
-            if min(re_parser.SubPattern(None, a).getwidth()[0] for a in alternatives) > 0:
-                return frozenset(out)
-            continue  # it may match nothing: what follows may come first
-        if op is re_constants.MAX_REPEAT or op is re_constants.MIN_REPEAT:
-            low, _, item = arg
-            first = _first_characters(list(item))
-            if first is None:
-                return None
-            out |= first
-            if low > 0:
-                return frozenset(out)
-            continue
-        return None
-    return None  # the pattern may match the empty string
 
 
 def shape(line: str) -> str:
