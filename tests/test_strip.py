@@ -220,9 +220,9 @@ def test_a_batch_of_long_pages_is_scored_in_parts(monkeypatch):
 def test_a_long_page_of_repeating_blocks_takes_bounded_rounds(monkeypatch):
     """The context pass peeled such a page a few lines a round: 853 rounds for 4,000 lines."""
     strip_module = importlib.import_module("dedupe.strip")
-    rounds = []
-    real = strip_module._strip_round
-    monkeypatch.setattr(strip_module, "_strip_round", lambda *a, **k: rounds.append(1) or real(*a, **k))
+    rounds = []  # each round scores the page's kept lines once (one batch: under CONTEXT_BATCH_LINES)
+    real = ContextScorer.score_pages
+    monkeypatch.setattr(ContextScorer, "score_pages", lambda self, batch: rounds.append(1) or real(self, batch))
     page = (NAV[:3] + ["Storm cuts power to thousands"] + [ARTICLE[0]] * 6) * 2_000
     started = time.perf_counter()
     verdicts = strip(page, CONTEXT)
