@@ -50,7 +50,7 @@ MAX_HEADLINE_WORDS = 18
 #: Shingles are character n-grams of the match key by default: a typo or a
 #: swapped word changes a handful of the ~200 shingles of a paragraph, where
 #: with word 3-grams it changes three of ~30 (see docs/algorithm.md).
-SHINGLE = "char"
+SHINGLE: ShingleKind = "char"
 #: Characters (or words, with word shingles) per shingle.
 NGRAM = 5
 NUM_PERM = 128
