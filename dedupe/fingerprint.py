@@ -31,9 +31,14 @@ from .errors import MissingExtraError
 if TYPE_CHECKING:
     from datasketch import LeanMinHash
 
-#: Identifies the shingle hashing and permutation scheme; an index built with
-#: another scheme is not comparable.
-HASH_SCHEME = "rk64-char|xxh3-word/affine32-v2"
+#: Names the arithmetic every fingerprint comes from, recorded by an index so
+#: that one built with other arithmetic is refused: shingle hashes (character
+#: shingles: code points mixed by fmix64 and rolled into a 64-bit polynomial
+#: hash; word shingles: xxh3-64 per word, rolled the same way; both finished by
+#: fmix64 and cut to 32 bits), datasketch's affine32 MinHash (fmix32, then
+#: a*h+b mod 2**32), band keys (rows xor-multiplied, then fmix64) and the
+#: exact hash (xxh3-64). Change it whenever any of them changes.
+HASH_SCHEME = "char:fmix64-roll64|word:xxh3-64-roll64>fmix64-32/minhash:affine32/bands:xormul-fmix64/exact:xxh3-64"
 
 _U32 = np.uint32
 _U64 = np.uint64

@@ -136,3 +136,25 @@ def test_lean_minhashes_are_datasketch_minhashes_and_find_the_same_candidates():
              for lsh, signatures in zip(indexes, (ours, theirs))]
     assert found[0] == found[1]
     assert sum(len(candidates) > 1 for candidates in found[0].values()) > 0  # some lines have copies
+
+
+#: Digests of a few fingerprints per hash scheme. The index records HASH_SCHEME and serves only runs
+#: with the same one: arithmetic that changes fingerprints must come with a new HASH_SCHEME (and a
+#: new line here), or an index built before would silently mix two kinds of fingerprint.
+FINGERPRINT_DIGESTS = {
+    "char:fmix64-roll64|word:xxh3-64-roll64>fmix64-32/minhash:affine32/bands:xormul-fmix64/exact:xxh3-64":
+        {"char": "97d725777e1449e2", "word": "077c2c5371aaa615"},
+}
+
+
+@pytest.mark.parametrize("shingle", ["char", "word"])
+def test_the_fingerprints_are_the_ones_the_hash_scheme_names(shingle):
+    import hashlib
+
+    from dedupe.fingerprint import HASH_SCHEME
+
+    keys = ["storm ada floods harbour towns along the northern coast",
+            "the council voted on tuesday to build new bike lanes", "short"]
+    batch = Fingerprinter(shingle=shingle, min_length=5 if shingle == "word" else 20, threshold=0.5).fingerprint(keys)
+    digest = hashlib.sha256(batch.exact.tobytes() + batch.signatures.tobytes() + batch.bands.tobytes()).hexdigest()
+    assert digest[:16] == FINGERPRINT_DIGESTS[HASH_SCHEME][shingle]
