@@ -74,15 +74,8 @@ COMMENT = "comment"
 #: Catalogue rules whose lines open / close a comment section.
 COMMENT_HEADER_RULE = "comment-count"
 COMMENT_FORM_RULE = "comment-form"
-#: Section headers WordPress-style themes write instead of a bare counter:
-#: "3 Responses to “Title”", "5 thoughts on “Title”", "2 Antworten zu …".
-_COMMENT_TITLE = re.compile(
-    r"(?:\d+|one)\s+"
-    r"(?:responses?|thoughts?|repl(?:y|ies)|comments?|antworten|gedanken|kommentare?|réponses?|commentaires?"
-    r"|respuestas?|comentarios?|risposte|commenti|respostas?|comentários?|reacties?|ответ(?:ов|а)?|комментари(?:ев|я|й))"
-    r"\s+(?:to|on|zu|auf|à|sur|a|al|en|sobre|su|para|em|op|на|к)\s+\S",
-    re.IGNORECASE,
-)
+#: Longest line (in words) that can be a comment section's title ("3 Responses to “Title”").
+COMMENT_TITLE_MAX_WORDS = 25
 #: Lines whose pattern verdicts a catalogue remembers, per generation (two),
 #: and the longest line remembered: at most ~30 MB, and longer lines rarely recur.
 SEEN_LINES = 65536
@@ -284,6 +277,19 @@ def load_catalogue(path: str | None = None) -> Catalogue:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
     return parse_catalogue(data, source)
+
+
+@functools.lru_cache(maxsize=1)
+def comment_title() -> re.Pattern[str]:
+    """The start of a comment section's title line, from the bundled catalogue's ``[comment_title]`` table.
+
+    >>> bool(comment_title().match("3 Responses to “Storm Ada”")), bool(comment_title().match("3 responses"))
+    (True, False)
+    """
+    text = resources.files("dedupe").joinpath("data/chrome.toml").read_text("utf-8")
+    table = tomllib.loads(text)["comment_title"]
+    nouns, prepositions = "|".join(table["nouns"]), "|".join(table["prepositions"])
+    return re.compile(rf"{table['count']}\s+(?:{nouns})\s+(?:{prepositions})\s+\S", re.IGNORECASE)
 
 
 def rule_names() -> frozenset[str]:
@@ -596,8 +602,9 @@ def _mark_comments(lines: _Lines, verdicts: list[str | None]) -> None:
     paragraphs = lines.text
     main = _main_block_end(lines, verdicts)
     headers = [verdict == COMMENT_HEADER_RULE for verdict in verdicts]
+    title = comment_title()
     for index, line in enumerate(paragraphs):
-        if verdicts[index] is None and len(line.split()) <= 25 and _COMMENT_TITLE.match(line.strip()):
+        if verdicts[index] is None and len(line.split()) <= COMMENT_TITLE_MAX_WORDS and title.match(line.strip()):
             verdicts[index] = COMMENT  # all of them, before any section opens
             headers[index] = True
     for index in range(len(paragraphs)):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import time
+import tomllib
+from importlib import resources
 
 import numpy as np
 import pytest
@@ -343,3 +345,12 @@ def test_the_first_character_shortcut_finds_the_rule_trying_every_rule_finds(lin
     finds must still be the first one that matches when every rule is tried on the line."""
     catalogue = load_catalogue()
     assert catalogue.match(line) == _every_rule_on_the_line(catalogue, line)
+
+
+def test_comment_titles_catch_their_examples_and_none_of_their_negatives():
+    table = tomllib.loads(resources.files("dedupe").joinpath("data/chrome.toml").read_text("utf-8"))["comment_title"]
+    assert table["examples"] and table["negatives"]
+    for line in table["examples"]:
+        assert strip(ARTICLE + [line], DROP_COMMENTS)[-1] == "comment", line
+    for line in table["negatives"]:
+        assert strip(ARTICLE + [line], DROP_COMMENTS)[-1] is None, line
