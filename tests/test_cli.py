@@ -37,11 +37,12 @@ def seeds_run(tmp_path_factory):
     result = CliRunner().invoke(app, ["clean", str(SEEDS), "-o", str(out / "clean.jsonl"),
                                       "--removed", str(out / "removed.jsonl"), "--stats", str(out / "stats.json")])
     assert result.exit_code == 0, result.output
-    return read_jsonl(out / "clean.jsonl"), read_jsonl(out / "removed.jsonl"), json.loads((out / "stats.json").read_text())
+    stats = json.loads((out / "stats.json").read_text())
+    return read_jsonl(out / "clean.jsonl"), read_jsonl(out / "removed.jsonl"), stats
 
 
 def test_seed_demo_removes_chrome_and_keeps_each_article_paragraph_once(seeds_run):
-    docs, removed, stats = seeds_run
+    docs, _, _ = seeds_run
     kept = [p for d in docs for p in d["text"].split("\n")]
     seed = segment(SEED_PAGE.read_text(encoding="utf-8"))
     article = seed[:18]  # the page's own article, then the embedded wire story
