@@ -116,8 +116,8 @@ def render_report(
     out.append("</table>")
 
     out.append("<h2>Most frequent boilerplate</h2><table><tr><th>line</th><th class=n>copies removed</th></tr>")
-    for key, count in boiler.most_common(TOP_ROWS):
-        out.append(f"<tr><td>{_e(_clip(boiler_text[key]))}</td><td class=n>{count:,}</td></tr>")
+    for line_key, count in boiler.most_common(TOP_ROWS):
+        out.append(f"<tr><td>{_e(_clip(boiler_text[line_key]))}</td><td class=n>{count:,}</td></tr>")
     out.append("</table>")
 
     if documents is not None:
