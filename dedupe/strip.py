@@ -90,6 +90,15 @@ SEEN_LINES = 65536
 SEEN_MAX_CHARS = 100
 #: Family whose rules open a related-links list.
 RELATED_HEADER_FAMILY = "related-header"
+#: Catalogue rule of copyright notices, and the shortest run of notices (each
+#: with a year) that is a licence's list of holders rather than a page footer.
+COPYRIGHT_RULE = "copyright"
+HOLDER_LIST_MIN = 3
+_YEAR = re.compile(r"(?<!\d)(?:1[89]|20)\d\d(?!\d)")
+#: Rules whose lines do not frame a related-links run: dates, bylines, bare
+#: URLs and "Source:" lines occur in article text and plain documents alike (a
+#: changelog's dates and links), so they say nothing about a page template.
+UNFRAMING_RULES = frozenset({"byline", "read-more"})
 #: A line with at least this many words and sentence-final punctuation is
 #: article body; related-link runs are only looked for after the last one.
 BODY_MIN_WORDS = 12
@@ -185,6 +194,8 @@ class Catalogue:
                 out.append(None)
                 continue
             hit = phrases.get(key)
+            if hit is not None and _not_a_label(line.strip()):
+                hit = None
             if hit is None and self._regex is not None:
                 if len(line) > SEEN_MAX_CHARS:
                     hit = self._pattern(line)
@@ -206,6 +217,28 @@ class Catalogue:
             regex = self._by_first.get(first) or (self._by_digit if first.isdecimal() else self._by_other)
         found = regex.fullmatch(shaped) if regex is not None else None
         return None if found is None or found.lastgroup is None else self._group_rule[found.lastgroup]
+
+
+def _not_a_label(line: str) -> bool:
+    """A line whose words match a phrase but which is no widget label.
+
+    Two shapes: a single word closed by a full stop, the end of a sentence
+    wrapped onto its own line ("...the other\ncomments."), where labels are
+    not written so ("Comments", "Website"); and a list item or heading marked
+    up in plain text ("* **meta**:", "- no comments", "## Homepage"), a
+    document's own list or heading: a page rendered from its markup shows
+    no such markers.
+
+    >>> [_not_a_label(line) for line in ("comments.", "Comments", "Read more...", "* **meta**:", "## Homepage")]
+    [True, False, False, True, True]
+    """
+    if line.endswith(".") and not line.endswith("..") and " " not in line:
+        return True
+    return line.startswith(_LIST_MARKERS) or _MARKDOWN_HEADING.match(line) is not None
+
+
+_LIST_MARKERS = ("* ", "- ", "+ ")
+_MARKDOWN_HEADING = re.compile(r"#{1,6} ")
 
 
 #: Stands for "any decimal digit" (``\d``) among a branch's first characters.
@@ -547,6 +580,7 @@ def _strip_round(pages: list[_Lines], config: StripConfig, catalogue: Catalogue,
             verdicts = catalogue.match_lines(lines.text, lines.keys, config.max_rule_chars)
             if disabled:
                 verdicts = [None if rule in disabled else rule for rule in verdicts]
+            _keep_holder_lists(lines.text, verdicts)
         if rules and config.comments == "drop" and COMMENT not in disabled:
             _mark_comments(lines, verdicts)
         if RELATED_LINKS not in disabled:
@@ -555,6 +589,30 @@ def _strip_round(pages: list[_Lines], config: StripConfig, catalogue: Catalogue,
     if config.context and CONTEXT not in disabled:
         _mark_context(pages, out, config)
     return out
+
+
+def _keep_holder_lists(paragraphs: Sequence[str], verdicts: list[str | None]) -> None:
+    """Put back runs of copyright notices: a licence's list of holders, not a page footer.
+
+    A footer carries one notice ("© 2019 Example Inc."); a licence or a
+    package's copyright file lists its holders one a line, each with a year.
+    A run of at least :data:`HOLDER_LIST_MIN` such lines is the document's
+    own text. The run is the same in the output, so stripping again keeps it.
+
+    >>> verdicts = ["copyright"] * 3 + [None, "copyright"]
+    >>> _keep_holder_lists(["Copyright 1998 A", "Copyright 2001 B", "(c) 2004 C", "text", "© 2020 Site"], verdicts)
+    >>> verdicts
+    [None, None, None, None, 'copyright']
+    """
+    run: list[int] = []
+    for index in range(len(paragraphs) + 1):
+        if index < len(paragraphs) and verdicts[index] == COPYRIGHT_RULE and _YEAR.search(paragraphs[index]):
+            run.append(index)
+            continue
+        if len(run) >= HOLDER_LIST_MIN:
+            for member in run:
+                verdicts[member] = None
+        run = []
 
 
 def _mark_context(pages: list[_Lines], verdicts: list[list[str | None]], config: StripConfig) -> None:
@@ -702,11 +760,13 @@ def _mark_related_runs(lines: _Lines, verdicts: list[str | None], config: StripC
         if not at_end:
             if verdicts[index] is not None:
                 # chrome inside a run does not break it (dates under each link)
+                frames = verdicts[index] not in UNFRAMING_RULES
                 if run:
-                    chrome_in_run = True
+                    chrome_in_run = chrome_in_run or frames
                 else:
-                    chrome_before = True
+                    chrome_before = chrome_before or frames
                 continue
+
             if headline[index]:
                 run.append(index)
                 continue

@@ -51,6 +51,19 @@ def test_content_lines_in_several_languages_stay(case):
     assert CATALOGUE.match(case["text"]) is None
 
 
+@pytest.mark.parametrize("case", CASES["real_content"], ids=lambda c: f"{c['rule']}:{c['text'][:30]}")
+def test_content_only_text_that_a_rule_used_to_remove_stays(case):
+    """Lines of real text with no chrome (package documentation, licences, articles)."""
+    assert CATALOGUE.match(case["text"]) is None
+
+
+@pytest.mark.parametrize("case", CASES["plain_documents"], ids=lambda c: c["source"][:40])
+def test_a_plain_document_keeps_every_line(case):
+    """Excerpts of real documents without page chrome: the catalogue and the related-link runs
+    leave them alone."""
+    assert strip(case["lines"]) == [None] * len(case["lines"])
+
+
 def test_every_rule_has_examples_and_negatives():
     for rule in CATALOGUE.rules:
         assert rule.examples, rule.name
@@ -274,7 +287,27 @@ def test_template_counts_push_repeated_lines_out():
     assert sum(v is not None for v in with_counts) >= sum(v is not None for v in without)
 
 
+RULES = StripConfig(context=False)
 DROP_COMMENTS = StripConfig(comments="drop")
+
+
+def test_a_licence_list_of_holders_stays_and_a_footer_notice_goes():
+    holders = ["Copyright (C) 1999-2004 Dirk Eddelbuettel <edd@debian.org>",
+               "Copyright (C) 2005-2013 John Hasler <jhasler@debian.org>",
+               "Copyright (C) 2013-2021 Ryan Kavanagh <rak@debian.org>"]
+    assert strip(ARTICLE + holders, RULES) == [None] * 7
+    assert strip(ARTICLE + holders[:2], RULES)[4:] == ["copyright", "copyright"]
+    assert strip(ARTICLE + ["© 2021 Die Zeitung GmbH"], RULES)[-1] == "copyright"
+
+
+def test_dates_and_links_do_not_frame_a_related_list_but_page_chrome_does():
+    run = ["Fix Potential Null Dereference", "Avoid Potential Null Dereferences"]
+    for framing in ("https://lists.example.org/r/bug-tools/2020-06/msg00018.html", "2020-06-30"):
+        assert strip(ARTICLE + [framing] + run, RULES)[-2:] == [None, None]
+    assert strip(ARTICLE + ["Share this:"] + run, RULES)[-2:] == [RELATED_LINKS, RELATED_LINKS]
+
+
+
 COMMENTS = ["Anna said...", "Thanks for the update, we lost power too and the trains were still not running this morning.",
             "Reply", "Tomas said...", "Stay safe everyone, the river road is still closed near the old bridge tonight.",
             "Reply"]
