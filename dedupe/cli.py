@@ -105,9 +105,11 @@ FallbackEncoding = Annotated[
 ]
 Jobs = Annotated[int, typer.Option("--jobs", "-j", min=0, help="Worker processes; 0 uses every core. [default: 0]")]
 Context = Annotated[
-    bool,
-    typer.Option("--context", help="Also judge each line by its neighbours and by how often it recurs on the "
-                 "site (for raw page dumps; costs some article lines)."),
+    Optional[bool],
+    typer.Option("--context/--no-context",
+                 help="Judge each line of a web page by its neighbours and how often it recurs on its site, or use "
+                 "the catalogue and related-link runs only (--no-context: for text whose chrome the corpus "
+                 "repeats, or to keep every short line). [default: --context]"),
 ]
 
 
@@ -318,7 +320,7 @@ def clean(
     memory_limit: Annotated[Optional[str], typer.Option("--memory-limit", help="Signatures held in RAM before they spill to TMPDIR, e.g. 512MB, 4GB; 0 never spills. [default: 2GB]")] = None,
     no_repair: Annotated[bool, typer.Option("--no-repair", help="Do not repair encoding.")] = False,
     no_strip: Annotated[bool, typer.Option("--no-strip", help="Do not apply chrome rules.")] = False,
-    context: Context = False,
+    context: Context = None,
     context_threshold: ContextThreshold = None,
     comments: CommentsOpt = None,
     skip_bad: SkipBad = False,
@@ -339,7 +341,7 @@ def clean(
                       "related_evidence": related_evidence, "typo_words": typo_words,
                       "memory_limit": memory_limit},
             "normalize": {"repair": False if no_repair else None},
-            "strip": {"enabled": False if no_strip else None, "context": True if context else None,
+            "strip": {"enabled": False if no_strip else None, "context": context,
                       "context_threshold": context_threshold, "comments": comments.value if comments else None},
         },
     )
@@ -359,7 +361,7 @@ def strip_command(
     text_field: TextField = None,
     id_field: IdField = None,
     explain: Annotated[bool, typer.Option("--explain", help="Print every document's lines with their verdict and rule.")] = False,
-    context: Context = False,
+    context: Context = None,
     context_threshold: ContextThreshold = None,
     comments: CommentsOpt = None,
     skip_bad: SkipBad = False,
@@ -373,7 +375,7 @@ def strip_command(
         {"text_field": text_field, "id_field": id_field, "skip_bad": skip_bad or None,
          "fallback_encoding": fallback_encoding},
         {"dedup": {"enabled": False},
-         "strip": {"context": True if context else None, "context_threshold": context_threshold,
+         "strip": {"context": context, "context_threshold": context_threshold,
                    "comments": comments.value if comments else None}},
     )
     _run(inputs, output, removed, stats, config, jobs, quiet, explain=explain)

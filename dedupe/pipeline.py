@@ -70,7 +70,7 @@ from .strip import (
     load_catalogue,
     strip_pages,
 )
-from .templates import TemplateBuilder, TemplateTable, line_hashes, site_of
+from .templates import TemplateBuilder, TemplateTable, key_hashes, line_hashes, site_of
 
 log = logging.getLogger(__name__)
 
@@ -174,21 +174,28 @@ def prepare_many(
     [['comment-count'], ['comment-form']]
     """
     started = time.perf_counter()
-    pages, keys, repeats, shares = [], [], [], []
+    pages, keys, repeats, shares, site_pages = [], [], [], [], []
     for text, site in documents:
         paragraphs = segment(text)
         repeat = share = None
+        page_keys = [match_key(p) for p in paragraphs]
         if templates is not None:
             # counted on the raw lines, as the counting pass saw them
-            repeat, share = templates.lookup(paragraphs, site)
+            repeat, share = templates.lookup(paragraphs, site, hashes=key_hashes(page_keys))
+        # the site's evidence decides where a resolver follows (docs/strip.md)
+        site_pages.append(templates.site_pages(site) if templates is not None and config.dedup.enabled else 0)
         if config.normalize.repair:
-            paragraphs = [repair(p).strip() for p in paragraphs]
+            repaired = [repair(p).strip() for p in paragraphs]
+            # most lines need no repair, and their keys are already known
+            page_keys = [key if new == old else match_key(new) for old, new, key in zip(paragraphs, repaired, page_keys)]
+            paragraphs = repaired
         pages.append(paragraphs)
-        keys.append([match_key(p) for p in paragraphs])
+        keys.append(page_keys)
         repeats.append(repeat)
         shares.append(share)
     normalized = time.perf_counter()
-    verdicts = strip_pages(pages, config.strip, catalogue=catalogue, keys=keys, repeats=repeats, site_share=shares)
+    verdicts = strip_pages(pages, config.strip, catalogue=catalogue, keys=keys, repeats=repeats, site_share=shares,
+                           site_pages=site_pages)
     if seconds is not None:
         seconds["normalize"] = seconds.get("normalize", 0.0) + normalized - started
         seconds["strip"] = seconds.get("strip", 0.0) + time.perf_counter() - normalized
