@@ -108,8 +108,8 @@ Context = Annotated[
     Optional[bool],
     typer.Option("--context/--no-context",
                  help="Judge each line of a web page by its neighbours and how often it recurs on its site, or use "
-                 "the catalogue and related-link runs only (--no-context: for text whose chrome the corpus "
-                 "repeats, or to keep every short line). [default: --context]"),
+                 "the catalogue and related-link runs only (--no-context: keeps every short line of a page, "
+                 "and runs faster). [default: --context]"),
 ]
 
 
