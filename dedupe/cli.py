@@ -68,9 +68,14 @@ log = logging.getLogger("dedupe")
 _SIZES = ("memory_limit", "max_document_bytes")
 
 
+def _field_default(section: type, name: str) -> Any:
+    """The default of field ``name`` of the configuration dataclass ``section``."""
+    return next(f.default for f in dataclasses.fields(section) if f.name == name)
+
+
 def _default(section: type, name: str) -> str:
     """`` [default: X]`` for a help text, X read from the configuration dataclass ``section``."""
-    value: Any = next(f.default for f in dataclasses.fields(section) if f.name == name)
+    value = _field_default(section, name)
     return f" [default: {format_size(value) if name in _SIZES else value}]"
 
 
@@ -180,9 +185,12 @@ Jobs = Annotated[
                  f"characters beyond its largest batch ({BATCH_DOCS} documents) runs in one process."),
 ]
 Context = Annotated[
-    bool,
-    typer.Option("--context", help="Also judge each line by its neighbours and by how often it recurs on the "
-                 "site (for raw page dumps; costs some article lines)."),
+    bool | None,
+    typer.Option("--context/--no-context",
+                 help="Judge each line of a web page by its neighbours and how often it recurs on its site, or use "
+                 "the catalogue and related-link runs only (--no-context: keeps every short line of a page, "
+                 "and runs faster). [default: "
+                 f"{'--context' if _field_default(StripConfig, 'context') else '--no-context'}]"),
 ]
 CommentsOpt = Annotated[
     CommentsPolicy | None,
@@ -422,7 +430,7 @@ def clean(
         "spills." + _default(DedupConfig, "memory_limit"))] = None,
     no_repair: Annotated[bool, typer.Option("--no-repair", help="Do not repair encoding.")] = False,
     no_strip: Annotated[bool, typer.Option("--no-strip", help="Do not apply chrome rules.")] = False,
-    context: Context = False,
+    context: Context = None,
     context_threshold: ContextThreshold = None,
     comments: CommentsOpt = None,
     skip_bad: SkipBad = False,
@@ -445,7 +453,7 @@ def clean(
                "min_kept": min_kept, "novel_chars": novel_chars, "keep": keep,
                "related_evidence": related_evidence, "typo_words": typo_words, "memory_limit": memory_limit},
         normalize={"repair": False if no_repair else None},
-        strip={"enabled": False if no_strip else None, "context": True if context else None,
+        strip={"enabled": False if no_strip else None, "context": context,
                "context_threshold": context_threshold, "comments": comments},
     )
     _run(_Run(inputs, output, removed, stats, record_mode, jobs, quiet, overwrite, progress, progress_interval,
@@ -464,7 +472,7 @@ def strip_command(
     id_field: IdField = None,
     explain: Annotated[bool, typer.Option(
         "--explain", help="Print every document's lines with their verdict and rule.")] = False,
-    context: Context = False,
+    context: Context = None,
     context_threshold: ContextThreshold = None,
     comments: CommentsOpt = None,
     skip_bad: SkipBad = False,
@@ -482,7 +490,7 @@ def strip_command(
         read={"text_field": text_field, "id_field": id_field, "skip_bad": skip_bad or None,
               "fallback_encoding": fallback_encoding, "max_document_bytes": max_document_bytes},
         dedup={"enabled": False},
-        strip={"context": True if context else None, "context_threshold": context_threshold, "comments": comments},
+        strip={"context": context, "context_threshold": context_threshold, "comments": comments},
     )
     _run(_Run(inputs, output, removed, stats, record_mode, jobs, quiet, overwrite, progress, progress_interval,
               explain=explain), config)
