@@ -3,9 +3,10 @@
 All the work happens in the library (:mod:`dedupe.pipeline`); this module maps
 options onto :class:`~dedupe.config.CleanConfig`, shows progress on stderr
 (:mod:`dedupe.progress`), and turns :class:`~dedupe.errors.DedupeError` into
-one line on stderr and exit code 1 (:func:`errors_as_exit`). Every default
-shown in ``--help`` is read from the configuration's constants and
-dataclasses, and every choice from its ``Literal`` types, never typed twice.
+one line on stderr and exit code 1, in one place, which also ends a run
+cleanly on SIGINT, SIGTERM or SIGHUP. Every default shown in ``--help`` is
+read from the configuration's constants and dataclasses, and every choice
+from its ``Literal`` types, never typed twice.
 """
 
 from __future__ import annotations
@@ -208,12 +209,12 @@ ContextThreshold = Annotated[
 
 
 #: Signals that end a run cleanly (one line, no output, no temporaries), and what the line says.
-ENDING_SIGNALS = {getattr(signal, name): says for name, says in (
+_ENDING_SIGNALS = {getattr(signal, name): says for name, says in (
     ("SIGINT", "interrupted"), ("SIGTERM", "terminated"), ("SIGHUP", "hung up (SIGHUP)")) if hasattr(signal, name)}
 
 
-class RunEnded(KeyboardInterrupt):
-    """One of :data:`ENDING_SIGNALS` arrived: the run unwinds like Ctrl-C, so temporary outputs go."""
+class _RunEnded(KeyboardInterrupt):
+    """One of :data:`_ENDING_SIGNALS` arrived: the run unwinds like Ctrl-C, so temporary outputs go."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
@@ -225,9 +226,9 @@ class RunEnded(KeyboardInterrupt):
 
 
 @contextlib.contextmanager
-def signals_end_the_run() -> Iterator[None]:
-    """Within the block, each of :data:`ENDING_SIGNALS` raises :class:`RunEnded`."""
-    previous = {signum: signal.signal(signum, RunEnded.raise_for) for signum in ENDING_SIGNALS}
+def _signals_end_the_run() -> Iterator[None]:
+    """Within the block, each of :data:`_ENDING_SIGNALS` raises :class:`_RunEnded`."""
+    previous = {signum: signal.signal(signum, _RunEnded.raise_for) for signum in _ENDING_SIGNALS}
     try:
         yield
     finally:
@@ -242,7 +243,7 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 
 @contextlib.contextmanager
-def errors_as_exit(target: str = "output") -> Iterator[None]:
+def _errors_as_exit(target: str = "output") -> Iterator[None]:
     """Library errors, an ending signal, a closed pipe or an OSError: one stderr line and an exit code.
 
     ``target`` names the file of an OSError that names none.
@@ -251,8 +252,8 @@ def errors_as_exit(target: str = "output") -> Iterator[None]:
         yield
     except DedupeError as exc:
         raise _fail(str(exc)) from None
-    except RunEnded as exc:
-        raise _fail(f"{ENDING_SIGNALS[exc.signum]}; no output was written", 128 + exc.signum) from None
+    except _RunEnded as exc:
+        raise _fail(f"{_ENDING_SIGNALS[exc.signum]}; no output was written", 128 + exc.signum) from None
     except BrokenPipeError:
         # The reader went away (e.g. `| head`); nothing more to say.
         with contextlib.suppress(Exception):
@@ -281,7 +282,7 @@ def _configure_logging(quiet: bool) -> None:
 def _configure(quiet: bool, config_file: Path | None, **sections: dict[str, Any]) -> CleanConfig:
     """Logging set up, and the configuration from file and flags (``None``: not given; a bad one exits 1)."""
     _configure_logging(quiet)
-    with errors_as_exit():
+    with _errors_as_exit():
         config = load_config(config_file) if config_file else CleanConfig()
         given = {name: {k: v for k, v in values.items() if v is not None} for name, values in sections.items()}
         return config.replace(**{name: values for name, values in given.items() if values})
@@ -320,7 +321,7 @@ class _Run:
 def _run(run: _Run, config: CleanConfig) -> None:
     """Clean ``run.inputs``: every output committed together, or none written."""
     run.check()
-    with errors_as_exit(), signals_end_the_run(), contextlib.ExitStack() as stack:
+    with _errors_as_exit(), _signals_end_the_run(), contextlib.ExitStack() as stack:
         # checked and opened before any input is read; --explain prints to stdout,
         # so documents go there only when asked for with -o
         outputs = stack.enter_context(RunOutputs(
@@ -524,7 +525,7 @@ def explain(
     The verdict on the whole document comes first. Reading stops after the
     first document with this id (a document's removals are written together).
     """
-    with errors_as_exit(str(removed)):
+    with _errors_as_exit(str(removed)):
         entries = list(read_record(removed, doc_id))
     if not entries:
         raise _fail(f"no removals of document {doc_id!r} in {removed}")
@@ -562,7 +563,7 @@ def report(
     from .report import write_report
 
     config = _configure(False, None, read={"text_field": text_field, "id_field": id_field})
-    with errors_as_exit(output):
+    with _errors_as_exit(output):
         write_report(output, removed, stats, inputs or None, config)
     typer.echo(f"wrote {output}", err=True)
 
@@ -580,7 +581,7 @@ def index_info(
     from .index import Index
 
     _configure_logging(False)
-    with errors_as_exit(str(folder)), Index.open(folder, CleanConfig(), create=False) as index:
+    with _errors_as_exit(str(folder)), Index.open(folder, CleanConfig(), create=False) as index:
         info = index.info()
     if as_json:
         typer.echo(json.dumps(info, indent=2, sort_keys=True))
