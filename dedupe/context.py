@@ -37,6 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from itertools import chain, count, pairwise, repeat
+from typing import cast
 
 import numpy as np
 
@@ -631,7 +632,8 @@ class ContextScorer:
                                    else np.asarray(page[column], dtype=np.float64) for page in pages])
 
         # the lines' text is in their stats: ``hits`` only stands in for the page
-        feats = line_features(hits, hits, repeats=joined(2), site_share=joined(3), stats=stats, pages=layout)
+        feats = line_features(cast("Sequence[str]", hits), cast("Sequence[bool]", hits), repeats=joined(2),
+                              site_share=joined(3), stats=stats, pages=layout)
         feats = _on_grid(feats)
         p1 = _sigmoid(_linear([feats], self._weights1))
         p2 = _sigmoid(_linear([feats, _on_grid(_neighbour_scores(p1, layout, hits))], self._weights2))

@@ -37,7 +37,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -630,8 +630,9 @@ def _mark_context(pages: list[_Lines], verdicts: list[list[str | None]], config:
         return
     threshold = scorer.threshold if config.context_threshold is None else config.context_threshold
     for chunk in _by_lines(judged, [len(pages[number].text) for number in judged], CONTEXT_BATCH_LINES):
-        scores = scorer.score_pages([(verdicts[number], pages[number].stats, pages[number].repeats,
-                                      pages[number].site_share) for number in chunk])
+        # a judged page's stats were read with it (_Lines.of reads them when the context pass runs)
+        scores = scorer.score_pages([(verdicts[number], cast("LineStats", pages[number].stats),
+                                      pages[number].repeats, pages[number].site_share) for number in chunk])
         for number, page_scores in zip(chunk, scores):
             _cut(verdicts[number], page_scores, threshold, _site_keeps(pages[number], config))
 
