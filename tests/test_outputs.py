@@ -379,6 +379,25 @@ def test_full_disk_while_syncing_the_stats_leaves_every_output_as_it_was(runner,
     _assert_untouched(tmp_path, paths)
 
 
+def test_a_parquet_output_is_synced_before_it_is_renamed_into_place(runner, tmp_path, monkeypatch):
+    """Parquet goes through the same atomic file as JSONL: written, synced, then renamed."""
+    pytest.importorskip("pyarrow")
+    if not os.path.exists("/proc/self/fd"):
+        pytest.skip("no /proc here")
+    synced, real_fsync = [], os.fsync
+
+    def fsync(fd):
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        return real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    result = runner.invoke(app, ["clean", str(corpus(tmp_path / "in.jsonl")), "-o", str(tmp_path / "out.parquet"),
+                                 "-j", "1", "-q"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out.parquet").exists()
+    assert [path for path in synced if "out.parquet" in path and path != str(tmp_path / "out.parquet")]
+
+
 def test_full_disk_while_writing_the_record_names_the_record(runner, tmp_path, monkeypatch):
     paths = _previous_outputs(tmp_path)
     real_init = dedupe_io.AtomicFile.__init__
