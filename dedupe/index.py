@@ -545,7 +545,7 @@ def _check_parameters(folder: Path, stored: dict[str, Any], current: dict[str, A
                       config: CleanConfig) -> None:
     """Refuse an index built with other parameters, naming the setting the user gave."""
     scheme = stored.get("hash_scheme")
-    stored = {**stored, "hash_scheme": _EARLIER_HASH_SCHEMES.get(scheme, scheme)}
+    stored = {**stored, "hash_scheme": _EARLIER_HASH_SCHEMES.get(str(scheme), scheme)}
     keys = sorted(set(stored) | set(current), key=lambda k: (k in DERIVED, k not in SETTING_NAMES, k))
     for key in keys:
         if stored.get(key) == current.get(key):
