@@ -124,11 +124,15 @@ RULES_MIN_SHARE = 0.02
 #: row of tildes).
 _MARKUP = re.compile(r"\]\((?:https?:|\.{0,2}/|#)|^(?:```|~~~)[\w+.-]*$|^\.\. [\w-]+::|`[^`]+ <https?://[^>]+>`_")
 MARKUP_MIN_LINES = 3
-#: A Debian machine-readable copyright file (fields ``Files:``, ``Copyright:``,
-#: ``License:``) is a record file: every line is a field or its continuation,
-#: "Comment:", "Source: https://…" and "All rights reserved." included. The
-#: stripper leaves it whole. No labelled page carries all three fields.
-RECORD_FIELDS = ("Files:", "Copyright:", "License:")
+#: A Debian machine-readable copyright file is a record file: every line is a
+#: field or its continuation, "Comment:", "Source: https://…" and "All rights
+#: reserved." included. The stripper leaves it whole. Each of its stanzas opens
+#: with a ``Files:`` field; one beside another of its fields (RECORD_FIELDS)
+#: marks the file, also once `dedupe clean` has taken out the fields it shares
+#: with other files ("License: GPL-2+"). No labelled page has a ``Files:`` line.
+RECORD_STANZA = "Files:"
+RECORD_FIELDS = ("Copyright:", "License:", "Comment:", "Format:", "Upstream-Name:", "Upstream-Contact:",
+                 "Disclaimer:")
 #: Catalogue rule of dates and bylines. A date alone on a line followed by a
 #: list item ("2000-05-30" then "* Fixed a crash.") heads a changelog's entry.
 BYLINE_RULE = "byline"
@@ -714,19 +718,21 @@ def _markup_lines(paragraphs: Sequence[str]) -> int:
 
 
 def _is_record_file(paragraphs: Sequence[str]) -> bool:
-    """A Debian machine-readable copyright file: it has ``Files:``, ``Copyright:`` and ``License:`` fields.
+    """A Debian machine-readable copyright file: a ``Files:`` field and another of its fields.
 
     >>> _is_record_file(["Files: *", "Copyright: 2004 Robert Love", "License: GPL-2"])
     True
-    >>> _is_record_file(["License: MIT", "Copyright: 2020 Ann"])
-    False
+    >>> _is_record_file(["License: MIT", "Copyright: 2020 Ann"]), _is_record_file(["Files: a.c, b.c"])
+    (False, False)
     """
-    missing = set(RECORD_FIELDS)
+    stanza = field = False
     for line in paragraphs:
-        if line.startswith(RECORD_FIELDS):
-            missing.discard(line[: line.index(":") + 1])
-            if not missing:
-                return True
+        if line.startswith(RECORD_STANZA):
+            stanza = True
+        elif line.startswith(RECORD_FIELDS):
+            field = True
+        if stanza and field:
+            return True
     return False
 
 
