@@ -42,7 +42,6 @@ import numpy as np
 
 from .config import CleanConfig
 from .errors import ConfigError, MissingExtraError
-from .io import AtomicFile
 from .resolve import (
     BOILERPLATE,
     EARLIER_BOILERPLATE,
@@ -58,6 +57,7 @@ from .resolve import (
     Resolution,
 )
 from .store import SignatureStore
+from .writers import AtomicFile
 
 #: 2: identifier hashes per row and template families per batch (exact keys keep identifiers).
 FORMAT = 2

@@ -42,10 +42,10 @@ from .config import CleanConfig
 from .errors import AccountingError, InputError
 from .fingerprint import Fingerprinter, exact_hash
 from .index import Index, extend_with_earlier, new_rows
-from .io import IterableSource, Record, Source, bad_record, output_fields
 from .layout import segment, split_lines_keepends, take_out
 from .normalize import match_key, repair, repair_document, value_keys
 from .progress import ProgressCallback, ProgressEvent
+from .readers import IterableSource, Record, Source, bad_record
 from .record import Removal, Stats
 from .resolve import (
     BODY,
@@ -74,6 +74,7 @@ from .strip import (
 )
 from .templates import TemplateBuilder, TemplateTable, line_hashes, site_of
 from .workers import WorkerPool, worker_count
+from .writers import output_fields
 
 log = logging.getLogger(__name__)
 
@@ -608,7 +609,7 @@ class Cleaner:
     runs in this process (:mod:`dedupe.workers`). No caller needs an
     ``if __name__ == "__main__":`` guard: workers never re-run the caller's script.
 
-    >>> from dedupe.io import IterableSource
+    >>> from dedupe.readers import IterableSource
     >>> results = list(Cleaner().run(IterableSource(["Hello there, this is a document.", ""])))
     >>> [(r.kept, [x.reason for x in r.removals]) for r in results]
     [(True, []), (False, ['empty'])]

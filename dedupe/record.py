@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from .errors import ConfigError, InputError
-from .io import dumps_json
 from .layout import segment
+from .writers import dumps_json
 
 # Reasons: what kind of removal; the rule says which rule or setting fired.
 CHROME = "chrome"

@@ -26,9 +26,9 @@ from typing import Any
 
 from .config import CleanConfig
 from .errors import InputError
-from .io import FileSource
 from .layout import segment
 from .normalize import match_key, repair_document
+from .readers import FileSource
 from .record import json_type, read_record
 
 #: How many rows each ranked table shows.
