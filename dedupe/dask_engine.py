@@ -31,7 +31,9 @@ import numpy as np
 from .config import CleanConfig, DedupConfig
 from .errors import ConfigError, MissingExtraError
 from .fingerprint import band_key
-from .resolve import ParagraphTable, band_edges, component_labels, exact_edges, sorted_group_pairs
+from .resolve.candidates import band_edges, component_labels, exact_edges
+from .resolve.groups import sorted_group_pairs
+from .schema import ParagraphTable
 from .workers import available_cores, sigint_blocked
 
 log = logging.getLogger(__name__)

@@ -42,19 +42,21 @@ import numpy as np
 
 from .config import CleanConfig
 from .errors import ConfigError, MissingExtraError
-from .resolve import (
+from .resolve.resolution import (
     BOILERPLATE,
-    EARLIER_BOILERPLATE,
-    EARLIER_KEPT,
-    EARLIER_TEMPLATE,
     KEPT,
     RULE_SITE_TEMPLATE,
     RULE_TEMPLATED_DOCS,
     STRIPPED,
+    Resolution,
+)
+from .schema import (
+    EARLIER_BOILERPLATE,
+    EARLIER_KEPT,
+    EARLIER_TEMPLATE,
     DocumentTable,
     EarlierFamilies,
     ParagraphTable,
-    Resolution,
 )
 from .store import SignatureStore
 from .writers import AtomicFile

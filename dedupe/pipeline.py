@@ -47,20 +47,16 @@ from .normalize import match_key, repair, repair_document, value_keys
 from .progress import ProgressCallback, ProgressEvent
 from .readers import IterableSource, Record, Source, bad_record
 from .record import Removal, Stats
-from .resolve import (
-    BODY,
+from .resolve import cluster_labels, resolve
+from .resolve.resolution import (
     BOILERPLATE,
     DUPLICATE,
-    HEADLINE,
     MATCH_NAMES,
     RULE_NAMES,
     STRIPPED,
-    DocumentTable,
-    ParagraphTable,
     Resolution,
-    cluster_labels,
-    resolve,
 )
+from .schema import BODY, HEADLINE, DocumentTable, ParagraphTable
 from .scratch import make_scratch_dir
 from .store import SignatureStore
 from .strip import (

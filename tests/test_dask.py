@@ -83,7 +83,7 @@ def test_components_on_the_cluster_number_clusters_like_the_local_step(cluster):
     from distributed import Client
 
     from dedupe.dask_engine import _propagate
-    from dedupe.resolve import component_labels
+    from dedupe.resolve.candidates import component_labels
 
     rng = np.random.default_rng(7)
     # one long path with its nodes in random order (plain label propagation
@@ -121,7 +121,7 @@ def test_the_driver_never_optimises_while_an_in_process_scheduler_builds_a_graph
     from distributed import Client
 
     from dedupe.dask_engine import _propagate
-    from dedupe.resolve import component_labels
+    from dedupe.resolve.candidates import component_labels
 
     spans: dict[str, list[tuple[float, float]]] = {"build": [], "optimise": []}
 

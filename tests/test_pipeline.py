@@ -192,7 +192,7 @@ def test_bands_verified_on_threads_give_the_same_edges(tmp_path, monkeypatch):
     import numpy as np
 
     import dedupe.pipeline as pipeline
-    from dedupe.resolve import candidate_edges, cluster_labels
+    from dedupe.resolve.candidates import candidate_edges, cluster_labels
 
     from .conftest import ROOT
 
@@ -527,7 +527,7 @@ def test_placement_over_documents_equals_placement_page_by_page(rows):
     equals the line-by-line definition applied to each document's remaining rows."""
     import numpy as np
 
-    from dedupe.resolve import placement
+    from dedupe.resolve.policy import placement
 
     rows = sorted(rows, key=lambda r: r[0])  # rows come in document order
     doc = np.array([r[0] for r in rows], dtype=np.int64)
@@ -622,7 +622,9 @@ def _link_lists_reference(table, docs, labels, min_share, evidence_rows):
     import numpy as np
 
     from dedupe.config import RELATED_EVIDENCE_RUNS
-    from dedupe.resolve import ANCHOR_CHARS, ANCHORS, TITLE, placement
+    from dedupe.resolve.link_lists import ANCHOR_CHARS, ANCHORS
+    from dedupe.resolve.policy import placement
+    from dedupe.schema import TITLE
 
     n = table.size
     title = placement(table.doc, table.shape, table.related < 0) == TITLE
@@ -682,7 +684,8 @@ def test_link_list_evidence_equals_the_list_by_list_definition(pages, share, evi
 
     import numpy as np
 
-    from dedupe.resolve import BODY, HEADLINE, DocumentTable, ParagraphTable, confirm_link_lists
+    from dedupe.resolve.link_lists import confirm_link_lists
+    from dedupe.schema import BODY, HEADLINE, DocumentTable, ParagraphTable
 
     rows = []  # (document, kind, cluster)
     for number, (titled, title, paragraphs, listed, headed, _) in enumerate(pages):
@@ -703,12 +706,12 @@ def test_link_list_evidence_equals_the_list_by_list_definition(pages, share, evi
     sites = [page[-1] for page in pages]
     docs = DocumentTable(chars=np.zeros(len(pages), np.int64), site=np.array(sites, dtype=np.int64),
                          date=np.zeros(len(pages)), site_docs=np.array([max(sites.count(0), 1)], np.int64))
-    resolve = importlib.import_module("dedupe.resolve")  # the module: the package exports resolve()
-    original = resolve._EVIDENCE_ROWS
-    resolve._EVIDENCE_ROWS = evidence_rows
+    link_lists = importlib.import_module("dedupe.resolve.link_lists")
+    original = link_lists.EVIDENCE_ROWS
+    link_lists.EVIDENCE_ROWS = evidence_rows
     try:
         stripped, _ = confirm_link_lists(table, docs, labels, share)
     finally:
-        resolve._EVIDENCE_ROWS = original
+        link_lists.EVIDENCE_ROWS = original
     assert stripped.tolist() == _link_lists_reference(table, docs, labels, share, evidence_rows).tolist()
     event(f"lists kept: {bool((~stripped & (related >= 0)).any())}, big clusters: {evidence_rows < 64}")

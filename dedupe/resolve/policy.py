@@ -1,0 +1,109 @@
+"""The keep policy: which copy of a paragraph is kept, placement first."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..schema import BODY, ELSEWHERE, HEADLINE, LISTED, TITLE, DocumentTable, ParagraphTable
+from .groups import per_document
+
+
+def placement(doc: np.ndarray, shape: np.ndarray, live: np.ndarray) -> np.ndarray:
+    """:data:`TITLE`, :data:`ELSEWHERE` or :data:`LISTED` for rows in document order.
+
+    Only ``live`` rows count as neighbours (the others — boilerplate, such as
+    a site's name above every title — are skipped, and are ``ELSEWHERE``).
+    A title is a headline-like row leading into body text, directly or, when
+    no headline comes before it, over a one-line standfirst (a headline-like
+    dek, then a row that is body and not headline-like), and not between two
+    headline-like rows (a 12-18-word question is both body- and headline-like,
+    so a list entry above one looked like a title). A listed row is
+    headline-like, not a title, and next to another headline or after its
+    document's last body row.
+
+    >>> shape = np.array([HEADLINE, BODY, HEADLINE, HEADLINE], np.int8)
+    >>> placement(np.zeros(4, np.int64), shape, np.ones(4, bool)).tolist()
+    [0, 1, 2, 2]
+    >>> placement(np.zeros(4, np.int64), np.array([HEADLINE, HEADLINE, HEADLINE, BODY], np.int8),
+    ...           np.array([False, True, True, True])).tolist()
+    [1, 0, 0, 1]
+    """
+    out = np.full(doc.shape[0], ELSEWHERE, dtype=np.int8)
+    rows = np.flatnonzero(live)
+    if rows.shape[0] == 0:
+        return out
+    d = doc[rows]
+    head = (shape[rows] & HEADLINE) > 0
+    body = (shape[rows] & BODY) > 0
+
+    def ahead(values: np.ndarray, step: int) -> np.ndarray:
+        shifted = np.zeros(values.shape[0], dtype=bool)
+        if values.shape[0] > step:
+            shifted[:-step] = values[step:] & (d[step:] == d[:-step])
+        return shifted
+
+    before = np.zeros(rows.shape[0], dtype=bool)
+    before[1:] = head[:-1] & (d[1:] == d[:-1])
+    after = ahead(head, 1)
+    over_dek = ~before & after & ahead(body, 2) & ~ahead(head, 2)
+    # a line between two headline-like lines is a list entry, whatever follows
+    title = head & (ahead(body, 1) | over_dek) & ~(before & after)
+    # each document's last body row (-1 without one), by position among live rows
+    position = np.arange(rows.shape[0])
+    last_of_row = per_document(d, np.where(body, position, -1), np.maximum)
+    listed = head & ~title & (before | after | ((position > last_of_row) & (last_of_row >= 0)))
+    out[rows] = np.where(title, TITLE, np.where(listed, LISTED, ELSEWHERE))
+    return out
+
+def ahead_of_text(doc: np.ndarray, shape: np.ndarray, live: np.ndarray) -> np.ndarray:
+    """Live rows standing before their document's first body row (bool[n]; rows in document order).
+
+    >>> ahead_of_text(np.array([0, 0, 0, 1]), np.array([HEADLINE, BODY, HEADLINE, HEADLINE], np.int8),
+    ...               np.ones(4, bool)).tolist()
+    [True, False, False, True]
+    """
+    out = np.zeros(doc.shape[0], dtype=bool)
+    rows = np.flatnonzero(live)
+    if rows.shape[0] == 0:
+        return out
+    body = (shape[rows] & BODY) > 0
+    position = np.arange(rows.shape[0])
+    out[rows] = position < per_document(doc[rows], np.where(body, position, rows.shape[0]), np.minimum)
+    return out
+
+
+def policy_order(
+    table: ParagraphTable, docs: DocumentTable, keep: str, late: np.ndarray | None = None
+) -> list[np.ndarray]:
+    """Sort keys (least significant first, for lexsort) ranking rows within a cluster.
+
+    Placement comes first: a headline that leads into an article's text wins
+    over other copies, and one sitting in a list of links (a related-posts
+    list the stripper did not catch) loses to any other: the article keeps
+    its title and the list loses its link. Before placement, where a
+    headline stands: above its page's first body row (where titles stand,
+    whatever follows them: a tagline, a dek) it wins over a copy below the
+    start of some page's text (``late``: a link to the article in a list or
+    sidebar, however much it looks like a title there).
+    """
+    order = np.arange(table.size, dtype=np.int64)
+    keys = [order]
+    if keep == "earliest":
+        keys.append(docs.date[table.doc])
+    elif keep == "longest":
+        keys.append(-table.length)
+    if table.listed is not None:
+        keys.append(table.listed)
+    if late is not None:
+        keys.append(late.astype(np.int8))
+    if table.earlier is not None:
+        keys.append((table.earlier == 0).astype(np.int8))  # earlier runs win: their copy is published
+    return keys
+
+
+def ranks(keys: list[np.ndarray]) -> np.ndarray:
+    """Position of every row in keep-policy order (0 = preferred)."""
+    order = np.lexsort(keys)
+    rank = np.empty(order.shape[0], dtype=np.int64)
+    rank[order] = np.arange(order.shape[0])
+    return rank
