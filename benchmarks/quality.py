@@ -121,7 +121,8 @@ def stripper_throughput(gold: Path, repeats: int = 3) -> None:
     sys.path.insert(0, str(ROOT))
     from dedupe.config import StripConfig
     from dedupe.normalize import match_key
-    from dedupe.pipeline import BATCH_DOCS, segment
+    from dedupe.layout import segment
+    from dedupe.pipeline import BATCH_DOCS
     from dedupe.strip import load_catalogue, strip, strip_pages
 
     texts = ["\n".join(json.loads(line)["lines"]) for line in open(gold, encoding="utf-8")]

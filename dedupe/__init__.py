@@ -16,12 +16,14 @@ import logging
 
 __version__ = "0.1.0"
 
+from .assemble import DocResult  # noqa: E402
 from .config import CleanConfig, DedupConfig, NormalizeConfig, ReadConfig, StripConfig, load_config  # noqa: E402
 from .errors import ConfigError, DedupeError, InputError, MissingExtraError, OutputError  # noqa: E402
 from .fingerprint import Fingerprinter, shingle_hash32  # noqa: E402
-from .layout import take_out  # noqa: E402
+from .layout import segment, take_out  # noqa: E402
 from .normalize import match_key, repair, repair_document  # noqa: E402
-from .pipeline import Cleaner, DocResult, clean, prepare, prepare_many, segment  # noqa: E402
+from .pipeline import Cleaner, clean  # noqa: E402
+from .prepare import prepare, prepare_many  # noqa: E402
 from .readers import FileSource, IterableSource  # noqa: E402
 from .record import Removal, Stats, dumps_entry, read_record, record_entries  # noqa: E402
 from .resolve import resolve  # noqa: E402

@@ -23,13 +23,11 @@ import functools
 import logging
 import math
 import os
-import pickle
-import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -37,172 +35,34 @@ from typing import Any
 import numpy as np
 from ftfy.fixes import fix_surrogates
 
-from . import record as R
+from .assemble import DocResult, Plan, assemble
 from .config import CleanConfig
 from .errors import AccountingError, InputError
+from .features import exact_key, link_list_runs, paragraph_shapes, sentence_hashes, typo_keys
 from .fingerprint import Fingerprinter, exact_hash
 from .index import Index, extend_with_earlier, new_rows
-from .layout import segment, split_lines_keepends, take_out
-from .normalize import match_key, repair, repair_document, value_keys
+from .layout import segment
+from .prepare import Prepared, prepare_many, read_spilled, spill
 from .progress import ProgressCallback, ProgressEvent
 from .readers import IterableSource, Record, Source, bad_record
-from .record import Removal, Stats
+from .record import Stats
 from .resolve import cluster_labels, resolve
 from .resolve.resolution import (
-    BOILERPLATE,
-    DUPLICATE,
-    MATCH_NAMES,
-    RULE_NAMES,
-    STRIPPED,
     Resolution,
 )
-from .schema import BODY, HEADLINE, DocumentTable, ParagraphTable
+from .schema import DocumentTable, ParagraphTable
 from .scratch import make_scratch_dir
 from .store import SignatureStore
 from .strip import (
-    RELATED_HEADER_FAMILY,
-    RELATED_LINKS,
-    Catalogue,
-    is_body_like,
-    is_headline_like,
     load_catalogue,
-    strip_pages,
 )
 from .templates import TemplateBuilder, TemplateTable, line_hashes, site_of
 from .workers import WorkerPool, worker_count
-from .writers import output_fields
 
 log = logging.getLogger(__name__)
 
 #: Documents per unit of work handed to a worker process.
 BATCH_DOCS = 256
-#: Lines of fewer words keep their digits in the exact hash.
-SHORT_KEY_WORDS = 8
-#: Paragraphs of at least this many words match whatever their identifiers:
-#: an identifier there is one token among many, and reposts edit them (a
-#: console's "PS5" for "PS4", a dateline's time). On syndication_dev
-#: holding identifiers equal in every line left duplicate residue 0.0179,
-#: from 30 words up 0.0156; the lines the rule is for (a CVE or bug closure,
-#: a sign-off, a release line) are far shorter.
-IDENTIFIER_MAX_WORDS = 30
-#: Words shorter than this are not matched as typos ("man" / "men", "Part I" / "Part II").
-TYPO_MIN_LETTERS = 4
-
-
-def typo_keys(key: str, max_words: int) -> list[tuple[int, int, int]]:
-    """(hash of the other words, letters of this word, its length) for each typo-able word.
-
-    A short line with one word mistyped is a copy the MinHash misses (a
-    changed letter is a fifth of a short line's shingles). Two lines of the
-    same words but one share the hash of the others (with the gap's position);
-    the resolver then asks whether the two differing words are a typo apart.
-    Only lines of 2 to ``max_words`` words, and words of 4+ letters with no
-    digit (a changed number is a different fact) take part; the letters are a
-    64-bit set (``ord % 64``).
-
-    >>> [length for _, _, length in typo_keys("storm hits coast", 6)]
-    [5, 4, 5]
-    >>> typo_keys("stage 9 in paris", 6)[-1][0] == typo_keys("stage 9 in parsi", 6)[-1][0]
-    True
-    >>> typo_keys("a very long line of more than six words here", 6)
-    []
-    """
-    words = key.split(" ")
-    if not 2 <= len(words) <= max_words:
-        return []
-    out = []
-    for j, word in enumerate(words):
-        if len(word) >= TYPO_MIN_LETTERS and word.isalpha():
-            letters = 0
-            for char in word:
-                letters |= 1 << (ord(char) % 64)
-            out.append((exact_hash(" ".join(words[:j] + ["\x00"] + words[j + 1:])), letters, len(word)))
-    return out
-
-
-
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """A document after the per-document stages.
-
-    ``text`` is the repaired document, layout and all; ``paragraphs`` are its
-    non-blank lines, stripped (index = paragraph number in the removal
-    record), ``verdicts`` the strip rule removing each one (``None`` = kept),
-    ``keys`` their match keys.
-    """
-
-    paragraphs: list[str]
-    keys: list[str]
-    verdicts: list[str | None]
-    text: str
-
-
-def prepare(
-    text: str,
-    config: CleanConfig = CleanConfig(),
-    catalogue: Catalogue | None = None,
-    seconds: dict[str, float] | None = None,
-    templates: TemplateTable | None = None,
-    site: str | None = None,
-) -> Prepared:
-    """Run normalise, segment and strip on one document.
-
-    The whole document is repaired before it is split into paragraphs, so a
-    line break that arrived as an HTML entity separates paragraphs as a real
-    one does.
-
-    >>> p = prepare("Caf\\u00c3\\u00a9 news, fresh from the morning papers today.&#10;No comments:")
-    >>> p.paragraphs, p.verdicts
-    (['Café news, fresh from the morning papers today.', 'No comments:'], [None, 'comment-count'])
-    """
-    return prepare_many([(text, site)], config, catalogue, seconds, templates)[0]
-
-
-def prepare_many(
-    documents: Sequence[tuple[str, str | None]],
-    config: CleanConfig = CleanConfig(),
-    catalogue: Catalogue | None = None,
-    seconds: dict[str, float] | None = None,
-    templates: TemplateTable | None = None,
-) -> list[Prepared]:
-    """:func:`prepare` for a batch of (text, site) documents, stripped together.
-
-    Each document comes out as :func:`prepare` makes it alone; the context
-    pass scores the batch's pages in shared calls.
-
-    >>> [p.verdicts for p in prepare_many([("No comments:", None), ("Post a Comment", None)])]
-    [['comment-count'], ['comment-form']]
-    """
-    started = time.perf_counter()
-    pages, keys, repeats, shares, texts = [], [], [], [], []
-    for text, site in documents:
-        repeat = share = None
-        if templates is not None:
-            # counted on the raw lines, as the counting pass saw them (it does not
-            # repair): a paragraph takes the count of the input line it came from
-            raw = split_lines_keepends(text)
-            pieces = [repair(line) for line in raw] if config.normalize.repair else raw
-            text = "".join(pieces)  # = repair_document(text)
-            repeat, share = templates.lookup([line for line, piece in zip(raw, pieces) for _ in segment(piece)],
-                                             site)
-        else:
-            text = _repaired(text, config)
-        paragraphs = segment(text)
-        texts.append(text)
-        pages.append(paragraphs)
-        keys.append([match_key(p) for p in paragraphs])
-        repeats.append(repeat)
-        shares.append(share)
-    normalized = time.perf_counter()
-    verdicts = strip_pages(pages, config.strip, catalogue=catalogue, keys=keys, repeats=repeats, site_share=shares)
-    if seconds is not None:
-        seconds["normalize"] = seconds.get("normalize", 0.0) + normalized - started
-        seconds["strip"] = seconds.get("strip", 0.0) + time.perf_counter() - normalized
-    return [Prepared(*parts) for parts in zip(pages, keys, verdicts, texts)]
-
-
-def _repaired(text: str, config: CleanConfig) -> str:
-    return repair_document(text) if config.normalize.repair else text
 
 
 @dataclass(slots=True)
@@ -237,122 +97,6 @@ class _Pass1Batch:
 #: A unit of work: (the line counts, as a folder or a table; file to spill the
 #: prepared documents to for pass 2; the documents as (index, text, site)).
 Job = tuple["str | TemplateTable | None", str | None, list[tuple[int, str, str | None]]]
-
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?…])[\"'”’»)\]]*\s+")
-#: Sentences shorter than this (in words) are merged into the next one: they
-#: are abbreviations ("Mr.", "U.S.") or too short to identify a copy.
-MIN_SENTENCE_WORDS = 4
-
-
-def sentence_hashes(text: str) -> list[tuple[int, int]]:
-    """(hash of match key, characters) of each sentence of a paragraph.
-
-    >>> [n for _, n in sentence_hashes("Mr. Smith went to Washington on Monday. He met the press there.")]
-    [39, 23]
-    """
-    pieces = [p for p in _SENTENCE_BREAK.split(text) if p]
-    merged: list[str] = []
-    carry = ""
-    for piece in pieces:
-        carry = f"{carry} {piece}" if carry else piece
-        if len(carry.split()) >= MIN_SENTENCE_WORDS:
-            merged.append(carry)
-            carry = ""
-    if carry:
-        if merged and len(carry.split()) < MIN_SENTENCE_WORDS:
-            merged[-1] = f"{merged[-1]} {carry}"
-        else:
-            merged.append(carry)
-    out = []
-    for sentence in merged:
-        key = match_key(sentence)
-        words = key.count(" ") + 1
-        if words >= MIN_SENTENCE_WORDS:
-            # as for whole lines: a short sentence's numbers are part of it, a long one keeps its identifiers
-            if words < SHORT_KEY_WORDS:
-                key = match_key(sentence, fold_digits=False)
-            elif "0" in key:  # digits to look at (links and addresses hold no identifier)
-                key = exact_key(sentence, key, template=False)[0]
-            out.append((exact_hash(key), len(sentence)))
-    return out
-
-
-def exact_key(text: str, key: str, template: bool = True) -> tuple[str, str, str | None]:
-    """(exact key, identifier key, template key) of a line whose match key is ``key``.
-
-    A line of fewer than :data:`SHORT_KEY_WORDS` words keeps its digits in
-    the exact key ("For sale: $600,000" is not "$599,900"); a longer one folds
-    plain numbers, a typical repost edit, but keeps its identifiers
-    (:func:`~dedupe.normalize.value_keys`): two lines that differ in a CVE id,
-    a bug number, a version or a date are different lines, up to
-    :data:`IDENTIFIER_MAX_WORDS` words. ``template=False``
-    leaves the template key out (None).
-
-    >>> exact_key("For sale: $600,000", "for sale 0 0")[:2]
-    ('for sale 600 000\\x00600.000', '600.000')
-    >>> a = "Fixed a crash in the parser when reading empty files (Closes: #1038603)"
-    >>> b = a.replace("1038603", "995223")
-    >>> exact_key(a, match_key(a))[0] == exact_key(b, match_key(b))[0]
-    False
-    >>> exact_key(a, match_key(a))[2] == exact_key(b, match_key(b))[2]
-    True
-    """
-    words = key.count(" ") + 1
-    short = words < SHORT_KEY_WORDS
-    identifiers, template_key = value_keys(text, every_number=short, template=template)
-    if words >= IDENTIFIER_MAX_WORDS:
-        identifiers = ""
-    # folding changes only digits: a key without a folded digit is its own unfolded key
-    exact = match_key(text, fold_digits=False) if short and "0" in key else key
-    return (f"{exact}\x00{identifiers}" if identifiers else exact), identifiers, template_key
-
-
-def paragraph_shapes(paragraphs: list[str]) -> list[int]:
-    """:data:`~dedupe.resolve.HEADLINE` and :data:`~dedupe.resolve.BODY` bits of each paragraph.
-
-    The resolver decides placement from them (:func:`~dedupe.resolve.placement`)
-    once it knows which rows are boilerplate.
-
-    >>> paragraph_shapes(["Storm Hits Coast", "The storm reached the coast on Monday night, flooding streets "
-    ...                   "across the whole town.", "ok"])
-    [1, 2, 0]
-    """
-    return [(HEADLINE if is_headline_like(p, questions=True) else 0) | (BODY if is_body_like(p) else 0)
-            for p in paragraphs]
-
-
-def link_list_runs(verdicts: list[str | None], families: dict[str, str]) -> tuple[list[int], list[bool]]:
-    """Per line: the number of the link list it belongs to (-1: none), and whether a header leads it.
-
-    Lines the stripper removed as ``related-links`` are grouped into runs of
-    adjacent lines: any other line ends a run, as an article's closing list
-    and the template's link list below it are two lists. A run is *headed*
-    when a "related" header stands above it with only chrome between. The
-    resolver may keep an unheaded run as the article's own list; headed runs
-    stay removed and only tell it whether the corpus holds the site's link
-    targets (see ``dedup.related_evidence``).
-
-    >>> v = [None, "related-links", "related-links", "share", "related-links", None, "related-header", "related-links"]
-    >>> link_list_runs(v, {"related-header": "related-header"})
-    ([-1, 0, 0, -1, 1, -1, -1, 2], [False, False, False, False, False, False, False, True])
-    """
-    runs = [-1] * len(verdicts)
-    headed = [False] * len(verdicts)
-    count = 0
-    current = -1  # run being extended, -1 = none
-    header = False  # a related header since the last kept line
-    for number, verdict in enumerate(verdicts):
-        if verdict is None:
-            current, header = -1, False
-        elif families.get(verdict) == RELATED_HEADER_FAMILY:
-            header = True
-        elif verdict == RELATED_LINKS:
-            if current < 0:
-                current, count = count, count + 1
-            runs[number], headed[number] = current, header
-            continue
-        current = -1
-    return runs, headed
 
 
 class _Worker:
@@ -390,13 +134,8 @@ class _Worker:
         seconds: dict[str, float] = {}
         batch = job[2]
         prepared = self.prepare_batch(job, seconds)
-        if job[1] is not None:
-            # pass 2 reads these back instead of repairing and stripping again; the
-            # repaired text only where repair changed it (pass 2 has the input)
-            with open(job[1], "wb") as spill:
-                pickle.dump([(None if p.text == text else p.text, p.verdicts)
-                             for (_, text, _), p in zip(batch, prepared)], spill,
-                            protocol=pickle.HIGHEST_PROTOCOL)
+        if job[1] is not None:  # pass 2 reads these back instead of repairing and stripping again
+            spill(job[1], [text for _, text, _ in batch], prepared)
         prepared_at = time.perf_counter()
         chars, doc, para, keys, exact_keys, length, shape, text_hash = [], [], [], [], [], [], [], []
         ident: list[int] = []
@@ -509,27 +248,6 @@ def _process_fingerprint(job: Job) -> _Pass1Batch:
 
 def _process_prepare(job: Job) -> list[Prepared]:
     return _worker().prepare_batch(job)
-
-
-@dataclass(slots=True)
-class DocResult:
-    """What happened to one input document.
-
-    ``output`` is the cleaned document (input fields, cleaned text) or ``None``
-    when the document was dropped; ``removals`` lists every removed paragraph,
-    after the document itself when it was dropped. ``paragraphs`` are the
-    document's paragraphs as numbered in the record.
-    """
-
-    record: Record
-    output: dict[str, Any] | None
-    text: str | None
-    removals: list[Removal] = field(default_factory=list)
-    paragraphs: list[str] = field(default_factory=list)
-
-    @property
-    def kept(self) -> bool:
-        return self.output is not None
 
 
 def _map(pool: Any, remote: Callable[[Job], Any], local: Callable[[Job], Any], jobs: Iterable[Job]) -> Iterator[Any]:
@@ -748,7 +466,7 @@ class Cleaner:
 
     def _pass1(
         self, source: Source, worker: _Worker, pool: Any, templates_dir: str | None, scratch: str
-    ) -> _Plan:
+    ) -> Plan:
         started = time.perf_counter()
         cfg = self.config.read
         doc_ids: list[str] = []
@@ -839,12 +557,12 @@ class Cleaner:
         self.stats.clusters.update(resolution.cluster_stats)
         self.stats.seconds["resolve"] = time.perf_counter() - resolve_started
         row_start = np.searchsorted(table.doc, np.arange(n_input + 1))
-        return _Plan(doc_ids, table, resolution, row_start, n_input, spill)
+        return Plan(doc_ids, table, resolution, row_start, n_input, spill)
 
     # -- pass 2 ---------------------------------------------------------------
 
     def _pass2(
-        self, source: Source, worker: _Worker, pool: Any, plan: _Plan | None, templates_dir: str | None
+        self, source: Source, worker: _Worker, pool: Any, plan: Plan | None, templates_dir: str | None
     ) -> Iterator[DocResult]:
         started = time.perf_counter()
         stage = "assemble" if plan is not None else "strip"
@@ -864,15 +582,7 @@ class Cleaner:
 
         def spilled(folder: str) -> Iterator[list[Prepared]]:
             for number, job in enumerate(jobs()):
-                path = _spill_path(folder, number)
-                with open(path, "rb") as handle:
-                    batch = pickle.load(handle)
-                os.unlink(path)
-                prepared = []
-                for (_, text, _), (repaired, verdicts) in zip(job[2], batch):
-                    text = text if repaired is None else repaired
-                    prepared.append(Prepared(segment(text), [], verdicts, text))
-                yield prepared
+                yield read_spilled(_spill_path(folder, number), [text for _, text, _ in job[2]])
 
         seen = 0
         self._tick(stage)
@@ -885,7 +595,7 @@ class Cleaner:
                 chunk = pending.popleft()
                 prepared_iter = iter(prepared_batch)
                 for rec in chunk:
-                    result = self._assemble(rec, None if rec.error else next(prepared_iter), plan)
+                    result = assemble(rec, None if rec.error else next(prepared_iter), plan, self.stats, self.config.read)
                     seen += 1
                     yield result
                 self._tick(stage, *_size(chunk))
@@ -893,81 +603,6 @@ class Cleaner:
             raise InputError("input", f"input changed between the two passes ({plan.n_input} then {seen} records)")
         self.stats.seconds["pass2"] = time.perf_counter() - started
 
-    def _assemble(self, rec: Record, prep: Prepared | None, plan: _Plan | None) -> DocResult:
-        stats = self.stats
-        stats.documents_in += 1
-        if prep is None:
-            removal = Removal(rec.doc_id, None, rec.text, R.BAD_INPUT, rec.error_rule or "bad-input",
-                              detail=f"{rec.location}: {rec.error}", text_encoding=rec.text_encoding,
-                              salvage=rec.salvage)
-            stats.add_removal(removal)
-            return DocResult(rec, None, None, [removal])
-        stats.paragraphs_in += len(prep.paragraphs)
-        removals: list[Removal] = []
-        kept = 0
-        rows: dict[int, int] = {}
-        if plan is not None:
-            start, stop = plan.row_start[rec.index], plan.row_start[rec.index + 1]
-            rows = {int(p): start + offset for offset, p in enumerate(plan.table.para[start:stop])}
-        for number, (text, verdict) in enumerate(zip(prep.paragraphs, prep.verdicts)):
-            row = rows.get(number)
-            if verdict is not None and (row is None or plan is None or plan.resolution.status[row] == STRIPPED):
-                removals.append(Removal(rec.doc_id, number, text, R.CHROME, verdict))
-                continue
-            removal = None if row is None or plan is None else plan.removal_for(row, rec.doc_id, number, text)
-            if removal is None:
-                kept += 1
-            else:
-                removals.append(removal)
-        # a dropped document's record carries its repaired text: the paragraph
-        # numbers of its other lines in the record index into that text
-        dropped: Removal | None = None
-        if not prep.paragraphs:
-            dropped = Removal(rec.doc_id, None, prep.text, R.EMPTY, "empty-document")
-        elif plan is not None and plan.resolution.doc_dropped[rec.index]:
-            ref = int(plan.resolution.doc_kept_ref[rec.index])
-            dropped = Removal(
-                rec.doc_id, None, prep.text, R.DUPLICATE_DOCUMENT, "min-kept",
-                kept_doc_id=plan.doc_ids[ref] if ref >= 0 else None,
-            )
-        elif not kept:
-            dropped = Removal(rec.doc_id, None, prep.text, R.EMPTY, "nothing-left")
-        for removal in removals:
-            stats.add_removal(removal)
-        if dropped is not None:
-            stats.add_removal(dropped)
-            stats.paragraphs_in_dropped_documents += kept
-            # the verdict on the whole document first: readers of the record meet it first
-            return DocResult(rec, None, None, [dropped] + removals, prep.paragraphs)
-        stats.documents_kept += 1
-        stats.paragraphs_kept += kept
-        text = take_out(prep.text, {r.paragraph for r in removals if r.paragraph is not None})
-        return DocResult(rec, output_fields(rec, text, self.config.read), text, removals, prep.paragraphs)
-
-
-@dataclass(slots=True)
-class _Plan:
-    doc_ids: list[str]
-    table: ParagraphTable
-    resolution: Resolution
-    row_start: np.ndarray
-    n_input: int  # documents of this run; doc_ids continues with an index's earlier documents
-    spill: str | None = None
-
-    def removal_for(self, row: int, doc_id: str, number: int, text: str) -> Removal | None:
-        status = self.resolution.status[row]
-        if status == BOILERPLATE:
-            return Removal(doc_id, number, text, R.BOILERPLATE, RULE_NAMES[int(self.resolution.rule[row])])
-        if status == DUPLICATE:
-            canon = int(self.resolution.canonical[row])
-            return Removal(
-                doc_id, number, text, R.DUPLICATE,
-                MATCH_NAMES[int(self.resolution.match[row])],
-                kept_doc_id=self.doc_ids[int(self.table.doc[canon])],
-                kept_paragraph=int(self.table.para[canon]),
-                similarity=float(self.resolution.similarity[row]),
-            )
-        return None
 
 
 #: Seconds an interrupted run waits for its pool to stop.

@@ -9,7 +9,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from dedupe import CleanConfig, Cleaner, ConfigError, DedupConfig, InputError, clean
-from dedupe.pipeline import prepare
+from dedupe.prepare import prepare
 
 from .conftest import ARTICLE, OTHER, reference_take_out
 

@@ -15,9 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedupe import CleanConfig, Cleaner, DedupConfig
+from dedupe.features import TYPO_MIN_LETTERS, exact_key, sentence_hashes
 from dedupe.fingerprint import char_shingle_hash32, shingles
 from dedupe.normalize import match_key
-from dedupe.pipeline import TYPO_MIN_LETTERS, exact_key, prepare, sentence_hashes
+from dedupe.prepare import prepare
 
 from .conftest import ARTICLE, OTHER, read_jsonl, write_jsonl
 from .test_cli import invoke

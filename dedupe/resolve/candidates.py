@@ -219,7 +219,7 @@ def typo_edges(table: ParagraphTable) -> tuple[np.ndarray, np.ndarray]:
     dropped or swapped letter). Rows of one page are left alone, as for
     every other edge.
 
-    >>> from dedupe.pipeline import typo_keys
+    >>> from dedupe.features import typo_keys
     >>> keys = [typo_keys(k, 6) for k in ("storm hits coast", "storm hits caost", "storm hits ghost")]
     >>> rows = [r for r, ks in enumerate(keys) for _ in ks]
     >>> flat = [k for ks in keys for k in ks]
