@@ -20,7 +20,7 @@ from .layout import take_out
 from .prepare import Prepared
 from .readers import Record
 from .record import Removal, Stats
-from .resolve.resolution import BOILERPLATE, DUPLICATE, MATCH_NAMES, RULE_NAMES, STRIPPED, Resolution
+from .resolve.resolution import MATCH_NAMES, RULE_NAMES, Resolution, Status
 from .schema import ParagraphTable
 from .writers import output_fields
 
@@ -59,9 +59,9 @@ class Plan:
 
     def removal_for(self, row: int, doc_id: str, number: int, text: str) -> Removal | None:
         status = self.resolution.status[row]
-        if status == BOILERPLATE:
+        if status == Status.BOILERPLATE:
             return Removal(doc_id, number, text, R.BOILERPLATE, RULE_NAMES[int(self.resolution.rule[row])])
-        if status == DUPLICATE:
+        if status == Status.DUPLICATE:
             canon = int(self.resolution.canonical[row])
             return Removal(
                 doc_id, number, text, R.DUPLICATE,
@@ -96,7 +96,7 @@ def assemble(rec: Record, prep: Prepared | None, plan: Plan | None, stats: Stats
         rows = {int(p): start + offset for offset, p in enumerate(plan.table.para[start:stop])}
     for number, (text, verdict) in enumerate(zip(prep.paragraphs, prep.verdicts)):
         row = rows.get(number)
-        if verdict is not None and (row is None or plan is None or plan.resolution.status[row] == STRIPPED):
+        if verdict is not None and (row is None or plan is None or plan.resolution.status[row] == Status.STRIPPED):
             removals.append(Removal(rec.doc_id, number, text, R.CHROME, verdict))
             continue
         removal = None if row is None or plan is None else plan.removal_for(row, rec.doc_id, number, text)

@@ -27,7 +27,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -38,19 +37,16 @@ from ftfy.fixes import fix_surrogates
 from .assemble import DocResult, Plan, assemble
 from .config import CleanConfig
 from .errors import AccountingError, InputError
-from .features import exact_key, link_list_runs, paragraph_shapes, sentence_hashes, typo_keys
-from .fingerprint import Fingerprinter, exact_hash
+from .features import Fingerprinted, fingerprint_documents
+from .fingerprint import Fingerprinter
 from .index import Index, extend_with_earlier, new_rows
 from .layout import segment
 from .prepare import Prepared, prepare_many, read_spilled, spill
 from .progress import ProgressCallback, ProgressEvent
 from .readers import IterableSource, Record, Source, bad_record
 from .record import Stats
-from .resolve import cluster_labels, resolve
-from .resolve.resolution import (
-    Resolution,
-)
-from .schema import DocumentTable, ParagraphTable
+from .resolve import Resolution, cluster_labels, resolve
+from .schema import DocumentTable, ParagraphTable, concat
 from .scratch import make_scratch_dir
 from .store import SignatureStore
 from .strip import (
@@ -65,33 +61,6 @@ log = logging.getLogger(__name__)
 BATCH_DOCS = 256
 
 
-@dataclass(slots=True)
-class _Pass1Batch:
-    """Numbers pass 1 keeps for a batch of documents."""
-
-    indices: np.ndarray
-    chars: np.ndarray
-    doc: np.ndarray
-    para: np.ndarray
-    exact: np.ndarray
-    length: np.ndarray
-    minhashed: np.ndarray
-    shape: np.ndarray
-    text_hash: np.ndarray
-    ident: np.ndarray
-    template: np.ndarray
-    sent_row: np.ndarray
-    sent_hash: np.ndarray
-    sent_len: np.ndarray
-    typo_row: np.ndarray
-    typo_hash: np.ndarray
-    typo_letters: np.ndarray
-    typo_len: np.ndarray
-    related: np.ndarray
-    related_headed: np.ndarray
-    signatures: np.ndarray
-    paragraphs: int
-    seconds: dict[str, float]
 
 
 #: A unit of work: (the line counts, as a folder or a table; file to spill the
@@ -130,98 +99,18 @@ class _Worker:
         return prepare_many([(text, site) for _, text, site in job[2]], self.config, self.catalogue, seconds,
                             self.templates)
 
-    def fingerprint_batch(self, job: Job) -> _Pass1Batch:
+    def fingerprint_batch(self, job: Job) -> Fingerprinted:
         seconds: dict[str, float] = {}
         batch = job[2]
         prepared = self.prepare_batch(job, seconds)
         if job[1] is not None:  # pass 2 reads these back instead of repairing and stripping again
             spill(job[1], [text for _, text, _ in batch], prepared)
         prepared_at = time.perf_counter()
-        chars, doc, para, keys, exact_keys, length, shape, text_hash = [], [], [], [], [], [], [], []
-        ident: list[int] = []
-        templates: list[int] = []  # hash of the template key
-        valued: list[bool] = []  # whether the line has values (numbers, links, mailboxes) to mask
-        sent_row, sent_hash, sent_len = [], [], []
-        typo_row, typo_hash, typo_letters, typo_len = [], [], [], []
-        related, related_headed = [], []
-        typo_words = self.config.dedup.typo_words
         families = self.catalogue.families if self.config.dedup.related_evidence else {}
-        paragraphs = 0
-        for (index, _, _), prep in zip(batch, prepared):
-            paragraphs += len(prep.paragraphs)
-            if families:
-                runs, headed = link_list_runs(prep.verdicts, families)
-            else:
-                runs, headed = [-1] * len(prep.verdicts), [False] * len(prep.verdicts)
-            # link lists get rows too: the resolver may find an unheaded one to be the article's
-            rowed = [n for n, v in enumerate(prep.verdicts) if v is None or runs[n] >= 0]
-            shapes = paragraph_shapes([prep.paragraphs[n] for n in rowed])
-            total = 0
-            for position, number in enumerate(rowed):
-                text, key = prep.paragraphs[number], prep.keys[number]
-                if runs[number] >= 0 and not key:
-                    continue  # stays stripped: no row can bring it back
-                total += len(text)
-                if not key:
-                    continue
-                listed = runs[number] >= 0
-                related.append(runs[number])
-                related_headed.append(headed[number])
-                # A link list's lines are matched by their exact keys only: mostly short
-                # titles, copied verbatim. With MinHash signatures (and band candidates)
-                # and sentences they took the 100k-document benchmark from 1.86 to 2.53 GB;
-                # typo keys cost it 4 s and found 3 more copies on syndication dev.
-                for sentence_hash, sentence_chars in () if listed else sentence_hashes(text):
-                    sent_row.append(len(doc))
-                    sent_hash.append(sentence_hash)
-                    sent_len.append(sentence_chars)
-                doc.append(index)
-                para.append(number)
-                keys.append("" if listed else key)
-                line_key, identifiers, template = exact_key(text, key)
-                exact_keys.append(line_key)
-                ident.append(exact_hash(identifiers) if identifiers else 0)
-                templates.append(0 if template is None else exact_hash(template))
-                valued.append(template is not None)
-                words_key = line_key.split("\x00", 1)[0]
-                if typo_words and not listed and len(words_key) < self.config.dedup.short_chars:
-                    for typo_key, letters, letters_count in typo_keys(words_key, typo_words):
-                        typo_row.append(len(doc) - 1)
-                        typo_hash.append(typo_key)
-                        typo_letters.append(letters)
-                        typo_len.append(letters_count)
-                length.append(len(text))
-                shape.append(shapes[position])
-                text_hash.append(exact_hash(text))
-            chars.append(total)
-        prints = self.fingerprinter.fingerprint(keys, exact_keys, with_bands=False)
-        # a line without values is a template of its own: its exact hash
-        template_hash = np.where(np.array(valued, dtype=bool), np.array(templates, dtype=np.uint64), prints.exact)
-        return _Pass1Batch(
-            indices=np.array([index for index, _, _ in batch], dtype=np.int64),
-            chars=np.array(chars, dtype=np.int64),
-            doc=np.array(doc, dtype=np.int64),
-            para=np.array(para, dtype=np.int32),
-            exact=prints.exact,
-            length=np.array(length, dtype=np.int64),
-            minhashed=prints.minhashed,
-            shape=np.array(shape, dtype=np.int8),
-            text_hash=np.array(text_hash, dtype=np.uint64),
-            ident=np.array(ident, dtype=np.uint64),
-            template=template_hash.astype(np.uint64),
-            sent_row=np.array(sent_row, dtype=np.int64),
-            sent_hash=np.array(sent_hash, dtype=np.uint64),
-            sent_len=np.array(sent_len, dtype=np.int64),
-            typo_row=np.array(typo_row, dtype=np.int64),
-            typo_hash=np.array(typo_hash, dtype=np.uint64),
-            typo_letters=np.array(typo_letters, dtype=np.uint64),
-            typo_len=np.array(typo_len, dtype=np.int8),
-            related=np.array(related, dtype=np.int32),
-            related_headed=np.array(related_headed, dtype=bool),
-            signatures=prints.signatures,
-            paragraphs=paragraphs,
-            seconds={**seconds, "fingerprint": time.perf_counter() - prepared_at},
-        )
+        done = fingerprint_documents([(index, p) for (index, _, _), p in zip(batch, prepared)], self.fingerprinter,
+                                     self.config.dedup, families)
+        done.seconds = {**seconds, "fingerprint": time.perf_counter() - prepared_at}
+        return done
 
 
 _PROCESS_WORKER: _Worker | None = None
@@ -242,7 +131,7 @@ def _process_count(job: Job) -> list[tuple[str | None, np.ndarray]]:
     return _worker().count_batch(job)
 
 
-def _process_fingerprint(job: Job) -> _Pass1Batch:
+def _process_fingerprint(job: Job) -> Fingerprinted:
     return _worker().fingerprint_batch(job)
 
 
@@ -473,7 +362,7 @@ class Cleaner:
         sites: dict[str, int] = {}
         site_of_doc: list[int] = []
         dates: list[float] = []
-        batches: list[_Pass1Batch] = []
+        batches: list[Fingerprinted] = []
         store = SignatureStore(worker.fingerprinter.rows, self.config.dedup.memory_limit, scratch)
         # pass 1 spills prepared documents for pass 2 only here: Dask workers
         # may not share this machine's disk, so with them pass 2 prepares again
@@ -516,7 +405,10 @@ class Cleaner:
         if store.spilled:
             self.stats.signatures_spilled = store.size
             log.info("fingerprints passed --memory-limit: %d signatures spilled to disk", store.size)
-        table, chars = _concatenate(batches, len(doc_ids), store)
+        paragraphs = concat([batch.paragraphs for batch in batches])
+        chars = np.zeros(len(doc_ids), dtype=np.int64)
+        for batch in batches:
+            chars[batch.documents] = batch.chars
         batches.clear()  # the table holds their numbers now; a second copy would double them
         site_arr = np.array(site_of_doc, dtype=np.int64)
         docs = DocumentTable(
@@ -524,6 +416,7 @@ class Cleaner:
             site=site_arr,
             date=np.array(dates, dtype=np.float64),
             site_docs=np.bincount(site_arr[site_arr >= 0], minlength=len(sites)).astype(np.int64),
+            earlier=np.zeros(len(doc_ids), dtype=bool),
         )
         duplicate_ids = len(doc_ids) - len(set(doc_ids))
         if duplicate_ids:
@@ -539,9 +432,11 @@ class Cleaner:
         if self.index is not None:
             self._resolve_step("reading the index")
             earlier = self.index.load(store)  # signatures go straight into the (spilling) store
-            table, docs = extend_with_earlier(table, docs, earlier, store, sites)
+            table, docs = extend_with_earlier(paragraphs, docs, earlier, store, sites)
             doc_ids = doc_ids + earlier.doc_ids
-            self.stats.index_rows = earlier.size
+            self.stats.index_rows = earlier.rows.size
+        else:
+            table = ParagraphTable(**paragraphs.columns(), signatures=store)
         # the Dask engine groups candidates and (past the memory budget) finds components on its
         # cluster; locally, --jobs threads share the bands (the worker processes are idle now)
         cluster = getattr(pool, "cluster", None) or functools.partial(
@@ -658,39 +553,6 @@ def _spill_path(folder: str, number: int) -> str:
 _NO_SIGNATURES = np.empty((0, 0), np.uint32)
 
 
-def _concatenate(
-    batches: list[_Pass1Batch], n_docs: int, store: SignatureStore
-) -> tuple[ParagraphTable, np.ndarray]:
-    chars = np.zeros(n_docs, dtype=np.int64)
-    for batch in batches:
-        chars[batch.indices] = batch.chars
-
-    def cat(name: str, dtype: Any) -> np.ndarray:
-        parts = [getattr(b, name) for b in batches]
-        return np.concatenate(parts).astype(dtype, copy=False) if parts else np.empty(0, dtype)
-
-    doc = cat("doc", np.int64)
-    minhashed = cat("minhashed", bool)
-    sig_row = np.full(doc.shape[0], -1, dtype=np.int64)
-    sig_row[minhashed] = np.arange(int(minhashed.sum()))
-    # sentence rows are batch-local: shift them by the rows before each batch
-    offsets = np.cumsum([0] + [b.doc.shape[0] for b in batches[:-1]])
-    sent_row = (np.concatenate([b.sent_row + off for b, off in zip(batches, offsets)])
-                if batches else np.empty(0, np.int64))
-    typo_row = (np.concatenate([b.typo_row + off for b, off in zip(batches, offsets)])
-                if batches else np.empty(0, np.int64))
-    table = ParagraphTable(
-        doc=doc, para=cat("para", np.int32), exact=cat("exact", np.uint64),
-        length=cat("length", np.int64), sig_row=sig_row, signatures=store, rows=store.rows,
-        shape=cat("shape", np.int8), text_hash=cat("text_hash", np.uint64),
-        ident=cat("ident", np.uint64), template=cat("template", np.uint64),
-        sent_row=sent_row.astype(np.int64), sent_hash=cat("sent_hash", np.uint64),
-        sent_len=cat("sent_len", np.int64),
-        typo_row=typo_row.astype(np.int64), typo_hash=cat("typo_hash", np.uint64),
-        typo_letters=cat("typo_letters", np.uint64), typo_len=cat("typo_len", np.int8),
-        related=cat("related", np.int32), related_headed=cat("related_headed", bool),
-    )
-    return table, chars
 
 
 def clean(

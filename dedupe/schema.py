@@ -1,72 +1,180 @@
-"""The paragraph table: what the fingerprint stage hands the resolver, one row per paragraph."""
+"""The paragraph table: every column the fingerprint stage hands the resolver, defined once.
+
+One row per fingerprinted paragraph, in input order, and two tables hanging
+off the rows: the rows' sentences and the short rows' one-typo keys. Every
+column is declared below, once, with its dtype, its meaning, the value a row
+that does not set it takes, what its values point at (rows or signatures,
+shifted when tables are joined) and its name in an index's batch files.
+Everything that builds, joins, cuts or stores tables works from these
+declarations: :meth:`Paragraphs.build`, :func:`concat`,
+:meth:`Paragraphs.take`, :func:`to_arrow` and :func:`from_arrow`.
+
+>>> part = Paragraphs.build(doc=np.array([0, 0]), para=np.array([0, 1]), exact=np.array([7, 9]),
+...                         length=np.array([40, 60]), sent_row=np.array([1]), sent_hash=np.array([5]),
+...                         sent_len=np.array([60]))
+>>> joined = concat([part, part])
+>>> joined.size, joined.sent_row.tolist(), joined.text_hash.tolist()
+(4, [1, 3], [7, 9, 7, 9])
+>>> joined.take(np.array([3])).sent_row.tolist()
+[0]
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
 
 import numpy as np
 
 from .store import SignatureStore
 
-#: Where a headline-like paragraph stands, best first: as an article's title
-#: (leading into body text), elsewhere, or as an entry of a list of links.
+#: The tables of a paragraph table: one row per paragraph, per sentence, per typo key.
+ROW, SENTENCE, TYPO = "row", "sentence", "typo"
+#: What a column's values point at (-1: nothing), for :func:`concat` to shift them.
+ROWS, SIGNATURES = "rows", "signatures"
+
+#: Where a headline-like paragraph stands (``placement``), best first: as an
+#: article's title (leading into body text), elsewhere, or as an entry of a list of links.
 TITLE, ELSEWHERE, LISTED = 0, 1, 2
-#: Shape bits of a paragraph (:attr:`ParagraphTable.shape`).
+#: Shape bits of a paragraph (``shape``).
 HEADLINE, BODY = 1, 2
-#: ParagraphTable.earlier: rows of earlier runs, whose fate is already published.
-EARLIER_KEPT = 1
-EARLIER_BOILERPLATE = 2
-EARLIER_TEMPLATE = 3
+
+
+class Earlier(IntEnum):
+    """What an earlier run decided about a row of an index (``earlier``), already published."""
+
+    NONE = 0  # a row of this run
+    KEPT = 1
+    BOILERPLATE = 2
+    TEMPLATE = 3  # boilerplate by the site-template rule
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """How one column is declared: see the module docstring."""
+
+    table: str
+    dtype: np.dtype[Any]
+    meaning: str
+    fill: int | str = 0  # the value where a table does not set it; a column's name: a copy of that column
+    points_at: str | None = None  # ROWS or SIGNATURES
+    stored: str | None = None  # its name in an index's batch files; None: not stored
+
+
+def column(table: str, dtype: Any, meaning: str, *, fill: int | str = 0, points_at: str | None = None,
+           stored: str | None = None) -> Any:
+    """A field of :class:`Paragraphs` declared as a :class:`Column`."""
+    return field(metadata={"column": Column(table, np.dtype(dtype), meaning, fill, points_at, stored)})
 
 
 @dataclass(slots=True)
-class ParagraphTable:
-    """Fingerprinted paragraphs of the whole corpus, one row each, in input order."""
+class Paragraphs:
+    """Fingerprinted paragraphs: a batch's, an index's, or the whole corpus's.
 
-    doc: np.ndarray  # int64[n] document index
-    para: np.ndarray  # int32[n] paragraph index in its document
-    exact: np.ndarray  # uint64[n]
-    length: np.ndarray  # int64[n] characters
-    sig_row: np.ndarray  # int64[n] row in signatures, -1 when exact-only
-    signatures: np.ndarray | SignatureStore  # uint32[m, num_perm], in RAM or spilled
-    rows: int  # rows per LSH band; band keys are computed from the signatures band by band
-    listed: np.ndarray | None = None  # int8[n] placement: 0 title, 1 elsewhere, 2 in a list of links
-    # int8[n] HEADLINE | BODY bits of the row's text; with it, placement is decided
-    # (into ``listed``) once boilerplate rows are known, for this run's rows
-    shape: np.ndarray | None = None
-    text_hash: np.ndarray | None = None  # uint64[n] hash of the repaired text itself
-    # uint64[n] hash of the row's identifiers (0: none), which every copy must share
-    # (pipeline.exact_key): lines that differ in an id, a version or a date are different lines
-    ident: np.ndarray | None = None
-    # uint64[n] hash of the row's template key (its values masked), or its exact hash
-    # for a line without values: the rows of a template family share it
-    template: np.ndarray | None = None
-    # sentences of the rows: row index, hash of the sentence's match key, characters
-    sent_row: np.ndarray | None = None  # int64[s]
-    sent_hash: np.ndarray | None = None  # uint64[s]
-    sent_len: np.ndarray | None = None  # int64[s]
-    # one-typo keys of short rows (see pipeline.typo_keys): row, hash of the
-    # other words, the typo-able word's letters (64-bit set) and length
-    typo_row: np.ndarray | None = None  # int64[t]
-    typo_hash: np.ndarray | None = None  # uint64[t]
-    typo_letters: np.ndarray | None = None  # uint64[t]
-    typo_len: np.ndarray | None = None  # int8[t]
-    # int32[n] for a line the stripper removed as a link list (pipeline.link_list_runs):
-    # its list's number in the document, else -1; and whether a related header leads that list
-    related: np.ndarray | None = None
-    related_headed: np.ndarray | None = None  # bool[n]
-    # Rows from an index of earlier runs (incremental cleaning): EARLIER_KEPT,
-    # EARLIER_BOILERPLATE or EARLIER_TEMPLATE (0 for this run's rows), and how many documents
-    # and sites the row's cluster spanned before this run.
-    earlier: np.ndarray | None = None  # int8[n]
-    earlier_docs: np.ndarray | None = None  # int64[n]
-    earlier_sites: np.ndarray | None = None  # int64[n]
-    earlier_site_copies: np.ndarray | None = None  # int64[n] pages of its own site in its cluster
-    earlier_families: EarlierFamilies | None = None  # template families' pages in earlier runs
+    Build one with :meth:`build`, which fills every column not given.
+    """
+
+    # -- one per row; the stored ones in the order of an index's batch files --
+    doc: np.ndarray = column(ROW, np.int64, "document number, in input order")
+    para: np.ndarray = column(ROW, np.int32, "paragraph number in its document", stored="para")
+    exact: np.ndarray = column(ROW, np.uint64, "hash of the exact key (features.exact_key)", stored="exact")
+    ident: np.ndarray = column(
+        ROW, np.uint64, "hash of the identifiers (0: none), which every copy must share: lines that differ in "
+        "an id, a version or a date are different lines", stored="ident")
+    text_hash: np.ndarray = column(
+        ROW, np.uint64, "hash of the repaired text itself: inside one page only the very same text is a copy",
+        fill="exact", stored="text_hash")
+    length: np.ndarray = column(ROW, np.int64, "characters", stored="length")
+    placement: np.ndarray = column(
+        ROW, np.int8, "TITLE, ELSEWHERE or LISTED, as an earlier run decided it (the resolver decides this "
+        "run's)", fill=ELSEWHERE, stored="listed")
+    earlier: np.ndarray = column(ROW, np.int8, "an Earlier code: what an earlier run decided", stored="status")
+    earlier_docs: np.ndarray = column(
+        ROW, np.int64, "documents the row's cluster spanned before this run", fill=1, stored="docs")
+    earlier_sites: np.ndarray = column(
+        ROW, np.int64, "sites the row's cluster spanned before this run", fill=1, stored="sites")
+    earlier_site_copies: np.ndarray = column(
+        ROW, np.int64, "pages of its own site in its cluster before this run", fill=1, stored="site_copies")
+    sig_row: np.ndarray = column(ROW, np.int64, "row of its MinHash signature (-1: exact hash only)", fill=-1,
+                                 points_at=SIGNATURES)
+    shape: np.ndarray = column(ROW, np.int8, "HEADLINE | BODY bits of the text, from which the resolver "
+                               "decides placement once the boilerplate is known")
+    template: np.ndarray = column(
+        ROW, np.uint64, "hash of the template key (values masked), or the exact hash for a line without "
+        "values: the rows of a template family share it", fill="exact")
+    related: np.ndarray = column(
+        ROW, np.int32, "for a line the stripper removed as a link list (features.link_list_runs), the "
+        "list's number in its document; else -1", fill=-1)
+    related_headed: np.ndarray = column(ROW, np.bool_, "a related header leads the row's link list")
+    # -- one per sentence of a row (features.sentence_hashes) --
+    sent_row: np.ndarray = column(SENTENCE, np.int64, "its row", points_at=ROWS)
+    sent_hash: np.ndarray = column(SENTENCE, np.uint64, "hash of the sentence's match key", stored="sent_hash")
+    sent_len: np.ndarray = column(SENTENCE, np.int32, "characters", stored="sent_len")
+    # -- one per typo-able word of a short row (features.typo_keys) --
+    typo_row: np.ndarray = column(TYPO, np.int64, "its row", points_at=ROWS)
+    typo_hash: np.ndarray = column(TYPO, np.uint64, "hash of the row's other words")
+    typo_letters: np.ndarray = column(TYPO, np.uint64, "the word's letters, as a 64-bit set")
+    typo_len: np.ndarray = column(TYPO, np.int8, "the word's length")
+
+    @classmethod
+    def build(cls, **columns: Any) -> Any:
+        """A table of the given columns, cast to their dtypes; the others filled.
+
+        A table without the columns of a kind has none of that kind (no
+        sentences, say); a row column not given takes its ``fill``.
+        """
+        sizes = {ROW: 0, SENTENCE: 0, TYPO: 0}
+        for name, spec in _specs(cls):
+            if name in columns:
+                sizes[spec.table] = len(columns[name])
+        values: dict[str, Any] = {}
+        for name, spec in _specs(cls):
+            if name in columns:
+                values[name] = np.asarray(columns.pop(name)).astype(spec.dtype, copy=False)
+        for name, spec in _specs(cls):
+            if name not in values:
+                values[name] = (values[spec.fill].astype(spec.dtype) if isinstance(spec.fill, str)
+                                else np.full(sizes[spec.table], spec.fill, dtype=spec.dtype))
+        return cls(**values, **columns)
 
     @property
     def size(self) -> int:
+        """Rows."""
         return int(self.doc.shape[0])
+
+    @property
+    def published(self) -> np.ndarray:
+        """Rows an earlier run decided on (bool[n]): never a copy of this run's rows."""
+        return self.earlier != Earlier.NONE
+
+    def take(self, rows: np.ndarray) -> Paragraphs:
+        """The rows ``rows`` (sorted), with their sentences and typo keys, renumbered."""
+        renumber = np.full(self.size + 1, -1, dtype=np.int64)  # the last one: where -1 points
+        renumber[rows] = np.arange(rows.shape[0])
+        values: dict[str, np.ndarray] = {}
+        for table, names in _by_table(Paragraphs).items():
+            if table == ROW:
+                for name in names:
+                    values[name] = getattr(self, name)[rows]
+                continue
+            ref = next(n for n in names if _spec(n).points_at == ROWS)
+            chosen = renumber[getattr(self, ref)] >= 0
+            for name in names:
+                kept = getattr(self, name)[chosen]
+                values[name] = renumber[kept] if name == ref else kept
+        return Paragraphs(**values)
+
+    def replace(self, **columns: np.ndarray) -> Paragraphs:
+        """This table with some columns replaced (cast to their dtypes)."""
+        return dataclasses.replace(self, **{k: v.astype(_spec(k).dtype, copy=False) for k, v in columns.items()})
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """Every column by name (for building a subclass's table from this one)."""
+        return {name: getattr(self, name) for name, _ in _specs(Paragraphs)}
+
 
 @dataclass(slots=True)
 class EarlierFamilies:
@@ -77,6 +185,21 @@ class EarlierFamilies:
     pages: np.ndarray  # int64[f] pages of that site holding a line of the family
     rule: np.ndarray  # int8[f] boilerplate rule the family had (RULE_NONE if it had none)
 
+    @classmethod
+    def none(cls) -> EarlierFamilies:
+        """No earlier run."""
+        return cls(np.empty(0, np.uint64), np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int8))
+
+
+@dataclass(slots=True)
+class ParagraphTable(Paragraphs):
+    """The whole corpus's paragraphs as the resolver takes them: with their signatures, and
+    what earlier runs (an index) counted of template families."""
+
+    signatures: SignatureStore = field(default_factory=lambda: SignatureStore(rows=1, limit=0, folder=None))
+    earlier_families: EarlierFamilies = field(default_factory=EarlierFamilies.none)
+
+
 @dataclass(slots=True)
 class DocumentTable:
     """Per-document facts the resolver needs."""
@@ -85,4 +208,86 @@ class DocumentTable:
     site: np.ndarray  # int64[D] site index, -1 without a url
     date: np.ndarray  # float64[D] timestamp, +inf when unknown
     site_docs: np.ndarray  # int64[S] documents per site
-    earlier: np.ndarray | None = None  # bool[D]: a document of an earlier run (from an index)
+    earlier: np.ndarray  # bool[D]: a document of an earlier run (from an index)
+
+
+def concat(parts: Sequence[Paragraphs]) -> Paragraphs:
+    """The tables one after another: sentences, typo keys and signature rows renumbered.
+
+    Each part's sentences and typo keys point at its own rows, and its
+    ``sig_row`` at its own signatures (the parts' signatures joined in the
+    same order).
+    """
+    rows = np.cumsum([0] + [p.size for p in parts[:-1]])
+    signed = np.cumsum([0] + [int((p.sig_row >= 0).sum()) for p in parts[:-1]])
+    values: dict[str, np.ndarray] = {}
+    for name, spec in _specs(Paragraphs):
+        arrays = [getattr(p, name) for p in parts]
+        if spec.points_at == ROWS:
+            arrays = [a + offset for a, offset in zip(arrays, rows)]
+        elif spec.points_at == SIGNATURES:
+            arrays = [np.where(a >= 0, a + offset, a) for a, offset in zip(arrays, signed)]
+        values[name] = (np.concatenate(arrays).astype(spec.dtype, copy=False) if arrays
+                        else np.empty(0, spec.dtype))
+    return Paragraphs(**values)
+
+
+def to_arrow(paragraphs: Paragraphs, pa: Any) -> dict[str, Any]:
+    """The stored columns as Arrow arrays by stored name: a row's sentences as lists in its row."""
+    out: dict[str, Any] = {}
+    offsets = None
+    for name, spec in _specs(Paragraphs):
+        if spec.stored is None:
+            continue
+        values = getattr(paragraphs, name)
+        if spec.table == ROW:
+            out[spec.stored] = pa.array(values, pa.from_numpy_dtype(spec.dtype))
+            continue
+        if offsets is None:
+            owner = getattr(paragraphs, _row_pointer(spec.table))
+            offsets = np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=paragraphs.size))])
+        out[spec.stored] = pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32), pa.int32()),
+                                                    pa.array(values, pa.from_numpy_dtype(spec.dtype)))
+    return out
+
+
+def from_arrow(table: Any, **columns: np.ndarray) -> Paragraphs:
+    """The stored columns of an Arrow table (as :func:`to_arrow` wrote them), with ``columns``."""
+    values: dict[str, np.ndarray] = dict(columns)
+    for name, spec in _specs(Paragraphs):
+        if spec.stored is None:
+            continue
+        stored = table.column(spec.stored).combine_chunks()
+        if spec.table == ROW:
+            values[name] = stored.to_numpy(zero_copy_only=False)
+            continue
+        pointer = _row_pointer(spec.table)
+        if pointer not in values:
+            counts = stored.value_lengths().to_numpy(zero_copy_only=False).astype(np.int64)
+            values[pointer] = np.repeat(np.arange(table.num_rows, dtype=np.int64), counts)
+        values[name] = stored.flatten().to_numpy(zero_copy_only=False)
+    return Paragraphs.build(**values)
+
+
+def _spec(name: str) -> Column:
+    return _SPECS[name]
+
+
+def _specs(cls: type) -> Iterator[tuple[str, Column]]:
+    for f in dataclasses.fields(cls):
+        if "column" in f.metadata:
+            yield f.name, f.metadata["column"]
+
+
+def _by_table(cls: type) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for name, spec in _specs(cls):
+        out.setdefault(spec.table, []).append(name)
+    return out
+
+
+def _row_pointer(table: str) -> str:
+    return next(name for name, spec in _specs(Paragraphs) if spec.table == table and spec.points_at == ROWS)
+
+
+_SPECS = dict(_specs(Paragraphs))

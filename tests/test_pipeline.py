@@ -696,16 +696,15 @@ def test_link_list_evidence_equals_the_list_by_list_definition(pages, share, evi
     doc = np.array([r[0] for r in rows], dtype=np.int64)
     kind = [r[1] for r in rows]
     related = np.array([0 if k.endswith("list") else -1 for k in kind], dtype=np.int32)  # one list a page
-    table = ParagraphTable(
-        doc=doc, para=np.arange(len(rows), dtype=np.int32), exact=np.arange(len(rows), dtype=np.uint64),
-        length=np.array([200 if k == "body" else 40 for k in kind]), sig_row=np.full(len(rows), -1),
-        signatures=np.empty((0, 4), np.uint32), rows=1,
-        shape=np.array([BODY if k == "body" else HEADLINE for k in kind], np.int8),
-        related=related, related_headed=np.array([k == "head-list" for k in kind]))
+    table = ParagraphTable.build(
+        doc=doc, para=np.arange(len(rows)), exact=np.arange(len(rows)), length=[200 if k == "body" else 40 for k in kind],
+        shape=[BODY if k == "body" else HEADLINE for k in kind], related=related,
+        related_headed=[k == "head-list" for k in kind])
     labels = np.array([r[2] for r in rows], dtype=np.int64)
     sites = [page[-1] for page in pages]
     docs = DocumentTable(chars=np.zeros(len(pages), np.int64), site=np.array(sites, dtype=np.int64),
-                         date=np.zeros(len(pages)), site_docs=np.array([max(sites.count(0), 1)], np.int64))
+                         date=np.zeros(len(pages)), site_docs=np.array([max(sites.count(0), 1)], np.int64),
+                         earlier=np.zeros(len(pages), bool))
     link_lists = importlib.import_module("dedupe.resolve.link_lists")
     original = link_lists.EVIDENCE_ROWS
     link_lists.EVIDENCE_ROWS = evidence_rows

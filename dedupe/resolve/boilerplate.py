@@ -7,9 +7,61 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import DedupConfig
-from ..schema import EARLIER_BOILERPLATE, EARLIER_TEMPLATE, DocumentTable, ParagraphTable
+from ..schema import DocumentTable, Earlier, ParagraphTable
+from .candidates import Clusters
+from .election import elect
 from .groups import unique_rows, unique_rows_weighted
-from .resolution import RULE_NONE, RULE_TEMPLATED_DOCS, RULE_TEMPLATED_SITE
+from .matching import Matcher
+from .policy import ranks
+from .resolution import (
+    RULE_BOILERPLATE_DOCS,
+    RULE_NONE,
+    RULE_SITE_TEMPLATE,
+    RULE_TEMPLATED_DOCS,
+    RULE_TEMPLATED_SITE,
+    Spread,
+    Status,
+    Verdicts,
+)
+
+
+def mark_boilerplate(
+    table: ParagraphTable, docs: DocumentTable, config: DedupConfig, clusters: Clusters, matcher: Matcher,
+    verdicts: Verdicts,
+) -> Spread:
+    """Mark every copy of boilerplate, with its rule; returns how far each paragraph repeats.
+
+    Boilerplate is a paragraph and its direct copies (its star: elected in
+    input order, earlier runs first) on many documents or sites, or on much
+    of one site; a chain of different lines is no paragraph repeated. So is
+    a template family spanning as many (:func:`template_families`), except
+    where a templated line is all a document holds.
+    """
+    n, published = table.size, table.published
+    rows = np.flatnonzero(clusters.multi & (verdicts.status != Status.STRIPPED))
+    stars = elect(matcher, rows, clusters.labels[rows], ranks([np.arange(n), (~published).astype(np.int8)]),
+                  never_follow=published)
+    verdicts.count(stars.rounds, stars.unverified)
+    star = np.arange(n, dtype=np.int64)
+    star[rows] = np.where(stars.canonical >= 0, stars.canonical, rows)
+    _, star = np.unique(star, return_inverse=True)  # numbered by each star's smallest row
+    star = star.ravel().astype(np.int64)
+    spans = count_spans(table, docs, config, star)
+    family_rule = template_families(table, docs, config, verdicts.status != Status.STRIPPED)
+    templated = (family_rule != RULE_NONE) & ~spans.boilerplate[star]
+    if templated.any():
+        # a template is what a page prints around its content: a templated line
+        # that is all a document holds ("tiny 7", a product title) is its content
+        other = np.bincount(table.doc, weights=verdicts.kept & ~templated & ~spans.boilerplate[star],
+                            minlength=docs.chars.shape[0])
+        templated &= other[table.doc] > 0
+    boiler_rows = spans.boilerplate[star] | templated
+    verdicts.status[boiler_rows] = Status.BOILERPLATE
+    verdicts.rule[boiler_rows] = np.where(
+        spans.boilerplate[star[boiler_rows]],
+        np.where(spans.across[star[boiler_rows]], RULE_BOILERPLATE_DOCS, RULE_SITE_TEMPLATE),
+        family_rule[boiler_rows])
+    return Spread(star, spans.docs, np.maximum(spans.sites, 1), spans.site_copies, family_rule)
 
 
 @dataclass(slots=True)
@@ -21,6 +73,7 @@ class Spans:
     site_copies: np.ndarray  # int64[n] pages of the row's own site in its group
     across: np.ndarray  # bool[groups] on boilerplate_docs documents (boilerplate_sites sites)
     boilerplate: np.ndarray  # bool[groups] across, or on site_share of one site's pages
+
 
 def count_spans(table: ParagraphTable, docs: DocumentTable, config: DedupConfig, group: np.ndarray) -> Spans:
     """Count, per group of rows (``group[i]``, numbered from 0), the documents, sites and
@@ -44,15 +97,12 @@ def count_spans(table: ParagraphTable, docs: DocumentTable, config: DedupConfig,
     sites_per[lone] = 1
     earlier_boiler = np.zeros(n_groups, dtype=bool)
     earlier_template = np.zeros(n_groups, dtype=bool)
-    if table.earlier is not None and table.earlier_docs is not None and table.earlier_sites is not None:
-        # counts carry across runs: an earlier row stands for its group's documents then
-        past = table.earlier > 0
-        docs_per += np.bincount(group[past], weights=table.earlier_docs[past] - 1,
-                                minlength=n_groups).astype(np.int64)
-        sites_per += np.bincount(group[past], weights=table.earlier_sites[past] - 1,
-                                 minlength=n_groups).astype(np.int64)
-        earlier_boiler[group[table.earlier == EARLIER_BOILERPLATE]] = True
-        earlier_template[group[table.earlier == EARLIER_TEMPLATE]] = True
+    # counts carry across runs: an earlier row stands for its group's documents then
+    past = table.earlier > 0
+    docs_per += np.bincount(group[past], weights=table.earlier_docs[past] - 1, minlength=n_groups).astype(np.int64)
+    sites_per += np.bincount(group[past], weights=table.earlier_sites[past] - 1, minlength=n_groups).astype(np.int64)
+    earlier_boiler[group[table.earlier == Earlier.BOILERPLATE]] = True
+    earlier_template[group[table.earlier == Earlier.TEMPLATE]] = True
     across = np.where(unsited, docs_per >= config.boilerplate_docs, sites_per >= config.boilerplate_sites) \
         | earlier_boiler
     on_site = earlier_template.copy()
@@ -62,10 +112,9 @@ def count_spans(table: ParagraphTable, docs: DocumentTable, config: DedupConfig,
         (tri_group, tri_site, _), _ = unique_rows([group[with_site], site_of_row[with_site], table.doc[with_site]])
         (pair_group, pair_site), counts = unique_rows([tri_group, tri_site])
         pair_key = pair_group * n_sites + pair_site  # sorted: unique_rows sorts by group, then site
-        if table.earlier is not None and table.earlier_site_copies is not None:
-            sited_past = np.flatnonzero((table.earlier > 0) & with_site)
-            at = np.searchsorted(pair_key, group[sited_past] * n_sites + site_of_row[sited_past])
-            np.add.at(counts, at, table.earlier_site_copies[sited_past] - 1)
+        sited_past = np.flatnonzero(past & with_site)
+        at = np.searchsorted(pair_key, group[sited_past] * n_sites + site_of_row[sited_past])
+        np.add.at(counts, at, table.earlier_site_copies[sited_past] - 1)
         template = (counts >= config.site_min_docs) & (counts >= config.site_share * docs.site_docs[pair_site])
         on_site[pair_group[template]] = True
         sited = np.flatnonzero(with_site)
@@ -91,19 +140,15 @@ def template_families(
     ``counted`` rows of this run count, plus the pages earlier runs saw
     (``ParagraphTable.earlier_families``); a family boilerplate then stays so.
 
-    >>> t = ParagraphTable(doc=np.arange(3), para=np.zeros(3, np.int32), exact=np.arange(3, dtype=np.uint64),
-    ...                    length=np.full(3, 40), sig_row=np.full(3, -1), signatures=np.zeros((0, 4), np.uint32),
-    ...                    rows=2, template=np.array([9, 9, 9], np.uint64))
-    >>> d = DocumentTable(chars=np.full(3, 40), site=np.full(3, -1), date=np.zeros(3), site_docs=np.empty(0, np.int64))
+    >>> t = ParagraphTable.build(doc=[0, 1, 2], para=[0, 0, 0], exact=[0, 1, 2], length=[40] * 3, template=[9, 9, 9])
+    >>> d = DocumentTable(chars=np.full(3, 40), site=np.full(3, -1), date=np.zeros(3), site_docs=np.empty(0, np.int64),
+    ...                   earlier=np.zeros(3, bool))
     >>> template_families(t, d, DedupConfig(boilerplate_docs=3), np.ones(3, bool)).tolist()
     [3, 3, 3]
     """
     n = table.size
     out = np.zeros(n, dtype=np.int8)
-    if table.template is None:
-        return out
-    current = table.earlier == 0 if table.earlier is not None else np.ones(n, dtype=bool)
-    rows = np.flatnonzero(counted & current & (table.template != table.exact))  # lines with values
+    rows = np.flatnonzero(counted & (table.earlier == Earlier.NONE) & (table.template != table.exact))  # lines with values
     earlier = table.earlier_families
     if rows.shape[0] == 0:
         return out
@@ -114,7 +159,7 @@ def template_families(
     (pair_family, pair_site), pages = unique_rows([pair_family, pair_site])
     sticky_docs = np.zeros(hashes.shape[0], dtype=bool)
     sticky_site = np.zeros(hashes.shape[0], dtype=bool)
-    if earlier is not None and earlier.template.shape[0]:
+    if earlier.template.shape[0]:
         at = np.minimum(np.searchsorted(hashes, earlier.template), hashes.shape[0] - 1)
         seen = hashes[at] == earlier.template
         (pair_family, pair_site), pages = unique_rows_weighted(

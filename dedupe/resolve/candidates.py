@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -11,31 +12,13 @@ from scipy.sparse.csgraph import connected_components
 
 from ..config import DedupConfig
 from ..schema import ParagraphTable
-from ..store import SignatureStore
-from .groups import POPCOUNT, group_pairs, group_starts, sorted_group_pairs
+from .groups import count_bits, group_pairs, group_starts, sorted_group_pairs
 
 #: Told the resolver's current step and how far into it (for progress lines).
 StepCallback = Callable[[str, str], None]
 #: Candidate pairs verified per step: bounds the per-pair temporaries.
 VERIFY_PAIRS = 1 << 22
 
-
-def signature_store(table: ParagraphTable) -> SignatureStore:
-    if not isinstance(table.signatures, SignatureStore):
-        table.signatures = SignatureStore.of(table.signatures, table.rows)
-    return table.signatures
-
-def estimate_similarity(
-    signatures: np.ndarray | SignatureStore, first: np.ndarray, second: np.ndarray
-) -> np.ndarray:
-    """Estimated Jaccard similarity of signature rows ``first[i]`` and ``second[i]``.
-
-    >>> sigs = np.array([[1, 2, 3, 4], [1, 2, 0, 4]], dtype=np.uint32)
-    >>> estimate_similarity(sigs, np.array([0]), np.array([1])).tolist()
-    [0.75]
-    """
-    store = signatures if isinstance(signatures, SignatureStore) else SignatureStore.of(signatures, 1)
-    return store.similarity(first, second)
 
 def exact_edges(table: ParagraphTable) -> tuple[np.ndarray, np.ndarray]:
     """Edges between rows with equal exact hashes (each once, as (later row, earlier row)).
@@ -47,10 +30,8 @@ def exact_edges(table: ParagraphTable) -> tuple[np.ndarray, np.ndarray]:
     left out by the first pairing alone (and joined once a clean output no
     longer held them).
 
-    >>> t = ParagraphTable(doc=np.array([0, 1, 1, 1]), para=np.array([0, 0, 1, 2], np.int32),
-    ...                    exact=np.array([7, 7, 7, 7], np.uint64), length=np.array([80, 80, 80, 80]),
-    ...                    sig_row=np.full(4, -1), signatures=np.zeros((0, 4), np.uint32), rows=2,
-    ...                    text_hash=np.array([1, 2, 3, 2], np.uint64))
+    >>> t = ParagraphTable.build(doc=[0, 1, 1, 1], para=[0, 0, 1, 2], exact=[7, 7, 7, 7], length=[80] * 4,
+    ...                          text_hash=[1, 2, 3, 2])
     >>> sorted(zip(*[side.tolist() for side in exact_edges(t)]))
     [(1, 0), (2, 0), (3, 0), (3, 1)]
     """
@@ -59,7 +40,7 @@ def exact_edges(table: ParagraphTable) -> tuple[np.ndarray, np.ndarray]:
     order = np.argsort(table.exact, kind="stable")
     starts = group_starts(table.exact[order])
     a, b = sorted_group_pairs(starts, order)
-    if table.text_hash is not None and n > 1:
+    if n > 1:
         # Every pair is (row, an earlier row), and a row's partners in the first
         # pairing are its group's first row and its predecessor: pairs of the
         # second one with another partner are new, so every edge comes once.
@@ -75,6 +56,7 @@ def exact_edges(table: ParagraphTable) -> tuple[np.ndarray, np.ndarray]:
     keep = across_documents(table, a, b)
     return a[keep], b[keep]
 
+
 def band_edges(
     table: ParagraphTable, a: np.ndarray, b: np.ndarray, threshold: float,
     short_length: int = 0, short_threshold: float = 0.0,
@@ -87,10 +69,10 @@ def band_edges(
     looks at one pair at a time, so any split of the candidates into parts
     gives the same edges.
 
-    >>> sigs = np.array([[1, 2, 3, 4], [1, 2, 3, 5]], np.uint32)  # 3 of 4 slots equal
-    >>> t = ParagraphTable(doc=np.array([0, 1]), para=np.array([0, 0], np.int32),
-    ...                    exact=np.array([1, 2], np.uint64), length=np.array([80, 80]),
-    ...                    sig_row=np.array([0, 1]), signatures=sigs, rows=2)
+    >>> from dedupe.store import SignatureStore
+    >>> sigs = SignatureStore.of(np.array([[1, 2, 3, 4], [1, 2, 3, 5]], np.uint32), rows=2)  # 3 of 4 slots equal
+    >>> t = ParagraphTable.build(doc=[0, 1], para=[0, 0], exact=[1, 2], length=[80, 80], sig_row=[0, 1],
+    ...                          signatures=sigs)
     >>> [side.tolist() for side in band_edges(t, np.array([1]), np.array([0]), threshold=0.7)]
     [[1], [0]]
     >>> band_edges(t, np.array([1]), np.array([0]), threshold=0.8)[0].size
@@ -98,16 +80,17 @@ def band_edges(
     """
     keep = (table.exact[a] != table.exact[b]) & same_identifiers(table, a, b) & across_documents(table, a, b)
     a, b = a[keep], b[keep]
-    store, sig_of = signature_store(table), table.sig_row
+    store, sig_of = table.signatures, table.sig_row
     verified = np.zeros(a.shape[0], dtype=bool)
     for start in range(0, a.shape[0], VERIFY_PAIRS):
         pa, pb = a[start : start + VERIFY_PAIRS], b[start : start + VERIFY_PAIRS]
-        similar = estimate_similarity(store, sig_of[pa], sig_of[pb])
+        similar = store.similarity(sig_of[pa], sig_of[pb])
         # a short line needs more evidence: one changed word is a fifth of it
         short = np.minimum(table.length[pa], table.length[pb]) < short_length
         verified[start : start + pa.shape[0]] = similar >= np.where(
             short, max(threshold, short_threshold), threshold)
     return a[verified], b[verified]
+
 
 def candidate_edges(
     table: ParagraphTable, threshold: float, short_length: int = 0, short_threshold: float = 0.0,
@@ -128,7 +111,7 @@ def candidate_edges(
     edges.add(*exact_edges(table))
     minhashed = np.flatnonzero(table.sig_row >= 0)
     sig_of = table.sig_row[minhashed]
-    store = signature_store(table)
+    store = table.signatures
 
     def one_band(band: int) -> tuple[np.ndarray, np.ndarray]:
         # Verified band by band: the distinct candidates of all bands together
@@ -156,6 +139,37 @@ def candidate_edges(
     return edges.pairs()
 
 
+@dataclass(slots=True)
+class Clusters:
+    """The cluster of every row: the unit of work from here on, not a verdict."""
+
+    labels: np.ndarray  # int64[n], numbered by each cluster's smallest row
+    sizes: np.ndarray  # int64[clusters] rows
+
+    @classmethod
+    def of(cls, labels: np.ndarray) -> Clusters:
+        return cls(labels, np.bincount(labels, minlength=int(labels.max()) + 1))
+
+    @property
+    def count(self) -> int:
+        return int(self.sizes.shape[0])
+
+    @property
+    def multi(self) -> np.ndarray:
+        """Rows in a cluster of two rows or more (bool[n])."""
+        return self.sizes[self.labels] > 1
+
+
+def join_typo_copies(table: ParagraphTable, labels: np.ndarray) -> tuple[np.ndarray, int]:
+    """Clusters joined by one-typo edges (:func:`typo_edges`), and how many such edges there were."""
+    typo_a, typo_b = typo_edges(table)
+    if typo_a.shape[0]:
+        # labels are numbered by smallest row, so components over them keep that numbering
+        merged = component_labels(int(labels.max()) + 1, labels[typo_a], labels[typo_b])
+        labels = merged[labels]
+    return labels, int(typo_a.shape[0])
+
+
 #: A clustering step: (table, config) -> (cluster label of every row, verified edges).
 Clusterer = Callable[[ParagraphTable, DedupConfig], tuple[np.ndarray, int]]
 
@@ -180,6 +194,7 @@ def component_labels(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """
     graph = coo_matrix((np.ones(src.shape[0], dtype=np.int8), (src, dst)), shape=(n, n))
     return connected_components(graph, directed=False)[1].astype(np.int64)
+
 
 class _EdgeSet:
     """Edges as sorted unique ``small * n + large`` keys, compacted as they come.
@@ -223,26 +238,21 @@ def typo_edges(table: ParagraphTable) -> tuple[np.ndarray, np.ndarray]:
     >>> keys = [typo_keys(k, 6) for k in ("storm hits coast", "storm hits caost", "storm hits ghost")]
     >>> rows = [r for r, ks in enumerate(keys) for _ in ks]
     >>> flat = [k for ks in keys for k in ks]
-    >>> t = ParagraphTable(doc=np.arange(3), para=np.zeros(3, np.int32), exact=np.arange(3, dtype=np.uint64),
-    ...                    length=np.full(3, 16), sig_row=np.full(3, -1), signatures=np.zeros((0, 4), np.uint32),
-    ...                    rows=2, typo_row=np.array(rows), typo_hash=np.array([k[0] for k in flat], np.uint64),
-    ...                    typo_letters=np.array([k[1] for k in flat], np.uint64),
-    ...                    typo_len=np.array([k[2] for k in flat], np.int8))
+    >>> t = ParagraphTable.build(doc=[0, 1, 2], para=[0, 0, 0], exact=[0, 1, 2], length=[16] * 3, typo_row=rows,
+    ...                          typo_hash=[k[0] for k in flat], typo_letters=[k[1] for k in flat],
+    ...                          typo_len=[k[2] for k in flat])
     >>> [side.tolist() for side in typo_edges(t)]
     [[0], [1]]
     """
     empty = np.empty(0, dtype=np.int64)
-    if table.typo_row is None or table.typo_row.shape[0] < 2:
+    if table.typo_row.shape[0] < 2:
         return empty, empty
     at = np.arange(table.typo_row.shape[0], dtype=np.int64)
     first, second = group_pairs(table.typo_hash, at)
     if first.shape[0] == 0:
         return empty, empty
     a, b = table.typo_row[first], table.typo_row[second]
-    letters = table.typo_letters[first] ^ table.typo_letters[second]
-    differ = np.zeros(letters.shape[0], dtype=np.int64)
-    for shift in range(0, 64, 8):  # popcount, a byte at a time (numpy < 2 has no bitwise_count)
-        differ += POPCOUNT[((letters >> np.uint64(shift)) & np.uint64(0xFF)).astype(np.int64)]
+    differ = count_bits(table.typo_letters[first] ^ table.typo_letters[second])
     close = (np.abs(table.typo_len[first].astype(np.int64) - table.typo_len[second]) <= 1) & (differ <= 2)
     keep = close & (table.exact[a] != table.exact[b]) & same_identifiers(table, a, b) & across_documents(table, a, b)
     edges = _EdgeSet(table.size)
@@ -252,9 +262,8 @@ def typo_edges(table: ParagraphTable) -> tuple[np.ndarray, np.ndarray]:
 
 def same_identifiers(table: ParagraphTable, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Pairs whose identifiers are equal: a CVE id, a version or a date apart is another line."""
-    if table.ident is None:
-        return np.ones(a.shape[0], dtype=bool)
     return table.ident[a] == table.ident[b]
+
 
 def across_documents(table: ParagraphTable, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Pairs allowed to merge: in different documents, or the very same text.
@@ -262,7 +271,4 @@ def across_documents(table: ParagraphTable, a: np.ndarray, b: np.ndarray) -> np.
     Inside one page, lines that differ only in numbers or a word are its own
     structure (list items, table rows, race stages), not copies.
     """
-    other = table.doc[a] != table.doc[b]
-    if table.text_hash is None:
-        return other | (table.exact[a] == table.exact[b])
-    return other | (table.text_hash[a] == table.text_hash[b])
+    return (table.doc[a] != table.doc[b]) | (table.text_hash[a] == table.text_hash[b])

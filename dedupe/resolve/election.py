@@ -6,12 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..schema import ParagraphTable
-from .candidates import VERIFY_PAIRS, across_documents
+from .candidates import VERIFY_PAIRS, Clusters
 from .groups import group_starts
 from .matching import Matcher
-from .resolution import DUPLICATE, KEPT, MATCH_EXACT, MATCH_MINHASH, MATCH_TYPO
-from .sentences import cover, settle_sentences
+from .resolution import Verdicts
 
 #: Leader rounds per component before the rows still unassigned are matched by
 #: exact key only: bounds the work on a component of thousands of different
@@ -36,6 +34,18 @@ class Election:
     rounds: int = 0
     unverified: int = 0  # rows kept after the rounds ran out, checked against their exact copies only
 
+    def record(self, verdicts: Verdicts, rows: np.ndarray) -> None:
+        """The outcome for ``rows`` (whom the election was held over): followers are duplicates."""
+        verdicts.follow(rows, self.canonical, self.match, self.similarity)
+        verdicts.count(self.rounds, self.unverified)
+
+
+def elect_kept(matcher: Matcher, clusters: Clusters, rank: np.ndarray, verdicts: Verdicts) -> None:
+    """Kept rows by the keep policy, in every cluster; a duplicate only of a kept row it is itself similar to."""
+    rows = np.flatnonzero(clusters.multi & verdicts.kept)
+    elect(matcher, rows, clusters.labels[rows], rank, never_follow=matcher.table.published).record(verdicts, rows)
+
+
 def elect(
     matcher: Matcher, rows: np.ndarray, group: np.ndarray, rank: np.ndarray,
     can_lead: np.ndarray | None = None, never_follow: np.ndarray | None = None,
@@ -55,9 +65,11 @@ def elect(
     A chain A~B~C with A and C dissimilar keeps A and C:
 
     >>> from dedupe.config import DedupConfig
-    >>> sigs = np.array([[1, 1, 1, 1], [1, 1, 1, 2], [1, 1, 2, 2]], np.uint32)
-    >>> t = ParagraphTable(doc=np.arange(3), para=np.zeros(3, np.int32), exact=np.arange(3, dtype=np.uint64),
-    ...                    length=np.full(3, 80), sig_row=np.arange(3), signatures=sigs, rows=2)
+    >>> from dedupe.schema import ParagraphTable
+    >>> from dedupe.store import SignatureStore
+    >>> sigs = SignatureStore.of(np.array([[1, 1, 1, 1], [1, 1, 1, 2], [1, 1, 2, 2]], np.uint32), rows=2)
+    >>> t = ParagraphTable.build(doc=[0, 1, 2], para=[0, 0, 0], exact=[0, 1, 2], length=[80] * 3, sig_row=[0, 1, 2],
+    ...                          signatures=sigs)
     >>> e = elect(Matcher(t, DedupConfig(threshold=0.75)), np.arange(3), np.zeros(3, np.int64), np.arange(3))
     >>> e.canonical.tolist(), e.similarity.tolist()
     ([-1, 0, -1], [1.0, 0.75, 1.0])
@@ -100,6 +112,7 @@ def elect(
         out.rounds += done
     out.unverified = int((out.canonical[unchecked] < 0).sum())
     return out
+
 
 def reassign(
     matcher: Matcher, orphans: np.ndarray, labels: np.ndarray, rank: np.ndarray, leaders: np.ndarray,
@@ -147,62 +160,3 @@ def reassign(
         out.similarity[rest] = again.similarity
         out.rounds, out.unverified = again.rounds, again.unverified
     return out
-
-
-def follow(status: np.ndarray, canonical: np.ndarray, match: np.ndarray, similarity: np.ndarray,
-            rows: np.ndarray, election: Election) -> None:
-    """Record an election's outcome for ``rows``: followers are duplicates of their kept row."""
-    follows = election.canonical >= 0
-    status[rows] = np.where(follows, DUPLICATE, KEPT)
-    canonical[rows] = election.canonical
-    match[rows] = election.match
-    similarity[rows] = np.where(follows, election.similarity, 1.0)
-
-def prefer_exact(table: ParagraphTable, status: np.ndarray, canonical: np.ndarray, match: np.ndarray,
-                  similarity: np.ndarray, alive: np.ndarray) -> None:
-    """Point a near copy at a kept row of its very key where there is one.
-
-    A round keeps one row and takes every row similar to it: a repost's copy
-    of an article's second list item follows the first item, which it is
-    near, although the second item is kept too, in a later round. Its exact
-    copy is the better name.
-    """
-    near = np.flatnonzero((status == DUPLICATE) & ((match == MATCH_MINHASH) | (match == MATCH_TYPO)))
-    kept = np.flatnonzero((status == KEPT) & alive)
-    if near.shape[0] == 0 or kept.shape[0] == 0:
-        return
-    kept = kept[np.argsort(table.exact[kept], kind="stable")]  # by key, then row
-    keys = table.exact[kept]
-    at = np.minimum(np.searchsorted(keys, table.exact[near]), keys.shape[0] - 1)
-    same = (keys[at] == table.exact[near]) & across_documents(table, near, kept[at])
-    moved = near[same]
-    canonical[moved], match[moved], similarity[moved] = kept[at[same]], MATCH_EXACT, 1.0
-
-def gone(status: np.ndarray, canonical: np.ndarray) -> np.ndarray:
-    """Rows whose named kept copy is no longer kept."""
-    return status[np.maximum(canonical, 0)] != KEPT
-
-
-def repair(
-    matcher: Matcher, table: ParagraphTable, status: np.ndarray, canonical: np.ndarray, match: np.ndarray,
-    similarity: np.ndarray, orphans: np.ndarray, labels: np.ndarray, rank: np.ndarray, alive: np.ndarray,
-    published: np.ndarray, sentence_coverage: float,
-) -> Election:
-    """Give ``orphans`` (duplicates whose kept copy is gone) a kept copy in ``alive`` rows, or keep them.
-
-    An orphan whose sentences are all held by kept paragraphs ranked before it
-    follows them (rule ``sentences``); the others are checked directly against
-    their component's kept rows, then elect kept rows among themselves
-    (:func:`reassign`). Only rows in ``alive`` documents are ever kept copies.
-    """
-    status[orphans], canonical[orphans], match[orphans], similarity[orphans] = KEPT, -1, 0, 1.0
-    holders = (status == KEPT) & alive
-    holders[orphans] = False
-    wanted = np.zeros(status.shape[0], dtype=bool)
-    wanted[orphans] = True
-    covered, coverage, pointer = settle_sentences(table, wanted, holders, rank, sentence_coverage)
-    cover(status, canonical, match, similarity, covered, coverage, pointer)
-    rest = orphans[~covered[orphans]]
-    again = reassign(matcher, rest, labels, rank, holders, alive, published)
-    follow(status, canonical, match, similarity, rest, again)
-    return again

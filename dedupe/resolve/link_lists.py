@@ -8,6 +8,7 @@ from ..config import RELATED_EVIDENCE_RUNS
 from ..schema import TITLE, DocumentTable, ParagraphTable
 from .candidates import VERIFY_PAIRS
 from .policy import placement
+from .resolution import Status, Verdicts
 
 #: Characters of a row that can anchor a link list to its article.
 ANCHOR_CHARS = 100
@@ -17,6 +18,22 @@ ANCHORS = 3
 #: page holds it, copies of its article included: its rows are not paired one by one
 #: (bounds the work of a line found on thousands of pages).
 EVIDENCE_ROWS = 64
+
+def set_apart_link_lists(
+    table: ParagraphTable, docs: DocumentTable, labels: np.ndarray, min_share: float, verdicts: Verdicts
+) -> tuple[np.ndarray, dict[str, int]]:
+    """Lines of link lists that stay removed (:func:`confirm_link_lists`), each set apart in a
+    cluster of its own: a link list's line counts toward no cluster's documents or sites.
+
+    Returns the clusters so changed, and counts.
+    """
+    stripped, counts = confirm_link_lists(table, docs, labels, min_share)
+    if stripped.any():
+        labels = labels.copy()
+        labels[stripped] = int(labels.max()) + 1 + np.arange(int(stripped.sum()))
+        verdicts.status[stripped] = Status.STRIPPED
+    return labels, counts
+
 
 def confirm_link_lists(
     table: ParagraphTable, docs: DocumentTable, labels: np.ndarray, min_share: float
@@ -45,20 +62,18 @@ def confirm_link_lists(
     nowhere else and is kept:
 
     >>> from dedupe.schema import BODY, HEADLINE
-    >>> t = ParagraphTable(doc=np.repeat(np.arange(5), 2), para=np.array([0, 1] * 5, np.int32),
-    ...                    exact=np.arange(10, dtype=np.uint64), length=np.array([200, 30] * 4 + [30, 200]),
-    ...                    sig_row=np.full(10, -1), signatures=np.empty((0, 4), np.uint32), rows=1,
-    ...                    shape=np.array([BODY, HEADLINE] * 4 + [HEADLINE, BODY], np.int8),
-    ...                    related=np.array([-1, 0] * 4 + [-1, -1], np.int32))
+    >>> t = ParagraphTable.build(doc=np.repeat(np.arange(5), 2), para=[0, 1] * 5, exact=np.arange(10),
+    ...                          length=[200, 30] * 4 + [30, 200], shape=[BODY, HEADLINE] * 4 + [HEADLINE, BODY],
+    ...                          related=[-1, 0] * 4 + [-1, -1])
     >>> d = DocumentTable(chars=np.full(5, 230), site=np.full(5, -1), date=np.zeros(5),
-    ...                   site_docs=np.empty(0, np.int64))
+    ...                   site_docs=np.empty(0, np.int64), earlier=np.zeros(5, bool))
     >>> stripped, counts = confirm_link_lists(t, d, np.array([0, 1, 2, 1, 4, 1, 6, 7, 1, 9]), 0.5)
     >>> stripped.nonzero()[0].tolist(), counts["link_lists_kept"]
     ([1, 3, 5], 1)
     """
     n = table.size
     stripped = np.zeros(n, dtype=bool)
-    if table.related is None or not (table.related >= 0).any():
+    if not (table.related >= 0).any():
         return stripped, {}
     t_rows = np.flatnonzero(table.related >= 0)
     t_doc = table.doc[t_rows]
@@ -70,8 +85,7 @@ def confirm_link_lists(
         stripped[t_rows] = True
         return stripped, counts
     run_doc = t_doc[run_first]
-    run_headed = (table.related_headed[t_rows[run_first]] if table.related_headed is not None
-                  else np.zeros(n_runs, dtype=bool))
+    run_headed = table.related_headed[t_rows[run_first]]
     run_last = np.zeros(n_runs, dtype=np.int64)
     np.maximum.at(run_last, run_of, t_rows)
 
@@ -91,11 +105,8 @@ def confirm_link_lists(
 
     # titles: rows leading into body text in their own document (an earlier run's as it decided);
     # a list line whose cluster holds one names another page's title
-    title = np.zeros(n, dtype=bool)
-    if table.shape is not None:
-        title = placement(table.doc, table.shape, table.related < 0) == TITLE
-    if table.earlier is not None and table.listed is not None:
-        title = np.where(table.earlier > 0, table.listed == TITLE, title)
+    title = np.where(table.published, table.placement == TITLE,
+                     placement(table.doc, table.shape, table.related < 0) == TITLE)
     t_labels = labels[t_rows]
 
     # the other rows of each list line's cluster, only among clusters holding list lines

@@ -6,6 +6,7 @@ import numpy as np
 
 from ..schema import BODY, ELSEWHERE, HEADLINE, LISTED, TITLE, DocumentTable, ParagraphTable
 from .groups import per_document
+from .resolution import Status
 
 
 def placement(doc: np.ndarray, shape: np.ndarray, live: np.ndarray) -> np.ndarray:
@@ -72,8 +73,24 @@ def ahead_of_text(doc: np.ndarray, shape: np.ndarray, live: np.ndarray) -> np.nd
     return out
 
 
+def rank_copies(table: ParagraphTable, docs: DocumentTable, keep: str, status: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every row's placement, decided once the corpus's boilerplate is known, and its rank.
+
+    A site's name above every page's title no longer makes the title look
+    like a list entry once it is known as boilerplate. Rows of earlier runs
+    keep the placement they were published with.
+    """
+    current = ~table.published
+    live = current & (status != Status.BOILERPLATE) & (status != Status.STRIPPED)
+    decided = placement(table.doc, table.shape, live)
+    # a headline below the start of its page's text is a link to an article, not its title
+    late = current & ((table.shape & HEADLINE) > 0) & ~ahead_of_text(table.doc, table.shape, live)
+    placed = np.where(current, decided, table.placement)
+    return placed, ranks(policy_order(table, docs, keep, placed, late))
+
+
 def policy_order(
-    table: ParagraphTable, docs: DocumentTable, keep: str, late: np.ndarray | None = None
+    table: ParagraphTable, docs: DocumentTable, keep: str, placed: np.ndarray, late: np.ndarray
 ) -> list[np.ndarray]:
     """Sort keys (least significant first, for lexsort) ranking rows within a cluster.
 
@@ -84,7 +101,8 @@ def policy_order(
     headline stands: above its page's first body row (where titles stand,
     whatever follows them: a tagline, a dek) it wins over a copy below the
     start of some page's text (``late``: a link to the article in a list or
-    sidebar, however much it looks like a title there).
+    sidebar, however much it looks like a title there). Rows of earlier
+    runs win over all: their copy is published.
     """
     order = np.arange(table.size, dtype=np.int64)
     keys = [order]
@@ -92,12 +110,9 @@ def policy_order(
         keys.append(docs.date[table.doc])
     elif keep == "longest":
         keys.append(-table.length)
-    if table.listed is not None:
-        keys.append(table.listed)
-    if late is not None:
-        keys.append(late.astype(np.int8))
-    if table.earlier is not None:
-        keys.append((table.earlier == 0).astype(np.int8))  # earlier runs win: their copy is published
+    keys.append(placed)
+    keys.append(late.astype(np.int8))
+    keys.append((~table.published).astype(np.int8))
     return keys
 
 

@@ -6,7 +6,14 @@ import numpy as np
 
 from ..schema import ParagraphTable
 from .groups import group_starts, unique_rows
-from .resolution import DUPLICATE, MATCH_SENTENCES
+from .resolution import Verdicts
+
+
+def cover_by_sentences(table: ParagraphTable, rank: np.ndarray, threshold: float, verdicts: Verdicts) -> None:
+    """Paragraphs split, joined or spliced from earlier ones: every sentence seen before, in kept
+    paragraphs that stay kept, makes a kept row of this run a duplicate (rule ``sentences``)."""
+    kept = verdicts.kept
+    verdicts.cover(*settle_sentences(table, kept & ~table.published, kept, rank, threshold))
 
 
 def settle_sentences(
@@ -33,6 +40,7 @@ def settle_sentences(
         covered = still
     return covered, coverage, pointer
 
+
 def sentence_coverage(
     table: ParagraphTable, holders: np.ndarray, rank: np.ndarray, candidates: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -44,7 +52,7 @@ def sentence_coverage(
     pointer = np.full(n, -1, dtype=np.int64)
     used = np.zeros(n, dtype=bool)
     rows, hashes, lengths = table.sent_row, table.sent_hash, table.sent_len
-    if rows is None or hashes is None or lengths is None or rows.shape[0] == 0:
+    if rows.shape[0] == 0:
         return coverage, pointer, used
     mine = candidates[rows]
     if 8 * int(mine.sum()) < rows.shape[0]:
@@ -74,11 +82,3 @@ def sentence_coverage(
         firsts = group_starts(row_ids[order])
         pointer[row_ids[order][firsts]] = holder_ids[order][firsts]
     return coverage, pointer, used
-
-
-def cover(status: np.ndarray, canonical: np.ndarray, match: np.ndarray, similarity: np.ndarray,
-           covered: np.ndarray, coverage: np.ndarray, pointer: np.ndarray) -> None:
-    status[covered] = DUPLICATE
-    canonical[covered] = pointer[covered]
-    match[covered] = MATCH_SENTENCES
-    similarity[covered] = coverage[covered]
