@@ -99,11 +99,11 @@ def assemble(rec: Record, prep: Prepared | None, plan: Plan | None, stats: Stats
         if verdict is not None and (row is None or plan is None or plan.resolution.status[row] == Status.STRIPPED):
             removals.append(Removal(rec.doc_id, number, text, R.CHROME, verdict))
             continue
-        removal = None if row is None or plan is None else plan.removal_for(row, rec.doc_id, number, text)
-        if removal is None:
+        found = None if row is None or plan is None else plan.removal_for(row, rec.doc_id, number, text)
+        if found is None:
             kept += 1
         else:
-            removals.append(removal)
+            removals.append(found)
     # a dropped document's record carries its repaired text: the paragraph
     # numbers of its other lines in the record index into that text
     dropped: Removal | None = None

@@ -26,13 +26,13 @@ from . import __version__
 from .config import CleanConfig, DedupConfig, ReadConfig, StripConfig, load_config
 from .display import escape_controls
 from .errors import DedupeError
+from .executors.workers import MIN_POOL_CHARS, available_cores
 from .outputs import RunOutputs, check_output_paths
 from .pipeline import BATCH_DOCS, Cleaner
 from .progress import LOG_INTERVAL_SECONDS, show_progress
 from .readers import FileSource
 from .record import RECORD_FULL, read_record
 from .strip import load_catalogue
-from .workers import MIN_POOL_CHARS, available_cores
 from .writers import AtomicFile
 
 app = typer.Typer(

@@ -154,7 +154,7 @@ def paragraph_shapes(paragraphs: list[str]) -> list[int]:
             for p in paragraphs]
 
 
-def link_list_runs(verdicts: list[str | None], families: dict[str, str]) -> tuple[list[int], list[bool]]:
+def link_list_runs(verdicts: list[str | None], families: Mapping[str, str]) -> tuple[list[int], list[bool]]:
     """Per line: the number of the link list it belongs to (-1: none), and whether a header leads it.
 
     Lines the stripper removed as ``related-links`` are grouped into runs of

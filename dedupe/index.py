@@ -526,7 +526,7 @@ def extend_with_earlier(table: Paragraphs, docs: DocumentTable, earlier: Earlier
     # sites numbered as they come: the documents' first, then the template families'
     site_ids = np.array([-1 if s is None else sites.setdefault(s, len(sites)) for s in earlier.site], dtype=np.int64)
     rows = concat([table, earlier.rows.replace(doc=earlier.rows.doc + n_docs)])
-    extended = ParagraphTable(**rows.columns(), signatures=store, earlier_families=_families(earlier.families, sites))
+    extended = ParagraphTable.of(rows, store, _families(earlier.families, sites))
     n_earlier_docs = len(earlier.doc_ids)
     chars = np.bincount(earlier.rows.doc, weights=earlier.rows.length, minlength=n_earlier_docs).astype(np.int64)
     extended_docs = DocumentTable(

@@ -20,6 +20,7 @@ import datetime
 import decimal
 import json
 import logging
+import math
 import os
 import pickle
 import re
@@ -30,6 +31,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
+
+from ftfy.fixes import fix_surrogates
 
 from .config import ID_FIELD, ReadConfig
 from .errors import InputError, MissingExtraError
@@ -726,3 +729,60 @@ class IterableSource:
         if self._spool is not None:
             self._spool.close()
             self._spool = None
+
+
+def usable_records(source: Source, repair: bool, text_field: str) -> Iterator[Record]:
+    """The source's records, with lone surrogates in a text repaired or refused.
+
+    A lone surrogate (a ``\\ud800`` escape in JSON, often an emoji cut in
+    half) cannot be written as UTF-8. ``repair`` replaces it with U+FFFD, as
+    ftfy does; without repair the text cannot be kept as read, so the record
+    is bad input.
+    """
+    for rec in source.records():
+        if rec.error is None and rec.text_surrogates:
+            if repair:
+                rec.text, rec.text_surrogates = fix_surrogates(rec.text), False
+            else:
+                rec = bad_record(rec, "invalid-unicode",
+                                 f"the {text_field!r} field holds a lone surrogate "
+                                 "(\\ud800-\\udfff), which is not a character and cannot be written "
+                                 "as UTF-8; clean without --no-repair to replace it with U+FFFD")
+        yield rec
+
+
+def timestamp(value: Any) -> float:
+    """Seconds since the epoch of a date field (``inf``: no readable date, ranks last).
+
+    Numbers are taken as timestamps, strings as ISO 8601; dates and datetimes
+    are what Parquet date and timestamp columns read as. Naive times are UTC.
+
+    >>> from datetime import date
+    >>> timestamp("2024-01-02T00:00:00Z") == timestamp(date(2024, 1, 2)) == 1704153600.0
+    True
+    >>> timestamp("yesterday"), timestamp(10 ** 400), timestamp(True)
+    (inf, inf, inf)
+    """
+    if isinstance(value, datetime.datetime):
+        parsed = value
+    elif isinstance(value, datetime.date):
+        parsed = datetime.datetime(value.year, value.month, value.day)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except OverflowError:  # a JSON integer of hundreds of digits
+            return math.inf
+        return number if math.isfinite(number) else math.inf
+    elif isinstance(value, str) and value:
+        try:
+            parsed = datetime.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return math.inf
+    else:
+        return math.inf
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+    try:
+        return parsed.timestamp()
+    except (OverflowError, ValueError, OSError):  # beyond what the platform's clock functions take
+        return math.inf

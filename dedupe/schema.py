@@ -199,6 +199,13 @@ class ParagraphTable(Paragraphs):
     signatures: SignatureStore = field(default_factory=lambda: SignatureStore(rows=1, limit=0, folder=None))
     earlier_families: EarlierFamilies = field(default_factory=EarlierFamilies.none)
 
+    @classmethod
+    def of(cls, paragraphs: Paragraphs, signatures: SignatureStore,
+           earlier_families: EarlierFamilies | None = None) -> ParagraphTable:
+        """``paragraphs`` with their signatures (and what earlier runs counted of template families)."""
+        return cls(**paragraphs.columns(), signatures=signatures,
+                   earlier_families=earlier_families or EarlierFamilies.none())
+
 
 @dataclass(slots=True)
 class DocumentTable:

@@ -191,7 +191,7 @@ def test_bands_verified_on_threads_give_the_same_edges(tmp_path, monkeypatch):
 
     import numpy as np
 
-    import dedupe.pipeline as pipeline
+    import dedupe.executors.inline as inline
     from dedupe.resolve.candidates import candidate_edges, cluster_labels
 
     from .conftest import ROOT
@@ -206,7 +206,7 @@ def test_bands_verified_on_threads_give_the_same_edges(tmp_path, monkeypatch):
             found[count] = candidate_edges(table, 0.5, 60, 0.75, threads=count)
         return cluster_labels(table, config)
 
-    monkeypatch.setattr(pipeline, "cluster_labels", compare)
+    monkeypatch.setattr(inline, "cluster_labels", compare)
     corpus = write(tmp_path / "corpus.jsonl", 1500)
     list(Cleaner(jobs=1).run(json.loads(line) for line in corpus.read_text(encoding="utf-8").splitlines()))
     one, three = found[1], found[3]
@@ -485,17 +485,17 @@ def test_an_interrupted_run_does_not_wait_forever_for_a_stuck_pool(monkeypatch):
     import threading
     import time
 
-    import dedupe.pipeline as pipeline
+    from dedupe import executors
 
     class StuckPool:
-        """terminate() never returns, like Pool.terminate after a worker died mid-send."""
+        """close() never returns, like Pool.terminate after a worker died mid-send."""
 
-        def terminate(self):
+        def close(self):
             threading.Event().wait()
 
-    monkeypatch.setattr(pipeline, "STOP_TIMEOUT", 0.2)
+    monkeypatch.setattr(executors, "STOP_TIMEOUT", 0.2)
     started = time.perf_counter()
-    pipeline._stop_now(StuckPool())
+    executors.close_within(StuckPool())
     assert time.perf_counter() - started < 5
 
 
