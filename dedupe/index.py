@@ -60,6 +60,7 @@ from .writers import AtomicFile
 FORMAT = 2
 MANIFEST = "manifest.json"
 
+
 def parameters(config: CleanConfig) -> dict[str, Any]:
     """Every setting that changes fingerprints or match keys: an index only
     serves runs whose parameters equal the ones it was built with."""

@@ -28,7 +28,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -41,7 +41,7 @@ from .features import Fingerprinted
 from .index import Index, extend_with_earlier, new_rows
 from .prepare import Prepared, read_spilled
 from .progress import ProgressCallback, ProgressEvent
-from .readers import IterableSource, Record, Source, timestamp, usable_records
+from .readers import IterableSource, Record, Source, as_source, timestamp, usable_records
 from .record import Stats
 from .resolve import Resolution, resolve
 from .schema import DocumentTable, ParagraphTable, concat
@@ -100,9 +100,7 @@ class Cleaner:
 
     def run(self, source: Source | Iterable[dict[str, Any] | str]) -> Iterator[DocResult]:
         """Clean every document of ``source``; results come in input order."""
-        if not hasattr(source, "records"):
-            source = IterableSource(source, self.config.read)  # type: ignore[arg-type]
-        reading = cast(Source, source)
+        reading = as_source(source, self.config.read)
         self.stats = Stats()
         self._totals = None
         started = time.perf_counter()

@@ -30,7 +30,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any, Protocol, runtime_checkable
 
 from ftfy.fixes import fix_surrogates
 
@@ -91,6 +91,7 @@ class Record:
     text_surrogates: bool = False
 
 
+@runtime_checkable
 class Source(Protocol):
     """Documents that can be read more than once, always in the same order."""
 
@@ -729,6 +730,11 @@ class IterableSource:
         if self._spool is not None:
             self._spool.close()
             self._spool = None
+
+
+def as_source(docs: Source | Iterable[dict[str, Any] | str], config: ReadConfig) -> Source:
+    """``docs`` as a source: itself when it is one, else an :class:`IterableSource` over it."""
+    return docs if isinstance(docs, Source) else IterableSource(docs, config)
 
 
 def usable_records(source: Source, repair: bool, text_field: str) -> Iterator[Record]:

@@ -56,6 +56,7 @@ def placement(doc: np.ndarray, shape: np.ndarray, live: np.ndarray) -> np.ndarra
     out[rows] = np.where(title, TITLE, np.where(listed, LISTED, ELSEWHERE))
     return out
 
+
 def ahead_of_text(doc: np.ndarray, shape: np.ndarray, live: np.ndarray) -> np.ndarray:
     """Live rows standing before their document's first body row (bool[n]; rows in document order).
 
