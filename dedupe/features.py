@@ -246,20 +246,20 @@ def fingerprint_documents(
             total += len(text)
             if not key:
                 continue
-            listed = runs[number] >= 0
+            in_list = runs[number] >= 0
             row = rows.count
-            if not listed:
+            if not in_list:
                 for sentence_hash, sentence_chars in sentence_hashes(text):
                     rows.add(SENTENCE, sent_row=row, sent_hash=sentence_hash, sent_len=sentence_chars)
             line_key, identifiers, template = exact_key(text, key)
             words_key = line_key.split("\x00", 1)[0]
-            if config.typo_words and not listed and len(words_key) < config.short_chars:
+            if config.typo_words and not in_list and len(words_key) < config.short_chars:
                 for typo_key, letters, letters_count in typo_keys(words_key, config.typo_words):
                     rows.add(TYPO, typo_row=row, typo_hash=typo_key, typo_letters=letters, typo_len=letters_count)
             rows.add(ROW, doc=index, para=number, length=len(text), shape=shapes[position],
                      text_hash=exact_hash(text), ident=exact_hash(identifiers) if identifiers else 0,
                      related=runs[number], related_headed=headed[number])
-            keys.append("" if listed else key)
+            keys.append("" if in_list else key)
             exact_keys.append(line_key)
             templates.append(0 if template is None else exact_hash(template))
             valued.append(template is not None)

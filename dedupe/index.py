@@ -345,8 +345,8 @@ class Index:
                           "site": pa.array(new.site, pa.string()), "signature": signature})
         self._pending = {"number": number, "file": name, "updates": None, "sites": None, "families": None,
                          "documents": new.documents, "rows": int(table.num_rows),
-                         "kept": int((new.rows.earlier == Earlier.KEPT).sum()),
-                         "boilerplate": int((new.rows.earlier >= Earlier.BOILERPLATE).sum())}
+                         "kept": int((new.rows.earlier_status == Earlier.KEPT).sum()),
+                         "boilerplate": int((new.rows.earlier_status >= Earlier.BOILERPLATE).sum())}
         _write_parquet(pq, table, self.path / name)
         if new.updates.row.shape[0]:
             updates = self._pending["updates"] = f"batch-{number:06d}.updates.parquet"
@@ -575,7 +575,7 @@ def new_rows(table: ParagraphTable, resolution: Resolution, store: SignatureStor
     doc = table.doc[:n_new]
     kept = np.flatnonzero((status == Status.KEPT) & ~resolution.doc_dropped[doc])
     boiler = np.zeros(groups.max(initial=-1) + 1, dtype=bool)
-    boiler[groups[table.earlier >= Earlier.BOILERPLATE]] = True  # already stored as boilerplate
+    boiler[groups[n_new:][table.earlier_status >= Earlier.BOILERPLATE]] = True  # already stored as boilerplate
     # template families are stored apart (their pages per site); a cluster's rule is kept by one copy
     candidates = np.flatnonzero((status == Status.BOILERPLATE) & (resolution.rule[:n_new] < RULE_TEMPLATED_DOCS))
     _, first = np.unique(groups[candidates], return_index=True)
@@ -592,7 +592,8 @@ def new_rows(table: ParagraphTable, resolution: Resolution, store: SignatureStor
         signatures[minhashed] = store.take(sig_row[minhashed])
     return NewRows(
         rows=table.take(rows).replace(
-            placement=resolution.placement[rows], earlier=row_status, earlier_docs=spread.group_docs[groups[rows]],
+            earlier_placement=resolution.placement[rows], earlier_status=row_status,
+            earlier_docs=spread.group_docs[groups[rows]],
             earlier_sites=spread.group_sites[groups[rows]], earlier_site_copies=spread.site_copies[rows]),
         doc_id=[doc_ids[d] for d in doc[rows]],
         site=[None if docs_site[d] < 0 else site_names[docs_site[d]] for d in doc[rows]],
@@ -615,12 +616,12 @@ def _count_updates(table: ParagraphTable, resolution: Resolution, n_new: int,
     has_new = np.zeros(groups.max(initial=-1) + 1, dtype=bool)
     has_new[groups[:n_new]] = True
     past = np.arange(n_new, table.size)
-    grew = past[has_new[groups[past]] & (spread.group_docs[groups[past]] > table.earlier_docs[past])]
+    grew = past[has_new[groups[past]] & (spread.group_docs[groups[past]] > table.earlier_docs)]
     return CountUpdates(
         batch=earlier.ref_batch[grew - n_new], row=earlier.ref_row[grew - n_new],
         docs=spread.group_docs[groups[grew]],
-        sites=np.maximum(spread.group_sites[groups[grew]], table.earlier_sites[grew]),
-        site_copies=np.maximum(spread.site_copies[grew], table.earlier_site_copies[grew]),
+        sites=np.maximum(spread.group_sites[groups[grew]], table.earlier_sites[grew - n_new]),
+        site_copies=np.maximum(spread.site_copies[grew], table.earlier_site_copies[grew - n_new]),
     )
 
 

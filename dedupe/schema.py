@@ -1,10 +1,12 @@
 """The paragraph table: every column the fingerprint stage hands the resolver, defined once.
 
-One row per fingerprinted paragraph, in input order, and two tables hanging
-off the rows: the rows' sentences and the short rows' one-typo keys. Every
-column is declared below, once, with its dtype, its meaning, the value a row
-that does not set it takes, what its values point at (rows or signatures,
-shifted when tables are joined) and its name in an index's batch files.
+One row per fingerprinted paragraph, in input order, and three tables beside
+the rows: the rows' sentences, the short rows' one-typo keys, and what earlier
+runs decided about the table's last rows when they come from an index (empty
+otherwise). Every column is declared below, once, with its dtype, its meaning,
+the value a row that does not set it takes, what its values point at (rows or
+signatures, shifted when tables are joined) and its name in an index's batch
+files.
 Everything that builds, joins, cuts or stores tables works from these
 declarations: :meth:`Paragraphs.build`, :func:`concat`,
 :meth:`Paragraphs.take`, :func:`to_arrow` and :func:`from_arrow`.
@@ -31,8 +33,9 @@ import numpy as np
 
 from .store import SignatureStore
 
-#: The tables of a paragraph table: one row per paragraph, per sentence, per typo key.
-ROW, SENTENCE, TYPO = "row", "sentence", "typo"
+#: The tables of a paragraph table: one row per paragraph, per sentence, per typo key, and per
+#: row of an earlier run (the last rows: a run's own rows come first, an index's after them).
+ROW, SENTENCE, TYPO, EARLIER = "row", "sentence", "typo", "earlier"
 #: What a column's values point at (-1: nothing), for :func:`concat` to shift them.
 ROWS, SIGNATURES = "rows", "signatures"
 
@@ -44,9 +47,8 @@ HEADLINE, BODY = 1, 2
 
 
 class Earlier(IntEnum):
-    """What an earlier run decided about a row of an index (``earlier``), already published."""
+    """What an earlier run decided about a row of an index (``earlier_status``), already published."""
 
-    NONE = 0  # a row of this run
     KEPT = 1
     BOILERPLATE = 2
     TEMPLATE = 3  # boilerplate by the site-template rule
@@ -88,16 +90,15 @@ class Paragraphs:
         ROW, np.uint64, "hash of the repaired text itself: inside one page only the very same text is a copy",
         fill="exact", stored="text_hash")
     length: np.ndarray = column(ROW, np.int64, "characters", stored="length")
-    placement: np.ndarray = column(
-        ROW, np.int8, "TITLE, ELSEWHERE or LISTED, as an earlier run decided it (the resolver decides this "
-        "run's)", fill=ELSEWHERE, stored="listed")
-    earlier: np.ndarray = column(ROW, np.int8, "an Earlier code: what an earlier run decided", stored="status")
-    earlier_docs: np.ndarray = column(
-        ROW, np.int64, "documents the row's cluster spanned before this run", fill=1, stored="docs")
-    earlier_sites: np.ndarray = column(
-        ROW, np.int64, "sites the row's cluster spanned before this run", fill=1, stored="sites")
-    earlier_site_copies: np.ndarray = column(
-        ROW, np.int64, "pages of its own site in its cluster before this run", fill=1, stored="site_copies")
+    # -- one per row of an earlier run: the table's last rows --
+    earlier_placement: np.ndarray = column(EARLIER, np.int8, "TITLE, ELSEWHERE or LISTED, as it was decided",
+                                           stored="listed")
+    earlier_status: np.ndarray = column(EARLIER, np.int8, "an Earlier code", stored="status")
+    earlier_docs: np.ndarray = column(EARLIER, np.int64, "documents the row's cluster spanned", stored="docs")
+    earlier_sites: np.ndarray = column(EARLIER, np.int64, "sites the row's cluster spanned", stored="sites")
+    earlier_site_copies: np.ndarray = column(EARLIER, np.int64, "pages of its own site in its cluster",
+                                             stored="site_copies")
+    # -- one per row, not stored --
     sig_row: np.ndarray = column(ROW, np.int64, "row of its MinHash signature (-1: exact hash only)", fill=-1,
                                  points_at=SIGNATURES)
     shape: np.ndarray = column(ROW, np.int8, "HEADLINE | BODY bits of the text, from which the resolver "
@@ -124,9 +125,9 @@ class Paragraphs:
         """A table of the given columns, cast to their dtypes; the others filled.
 
         A table without the columns of a kind has none of that kind (no
-        sentences, say); a row column not given takes its ``fill``.
+        sentences, no earlier rows, say); a row column not given takes its ``fill``.
         """
-        sizes = {ROW: 0, SENTENCE: 0, TYPO: 0}
+        sizes = {ROW: 0, SENTENCE: 0, TYPO: 0, EARLIER: 0}
         for name, spec in _specs(cls):
             if name in columns:
                 sizes[spec.table] = len(columns[name])
@@ -146,9 +147,14 @@ class Paragraphs:
         return int(self.doc.shape[0])
 
     @property
+    def first_earlier(self) -> int:
+        """The first row of an earlier run (:attr:`size` when there is none)."""
+        return self.size - int(self.earlier_status.shape[0])
+
+    @property
     def published(self) -> np.ndarray:
         """Rows an earlier run decided on (bool[n]): never a copy of this run's rows."""
-        return self.earlier != Earlier.NONE
+        return np.arange(self.size) >= self.first_earlier
 
     def take(self, rows: np.ndarray) -> Paragraphs:
         """The rows ``rows`` (sorted), with their sentences and typo keys, renumbered."""
@@ -156,9 +162,10 @@ class Paragraphs:
         renumber[rows] = np.arange(rows.shape[0])
         values: dict[str, np.ndarray] = {}
         for table, names in _by_table(Paragraphs).items():
-            if table == ROW:
+            if table in (ROW, EARLIER):
+                picked = rows if table == ROW else rows[rows >= self.first_earlier] - self.first_earlier
                 for name in names:
-                    values[name] = getattr(self, name)[rows]
+                    values[name] = getattr(self, name)[picked]
                 continue
             ref = next(n for n in names if _spec(n).points_at == ROWS)
             chosen = renumber[getattr(self, ref)] >= 0
@@ -225,6 +232,10 @@ def concat(parts: Sequence[Paragraphs]) -> Paragraphs:
     ``sig_row`` at its own signatures (the parts' signatures joined in the
     same order).
     """
+    earlier = [int(p.earlier_status.shape[0]) for p in parts]
+    if any(count and any(e != p.size for e, p in zip(earlier[at + 1:], parts[at + 1:]))
+           for at, count in enumerate(earlier)):
+        raise ValueError("an earlier run's rows come last: no part may follow them with rows of its own")
     rows = np.cumsum([0] + [p.size for p in parts[:-1]])
     signed = np.cumsum([0] + [int((p.sig_row >= 0).sum()) for p in parts[:-1]])
     values: dict[str, np.ndarray] = {}
@@ -247,7 +258,7 @@ def to_arrow(paragraphs: Paragraphs, pa: Any) -> dict[str, Any]:
         if spec.stored is None:
             continue
         values = getattr(paragraphs, name)
-        if spec.table == ROW:
+        if spec.table in (ROW, EARLIER):  # stored rows are all earlier rows for the runs that read them
             out[spec.stored] = pa.array(values, pa.from_numpy_dtype(spec.dtype))
             continue
         if offsets is None:
@@ -265,7 +276,7 @@ def from_arrow(table: Any, **columns: np.ndarray) -> Paragraphs:
         if spec.stored is None:
             continue
         stored = table.column(spec.stored).combine_chunks()
-        if spec.table == ROW:
+        if spec.table in (ROW, EARLIER):
             values[name] = stored.to_numpy(zero_copy_only=False)
             continue
         pointer = _row_pointer(spec.table)

@@ -98,11 +98,11 @@ def count_spans(table: ParagraphTable, docs: DocumentTable, config: DedupConfig,
     earlier_boiler = np.zeros(n_groups, dtype=bool)
     earlier_template = np.zeros(n_groups, dtype=bool)
     # counts carry across runs: an earlier row stands for its group's documents then
-    past = table.earlier > 0
-    docs_per += np.bincount(group[past], weights=table.earlier_docs[past] - 1, minlength=n_groups).astype(np.int64)
-    sites_per += np.bincount(group[past], weights=table.earlier_sites[past] - 1, minlength=n_groups).astype(np.int64)
-    earlier_boiler[group[table.earlier == Earlier.BOILERPLATE]] = True
-    earlier_template[group[table.earlier == Earlier.TEMPLATE]] = True
+    first, past = table.first_earlier, group[table.first_earlier:]
+    docs_per += np.bincount(past, weights=table.earlier_docs - 1, minlength=n_groups).astype(np.int64)
+    sites_per += np.bincount(past, weights=table.earlier_sites - 1, minlength=n_groups).astype(np.int64)
+    earlier_boiler[past[table.earlier_status == Earlier.BOILERPLATE]] = True
+    earlier_template[past[table.earlier_status == Earlier.TEMPLATE]] = True
     across = np.where(unsited, docs_per >= config.boilerplate_docs, sites_per >= config.boilerplate_sites) \
         | earlier_boiler
     on_site = earlier_template.copy()
@@ -112,9 +112,9 @@ def count_spans(table: ParagraphTable, docs: DocumentTable, config: DedupConfig,
         (tri_group, tri_site, _), _ = unique_rows([group[with_site], site_of_row[with_site], table.doc[with_site]])
         (pair_group, pair_site), counts = unique_rows([tri_group, tri_site])
         pair_key = pair_group * n_sites + pair_site  # sorted: unique_rows sorts by group, then site
-        sited_past = np.flatnonzero(past & with_site)
+        sited_past = first + np.flatnonzero(with_site[first:])
         at = np.searchsorted(pair_key, group[sited_past] * n_sites + site_of_row[sited_past])
-        np.add.at(counts, at, table.earlier_site_copies[sited_past] - 1)
+        np.add.at(counts, at, table.earlier_site_copies[sited_past - first] - 1)
         template = (counts >= config.site_min_docs) & (counts >= config.site_share * docs.site_docs[pair_site])
         on_site[pair_group[template]] = True
         sited = np.flatnonzero(with_site)
@@ -139,6 +139,7 @@ def template_families(
     of a site's pages (and ``site_min_docs``) it is ``templated-site``. Only
     ``counted`` rows of this run count, plus the pages earlier runs saw
     (``ParagraphTable.earlier_families``); a family boilerplate then stays so.
+    Only lines with values (a template key of their own) make families.
 
     >>> t = ParagraphTable.build(doc=[0, 1, 2], para=[0, 0, 0], exact=[0, 1, 2], length=[40] * 3, template=[9, 9, 9])
     >>> d = DocumentTable(chars=np.full(3, 40), site=np.full(3, -1), date=np.zeros(3), site_docs=np.empty(0, np.int64),
@@ -148,7 +149,7 @@ def template_families(
     """
     n = table.size
     out = np.zeros(n, dtype=np.int8)
-    rows = np.flatnonzero(counted & (table.earlier == Earlier.NONE) & (table.template != table.exact))  # lines with values
+    rows = np.flatnonzero(counted[:table.first_earlier] & (table.template != table.exact)[:table.first_earlier])
     earlier = table.earlier_families
     if rows.shape[0] == 0:
         return out

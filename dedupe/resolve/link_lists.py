@@ -130,8 +130,8 @@ def _find_elsewhere(
     anchors = _anchors(table, labels, lists)
     # titles: rows leading into body text in their own document (an earlier run's as it decided);
     # a list line whose cluster holds one names another page's title
-    title = np.where(table.published, table.placement == TITLE,
-                     placement(table.doc, table.shape, table.related < 0) == TITLE)
+    title = placement(table.doc, table.shape, table.related < 0) == TITLE
+    title[table.first_earlier:] = table.earlier_placement == TITLE
     t_labels = labels[lists.rows]
     # the other rows of each list line's cluster, only among clusters holding list lines
     members = np.flatnonzero(np.isin(labels, np.unique(t_labels)))

@@ -83,10 +83,10 @@ def rank_copies(table: ParagraphTable, docs: DocumentTable, keep: str, status: n
     """
     current = ~table.published
     live = current & (status != Status.BOILERPLATE) & (status != Status.STRIPPED)
-    decided = placement(table.doc, table.shape, live)
+    placed = placement(table.doc, table.shape, live)
+    placed[table.first_earlier:] = table.earlier_placement
     # a headline below the start of its page's text is a link to an article, not its title
     late = current & ((table.shape & HEADLINE) > 0) & ~ahead_of_text(table.doc, table.shape, live)
-    placed = np.where(current, decided, table.placement)
     return placed, ranks(policy_order(table, docs, keep, placed, late))
 
 
