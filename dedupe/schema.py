@@ -27,7 +27,7 @@ import dataclasses
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -121,7 +121,7 @@ class Paragraphs:
     typo_len: np.ndarray = column(TYPO, np.int8, "the word's length")
 
     @classmethod
-    def build(cls, **columns: Any) -> Any:
+    def build(cls, **columns: Any) -> Self:
         """A table of the given columns, cast to their dtypes; the others filled.
 
         A table without the columns of a kind has none of that kind (no
@@ -230,7 +230,12 @@ def concat(parts: Sequence[Paragraphs]) -> Paragraphs:
 
     Each part's sentences and typo keys point at its own rows, and its
     ``sig_row`` at its own signatures (the parts' signatures joined in the
-    same order).
+    same order). Rows of earlier runs stay last:
+
+    >>> concat([Paragraphs.build(doc=[0], earlier_status=[1]), Paragraphs.build(doc=[1])])
+    Traceback (most recent call last):
+    ...
+    ValueError: an earlier run's rows come last: no part may follow them with rows of its own
     """
     earlier = [int(p.earlier_status.shape[0]) for p in parts]
     if any(count and any(e != p.size for e, p in zip(earlier[at + 1:], parts[at + 1:]))
@@ -251,7 +256,18 @@ def concat(parts: Sequence[Paragraphs]) -> Paragraphs:
 
 
 def to_arrow(paragraphs: Paragraphs, pa: Any) -> dict[str, Any]:
-    """The stored columns as Arrow arrays by stored name: a row's sentences as lists in its row."""
+    """The stored columns as Arrow arrays by stored name: a row's sentences as lists in its row.
+
+    Stored rows are an earlier run's rows for the run that reads them (:func:`from_arrow`):
+
+    >>> import pyarrow as pa
+    >>> part = Paragraphs.build(doc=[0, 0], exact=[7, 9], sent_row=[1, 1], sent_hash=[3, 4], sent_len=[10, 12],
+    ...                         earlier_status=[1, 2], earlier_placement=[1, 1], earlier_docs=[1, 5],
+    ...                         earlier_sites=[1, 1], earlier_site_copies=[1, 1])
+    >>> back = from_arrow(pa.table(to_arrow(part, pa)), doc=np.zeros(2))
+    >>> back.sent_row.tolist(), back.earlier_docs.tolist(), back.first_earlier
+    ([1, 1], [1, 5], 0)
+    """
     out: dict[str, Any] = {}
     offsets = None
     for name, spec in _specs(Paragraphs):

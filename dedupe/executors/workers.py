@@ -241,9 +241,6 @@ class WorkerPool:
         for conn in conns:
             conn.close()
 
-    def join(self) -> None:
-        """Nothing to wait for: :meth:`terminate` waited for the workers to exit."""
-
 
 _END = object()
 

@@ -61,6 +61,16 @@ def resolve(
     ``cluster`` replaces the local clustering step (:func:`cluster_labels`);
     any replacement must number clusters the same way (by smallest row).
     ``progress`` is told each step as it begins.
+
+    Two documents holding the same paragraph: the second one's is a duplicate, and the
+    document, left with nothing else, goes:
+
+    >>> table = ParagraphTable.build(doc=[0, 1], para=[0, 0], exact=[7, 7], length=[60, 60])
+    >>> docs = DocumentTable(chars=np.array([60, 60]), site=np.full(2, -1), date=np.zeros(2),
+    ...                      site_docs=np.empty(0, np.int64), earlier=np.zeros(2, bool))
+    >>> decided = resolve(table, docs, DedupConfig())
+    >>> decided.status.tolist(), decided.canonical.tolist(), decided.doc_dropped.tolist()
+    ([0, 1], [-1, 0], [False, True])
     """
     step = progress or _quiet
     if table.size == 0:
