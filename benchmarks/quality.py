@@ -120,8 +120,8 @@ def stripper_throughput(gold: Path, repeats: int = 3) -> None:
     """
     sys.path.insert(0, str(ROOT))
     from dedupe.config import StripConfig
-    from dedupe.normalize import match_key
     from dedupe.layout import segment
+    from dedupe.normalize import match_key
     from dedupe.pipeline import BATCH_DOCS
     from dedupe.strip import load_catalogue, strip, strip_pages
 
