@@ -24,7 +24,7 @@ from .config import DedupConfig
 from .fingerprint import Fingerprinter, exact_hash
 from .normalize import match_key, value_keys
 from .prepare import Prepared
-from .schema import BODY, HEADLINE, ROW, SENTENCE, TYPO, Paragraphs
+from .schema import BODY, HEADLINE, Paragraphs
 from .strip import RELATED_HEADER_FAMILY, RELATED_LINKS, is_body_like, is_headline_like
 
 #: Lines of fewer words keep their digits in the exact hash.
@@ -224,7 +224,9 @@ def fingerprint_documents(
     >>> done.paragraphs.size, done.chars.tolist(), done.paragraphs.sig_row.tolist(), done.signatures.shape
     (1, [49], [0], (1, 16))
     """
-    rows = _Columns()
+    rows: list[tuple[Any, ...]] = []  # a tuple of _ROW_COLUMNS per row, and so on
+    sentences: list[tuple[int, int, int]] = []
+    typos: list[tuple[int, int, int, int]] = []
     keys: list[str] = []  # what the MinHash is computed over ("": exact hash only)
     exact_keys: list[str] = []
     templates: list[int] = []  # hash of the template key
@@ -247,18 +249,15 @@ def fingerprint_documents(
             if not key:
                 continue
             in_list = runs[number] >= 0
-            row = rows.count
+            row = len(rows)
             if not in_list:
-                for sentence_hash, sentence_chars in sentence_hashes(text):
-                    rows.add(SENTENCE, sent_row=row, sent_hash=sentence_hash, sent_len=sentence_chars)
+                sentences.extend((row, *sentence) for sentence in sentence_hashes(text))
             line_key, identifiers, template = exact_key(text, key)
             words_key = line_key.split("\x00", 1)[0]
             if config.typo_words and not in_list and len(words_key) < config.short_chars:
-                for typo_key, letters, letters_count in typo_keys(words_key, config.typo_words):
-                    rows.add(TYPO, typo_row=row, typo_hash=typo_key, typo_letters=letters, typo_len=letters_count)
-            rows.add(ROW, doc=index, para=number, length=len(text), shape=shapes[position],
-                     text_hash=exact_hash(text), ident=exact_hash(identifiers) if identifiers else 0,
-                     related=runs[number], related_headed=headed[number])
+                typos.extend((row, *typo) for typo in typo_keys(words_key, config.typo_words))
+            rows.append((index, number, len(text), shapes[position], exact_hash(text),
+                         exact_hash(identifiers) if identifiers else 0, runs[number], headed[number]))
             keys.append("" if in_list else key)
             exact_keys.append(line_key)
             templates.append(0 if template is None else exact_hash(template))
@@ -269,26 +268,22 @@ def fingerprint_documents(
     template_hash = np.where(np.array(valued, dtype=bool), np.array(templates, dtype=np.uint64), prints.exact)
     sig_row = np.full(prints.exact.shape[0], -1, dtype=np.int64)
     sig_row[prints.minhashed] = np.arange(int(prints.minhashed.sum()))
+    columns = {**_columns(_ROW_COLUMNS, rows), **_columns(_SENTENCE_COLUMNS, sentences),
+               **_columns(_TYPO_COLUMNS, typos)}
     return Fingerprinted(
-        paragraphs=rows.build(exact=prints.exact, template=template_hash, sig_row=sig_row),
+        paragraphs=Paragraphs.build(**columns, exact=prints.exact, template=template_hash, sig_row=sig_row),
         signatures=prints.signatures,
         documents=np.array([index for index, _ in documents], dtype=np.int64),
         chars=np.array(chars, dtype=np.int64),
     )
 
 
-class _Columns:
-    """Values appended row by row, by column name, made arrays at the end."""
+#: The columns (:mod:`dedupe.schema`) of the tuples fingerprint_documents collects.
+_ROW_COLUMNS = ("doc", "para", "length", "shape", "text_hash", "ident", "related", "related_headed")
+_SENTENCE_COLUMNS = ("sent_row", "sent_hash", "sent_len")
+_TYPO_COLUMNS = ("typo_row", "typo_hash", "typo_letters", "typo_len")
 
-    def __init__(self) -> None:
-        self.values: dict[str, list[Any]] = {}
-        self.count = 0  # rows
 
-    def add(self, table: str, **values: Any) -> None:
-        for name, value in values.items():
-            self.values.setdefault(name, []).append(value)
-        if table == ROW:
-            self.count += 1
-
-    def build(self, **arrays: np.ndarray) -> Paragraphs:
-        return Paragraphs.build(**self.values, **arrays)
+def _columns(names: tuple[str, ...], values: list[tuple[Any, ...]]) -> dict[str, tuple[Any, ...]]:
+    """Tuples of values, one per row, as columns by name (none when there is no row)."""
+    return dict(zip(names, zip(*values)))
