@@ -1,6 +1,6 @@
 """Quality figures on the shared evaluation sets, scored by their own scorers.
 
-    python benchmarks/quality.py [--eval ../shared/eval] [--only syndication,boilerplate,encoding]
+    python benchmarks/quality.py [--eval ../shared/eval] [--only syndication,boilerplate,rules,encoding]
                                  [--jobs N] [-- EXTRA dedupe clean OPTIONS]
 
 Runs the ``dedupe`` command exactly as a user would (``python -m dedupe``) and
@@ -8,9 +8,12 @@ prints the scorers' figures next to the baselines they publish:
 
 * syndication: ``dedupe clean`` on ``syndication_dev/corpus.jsonl`` ->
   ``syndicate_score.py`` (headline, retention, residues, mojibake);
-* boilerplate: ``dedupe strip`` (per-document rules only) and ``dedupe clean``
-  (plus corpus-wide repetition) on ``boilerplate_dev.jsonl`` -> ``score.py
-  boilerplate``, overall and per source;
+* boilerplate: ``dedupe strip`` (per document: the default, with the context
+  pass, and ``--no-context``, the catalogue and related-link runs only) and
+  ``dedupe clean`` (plus corpus-wide repetition) on ``boilerplate_dev.jsonl``
+  -> ``score.py boilerplate``, overall and per source;
+* rules: each catalogue rule's precision on the labelled pages, and what it
+  (and the default stripper) removes from text that is all content;
 * encoding: :func:`dedupe.repair` on ``encoding_dev.jsonl`` -> ``score.py encoding``.
 
 Needs the evaluation sets beside the checkout (``../shared/eval``); they are not
@@ -80,8 +83,8 @@ def boilerplate(eval_dir: Path, work: Path, jobs: int, extra: list[str]) -> None
     print(f"{'keep every line':<42}{0.137:>10.3f}{1.0:>8.3f}{0.241:>8.3f}{0.695:>9.3f}{0.253:>8.3f}{0.670:>10.3f}{0.207:>9.3f}")
     print(f"{'drop lines < 5 words':<42}{0.360:>10.3f}{0.794:>8.3f}{0.495:>8.3f}{0.778:>9.3f}{0.529:>8.3f}{0.722:>10.3f}{0.460:>9.3f}")
     print(f"{'trafilatura (HTML)':<42}{0.841:>10.3f}{0.842:>8.3f}{0.841:>8.3f}{0.947:>9.3f}{0.944:>8.3f}{0.800:>10.3f}{0.827:>9.3f}")
-    runs = (("strip", []), ("strip", ["--context"]), ("strip", ["--comments", "drop"]),
-            ("strip", ["--context", "--comments", "drop"]), ("clean", []), ("clean", ["--context"]))
+    runs = (("strip", []), ("strip", ["--no-context"]), ("strip", ["--comments", "drop"]),
+            ("strip", ["--no-context", "--comments", "drop"]), ("clean", []), ("clean", ["--no-context"]))
     as_noise = []
     for command, options in runs:
         name = " ".join([command, *options])
@@ -149,12 +152,75 @@ def stripper_throughput(gold: Path, repeats: int = 3) -> None:
     def one_by_one(config: StripConfig) -> list[list[str | None]]:
         return [strip(lines, config, catalogue=load_catalogue(), keys=k) for lines, k in zip(pages, keys)]
 
-    for name, config, run in (("rules", StripConfig(), batched),
-                              ("rules + --context", StripConfig(context=True), batched),
-                              ("  one page a call", StripConfig(context=True), one_by_one)):
+    for name, config, run in (("rules (--no-context)", StripConfig(context=False), batched),
+                              ("default (context)", StripConfig(), batched),
+                              ("  one page a call", StripConfig(), one_by_one)):
         seconds, _ = best(lambda config=config, run=run: run(config))
         print(f"  {name:<20} {seconds:6.2f} s cpu  {megabytes / seconds:5.1f} MB/s given the keys, "
               f"{megabytes / (seconds + key_seconds):5.1f} MB/s with them")
+
+
+def rules(eval_dir: Path) -> None:
+    """Each rule's precision on the labelled pages, and what it removes from text that is all content.
+
+    Content-only text: the syndication set's articles (the content lines of
+    each story's origin copy) and the real text ``benchmarks/realtext.py``
+    gathers (package documentation, changelogs, licences, READMEs), every
+    file of it. On such text every removal is a loss; the last rows give
+    what the default stripper (rules and context pass) removes in all, and
+    on how many documents the context pass removed a line.
+    """
+    import collections
+
+    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from realtext import candidate_files, read_text
+
+    from dedupe.config import StripConfig
+    from dedupe.layout import segment
+    from dedupe.pipeline import BATCH_DOCS
+    from dedupe.strip import load_catalogue, strip_pages
+
+    def verdicts(pages: list[list[str]], config: StripConfig) -> list[list[str | None]]:
+        return [v for at in range(0, len(pages), BATCH_DOCS)
+                for v in strip_pages(pages[at : at + BATCH_DOCS], config, catalogue=load_catalogue())]
+
+    labelled = [json.loads(line) for line in open(eval_dir / "boilerplate_dev.jsonl", encoding="utf-8")]
+    precision: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
+    for page, found in zip(labelled, verdicts([[t.strip() for t in p["lines"]] for p in labelled],
+                                              StripConfig(context=False))):
+        for rule, label in zip(found, page["labels"]):
+            if rule and label != "comment":
+                precision[rule][0] += label == "boilerplate"
+                precision[rule][1] += 1
+    articles, seen = [], set()
+    for line in open(eval_dir / "syndication_dev" / "gold.jsonl", encoding="utf-8"):
+        doc = json.loads(line)
+        if doc["role"] == "origin" and doc["article"] not in seen:
+            seen.add(doc["article"])
+            articles.append([x["correct_text"].strip() for x in doc["lines"]
+                             if x["kind"] in ("content", "intro") and x["correct_text"].strip()])
+    documentation = [segment(text) for _, path in candidate_files() if (text := read_text(path)) is not None]
+    sets = {"syndication articles": articles, "documentation": documentation}
+    hits, totals = {}, {}
+    for name, pages in sets.items():
+        rules_only = verdicts(pages, StripConfig(context=False))
+        default = verdicts(pages, StripConfig())
+        hits[name] = collections.Counter(rule for page in rules_only for rule in page if rule)
+        judged = sum(any(rule == "context" for rule in page) for page in default)
+        totals[name] = (sum(map(len, pages)), sum(rule is not None for page in default for rule in page),
+                        sum(rule == "context" for page in default for rule in page), judged, len(pages))
+    print("\n## Rules: precision on the labelled pages, removals from content-only text")
+    print(f"{'rule':<16}{'dev hits':>10}{'precision':>11}" + "".join(f"{name:>22}" for name in sets))
+    for rule in sorted(set(precision) | {r for c in hits.values() for r in c}, key=lambda r: -precision[r][1]):
+        good, count = precision[rule]
+        print(f"{rule:<16}{count:>10}{(good / count if count else 0):>11.3f}"
+              + "".join(f"{hits[name][rule]:>22}" for name in sets))
+    print(f"{'lines':<37}" + "".join(f"{totals[name][0]:>22,}" for name in sets))
+    print(f"{'default removes (all passes)':<37}" + "".join(f"{totals[name][1]:>22,}" for name in sets))
+    print(f"{'  of them the context pass':<37}" + "".join(f"{totals[name][2]:>22,}" for name in sets))
+    print(f"{'  documents it removed from / all':<37}"
+          + "".join(f"{f'{totals[name][3]} / {totals[name][4]}':>22}" for name in sets))
 
 
 def neardup(eval_dir: Path, work: Path, jobs: int, extra: list[str]) -> None:
@@ -279,7 +345,7 @@ def encoding(eval_dir: Path, work: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--eval", type=Path, default=DEFAULT_EVAL, help="folder of the evaluation sets")
-    parser.add_argument("--only", default="syndication,boilerplate,neardup,pairs,encoding")
+    parser.add_argument("--only", default="syndication,boilerplate,rules,neardup,pairs,encoding")
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("extra", nargs="*", help="extra options for dedupe clean (after --)")
     args = parser.parse_args()
@@ -292,6 +358,8 @@ def main() -> None:
             syndication(args.eval, work, args.jobs, args.extra)
         if "boilerplate" in wanted:
             boilerplate(args.eval, work, args.jobs, args.extra)
+        if "rules" in wanted:
+            rules(args.eval)
         if "neardup" in wanted:
             neardup(args.eval, work, args.jobs, args.extra)
         if "pairs" in wanted:

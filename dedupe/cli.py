@@ -183,9 +183,11 @@ Jobs = Annotated[
                  f"characters beyond its largest batch ({BATCH_DOCS} documents) runs in one process."),
 ]
 Context = Annotated[
-    bool,
-    typer.Option("--context", help="Also judge each line by its neighbours and by how often it recurs on the "
-                 "site (for raw page dumps; costs some article lines)."),
+    Optional[bool],
+    typer.Option("--context/--no-context",
+                 help="Judge each line of a web page by its neighbours and how often it recurs on its site, or use "
+                 "the catalogue and related-link runs only (--no-context: keeps every short line of a page, "
+                 "and runs faster). [default: --context]"),
 ]
 
 
@@ -384,7 +386,7 @@ def clean(
     memory_limit: Annotated[Optional[str], typer.Option("--memory-limit", help="Signatures held in RAM before they spill to TMPDIR, e.g. 512MB, 4GB; 0 never spills." + _default(DedupConfig, "memory_limit"))] = None,
     no_repair: Annotated[bool, typer.Option("--no-repair", help="Do not repair encoding.")] = False,
     no_strip: Annotated[bool, typer.Option("--no-strip", help="Do not apply chrome rules.")] = False,
-    context: Context = False,
+    context: Context = None,
     context_threshold: ContextThreshold = None,
     comments: CommentsOpt = None,
     skip_bad: SkipBad = False,
@@ -410,7 +412,7 @@ def clean(
                       "related_evidence": related_evidence, "typo_words": typo_words,
                       "memory_limit": memory_limit},
             "normalize": {"repair": False if no_repair else None},
-            "strip": {"enabled": False if no_strip else None, "context": True if context else None,
+            "strip": {"enabled": False if no_strip else None, "context": context,
                       "context_threshold": context_threshold, "comments": comments.value if comments else None},
         },
     )
@@ -434,7 +436,7 @@ def strip_command(
     text_field: TextField = None,
     id_field: IdField = None,
     explain: Annotated[bool, typer.Option("--explain", help="Print every document's lines with their verdict and rule.")] = False,
-    context: Context = False,
+    context: Context = None,
     context_threshold: ContextThreshold = None,
     comments: CommentsOpt = None,
     skip_bad: SkipBad = False,
@@ -452,7 +454,7 @@ def strip_command(
         {"text_field": text_field, "id_field": id_field, "skip_bad": skip_bad or None,
          "fallback_encoding": fallback_encoding, "max_document_bytes": max_document_bytes},
         {"dedup": {"enabled": False},
-         "strip": {"context": True if context else None, "context_threshold": context_threshold,
+         "strip": {"context": context, "context_threshold": context_threshold,
                    "comments": comments.value if comments else None}},
     )
     if record_mode != RecordMode.full and removed is None:

@@ -46,6 +46,10 @@ MAX_RULE_CHARS = 400
 MIN_RELATED_RUN = 2
 #: Headline-like lines have at most this many words.
 MAX_HEADLINE_WORDS = 18
+#: In ``clean``, a page whose site has at least this many other pages in the
+#: corpus is judged with the site's evidence: the context pass removes a line it
+#: scores low only when the site's other pages carry it too.
+SITE_PAGES = 4
 
 #: Shingles are character n-grams of the match key by default: a typo or a
 #: swapped word changes a handful of the ~200 shingles of a paragraph, where
@@ -361,13 +365,23 @@ class StripConfig:
         max_headline_words: longest line (in words) that can be headline-like.
         disabled_rules: rule names to switch off (``related-links`` and
             ``context`` name the two context-dependent passes).
-        context: run the context pass (a line's verdict from its neighbours).
-            Off by default: it lifts content-line F1 on real page dumps from
-            0.30 to 0.80 but drops about a fifth of article lines, and on
-            corpora whose chrome repeats, the deduplicator's frequency rules
-            already remove it without that cost (see benchmarks/RESULTS.md).
+        context: run the context pass (a line's verdict from its neighbours,
+            its page and how often it recurs on its site). On by default: on
+            whole-page dumps it removes the chrome the catalogue does not
+            know (site menus, teasers, footers). It judges only pages that
+            show a website's template and are not hard-wrapped text, so
+            READMEs, changelogs, licences and extracted articles keep their
+            lines; ``False`` leaves the catalogue and the related-link runs
+            (docs/strip.md).
         context_threshold: keep lines scoring at least this (0..1); ``None``
             uses the fitted model's threshold.
+        site_pages: on a page whose site has at least this many other pages
+            in the corpus (the line counts of ``templates``), a line the
+            context pass scores low goes only when those pages carry it too
+            and it is not headline-shaped; 0 lets the score alone decide.
+            ``clean`` passes the evidence in, as its resolver removes what
+            recurs and tells a title from the copies other pages list;
+            ``strip`` judges by the score.
         templates: count how often every line recurs across the corpus and
             across each site's pages (one extra read of the input) and give
             the counts to the context pass.
@@ -385,8 +399,9 @@ class StripConfig:
     min_related_run: int = MIN_RELATED_RUN
     max_headline_words: int = MAX_HEADLINE_WORDS
     disabled_rules: tuple[str, ...] = ()
-    context: bool = False
+    context: bool = True
     context_threshold: float | None = None
+    site_pages: int = SITE_PAGES
     templates: bool = True
     comments: CommentsPolicy = "keep"
 
@@ -403,6 +418,7 @@ class StripConfig:
         _check(self.max_rule_chars >= 1, "strip.max_rule_chars must be at least 1")
         _check(self.min_related_run >= 1, "strip.min_related_run must be at least 1")
         _check(self.max_headline_words >= 1, "strip.max_headline_words must be at least 1")
+        _check(self.site_pages >= 0, "strip.site_pages must be at least 0")
         if self.context_threshold is not None:
             _check(0.0 <= self.context_threshold <= 1.0, "strip.context_threshold must be in [0, 1]")
 

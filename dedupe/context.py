@@ -248,7 +248,7 @@ _COLUMN = {name: i for i, name in enumerate(FEATURES)}
 #: the density_low / density_mid buckets.
 _WORD_BUCKETS = np.array([1, 3, 6, 10, 20, 40], dtype=np.float64)
 _DENSITY_BUCKETS = np.array([0.15, 0.3])
-STAGE2_FEATURES = ("p_self", "p_prev", "p_next", "p_near_mean", "p_far_mean")
+STAGE2_FEATURES = ("p_self", "p_prev", "p_next", "p_near_mean", "p_far_mean", "p_page_best")
 
 
 def line_features(
@@ -509,17 +509,30 @@ def _main_block_of_page(words: np.ndarray, density: np.ndarray, ends: np.ndarray
 
 def _stage2(features: np.ndarray, p1: np.ndarray, pages: _Pages | None = None) -> np.ndarray:
     """Stage 2's inputs: the features and the stage-1 scores around each line."""
-    return np.hstack([features, _neighbour_scores(p1, pages)])
+    return np.hstack([features, _neighbour_scores(p1, pages, features[:, _COLUMN["rule_hit"]] > 0)])
 
 
-def _neighbour_scores(p1: np.ndarray, pages: _Pages | None = None) -> np.ndarray:
+def _page_best(p1: np.ndarray, hits: np.ndarray, pages: _Pages) -> np.ndarray:
+    """Per line, the best stage-1 score of a line without a rule hit on its page (1 when there is none)."""
+    candidates = np.where(hits, 0.0, p1)
+    best = np.zeros(pages.count)
+    filled = pages.lengths > 0
+    if filled.any():
+        best[filled] = np.maximum.reduceat(candidates, pages.starts[filled])
+    return pages.per_line(np.where(best > 0, best, 1.0))
+
+
+def _neighbour_scores(p1: np.ndarray, pages: _Pages | None = None, hits: np.ndarray | None = None) -> np.ndarray:
     pages = pages or _Pages.one(p1.shape[0])
+    if hits is None:
+        hits = np.zeros(p1.shape[0], dtype=bool)
     prev, nxt = _shift(p1, 1), _shift(p1, -1)
     prev[pages.position == 0] = 0.0
     nxt[pages.remaining == 0] = 0.0
     near = _window_mean(p1, WINDOW_NEAR, pages)
     far = _window_mean(p1, WINDOW_FAR, pages)
-    return np.asfortranarray(np.column_stack([p1, prev, nxt, near, far]))
+    # the page's best line: a page's scores run high or low together
+    return np.asfortranarray(np.column_stack([p1, prev, nxt, near, far, _page_best(p1, hits, pages)]))
 
 
 def _on_grid(values: np.ndarray) -> np.ndarray:
@@ -621,7 +634,7 @@ class ContextScorer:
         feats = line_features(hits, hits, repeats=joined(2), site_share=joined(3), stats=stats, pages=layout)
         feats = _on_grid(feats)
         p1 = _sigmoid(_linear([feats], self._weights1))
-        p2 = _sigmoid(_linear([feats, _on_grid(_neighbour_scores(p1, layout))], self._weights2))
+        p2 = _sigmoid(_linear([feats, _on_grid(_neighbour_scores(p1, layout, hits))], self._weights2))
         p2[hits] = 0.0
         return np.split(p2, layout.starts[1:]) if len(pages) > 1 else [p2]
 

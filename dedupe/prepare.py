@@ -19,7 +19,7 @@ from .config import CleanConfig
 from .layout import segment, split_lines_keepends
 from .normalize import match_key, repair, repair_document
 from .strip import Catalogue, strip_pages
-from .templates import TemplateTable
+from .templates import TemplateTable, key_hashes
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +75,7 @@ def prepare_many(
     [['comment-count'], ['comment-form']]
     """
     started = time.perf_counter()
-    pages, keys, repeats, shares, texts = [], [], [], [], []
+    pages, keys, repeats, shares, texts, site_pages = [], [], [], [], [], []
     for text, site in documents:
         repeat = share = None
         if templates is not None:
@@ -84,18 +84,27 @@ def prepare_many(
             raw = split_lines_keepends(text)
             pieces = [repair(line) for line in raw] if config.normalize.repair else raw
             text = "".join(pieces)  # = repair_document(text)
-            repeat, share = templates.lookup([line for line, piece in zip(raw, pieces) for _ in segment(piece)],
-                                             site)
+            sources = [line for line, piece in zip(raw, pieces) for _ in segment(piece)]
+            source_keys = [match_key(line) for line in sources]
+            repeat, share = templates.lookup(sources, site, hashes=key_hashes(source_keys))
+            paragraphs = segment(text)
+            # most lines need no repair, and their keys are already known
+            page_keys = [key if line.strip() == paragraph else match_key(paragraph)
+                         for line, paragraph, key in zip(sources, paragraphs, source_keys)]
         else:
             text = _repaired(text, config)
-        paragraphs = segment(text)
+            paragraphs = segment(text)
+            page_keys = [match_key(p) for p in paragraphs]
+        # the site's evidence decides where a resolver follows (docs/strip.md)
+        site_pages.append(templates.site_pages(site) if templates is not None and config.dedup.enabled else 0)
         texts.append(text)
         pages.append(paragraphs)
-        keys.append([match_key(p) for p in paragraphs])
+        keys.append(page_keys)
         repeats.append(repeat)
         shares.append(share)
     normalized = time.perf_counter()
-    verdicts = strip_pages(pages, config.strip, catalogue=catalogue, keys=keys, repeats=repeats, site_share=shares)
+    verdicts = strip_pages(pages, config.strip, catalogue=catalogue, keys=keys, repeats=repeats, site_share=shares,
+                           site_pages=site_pages)
     if seconds is not None:
         seconds["normalize"] = seconds.get("normalize", 0.0) + normalized - started
         seconds["strip"] = seconds.get("strip", 0.0) + time.perf_counter() - normalized

@@ -292,6 +292,24 @@ def test_comments_drop_on_both_commands_records_the_comment_rule(runner, tmp_pat
     assert result.exit_code != 0 and "maybe" in result.output
 
 
+def test_the_context_pass_is_on_by_default_on_both_commands_and_no_context_turns_it_off(runner, tmp_path):
+    from .test_strip import NAV
+
+    page = NAV[:6] + ARTICLE + NAV[6:]
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": "p", "text": "\n".join(page)}])
+    for command in ("strip", "clean"):
+        rules = {}
+        for flag in ([], ["--no-context"], ["--context"]):
+            out, rec = tmp_path / f"{command}.jsonl", tmp_path / f"{command}.removed.jsonl"
+            result = invoke(runner, command, source, "-o", out, "--removed", rec, *flag, "-q")
+            assert result.exit_code == 0, result.output
+            assert all(line in read_jsonl(out)[0]["text"].split("\n") for line in ARTICLE)
+            rules[" ".join(flag)] = {r["rule"] for r in read_jsonl(rec)}
+        assert "context" in rules[""] and rules[""] == rules["--context"]
+        assert "context" not in rules["--no-context"] and rules["--no-context"] < rules[""]
+    assert "--no-context" in invoke(runner, "strip", "--help").stdout
+
+
 def test_novel_chars_decides_whether_a_repost_with_its_own_paragraph_is_dropped(runner, tmp_path):
     from .conftest import ARTICLE
     from .test_pipeline import INTRO

@@ -420,7 +420,7 @@ def test_bad_record_with_workers_stops_with_the_error_instead_of_hanging():
     # An exception raised while feeding Pool.imap used to leave the run waiting forever.
     docs = [{"id": str(i), "text": ARTICLE[i % 4]} for i in range(600)] + [{"id": "bad", "body": "x"}]
     for config in (CleanConfig(), CleanConfig(dedup=DedupConfig(enabled=False)),
-                   CleanConfig().replace(strip={"context": True})):
+                   CleanConfig().replace(strip={"context": False})):
         with pytest.raises(InputError, match="no 'text' field"):
             list(Cleaner(config, jobs=2).run(docs))
 
