@@ -41,10 +41,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from make_corpus import write  # noqa: E402
+
 from dedupe.config import DedupConfig  # noqa: E402
 from dedupe.fingerprint import Fingerprinter, char_shingle_hash32, shingles  # noqa: E402
 from dedupe.normalize import match_key  # noqa: E402
-from make_corpus import write  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out"
 

@@ -36,6 +36,7 @@ import functools
 import json
 import random
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -46,11 +47,11 @@ sys.path.insert(0, str(ROOT))
 
 from dedupe.config import StripConfig  # noqa: E402
 from dedupe.context import (  # noqa: E402
+    FEATURES,
+    STAGE2_FEATURES,
     ContextScorer,
     _sigmoid,
     _stage2,
-    fit_logistic,
-    fit_model,
     line_features,
 )
 from dedupe.normalize import match_key  # noqa: E402
@@ -60,6 +61,45 @@ from dedupe.templates import TemplateTable, site_of  # noqa: E402
 
 MODEL = ROOT / "dedupe" / "data" / "context_model.json"
 THRESHOLDS = [round(t, 2) for t in np.arange(0.2, 0.71, 0.05)]
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iterations: int = 30) -> np.ndarray:
+    """L2-regularised logistic regression by Newton's method (no bias penalty)."""
+    w = np.zeros(x.shape[1])
+    penalty = np.full(x.shape[1], l2)
+    penalty[0] = 0.0
+    for _ in range(iterations):
+        p = _sigmoid(x @ w)
+        gradient = x.T @ (p - y) + penalty * w
+        hessian = (x * (p * (1 - p))[:, None]).T @ x + np.diag(penalty + 1e-9)
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if float(np.abs(step).max()) < 1e-6:
+            break
+    return w
+
+
+def fit_model(
+    pages: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], l2: float = 1.0
+) -> dict[str, object]:
+    """Fit both stages from pages of (features, is-content labels, labelled mask).
+
+    Unlabelled lines (the mask is false, e.g. user comments) stay in the page
+    as context for their neighbours but do not enter the fit.
+    """
+    x1 = np.vstack([f[m] for f, _, m in pages])
+    y = np.concatenate([t[m] for _, t, m in pages]).astype(np.float64)
+    w1 = fit_logistic(x1, y, l2)
+    x2 = np.vstack([_stage2(f, _sigmoid(f @ w1))[m] for f, _, m in pages])
+    w2 = fit_logistic(x2, y, l2)
+    return {
+        "version": 1,
+        "stage1_features": list(FEATURES),
+        "stage2_features": list(FEATURES + STAGE2_FEATURES),
+        "stage1": [round(float(v), 6) for v in w1],
+        "stage2": [round(float(v), 6) for v in w2],
+        "threshold": 0.5,
+    }
 
 
 #: --lexical: a word must be on this many training pages to get a weight.
@@ -98,7 +138,8 @@ def soften(pages: list[dict], families: list[str]) -> None:
 
 
 def load_pages(eval_dir: Path) -> list[dict]:
-    raw = [json.loads(line) for line in open(eval_dir / "boilerplate_dev.jsonl", encoding="utf-8")]
+    with open(eval_dir / "boilerplate_dev.jsonl", encoding="utf-8") as lines:
+        raw = [json.loads(line) for line in lines]
     for page in raw:
         page["clean_lines"] = [text.strip() for text in page["lines"]]
         page["site"] = site_of(page.get("url"))

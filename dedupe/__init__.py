@@ -16,27 +16,55 @@ import logging
 
 __version__ = "0.1.0"
 
-from .assemble import DocResult  # noqa: E402
-from .config import CleanConfig, DedupConfig, NormalizeConfig, ReadConfig, StripConfig, load_config  # noqa: E402
-from .errors import ConfigError, DedupeError, InputError, MissingExtraError, OutputError  # noqa: E402
-from .fingerprint import Fingerprinter, shingle_hash32  # noqa: E402
-from .layout import segment, take_out  # noqa: E402
-from .normalize import match_key, repair, repair_document  # noqa: E402
-from .pipeline import Cleaner, clean  # noqa: E402
-from .prepare import prepare, prepare_many  # noqa: E402
-from .readers import FileSource, IterableSource  # noqa: E402
-from .record import Removal, Stats, dumps_entry, read_record, record_entries  # noqa: E402
-from .resolve import resolve  # noqa: E402
-from .strip import load_catalogue, strip, strip_pages  # noqa: E402
+from .assemble import DocResult
+from .config import CleanConfig, DedupConfig, NormalizeConfig, ReadConfig, StripConfig, load_config
+from .errors import ConfigError, DedupeError, InputError, MissingExtraError, OutputError
+from .fingerprint import Fingerprinter, shingle_hash32
+from .layout import segment, take_out
+from .normalize import match_key, repair, repair_document
+from .pipeline import Cleaner, clean
+from .prepare import prepare, prepare_many
+from .readers import FileSource, IterableSource
+from .record import Removal, Stats, dumps_entry, read_record, record_entries
+from .resolve import resolve
+from .strip import load_catalogue, strip, strip_pages
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "CleanConfig",
+    "Cleaner",
+    "ConfigError",
+    "DedupConfig",
+    "DedupeError",
+    "DocResult",
+    "FileSource",
+    "Fingerprinter",
+    "InputError",
+    "IterableSource",
+    "MissingExtraError",
+    "NormalizeConfig",
+    "OutputError",
+    "ReadConfig",
+    "Removal",
+    "Stats",
+    "StripConfig",
     "__version__",
-    "CleanConfig", "DedupConfig", "NormalizeConfig", "ReadConfig", "StripConfig", "load_config",
-    "ConfigError", "DedupeError", "InputError", "MissingExtraError", "OutputError",
-    "Fingerprinter", "shingle_hash32", "FileSource", "IterableSource",
-    "match_key", "repair", "repair_document", "Cleaner", "DocResult", "clean", "prepare", "prepare_many",
-    "segment", "take_out", "Removal", "Stats", "dumps_entry", "read_record", "record_entries", "resolve",
-    "load_catalogue", "strip", "strip_pages",
+    "clean",
+    "dumps_entry",
+    "load_catalogue",
+    "load_config",
+    "match_key",
+    "prepare",
+    "prepare_many",
+    "read_record",
+    "record_entries",
+    "repair",
+    "repair_document",
+    "resolve",
+    "segment",
+    "shingle_hash32",
+    "strip",
+    "strip_pages",
+    "take_out",
 ]

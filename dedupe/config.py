@@ -54,7 +54,7 @@ SITE_PAGES = 4
 #: Shingles are character n-grams of the match key by default: a typo or a
 #: swapped word changes a handful of the ~200 shingles of a paragraph, where
 #: with word 3-grams it changes three of ~30 (see docs/algorithm.md).
-SHINGLE = "char"
+SHINGLE: ShingleKind = "char"
 #: Characters (or words, with word shingles) per shingle.
 NGRAM = 5
 NUM_PERM = 128
@@ -148,6 +148,16 @@ def parse_size(value: str | int) -> int:
 KeepPolicy = Literal["first", "earliest", "longest"]
 ShingleKind = Literal["char", "word"]
 CommentsPolicy = Literal["keep", "drop"]
+#: Where per-document work runs: worker processes on this machine, or a Dask cluster.
+EngineName = Literal["local", "dask"]
+
+#: Which copy of a duplicate is kept: the first in input order.
+KEEP: KeepPolicy = "first"
+#: User comments are text people wrote: kept unless asked otherwise.
+COMMENTS: CommentsPolicy = "keep"
+#: LSH bands: 0 chooses them from the threshold (``fingerprint.optimal_bands``).
+BANDS = 0
+ENGINE: EngineName = "local"
 
 
 def _check(condition: bool, message: str) -> None:
@@ -403,7 +413,7 @@ class StripConfig:
     context_threshold: float | None = None
     site_pages: int = SITE_PAGES
     templates: bool = True
-    comments: CommentsPolicy = "keep"
+    comments: CommentsPolicy = COMMENTS
 
     def __post_init__(self) -> None:
         _check_types("strip", self)
@@ -468,14 +478,14 @@ class DedupConfig:
     threshold: float = THRESHOLD
     short_chars: int = SHORT_CHARS
     short_threshold: float = SHORT_THRESHOLD
-    bands: int = 0
+    bands: int = BANDS
     min_minhash_length: int = MIN_MINHASH_LENGTH
     max_minhash_chars: int = MAX_MINHASH_CHARS
     boilerplate_docs: int = BOILERPLATE_DOCS
     boilerplate_sites: int = BOILERPLATE_SITES
     site_share: float = SITE_SHARE
     site_min_docs: int = SITE_MIN_DOCS
-    keep: KeepPolicy = "first"
+    keep: KeepPolicy = KEEP
     sentence_coverage: float = SENTENCE_COVERAGE
     min_kept: float = MIN_KEPT
     novel_chars: int = NOVEL_CHARS
@@ -503,7 +513,6 @@ class DedupConfig:
                 self.num_perm % self.bands == 0,
                 f"dedup.bands ({self.bands}) must divide dedup.num_perm ({self.num_perm})",
             )
-        _check(self.shingle in ("char", "word"), "dedup.shingle must be 'char' or 'word'")
         _check(
             self.min_minhash_length >= self.ngram,
             "dedup.min_minhash_length must be at least dedup.ngram",
@@ -512,10 +521,6 @@ class DedupConfig:
         _check(self.boilerplate_sites >= 2, "dedup.boilerplate_sites must be at least 2")
         _check(0.0 < self.site_share <= 1.0, "dedup.site_share must be in (0, 1]")
         _check(self.site_min_docs >= 2, "dedup.site_min_docs must be at least 2")
-        _check(
-            self.keep in ("first", "earliest", "longest"),
-            "dedup.keep must be 'first', 'earliest' or 'longest'",
-        )
         _check(0.0 <= self.min_kept <= 1.0, "dedup.min_kept must be in [0, 1]")
         _check(self.novel_chars >= 0, "dedup.novel_chars must be 0 (off) or a number of characters")
         _check(0.0 <= self.related_evidence <= 1.0, "dedup.related_evidence must be in [0, 1] (0: off)")

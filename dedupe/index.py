@@ -61,13 +61,22 @@ FORMAT = 2
 MANIFEST = "manifest.json"
 
 
+#: Hash schemes indexes recorded before they recorded fingerprint.HASH_SCHEME, and what
+#: they are: an index never existed with other fingerprint arithmetic than the scheme
+#: named here, so one that recorded the old description is read with today's name.
+_EARLIER_HASH_SCHEMES = {
+    "murmur3-fmix32+affine32-mersenne61 / xxh3-64 exact":
+        "char:fmix64-roll64|word:xxh3-64-roll64>fmix64-32/minhash:affine32/bands:xormul-fmix64/exact:xxh3-64",
+}
+
+
 def parameters(config: CleanConfig) -> dict[str, Any]:
     """Every setting that changes fingerprints or match keys: an index only
     serves runs whose parameters equal the ones it was built with."""
     import ftfy
 
     from . import __version__
-    from .fingerprint import Fingerprinter
+    from .fingerprint import HASH_SCHEME, Fingerprinter
     from .normalize import NORMALIZER_VERSION
 
     d = config.dedup
@@ -82,7 +91,7 @@ def parameters(config: CleanConfig) -> dict[str, Any]:
         "rows": fp.rows,
         "min_minhash_length": d.min_minhash_length,
         "max_minhash_chars": d.max_minhash_chars,
-        "hash_scheme": "murmur3-fmix32+affine32-mersenne61 / xxh3-64 exact",
+        "hash_scheme": HASH_SCHEME,
         "normalizer_version": NORMALIZER_VERSION,
         "normalize": dataclasses.asdict(config.normalize),
         "ftfy_version": ftfy.__version__,
@@ -461,6 +470,8 @@ DERIVED = ("bands", "rows")
 def _check_parameters(folder: Path, stored: dict[str, Any], current: dict[str, Any],
                       config: CleanConfig) -> None:
     """Refuse an index built with other parameters, naming the setting the user gave."""
+    scheme = stored.get("hash_scheme")
+    stored = {**stored, "hash_scheme": _EARLIER_HASH_SCHEMES.get(str(scheme), scheme)}
     keys = sorted(set(stored) | set(current), key=lambda k: (k in DERIVED, k not in SETTING_NAMES, k))
     for key in keys:
         if stored.get(key) == current.get(key):

@@ -81,10 +81,10 @@ def check_output_paths(
     inside an input folder. Devices and FIFOs may be shared (``/dev/null``).
     Returns the real paths a folder output must not write to or into.
 
-    >>> check_output_paths([("documents", "a.jsonl", False), ("stats", "./a.jsonl", False)])
+    >>> check_output_paths([("documents", "a.jsonl", False), ("stats", "./a.jsonl", False)])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    dedupe.errors.OutputError: ./a.jsonl: the documents and the stats would be the same file; give each output its own path
+    dedupe.errors.OutputError: ./a.jsonl: the documents and the stats would be the same file; give each output ...
     """
     on_stdout = [label for label, target, _ in outputs if target is not None and str(target) == "-"]
     if len(on_stdout) > 1:
@@ -109,7 +109,7 @@ def check_output_paths(
         (input_dirs if os.path.isdir(real) else input_files).append((str(raw), real))
     index_real = os.path.realpath(index_dir) if index_dir is not None else None
     for out in checked:
-        for raw, real in input_files:
+        for _, real in input_files:
             if out.real == real:
                 raise OutputError(f"{out.shown}: is also an input; write the {out.label} elsewhere")
         for raw, real in input_dirs:

@@ -31,15 +31,13 @@ from __future__ import annotations
 
 import functools
 import re
-import re._constants as re_constants  # the parse tree of our own catalogue's patterns (see _dispatch)
-import re._parser as re_parser
 import tomllib
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -47,6 +45,7 @@ from .chars import QUESTION, SENTENCE, SENTENCE_END, UNHEADED, UNHEADED_END, Pag
 from .config import StripConfig
 from .errors import ConfigError
 from .normalize import match_key
+from .pattern_starts import alternations_by_first
 
 if TYPE_CHECKING:
     from .context import ContextScorer, LineStats
@@ -80,15 +79,8 @@ COMMENT = "comment"
 #: Catalogue rules whose lines open / close a comment section.
 COMMENT_HEADER_RULE = "comment-count"
 COMMENT_FORM_RULE = "comment-form"
-#: Section headers WordPress-style themes write instead of a bare counter:
-#: "3 Responses to “Title”", "5 thoughts on “Title”", "2 Antworten zu …".
-_COMMENT_TITLE = re.compile(
-    r"(?:\d+|one)\s+"
-    r"(?:responses?|thoughts?|repl(?:y|ies)|comments?|antworten|gedanken|kommentare?|réponses?|commentaires?"
-    r"|respuestas?|comentarios?|risposte|commenti|respostas?|comentários?|reacties?|ответ(?:ов|а)?|комментари(?:ев|я|й))"
-    r"\s+(?:to|on|zu|auf|à|sur|a|al|en|sobre|su|para|em|op|на|к)\s+\S",
-    re.IGNORECASE,
-)
+#: Longest line (in words) that can be a comment section's title ("3 Responses to “Title”").
+COMMENT_TITLE_MAX_WORDS = 25
 #: Lines whose pattern verdicts a catalogue remembers, per generation (two),
 #: and the longest line remembered: at most ~30 MB, and longer lines rarely recur.
 SEEN_LINES = 65536
@@ -161,6 +153,8 @@ class Catalogue:
         self._phrases: dict[str, str] = {}
         groups: list[str] = []
         self._group_rule: dict[str, str] = {}
+        #: (rule name, compiled pattern) for every pattern, placeholders filled in, in catalogue order.
+        self.patterns: tuple[tuple[str, re.Pattern[str]], ...] = ()
         seen: set[str] = set()
         for rule in self.rules:
             if rule.name in seen:
@@ -178,9 +172,9 @@ class Catalogue:
             for pattern in rule.patterns:
                 expanded = _expand(pattern, vocab, rule.name)
                 try:
-                    re.compile(expanded)
+                    self.patterns += ((rule.name, re.compile(expanded)),)
                 except re.error as exc:
-                    raise ConfigError(f"chrome rule {rule.name!r}: bad pattern {pattern!r}: {exc}")
+                    raise ConfigError(f"chrome rule {rule.name!r}: bad pattern {pattern!r}: {exc}") from None
                 group = f"r{len(groups)}"
                 groups.append(f"(?P<{group}>{expanded})")
                 self._group_rule[group] = rule.name
@@ -188,7 +182,7 @@ class Catalogue:
         # The same alternation cut down per first character: re tries every
         # branch in turn, and most cannot start where the line does. Kept in
         # catalogue order, so the first branch to match is the same one.
-        self._by_first, self._by_digit, self._by_other = _dispatch(groups)
+        self._by_first, self._by_digit, self._by_other = alternations_by_first(groups)
         # Chrome recurs on every page of a site, so most short lines tested are
         # ones seen before (on the dev pages, 211k lines under 100 characters
         # are 87k distinct ones), and a line's pattern verdict never changes.
@@ -196,6 +190,11 @@ class Catalogue:
         # fills, it becomes the old one and the oldest lines are forgotten.
         self._young: dict[str, str | None] = {}
         self._old: dict[str, str | None] = {}
+
+    @property
+    def remembered(self) -> int:
+        """Lines whose pattern verdicts are remembered now (at most twice ``SEEN_LINES``)."""
+        return len(self._young) + len(self._old)
 
     def match(self, line: str, key: str | None = None) -> str | None:
         """Name of the first rule that matches ``line``, or ``None``."""
@@ -207,7 +206,8 @@ class Catalogue:
         The same answers, in one loop: a page's lines are mostly short chrome
         seen before, where a method call per line was a fifth of the cost.
 
-        >>> load_catalogue().match_lines(["Post a Comment", "Storm hits the coast."], ["post a comment", "storm hits the coast"], 500)
+        >>> load_catalogue().match_lines(["Post a Comment", "Storm hits the coast."],
+        ...                              ["post a comment", "storm hits the coast"], 500)
         ['comment-form', None]
         """
         phrases, young, old = self._phrases, self._young, self._old
@@ -235,7 +235,7 @@ class Catalogue:
     def _pattern(self, line: str) -> str | None:
         shaped = shape(line)
         regex = self._regex
-        if shaped and self._by_first is not None:
+        if shaped:
             first = shaped[0]
             regex = self._by_first.get(first) or (self._by_digit if first.isdecimal() else self._by_other)
         found = regex.fullmatch(shaped) if regex is not None else None
@@ -262,84 +262,6 @@ def _not_a_label(line: str) -> bool:
 
 _LIST_MARKERS = ("* ", "- ", "+ ")
 _MARKDOWN_HEADING = re.compile(r"#{1,6} ")
-
-
-#: Stands for "any decimal digit" (``\d``) among a branch's first characters.
-_DIGIT = "\\d"
-
-
-def _dispatch(groups: list[str]) -> tuple[dict[str, re.Pattern[str]] | None, re.Pattern[str] | None,
-                                         re.Pattern[str] | None]:
-    r"""Per first character, the alternation of the branches a line starting with it can match.
-
-    Returns (by character, for other decimal digits, for any other character);
-    ``(None, None, None)`` when a branch's pattern cannot be read, and the
-    whole alternation is used for every line. A branch whose first
-    characters are unknown (``.``, a negated class, a lookahead) is in every
-    alternation.
-
-    >>> by_first, digit, other = _dispatch(["(?P<r0>home)", r"(?P<r1>\d+ comments)", "(?P<r2>.{1,9} ago)"])
-    >>> by_first["h"].pattern, digit.pattern, other.pattern
-    ('(?P<r0>home)|(?P<r2>.{1,9} ago)', '(?P<r1>\\d+ comments)|(?P<r2>.{1,9} ago)', '(?P<r2>.{1,9} ago)')
-    """
-    try:
-        starts = [_first_characters(list(re_parser.parse(group))) for group in groups]
-    except Exception:  # noqa: BLE001  # pragma: no cover - a private parse tree that changed shape
-        return None, None, None
-
-    def alternation(keep: Callable[[frozenset[str] | None], bool]) -> re.Pattern[str] | None:
-        chosen = [group for group, first in zip(groups, starts) if first is None or keep(first)]
-        return re.compile("|".join(chosen)) if chosen else None
-
-    characters = set().union(*(first for first in starts if first)) - {_DIGIT}
-    by_first = {char: alternation(lambda first, char=char: char in first or (_DIGIT in first and char.isdecimal()))
-                for char in characters}
-    return ({char: regex for char, regex in by_first.items() if regex is not None},
-            alternation(lambda first: _DIGIT in first), alternation(lambda first: False))
-
-
-def _first_characters(items: list[tuple[Any, Any]]) -> frozenset[str] | None:
-    """Characters a match of the parsed pattern can start with, or None if not known."""
-    out: set[str] = set()
-    for op, arg in items:
-        if op is re_constants.LITERAL:
-            return frozenset(out | {chr(arg)})
-        if op is re_constants.IN:
-            for kind, value in arg:
-                if kind is re_constants.LITERAL:
-                    out.add(chr(value))
-                elif kind is re_constants.RANGE and value[1] - value[0] <= 512:
-                    out.update(chr(c) for c in range(value[0], value[1] + 1))
-                elif kind is re_constants.CATEGORY and value is re_constants.CATEGORY_DIGIT:
-                    out.add(_DIGIT)
-                else:
-                    return None
-            return frozenset(out)
-        if op is re_constants.CATEGORY and arg is re_constants.CATEGORY_DIGIT:
-            return frozenset(out | {_DIGIT})
-        if op is re_constants.SUBPATTERN or op is re_constants.BRANCH:
-            alternatives = [list(arg[3])] if op is re_constants.SUBPATTERN else [list(b) for b in arg[1]]
-            if op is re_constants.SUBPATTERN and (arg[1] or arg[2]):
-                return None  # inline flags
-            for alternative in alternatives:
-                first = _first_characters(alternative)
-                if first is None:
-                    return None
-                out |= first
-            if min(re_parser.SubPattern(None, a).getwidth()[0] for a in alternatives) > 0:
-                return frozenset(out)
-            continue  # it may match nothing: what follows may come first
-        if op is re_constants.MAX_REPEAT or op is re_constants.MIN_REPEAT:
-            low, _, item = arg
-            first = _first_characters(list(item))
-            if first is None:
-                return None
-            out |= first
-            if low > 0:
-                return frozenset(out)
-            continue
-        return None
-    return None  # the pattern may match the empty string
 
 
 def shape(line: str) -> str:
@@ -411,6 +333,19 @@ def load_catalogue(path: str | None = None) -> Catalogue:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
     return parse_catalogue(data, source)
+
+
+@functools.lru_cache(maxsize=1)
+def comment_title() -> re.Pattern[str]:
+    """The start of a comment section's title line, from the bundled catalogue's ``[comment_title]`` table.
+
+    >>> bool(comment_title().match("3 Responses to “Storm Ada”")), bool(comment_title().match("3 responses"))
+    (True, False)
+    """
+    text = resources.files("dedupe").joinpath("data/chrome.toml").read_text("utf-8")
+    table = tomllib.loads(text)["comment_title"]
+    nouns, prepositions = "|".join(table["nouns"]), "|".join(table["prepositions"])
+    return re.compile(rf"{table['count']}\s+(?:{nouns})\s+(?:{prepositions})\s+\S", re.IGNORECASE)
 
 
 def rule_names() -> frozenset[str]:
@@ -695,8 +630,9 @@ def _mark_context(pages: list[_Lines], verdicts: list[list[str | None]], config:
         return
     threshold = scorer.threshold if config.context_threshold is None else config.context_threshold
     for chunk in _by_lines(judged, [len(pages[number].text) for number in judged], CONTEXT_BATCH_LINES):
-        scores = scorer.score_pages([(verdicts[number], pages[number].stats, pages[number].repeats,
-                                      pages[number].site_share) for number in chunk])
+        # a judged page's stats were read with it (_Lines.of reads them when the context pass runs)
+        scores = scorer.score_pages([(verdicts[number], cast("LineStats", pages[number].stats),
+                                      pages[number].repeats, pages[number].site_share) for number in chunk])
         for number, page_scores in zip(chunk, scores):
             _cut(verdicts[number], page_scores, threshold, _site_keeps(pages[number], config))
 
@@ -804,8 +740,9 @@ def _mark_comments(lines: _Lines, verdicts: list[str | None]) -> None:
     paragraphs = lines.text
     main = _main_block_end(lines, verdicts)
     headers = [verdict == COMMENT_HEADER_RULE for verdict in verdicts]
+    title = comment_title()
     for index, line in enumerate(paragraphs):
-        if verdicts[index] is None and len(line.split()) <= 25 and _COMMENT_TITLE.match(line.strip()):
+        if verdicts[index] is None and len(line.split()) <= COMMENT_TITLE_MAX_WORDS and title.match(line.strip()):
             verdicts[index] = COMMENT  # all of them, before any section opens
             headers[index] = True
     for index in range(len(paragraphs)):

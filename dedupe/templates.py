@@ -47,7 +47,7 @@ def site_of(url: Any) -> str | None:
         return None
     if not host:
         return None
-    return host[4:] if host.startswith("www.") else host
+    return host.removeprefix("www.")
 
 
 def line_hashes(lines: Sequence[str]) -> np.ndarray:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import json
 import re
-from pathlib import Path
 
 import pytest
 import zstandard
@@ -38,11 +37,12 @@ def seeds_run(tmp_path_factory):
     result = CliRunner().invoke(app, ["clean", str(SEEDS), "-o", str(out / "clean.jsonl"),
                                       "--removed", str(out / "removed.jsonl"), "--stats", str(out / "stats.json")])
     assert result.exit_code == 0, result.output
-    return read_jsonl(out / "clean.jsonl"), read_jsonl(out / "removed.jsonl"), json.loads((out / "stats.json").read_text())
+    stats = json.loads((out / "stats.json").read_text())
+    return read_jsonl(out / "clean.jsonl"), read_jsonl(out / "removed.jsonl"), stats
 
 
 def test_seed_demo_removes_chrome_and_keeps_each_article_paragraph_once(seeds_run):
-    docs, removed, stats = seeds_run
+    docs, _, _ = seeds_run
     kept = [p for d in docs for p in d["text"].split("\n")]
     seed = segment(SEED_PAGE.read_text(encoding="utf-8"))
     article = seed[:18]  # the page's own article, then the embedded wire story
@@ -90,7 +90,7 @@ def test_every_command_has_help_and_a_readme_mention(runner):
 
 def test_readme_opens_with_two_working_commands():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```(?:sh|bash|console)?\n(.*?)```", readme, re.S)
+    blocks = re.findall(r"```(?:sh|bash|console)?\n(.*?)```", readme, re.DOTALL)
     first = blocks[0].strip().splitlines()
     assert len(first) == 2
     assert "dedupe clean seeds/" in first[0] and "pytest" in first[1]

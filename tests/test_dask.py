@@ -110,11 +110,15 @@ def test_the_driver_never_optimises_while_an_in_process_scheduler_builds_a_graph
     process; on Python 3.11 it shares class-wide cached-property locks with
     the driver's optimiser, so the two must never overlap. Both are slowed
     down here so that an overlap, were one possible, happens every time.
+
+    The one test that reaches into dask's private names: the race it guards
+    against is between two of dask's own internal steps, and only slowing
+    those down makes it happen on every run. It skips if they move.
     """
     import threading
     import time
 
-    import dask._expr
+    dask_expr = pytest.importorskip("dask._expr")
     import distributed.scheduler
     import numpy as np
     import pandas as pd
@@ -136,9 +140,11 @@ def test_the_driver_never_optimises_while_an_in_process_scheduler_builds_a_graph
                     spans[kind].append((start, time.monotonic()))
         return wrapper
 
+    if not hasattr(distributed.scheduler, "_materialize_graph") or not hasattr(dask_expr, "optimize_until"):
+        pytest.skip("the dask internals this test slows down have moved")
     monkeypatch.setattr(distributed.scheduler, "_materialize_graph",
                         timed("build", distributed.scheduler._materialize_graph, 0.2))
-    monkeypatch.setattr(dask._expr, "optimize_until", timed("optimise", dask._expr.optimize_until, 0.05))
+    monkeypatch.setattr(dask_expr, "optimize_until", timed("optimise", dask_expr.optimize_until, 0.05))
     rng = np.random.default_rng(3)
     u, v = rng.integers(0, 300, 200), rng.integers(0, 300, 200)
     with Client(cluster.scheduler_address) as client:
@@ -211,9 +217,9 @@ def test_peer_to_peer_shuffles_give_the_local_engines_output(runner, tmp_path, c
     """Past P2P_ROWS band rows the grouping shuffles go peer to peer; with the bar at 0 a
     small corpus takes that path, and the output must not change."""
     import dask
+    from make_corpus import write
 
     from dedupe.executors import dask_engine
-    from make_corpus import write
 
     corpus = write(tmp_path / "corpus.jsonl", 2_000)
     local = run(runner, tmp_path, "local", corpus, "--jobs", "1")

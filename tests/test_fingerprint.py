@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
-from datasketch import MinHash, MinHashLSH
+from datasketch import LeanMinHash, MinHash, MinHashLSH
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dedupe.config import DedupConfig
 from dedupe.fingerprint import (
     Fingerprinter,
     char_shingle_hash32,
@@ -17,7 +20,9 @@ from dedupe.fingerprint import (
     shingle_hash32,
     shingles,
 )
-from dedupe.normalize import match_key
+from dedupe.normalize import match_key, split_lines
+
+from .conftest import SEEDS
 
 words = st.lists(st.sampled_from("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu "
                                  "über café 東京 ж 0".split()), min_size=8, max_size=60)
@@ -95,3 +100,61 @@ def test_optimal_bands_divide_num_perm(threshold):
     assert bands * rows == 128
     # the S-curve's midpoint sits near the threshold
     assert abs((1 / bands) ** (1 / rows) - threshold) < 0.15
+
+
+def test_the_defaults_are_the_configuration_defaults():
+    d = DedupConfig()
+    fp = Fingerprinter()
+    assert (fp.num_perm, fp.seed, fp.ngram, fp.min_length, fp.shingle, fp.max_length) == (
+        d.num_perm, d.seed, d.ngram, d.min_minhash_length, d.shingle, d.max_minhash_chars)
+    assert (fp.bands, fp.rows) == optimal_bands(d.threshold, d.num_perm)
+
+
+def test_lean_minhashes_are_datasketch_minhashes_and_find_the_same_candidates():
+    """Signatures handed to datasketch index and query as datasketch's own do."""
+    lines = [line for row in (SEEDS / "demo.jsonl").read_text(encoding="utf-8").splitlines()
+             for line in split_lines(json.loads(row)["text"])]
+    keys = list(dict.fromkeys(match_key(line) for line in lines))
+    fp = Fingerprinter()
+    ours, theirs = {}, {}
+    for number, (key, lean) in enumerate(zip(keys, fp.lean_minhashes(keys))):
+        if lean is None:
+            assert not fp.fingerprint([key]).minhashed[0]
+            continue
+        reference = MinHash(num_perm=fp.num_perm, seed=fp.seed, hashfunc=char_shingle_hash32)
+        reference.update_batch(shingles(key, fp.ngram, "char"))
+        assert lean == LeanMinHash(reference)
+        ours[number], theirs[number] = lean, reference
+    assert len(ours) > 100
+    indexes = []
+    for signatures in (ours, theirs):
+        lsh = MinHashLSH(threshold=DedupConfig().threshold, num_perm=fp.num_perm)
+        for number, signature in signatures.items():
+            lsh.insert(number, signature)
+        indexes.append(lsh)
+    found = [{number: sorted(lsh.query(signature)) for number, signature in signatures.items()}
+             for lsh, signatures in zip(indexes, (ours, theirs))]
+    assert found[0] == found[1]
+    assert sum(len(candidates) > 1 for candidates in found[0].values()) > 0  # some lines have copies
+
+
+#: Digests of a few fingerprints per hash scheme. The index records HASH_SCHEME and serves only runs
+#: with the same one: arithmetic that changes fingerprints must come with a new HASH_SCHEME (and a
+#: new line here), or an index built before would silently mix two kinds of fingerprint.
+FINGERPRINT_DIGESTS = {
+    "char:fmix64-roll64|word:xxh3-64-roll64>fmix64-32/minhash:affine32/bands:xormul-fmix64/exact:xxh3-64":
+        {"char": "97d725777e1449e2", "word": "077c2c5371aaa615"},
+}
+
+
+@pytest.mark.parametrize("shingle", ["char", "word"])
+def test_the_fingerprints_are_the_ones_the_hash_scheme_names(shingle):
+    import hashlib
+
+    from dedupe.fingerprint import HASH_SCHEME
+
+    keys = ["storm ada floods harbour towns along the northern coast",
+            "the council voted on tuesday to build new bike lanes", "short"]
+    batch = Fingerprinter(shingle=shingle, min_length=5 if shingle == "word" else 20, threshold=0.5).fingerprint(keys)
+    digest = hashlib.sha256(batch.exact.tobytes() + batch.signatures.tobytes() + batch.bands.tobytes()).hexdigest()
+    assert digest[:16] == FINGERPRINT_DIGESTS[HASH_SCHEME][shingle]

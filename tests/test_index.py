@@ -128,9 +128,8 @@ def test_an_uncommitted_batch_is_discarded(tmp_path):
 
 
 def test_an_index_in_use_is_refused(tmp_path):
-    with Index.open(tmp_path / "ix", CleanConfig()):
-        with pytest.raises(ConfigError, match="in use"):
-            Index.open(tmp_path / "ix", CleanConfig())
+    with Index.open(tmp_path / "ix", CleanConfig()), pytest.raises(ConfigError, match="in use"):
+        Index.open(tmp_path / "ix", CleanConfig())
 
 
 def test_boilerplate_counts_carry_across_batches(tmp_path):
@@ -162,7 +161,7 @@ def test_site_template_counts_carry_across_batches(tmp_path):
 def test_library_clean_with_an_index_and_workers(tmp_path):
     batch = docs("a", ["\n".join(ARTICLE), "\n".join(OTHER)])
     assert len(list(clean(batch, index=tmp_path / "ix"))) == 2
-    again = [r for r in Cleaner(jobs=2, index=Index.open(tmp_path / "ix2", CleanConfig())).run(batch)]
+    again = list(Cleaner(jobs=2, index=Index.open(tmp_path / "ix2", CleanConfig())).run(batch))
     assert len(again) == 2
     assert list(clean(batch + docs("b", [NEW]), index=tmp_path / "ix")) == [{"id": "b0", "text": NEW}]
 
@@ -259,3 +258,22 @@ def test_template_family_pages_carry_across_batches(tmp_path):
     # and the family stays a template
     (third,) = run_batches(tmp_path / "ix", [docs("c", [changelog(6)])], config)
     assert [(r.rule, r.paragraph) for r in third] == [("templated-docs", 1)]
+
+
+@pytest.mark.parametrize(("recorded", "accepted"), [
+    # what indexes recorded before the scheme was named after fingerprint.HASH_SCHEME: the same arithmetic
+    ("murmur3-fmix32+affine32-mersenne61 / xxh3-64 exact", True),
+    ("char:fmix64-roll64|word:xxh3-64-roll64>fmix64-32/minhash:affine32/bands:xormul-fmix64/exact:xxh3-64", True),
+    ("some-other-hash", False),
+])
+def test_an_index_is_served_only_when_its_hash_scheme_is_this_one(runner, tmp_path, recorded, accepted):
+    batch = write_jsonl(tmp_path / "in.jsonl", docs("a", ["\n".join(ARTICLE)]))
+    index = tmp_path / "index"
+    assert invoke(runner, "clean", batch, "-o", tmp_path / "o.jsonl", "--index", index, "-q").exit_code == 0
+    manifest = json.loads((index / "manifest.json").read_text())
+    manifest["parameters"]["hash_scheme"] = recorded
+    (index / "manifest.json").write_text(json.dumps(manifest))
+    result = invoke(runner, "clean", batch, "-o", tmp_path / "o2.jsonl", "--index", index, "-q")
+    assert result.exit_code == (0 if accepted else 1), result.output
+    if not accepted:
+        assert "hash_scheme='some-other-hash'" in result.output

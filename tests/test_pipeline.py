@@ -248,7 +248,7 @@ def test_invariants_hold_for_any_corpus(texts):
 
 def test_accounting_counts_every_paragraph():
     docs = [{"id": str(i), "text": "\n".join(ARTICLE + ["Share this:"])} for i in range(3)]
-    results, stats = run(docs)
+    _, stats = run(docs)
     assert stats.check() == []
     assert stats.paragraphs_in == sum(len(prepare(d["text"]).paragraphs) for d in docs)
 
@@ -287,28 +287,28 @@ def test_sentences_spliced_from_two_paragraphs_are_found_by_sentence_coverage():
     assert dup.similarity >= 0.8
 
 
-def test_article_keeps_its_headline_when_a_link_list_came_first():
-    title = "Storm Ada Floods Harbour Towns Along The Northern Coast"
-    links = [title, "Council Approves New Bike Lanes", "Library Reopens After Long Repairs"]
+TITLE = "Storm Ada Floods Harbour Towns Along The Northern Coast"
+DEK = "Thousands Without Power As Rivers Burst Their Banks"
+QUESTION = "When there is a choice between noodles or pancakes at the market, why should anyone pick just one?"
+LINKS = ["Council Approves New Bike Lanes", "Library Reopens After Long Repairs"]
+
+
+@pytest.mark.parametrize(("other_page", "head", "dedup"), [
     # a list of links the stripper cannot see (no header, before the page's text)
-    docs = [{"id": "other-page", "text": "\n".join(links + OTHER)},
-            {"id": "article", "text": "\n".join([title] + ARTICLE)}]
-    results, _ = run(docs)
-    assert results[1].text.split("\n")[0] == title
-    (dup,) = [r for r in removals(results) if r.reason == "duplicate" and r.text == title]
-    assert dup.doc_id == "other-page" and dup.kept_doc_id == "article"
-
-
-def test_article_keeps_a_title_that_stands_over_a_dek_when_a_link_list_came_first():
-    """A title above a one-line standfirst leads into the text too (failed before: it counted as listed)."""
-    title = "Storm Ada Floods Harbour Towns Along The Northern Coast"
-    dek = "Thousands Without Power As Rivers Burst Their Banks"
-    links = [title, "Council Approves New Bike Lanes", "Library Reopens After Long Repairs"]
-    docs = [{"id": "other-page", "text": "\n".join(OTHER + links)},
-            {"id": "article", "text": "\n".join([title, dek] + ARTICLE)}]
-    results, _ = run(docs, min_kept=0.0)
-    assert results[1].text.split("\n")[:2] == [title, dek]
-    (dup,) = [r for r in removals(results) if r.reason == "duplicate" and r.text == title]
+    pytest.param([TITLE, *LINKS] + OTHER, [TITLE], {}, id="list-before-the-text"),
+    # a title above a one-line standfirst leads into the text too (it counted as a list entry)
+    pytest.param(OTHER + [TITLE, *LINKS], [TITLE, DEK], {"min_kept": 0.0}, id="title-over-a-dek"),
+    # a 12-18-word question is body- and headline-like: the entry above it led into "body text"
+    # and tied with the article's own title
+    pytest.param(OTHER + [LINKS[0], TITLE, QUESTION, LINKS[1]], [TITLE], {"min_kept": 0.0},
+                 id="entry-above-a-long-question"),
+])
+def test_an_article_keeps_its_title_when_a_link_list_named_it_first(other_page, head, dedup):
+    docs = [{"id": "other-page", "text": "\n".join(other_page)},
+            {"id": "article", "text": "\n".join(head + ARTICLE)}]
+    results, _ = run(docs, **dedup)
+    assert results[1].text.split("\n")[: len(head)] == head
+    (dup,) = [r for r in removals(results) if r.reason == "duplicate" and r.text == TITLE]
     assert dup.doc_id == "other-page" and dup.kept_doc_id == "article"
 
 
@@ -377,20 +377,6 @@ def test_typo_matching_can_be_turned_off():
             {"id": "b", "text": "\n".join(OTHER + ["Storm Floods Harbor"])}]
     results, _ = run(docs, min_kept=0.0, typo_words=0)
     assert not [r for r in removals(results) if r.reason == "duplicate"]
-
-
-def test_a_list_entry_above_a_long_question_is_not_a_title():
-    """Failed before: a 12-18-word question is body- and headline-like, so the list entry above
-    it 'led into body text' and tied with the article's own title."""
-    title = "Storm Ada Floods Harbour Towns Along The Northern Coast"
-    question = "When there is a choice between noodles or pancakes at the market, why should anyone pick just one?"
-    links = ["Council Approves New Bike Lanes", title, question, "Library Reopens After Long Repairs"]
-    docs = [{"id": "other-page", "text": "\n".join(OTHER + links)},
-            {"id": "article", "text": "\n".join([title] + ARTICLE)}]
-    results, _ = run(docs, min_kept=0.0)
-    assert results[1].text.split("\n")[0] == title
-    (dup,) = [r for r in removals(results) if r.reason == "duplicate" and r.text == title]
-    assert dup.doc_id == "other-page" and dup.kept_doc_id == "article"
 
 
 def test_near_identical_lines_of_one_page_are_its_own_structure():

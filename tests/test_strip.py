@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import time
+import tomllib
+from importlib import resources
 
 import numpy as np
 import pytest
@@ -20,6 +23,7 @@ from dedupe.strip import (
     is_headline_like,
     load_catalogue,
     parse_catalogue,
+    shape,
     strip,
     strip_pages,
 )
@@ -162,7 +166,7 @@ def test_headline_shape():
 
 
 def test_prepare_repairs_before_stripping():
-    prepared = prepare("Aucun commentaire:\nEnregistrer un commentaire".encode().decode("utf-8"))
+    prepared = prepare(b"Aucun commentaire:\nEnregistrer un commentaire".decode("utf-8"))
     assert prepared.verdicts == ["comment-count", "comment-form"]
 
 
@@ -232,9 +236,9 @@ def test_a_batch_of_long_pages_is_scored_in_parts(monkeypatch):
 def test_a_long_page_of_repeating_blocks_takes_bounded_rounds(monkeypatch):
     """The context pass peeled such a page a few lines a round: 853 rounds for 4,000 lines."""
     strip_module = importlib.import_module("dedupe.strip")
-    rounds = []
-    real = strip_module._strip_round
-    monkeypatch.setattr(strip_module, "_strip_round", lambda *a, **k: rounds.append(1) or real(*a, **k))
+    rounds = []  # each round scores the page's kept lines once (one batch: under CONTEXT_BATCH_LINES)
+    real = ContextScorer.score_pages
+    monkeypatch.setattr(ContextScorer, "score_pages", lambda self, batch: rounds.append(1) or real(self, batch))
     page = (NAV[:3] + ["Storm cuts power to thousands"] + [ARTICLE[0]] * 6) * 2_000
     started = time.perf_counter()
     verdicts = strip(page, CONTEXT)
@@ -386,8 +390,10 @@ def test_in_clean_a_well_covered_sites_own_pages_decide_a_low_score():
     assert strip(page, site_share=template, site_pages=3) == strip(page, site_share=template)  # too few pages
 
 
-@given(st.lists(st.sampled_from(WRAPPED + ARTICLE + NAV + [line for doc in CASES["plain_documents"] for line in doc["lines"]]),
-                max_size=30))
+PLAIN_LINES = [line for doc in CASES["plain_documents"] for line in doc["lines"]]
+
+
+@given(st.lists(st.sampled_from(WRAPPED + ARTICLE + NAV + PLAIN_LINES), max_size=30))
 @settings(max_examples=150, deadline=None)
 def test_the_default_is_idempotent_on_mixed_blocks_and_wrapped_text(lines):
     """Whether a page is wrapped text or shows a template is read on the lines the catalogue keeps:
@@ -395,7 +401,10 @@ def test_the_default_is_idempotent_on_mixed_blocks_and_wrapped_text(lines):
     verdicts = strip(lines)
     kept = [p for p, v in zip(lines, verdicts) if v is None]
     assert strip(kept) == [None] * len(kept)
-COMMENTS = ["Anna said...", "Thanks for the update, we lost power too and the trains were still not running this morning.",
+
+
+COMMENTS = ["Anna said...",
+            "Thanks for the update, we lost power too and the trains were still not running this morning.",
             "Reply", "Tomas said...", "Stay safe everyone, the river road is still closed near the old bridge tonight.",
             "Reply"]
 
@@ -403,10 +412,10 @@ COMMENTS = ["Anna said...", "Thanks for the update, we lost power too and the tr
 def test_comments_are_kept_by_default_and_dropped_on_request():
     page = ARTICLE + ["12 comments:"] + COMMENTS + ["Post a Comment", "Newer Post Older Post Home"]
     kept = strip(page, RULES)
-    assert [page[i] for i, v in enumerate(kept) if v is None] == ARTICLE + [COMMENTS[0], COMMENTS[1], COMMENTS[3], COMMENTS[4]]
+    assert [page[i] for i, v in enumerate(kept) if v is None] == ARTICLE + [COMMENTS[i] for i in (0, 1, 3, 4)]
     dropped = strip(page, DROP_COMMENTS)
     assert [page[i] for i, v in enumerate(dropped) if v is None] == ARTICLE
-    assert {v for v in dropped[len(ARTICLE) + 1 : -2]} <= {"comment", "comment-form"}
+    assert set(dropped[len(ARTICLE) + 1 : -2]) <= {"comment", "comment-form"}
 
 
 def test_a_counter_under_the_headline_does_not_open_a_comment_section():
@@ -442,11 +451,17 @@ def test_a_titled_header_after_an_empty_comment_section_goes_in_the_first_pass()
 _CATALOGUE_LINES = sorted({line for rule in load_catalogue().rules for line in rule.examples + rule.negatives})
 
 
-def _whole_alternation(catalogue, line):
-    from dedupe.strip import shape
+@functools.cache
+def _phrases_only(catalogue):
+    return parse_catalogue({"rule": [{"name": rule.name, "family": rule.family, "phrases": list(rule.phrases)}
+                                     for rule in catalogue.rules]})
 
-    found = catalogue._regex.fullmatch(shape(line))
-    return None if found is None else catalogue._group_rule[found.lastgroup]
+
+def _every_rule_on_the_line(catalogue, line):
+    """The rule whose phrase the line is, or else the first whose pattern matches it, trying them all."""
+    phrases = _phrases_only(catalogue)
+    return phrases.match(line) or next(
+        (name for name, pattern in catalogue.patterns if pattern.fullmatch(shape(line))), None)
 
 
 @settings(max_examples=300, deadline=None)
@@ -454,8 +469,17 @@ def _whole_alternation(catalogue, line):
                  st.tuples(st.sampled_from(["", "1 ", "© ", "» ", "٣ ", "Ü", " "]), st.sampled_from(_CATALOGUE_LINES),
                            st.text(max_size=8)).map("".join),
                  st.text(max_size=40)))
-def test_the_first_character_shortcut_finds_the_rule_the_whole_alternation_finds(line):
-    """The catalogue tries only the patterns that can start where a line starts; the first
-    pattern to match must still be the one the whole alternation finds."""
+def test_the_first_character_shortcut_finds_the_rule_trying_every_rule_finds(line):
+    """The catalogue tries only the patterns that can start where a line starts; the rule it
+    finds must still be the first one that matches when every rule is tried on the line."""
     catalogue = load_catalogue()
-    assert catalogue._pattern(line) == _whole_alternation(catalogue, line)
+    assert catalogue.match(line) == _every_rule_on_the_line(catalogue, line)
+
+
+def test_comment_titles_catch_their_examples_and_none_of_their_negatives():
+    table = tomllib.loads(resources.files("dedupe").joinpath("data/chrome.toml").read_text("utf-8"))["comment_title"]
+    assert table["examples"] and table["negatives"]
+    for line in table["examples"]:
+        assert strip(ARTICLE + [line], DROP_COMMENTS)[-1] == "comment", line
+    for line in table["negatives"]:
+        assert strip(ARTICLE + [line], DROP_COMMENTS)[-1] is None, line
