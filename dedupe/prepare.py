@@ -76,12 +76,12 @@ def prepare_many(
     """
     started = time.perf_counter()
     pages, keys, repeats, shares, texts, site_pages = [], [], [], [], [], []
-    for text, site in documents:
+    for given, site in documents:
         repeat = share = None
         if templates is not None:
             # counted on the raw lines, as the counting pass saw them (it does not
             # repair): a paragraph takes the count of the input line it came from
-            raw = split_lines_keepends(text)
+            raw = split_lines_keepends(given)
             pieces = [repair(line) for line in raw] if config.normalize.repair else raw
             text = "".join(pieces)  # = repair_document(text)
             sources = [line for line, piece in zip(raw, pieces) for _ in segment(piece)]
@@ -92,7 +92,7 @@ def prepare_many(
             page_keys = [key if line.strip() == paragraph else match_key(paragraph)
                          for line, paragraph, key in zip(sources, paragraphs, source_keys)]
         else:
-            text = _repaired(text, config)
+            text = _repaired(given, config)
             paragraphs = segment(text)
             page_keys = [match_key(p) for p in paragraphs]
         # the site's evidence decides where a resolver follows (docs/strip.md)
@@ -135,7 +135,7 @@ def read_spilled(path: str, texts: Sequence[str]) -> list[Prepared]:
         kept = pickle.load(handle)
     os.unlink(path)
     prepared = []
-    for text, (repaired, verdicts) in zip(texts, kept):
-        text = text if repaired is None else repaired
+    for given, (repaired, verdicts) in zip(texts, kept):
+        text = given if repaired is None else repaired
         prepared.append(Prepared(segment(text), [], verdicts, text))
     return prepared

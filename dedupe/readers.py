@@ -747,13 +747,13 @@ def usable_records(source: Source, repair: bool, text_field: str) -> Iterator[Re
     """
     for rec in source.records():
         if rec.error is None and rec.text_surrogates:
-            if repair:
-                rec.text, rec.text_surrogates = fix_surrogates(rec.text), False
-            else:
-                rec = bad_record(rec, "invalid-unicode",
+            if not repair:
+                yield bad_record(rec, "invalid-unicode",
                                  f"the {text_field!r} field holds a lone surrogate "
                                  "(\\ud800-\\udfff), which is not a character and cannot be written "
                                  "as UTF-8; clean without --no-repair to replace it with U+FFFD")
+                continue
+            rec.text, rec.text_surrogates = fix_surrogates(rec.text), False
         yield rec
 
 
@@ -781,13 +781,14 @@ def timestamp(value: Any) -> float:
         return number if math.isfinite(number) else math.inf
     elif isinstance(value, str) and value:
         try:
-            parsed = datetime.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            # "Z" made "+00:00" as dates were always read, whatever else this Python's parser takes
+            parsed = datetime.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))  # noqa: FURB162
         except ValueError:
             return math.inf
     else:
         return math.inf
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+        parsed = parsed.replace(tzinfo=datetime.UTC)
     try:
         return parsed.timestamp()
     except (OverflowError, ValueError, OSError):  # beyond what the platform's clock functions take

@@ -67,9 +67,9 @@ class Column:
 
 
 def column(table: str, dtype: Any, meaning: str, *, fill: int | str = 0, points_at: str | None = None,
-           stored: str | None = None) -> Any:
-    """A field of :class:`Paragraphs` declared as a :class:`Column`."""
-    return field(metadata={"column": Column(table, np.dtype(dtype), meaning, fill, points_at, stored)})
+           stored: str | None = None) -> dict[str, Column]:
+    """The metadata that declares a field of :class:`Paragraphs` a :class:`Column`."""
+    return {"column": Column(table, np.dtype(dtype), meaning, fill, points_at, stored)}
 
 
 @dataclass(slots=True)
@@ -80,45 +80,50 @@ class Paragraphs:
     """
 
     # -- one per row; the stored ones in the order of an index's batch files --
-    doc: np.ndarray = column(ROW, np.int64, "document number, in input order")
-    para: np.ndarray = column(ROW, np.int32, "paragraph number in its document", stored="para")
-    exact: np.ndarray = column(ROW, np.uint64, "hash of the exact key (features.exact_key)", stored="exact")
-    ident: np.ndarray = column(
+    doc: np.ndarray = field(metadata=column(ROW, np.int64, "document number, in input order"))
+    para: np.ndarray = field(metadata=column(ROW, np.int32, "paragraph number in its document", stored="para"))
+    exact: np.ndarray = field(metadata=column(ROW, np.uint64, "hash of the exact key (features.exact_key)",
+                                              stored="exact"))
+    ident: np.ndarray = field(metadata=column(
         ROW, np.uint64, "hash of the identifiers (0: none), which every copy must share: lines that differ in "
-        "an id, a version or a date are different lines", stored="ident")
-    text_hash: np.ndarray = column(
+        "an id, a version or a date are different lines", stored="ident"))
+    text_hash: np.ndarray = field(metadata=column(
         ROW, np.uint64, "hash of the repaired text itself: inside one page only the very same text is a copy",
-        fill="exact", stored="text_hash")
-    length: np.ndarray = column(ROW, np.int64, "characters", stored="length")
+        fill="exact", stored="text_hash"))
+    length: np.ndarray = field(metadata=column(ROW, np.int64, "characters", stored="length"))
     # -- one per row of an earlier run: the table's last rows --
-    earlier_placement: np.ndarray = column(EARLIER, np.int8, "TITLE, ELSEWHERE or LISTED, as it was decided",
-                                           stored="listed")
-    earlier_status: np.ndarray = column(EARLIER, np.int8, "an Earlier code", stored="status")
-    earlier_docs: np.ndarray = column(EARLIER, np.int64, "documents the row's cluster spanned", stored="docs")
-    earlier_sites: np.ndarray = column(EARLIER, np.int64, "sites the row's cluster spanned", stored="sites")
-    earlier_site_copies: np.ndarray = column(EARLIER, np.int64, "pages of its own site in its cluster",
-                                             stored="site_copies")
+    earlier_placement: np.ndarray = field(metadata=column(
+        EARLIER, np.int8, "TITLE, ELSEWHERE or LISTED, as it was decided", stored="listed"))
+    earlier_status: np.ndarray = field(metadata=column(EARLIER, np.int8, "an Earlier code", stored="status"))
+    earlier_docs: np.ndarray = field(metadata=column(
+        EARLIER, np.int64, "documents the row's cluster spanned", stored="docs"))
+    earlier_sites: np.ndarray = field(metadata=column(
+        EARLIER, np.int64, "sites the row's cluster spanned", stored="sites"))
+    earlier_site_copies: np.ndarray = field(metadata=column(
+        EARLIER, np.int64, "pages of its own site in its cluster", stored="site_copies"))
     # -- one per row, not stored --
-    sig_row: np.ndarray = column(ROW, np.int64, "row of its MinHash signature (-1: exact hash only)", fill=-1,
-                                 points_at=SIGNATURES)
-    shape: np.ndarray = column(ROW, np.int8, "HEADLINE | BODY bits of the text, from which the resolver "
-                               "decides placement once the boilerplate is known")
-    template: np.ndarray = column(
+    sig_row: np.ndarray = field(metadata=column(
+        ROW, np.int64, "row of its MinHash signature (-1: exact hash only)", fill=-1, points_at=SIGNATURES))
+    shape: np.ndarray = field(metadata=column(
+        ROW, np.int8, "HEADLINE | BODY bits of the text, from which the resolver decides placement once the "
+        "boilerplate is known"))
+    template: np.ndarray = field(metadata=column(
         ROW, np.uint64, "hash of the template key (values masked), or the exact hash for a line without "
-        "values: the rows of a template family share it", fill="exact")
-    related: np.ndarray = column(
+        "values: the rows of a template family share it", fill="exact"))
+    related: np.ndarray = field(metadata=column(
         ROW, np.int32, "for a line the stripper removed as a link list (features.link_list_runs), the "
-        "list's number in its document; else -1", fill=-1)
-    related_headed: np.ndarray = column(ROW, np.bool_, "a related header leads the row's link list")
+        "list's number in its document; else -1", fill=-1))
+    related_headed: np.ndarray = field(metadata=column(ROW, np.bool_, "a related header leads the row's link list"))
     # -- one per sentence of a row (features.sentence_hashes) --
-    sent_row: np.ndarray = column(SENTENCE, np.int64, "its row", points_at=ROWS)
-    sent_hash: np.ndarray = column(SENTENCE, np.uint64, "hash of the sentence's match key", stored="sent_hash")
-    sent_len: np.ndarray = column(SENTENCE, np.int32, "characters", stored="sent_len")
+    sent_row: np.ndarray = field(metadata=column(SENTENCE, np.int64, "its row", points_at=ROWS))
+    sent_hash: np.ndarray = field(metadata=column(SENTENCE, np.uint64, "hash of the sentence's match key",
+                                                  stored="sent_hash"))
+    sent_len: np.ndarray = field(metadata=column(SENTENCE, np.int32, "characters", stored="sent_len"))
     # -- one per typo-able word of a short row (features.typo_keys) --
-    typo_row: np.ndarray = column(TYPO, np.int64, "its row", points_at=ROWS)
-    typo_hash: np.ndarray = column(TYPO, np.uint64, "hash of the row's other words")
-    typo_letters: np.ndarray = column(TYPO, np.uint64, "the word's letters, as a 64-bit set")
-    typo_len: np.ndarray = column(TYPO, np.int8, "the word's length")
+    typo_row: np.ndarray = field(metadata=column(TYPO, np.int64, "its row", points_at=ROWS))
+    typo_hash: np.ndarray = field(metadata=column(TYPO, np.uint64, "hash of the row's other words"))
+    typo_letters: np.ndarray = field(metadata=column(TYPO, np.uint64, "the word's letters, as a 64-bit set"))
+    typo_len: np.ndarray = field(metadata=column(TYPO, np.int8, "the word's length"))
 
     @classmethod
     def build(cls, **columns: Any) -> Self:

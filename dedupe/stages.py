@@ -15,6 +15,7 @@ name, and knows nothing of where it runs.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -103,14 +104,10 @@ def fingerprint_batch(context: StageContext, batch: Batch) -> Fingerprinted:
     return done
 
 
-_PROCESS_CONTEXT: StageContext | None = None
-
-
+@functools.lru_cache(maxsize=1)
 def start_process(config: CleanConfig) -> StageContext:
-    """Make this process's context now (a worker process calls it as it starts)."""
-    global _PROCESS_CONTEXT
-    _PROCESS_CONTEXT = StageContext(config)
-    return _PROCESS_CONTEXT
+    """This process's context for ``config``, made once (a worker process makes it as it starts)."""
+    return StageContext(config)
 
 
 def run_in_process(stage: Stage[R], config: CleanConfig, shared: Any, batch: Batch) -> R:
@@ -119,8 +116,6 @@ def run_in_process(stage: Stage[R], config: CleanConfig, shared: Any, batch: Bat
     What a worker process or a cluster's worker runs for every task;
     ``shared`` is what the executor shared of the line counts.
     """
-    context = _PROCESS_CONTEXT
-    if context is None or context.config != config:
-        context = start_process(config)
+    context = start_process(config)
     context.use_counts(shared)
     return stage(context, batch)

@@ -683,7 +683,8 @@ def test_link_list_evidence_equals_the_list_by_list_definition(pages, share, evi
     kind = [r[1] for r in rows]
     related = np.array([0 if k.endswith("list") else -1 for k in kind], dtype=np.int32)  # one list a page
     table = ParagraphTable.build(
-        doc=doc, para=np.arange(len(rows)), exact=np.arange(len(rows)), length=[200 if k == "body" else 40 for k in kind],
+        doc=doc, para=np.arange(len(rows)), exact=np.arange(len(rows)),
+        length=[200 if k == "body" else 40 for k in kind],
         shape=[BODY if k == "body" else HEADLINE for k in kind], related=related,
         related_headed=[k == "head-list" for k in kind])
     labels = np.array([r[2] for r in rows], dtype=np.int64)

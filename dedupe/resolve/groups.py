@@ -85,7 +85,7 @@ def per_document(doc: np.ndarray, values: np.ndarray, reduce: np.ufunc) -> np.nd
     return np.repeat(reduce.reduceat(values, starts), np.diff(np.append(starts, doc.shape[0])))
 
 
-_BITS = np.array([bin(value).count("1") for value in range(256)], dtype=np.int64)
+_BITS = np.array([value.bit_count() for value in range(256)], dtype=np.int64)
 
 
 def count_bits(values: np.ndarray) -> np.ndarray:

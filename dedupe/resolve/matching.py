@@ -63,7 +63,8 @@ class Matcher:
         return kind, similarity
 
     def _one_typo_apart(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """Pairs sharing a typo key whose differing words are a typo apart (see :func:`~dedupe.resolve.candidates.typo_edges`)."""
+        """Pairs sharing a typo key whose differing words are a typo apart
+        (see :func:`~dedupe.resolve.candidates.typo_edges`)."""
         out = np.zeros(a.shape[0], dtype=bool)
         count_a, count_b = self.typo_count[a], self.typo_count[b]
         step = max(VERIFY_PAIRS // 64, 1)

@@ -74,7 +74,9 @@ def ahead_of_text(doc: np.ndarray, shape: np.ndarray, live: np.ndarray) -> np.nd
     return out
 
 
-def rank_copies(table: ParagraphTable, docs: DocumentTable, keep: str, status: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def rank_copies(
+    table: ParagraphTable, docs: DocumentTable, keep: str, status: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Every row's placement, decided once the corpus's boilerplate is known, and its rank.
 
     A site's name above every page's title no longer makes the title look
