@@ -347,7 +347,22 @@ class DocumentWriter(Protocol):
     def abort(self) -> None: ...
 
 
-class JsonlWriter:
+class _OneFile:
+    """A writer of one :class:`AtomicFile`: publishing is the file's."""
+
+    file: AtomicFile
+
+    def publish(self, keep_previous: bool = False) -> None:
+        self.file.publish(keep_previous)
+
+    def restore_previous(self) -> None:
+        self.file.restore_previous()
+
+    def discard_previous(self) -> None:
+        self.file.discard_previous()
+
+
+class JsonlWriter(_OneFile):
     """Cleaned documents as JSONL: the input's fields with the text replaced."""
 
     def __init__(self, target: str | Path, config: ReadConfig = ReadConfig()) -> None:
@@ -359,15 +374,6 @@ class JsonlWriter:
 
     def finish(self) -> None:
         self.file.finish()
-
-    def publish(self, keep_previous: bool = False) -> None:
-        self.file.publish(keep_previous)
-
-    def restore_previous(self) -> None:
-        self.file.restore_previous()
-
-    def discard_previous(self) -> None:
-        self.file.discard_previous()
 
     def commit(self) -> None:
         self.file.commit()
@@ -700,7 +706,7 @@ def unify_parquet_schema(batches: Iterable[list[dict[str, Any]]]) -> tuple[Any, 
     return pa.schema(fields), as_json
 
 
-class ParquetWriter:
+class ParquetWriter(_OneFile):
     """Cleaned documents as Parquet (needs the ``parquet`` extra).
 
     Rows are spooled to a temporary file beside the output; the schema is
@@ -786,15 +792,6 @@ class ParquetWriter:
                 self._spool_path.unlink()
             self._spool.close()
             self._spool = None
-
-    def publish(self, keep_previous: bool = False) -> None:
-        self.file.publish(keep_previous)
-
-    def restore_previous(self) -> None:
-        self.file.restore_previous()
-
-    def discard_previous(self) -> None:
-        self.file.discard_previous()
 
     def commit(self) -> None:
         self.finish()
