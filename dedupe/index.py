@@ -34,7 +34,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -385,7 +385,7 @@ class Index:
         """Make the staged batch part of the index (one atomic manifest replace)."""
         if self._pending is None:
             return
-        entry = {**self._pending, "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        entry = {**self._pending, "created": datetime.now(UTC).isoformat(timespec="seconds")}
         manifest = {**self.manifest, "batches": [*self.manifest["batches"], entry]}
         _write_atomic(self.path / MANIFEST, lambda f: f.write(
             (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode("utf-8")))
@@ -509,7 +509,7 @@ class _Lock:
 
 
 def _lock(folder: Path) -> _Lock:
-    handle = open(folder / ".lock", "a+")
+    handle = open(folder / ".lock", "a+")  # noqa: SIM115 - held for the run, closed by _Lock
     try:
         import fcntl
 

@@ -289,8 +289,9 @@ class FileSource:
         line_no = 0
         try:
             with open_input(str(path), compression) as stream:
-                for line, total in stream.lines(cap):
+                for raw, raw_total in stream.lines(cap):
                     line_no += 1
+                    line, total = raw, raw_total
                     if line_no == 1 and line.startswith(UTF8_BOM):
                         line, total = line[len(UTF8_BOM):], total - len(UTF8_BOM)
                     location = f"{shown}:{line_no}"
@@ -688,7 +689,7 @@ class IterableSource:
             yield from self._replay()
             return
         docs, self._docs = self._docs, None
-        self._spool = tempfile.TemporaryFile(prefix="dedupe-spool-")
+        self._spool = tempfile.TemporaryFile(prefix="dedupe-spool-")  # noqa: SIM115 - replayed later
         ids = _IdCount()
         for index, doc in enumerate(docs):
             record = self._convert(index, doc)

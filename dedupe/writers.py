@@ -190,7 +190,7 @@ class AtomicFile:
         self.handle: IO[bytes]
         if compression == ".gz":
             # mtime=0 keeps the bytes identical from run to run
-            self.handle = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0)
+            self.handle = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0)  # type: ignore[assignment]
         elif compression == ".zst":
             import zstandard
 

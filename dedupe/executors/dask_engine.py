@@ -330,7 +330,9 @@ def _propagate(chunks: list[Any], n: int) -> np.ndarray:
     # a fixed partition count: concat and merge would otherwise let it grow every round
     parts = max(1, len(chunks))
     edges = _oriented(dd.from_delayed(chunks, meta=_empty(u=np.int64, v=np.int64)), parts)
-    for rounds in range(1, MAX_ROUNDS + 1):
+    rounds = 0
+    for _ in range(MAX_ROUNDS):
+        rounds += 1
         edges = _small_star(_large_star(edges, parts), parts).persist()
         # persist() returns while the scheduler still builds the round's graph
         # in a thread of its own; a scheduler in this process (LocalCluster)
