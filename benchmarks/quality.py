@@ -127,8 +127,9 @@ def stripper_throughput(gold: Path, repeats: int = 3) -> None:
     """
     sys.path.insert(0, str(ROOT))
     from dedupe.config import StripConfig
+    from dedupe.layout import segment
     from dedupe.normalize import match_key
-    from dedupe.pipeline import BATCH_DOCS, segment
+    from dedupe.pipeline import BATCH_DOCS
     from dedupe.strip import load_catalogue, strip, strip_pages
 
     with open(gold, encoding="utf-8") as lines:
@@ -184,7 +185,8 @@ def rules(eval_dir: Path) -> None:
     from realtext import candidate_files, read_text
 
     from dedupe.config import StripConfig
-    from dedupe.pipeline import BATCH_DOCS, segment
+    from dedupe.layout import segment
+    from dedupe.pipeline import BATCH_DOCS
     from dedupe.strip import load_catalogue, strip_pages
 
     def verdicts(pages: list[list[str]], config: StripConfig) -> list[list[str | None]]:

@@ -16,13 +16,15 @@ import logging
 
 __version__ = "0.1.0"
 
+from .assemble import DocResult
 from .config import CleanConfig, DedupConfig, NormalizeConfig, ReadConfig, StripConfig, load_config
 from .errors import ConfigError, DedupeError, InputError, MissingExtraError, OutputError
 from .fingerprint import Fingerprinter, shingle_hash32
-from .io import FileSource, IterableSource
-from .layout import take_out
+from .layout import segment, take_out
 from .normalize import match_key, repair, repair_document
-from .pipeline import Cleaner, DocResult, clean, prepare, prepare_many, segment
+from .pipeline import Cleaner, clean
+from .prepare import prepare, prepare_many
+from .readers import FileSource, IterableSource
 from .record import Removal, Stats, dumps_entry, read_record, record_entries
 from .resolve import resolve
 from .strip import load_catalogue, strip, strip_pages

@@ -26,6 +26,7 @@ from typing import Annotated, Any
 import typer
 
 from . import __version__
+from .assemble import DocResult
 from .config import (
     ENGINE,
     MAX_DOCUMENT_BYTES,
@@ -41,13 +42,13 @@ from .config import (
 )
 from .display import escape_controls
 from .errors import DedupeError
-from .io import FileSource
+from .executors.workers import MIN_POOL_CHARS, available_cores
 from .outputs import RunOutputs
-from .pipeline import BATCH_DOCS, Cleaner, DocResult
+from .pipeline import BATCH_DOCS, Cleaner
 from .progress import LOG_INTERVAL_SECONDS, PROGRESS_MODE, ProgressMode, show_progress
+from .readers import FileSource
 from .record import RECORD_FULL, RecordMode, read_record
 from .strip import load_catalogue
-from .workers import MIN_POOL_CHARS, available_cores
 
 #: Worker processes when ``--jobs`` is not given: every core (0), since the
 #: output does not depend on the number of workers.

@@ -30,17 +30,17 @@ from typing import Any, Protocol
 
 from .config import ReadConfig
 from .errors import OutputError
-from .io import (
+from .readers import Record
+from .record import RECORD_FULL, Removal, dumps_entry, record_entries
+from .writers import (
     AtomicFile,
     DocumentWriter,
     FolderWriter,
-    Record,
     dumps_json,
     is_folder_output,
     is_special_output,
     open_writer,
 )
-from .record import RECORD_FULL, Removal, dumps_entry, record_entries
 
 DOCUMENTS = "documents"
 RECORD = "removal record"
@@ -132,7 +132,7 @@ def check_output_paths(
 class RunOutputs:
     """The documents, removal record and stats of one run, all or none.
 
-    ``documents``: a path as for :func:`~dedupe.io.open_writer` (``-`` for
+    ``documents``: a path as for :func:`~dedupe.writers.open_writer` (``-`` for
     stdout) or ``None`` for no documents; ``record`` and ``stats``: paths or
     ``None``; ``record_mode``: ``full`` or ``ids`` (see
     :func:`~dedupe.record.record_entries`). ``inputs`` and ``index_dir`` are only checked against, never

@@ -17,15 +17,15 @@ none — :func:`read_record` gives them their text back from it.
 from __future__ import annotations
 
 import json
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, get_args
 
 from .errors import ConfigError, InputError
-from .io import dumps_json
 from .layout import segment
+from .writers import dumps_json
 
 # Reasons: what kind of removal; the rule says which rule or setting fired.
 CHROME = "chrome"
@@ -301,7 +301,7 @@ class Stats:
     paragraphs_removed: Counter[str] = field(default_factory=Counter)
     rules: Counter[str] = field(default_factory=Counter)
     clusters: Counter[str] = field(default_factory=Counter)
-    seconds: Counter[str] = field(default_factory=Counter)
+    seconds: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
     bytes_in: int = 0
     #: signatures that went to disk past ``--memory-limit`` (0: all fitted in RAM)
     signatures_spilled: int = 0

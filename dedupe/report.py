@@ -26,11 +26,12 @@ from typing import Any
 
 from .config import CleanConfig
 from .errors import InputError
-from .io import AtomicFile, FileSource
 from .layout import segment
 from .normalize import match_key, repair_document
 from .outputs import check_output_paths
+from .readers import FileSource
 from .record import json_type, read_record
+from .writers import AtomicFile
 
 #: How many rows each ranked table shows.
 TOP_ROWS = 25

@@ -10,8 +10,8 @@ import pytest
 import zstandard
 
 from dedupe.cli import app
+from dedupe.layout import segment
 from dedupe.normalize import match_key, repair_document
-from dedupe.pipeline import segment
 
 from .conftest import (
     ARTICLE,

@@ -41,7 +41,7 @@ def test_seeds_on_a_local_dask_cluster_match_the_local_engine(runner, tmp_path):
 def test_generated_corpus_on_a_scheduler_matches_the_local_engine(runner, tmp_path, cluster, monkeypatch):
     from make_corpus import write
 
-    from dedupe import dask_engine
+    from dedupe.executors import dask_engine
 
     # 16 batches of documents (more than the pool keeps in flight), and smaller
     # shuffle partitions than the default so that the grouping shuffles split
@@ -82,8 +82,8 @@ def test_components_on_the_cluster_number_clusters_like_the_local_step(cluster):
     import pandas as pd
     from distributed import Client
 
-    from dedupe.dask_engine import _propagate
-    from dedupe.resolve import component_labels
+    from dedupe.executors.dask_engine import _propagate
+    from dedupe.resolve.candidates import component_labels
 
     rng = np.random.default_rng(7)
     # one long path with its nodes in random order (plain label propagation
@@ -124,8 +124,8 @@ def test_the_driver_never_optimises_while_an_in_process_scheduler_builds_a_graph
     import pandas as pd
     from distributed import Client
 
-    from dedupe.dask_engine import _propagate
-    from dedupe.resolve import component_labels
+    from dedupe.executors.dask_engine import _propagate
+    from dedupe.resolve.candidates import component_labels
 
     spans: dict[str, list[tuple[float, float]]] = {"build": [], "optimise": []}
 
@@ -159,7 +159,7 @@ def test_edges_past_the_memory_limit_give_the_same_output(runner, tmp_path, clus
     """A tiny --memory-limit sends the verified edges to the cluster; nothing else changes."""
     from make_corpus import write
 
-    from dedupe import dask_engine
+    from dedupe.executors import dask_engine
 
     calls = []
     original = dask_engine._propagate
@@ -194,11 +194,11 @@ def test_an_index_gives_the_same_output_on_both_engines(runner, tmp_path, cluste
 def test_context_on_a_remote_scheduler_gets_the_line_counts_through_the_cluster(runner, tmp_path, cluster,
                                                                                 monkeypatch):
     """--context needs no shared disk: the line counts travel to the workers."""
-    from dedupe.dask_engine import DaskPool
+    from dedupe.executors.dask_engine import DaskExecutor
 
     shipped = []
-    original = DaskPool._templates
-    monkeypatch.setattr(DaskPool, "_templates", lambda self, folder: shipped.append(folder) or original(self, folder))
+    original = DaskExecutor._ship
+    monkeypatch.setattr(DaskExecutor, "_ship", lambda self, counts: shipped.append(counts) or original(self, counts))
     local = run(runner, tmp_path, "local", SEEDS, "--context", "--jobs", "2")
     from dedupe.templates import TemplateTable
 
@@ -219,14 +219,14 @@ def test_peer_to_peer_shuffles_give_the_local_engines_output(runner, tmp_path, c
     import dask
     from make_corpus import write
 
-    from dedupe import dask_engine
+    from dedupe.executors import dask_engine
 
     corpus = write(tmp_path / "corpus.jsonl", 2_000)
     local = run(runner, tmp_path, "local", corpus, "--jobs", "1")
     methods = []
-    group = dask_engine.DaskPool._group
+    group = dask_engine.DaskExecutor._group
     monkeypatch.setattr(dask_engine, "P2P_ROWS", 0)
-    monkeypatch.setattr(dask_engine.DaskPool, "_group", lambda self, table, config: methods.append(
+    monkeypatch.setattr(dask_engine.DaskExecutor, "_group", lambda self, table, config: methods.append(
         dask.config.get("dataframe.shuffle.method")) or group(self, table, config))
     dask_out = run(runner, tmp_path, "dask", corpus, "--engine", "dask", "--scheduler", cluster.scheduler_address)
     assert methods == ["p2p"]

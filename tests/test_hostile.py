@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from dedupe import CleanConfig, Cleaner
 from dedupe.cli import app
 from dedupe.config import ReadConfig
-from dedupe.io import FileSource, parse_json_record
-from dedupe.pipeline import prepare
+from dedupe.prepare import prepare
+from dedupe.readers import FileSource, parse_json_record
 from dedupe.report import render_report
 
 from .conftest import ARTICLE, OTHER, read_jsonl, write_jsonl

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from dedupe import io as dedupe_io
+from dedupe import writers
 from dedupe.cli import app
 
 from .conftest import ARTICLE, OTHER, read_jsonl, write_jsonl
@@ -400,7 +400,7 @@ def test_a_parquet_output_is_synced_before_it_is_renamed_into_place(runner, tmp_
 
 def test_full_disk_while_writing_the_record_names_the_record(runner, tmp_path, monkeypatch):
     paths = _previous_outputs(tmp_path)
-    real_init = dedupe_io.AtomicFile.__init__
+    real_init = writers.AtomicFile.__init__
 
     class Full:
         def __init__(self, inner):
@@ -417,7 +417,7 @@ def test_full_disk_while_writing_the_record_names_the_record(runner, tmp_path, m
         if str(target).endswith("rec.jsonl"):
             self.handle = Full(self.handle)
 
-    monkeypatch.setattr(dedupe_io.AtomicFile, "__init__", init)
+    monkeypatch.setattr(writers.AtomicFile, "__init__", init)
     assert_refused(_run_all(runner, tmp_path, paths), "rec.jsonl: No space left on device")
     _assert_untouched(tmp_path, paths)
 
@@ -597,6 +597,6 @@ def test_nan_and_infinity_are_written_as_null(runner, tmp_path):
     (doc,) = [_strict(line) for line in out.read_text().splitlines()]
     assert doc == {"id": "a", "text": ARTICLE[0], "score": None, "more": [None, None, 1.5]}
     _strict((tmp_path / "s.json").read_text())
-    from dedupe.io import dumps_json
+    from dedupe.writers import dumps_json
 
     assert dumps_json({"similarity": float("nan")}) == '{"similarity": null}'

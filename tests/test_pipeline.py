@@ -9,7 +9,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from dedupe import CleanConfig, Cleaner, ConfigError, DedupConfig, InputError, clean
-from dedupe.pipeline import prepare
+from dedupe.prepare import prepare
 
 from .conftest import ARTICLE, OTHER, reference_take_out
 
@@ -191,8 +191,8 @@ def test_bands_verified_on_threads_give_the_same_edges(tmp_path, monkeypatch):
 
     import numpy as np
 
-    import dedupe.pipeline as pipeline
-    from dedupe.resolve import candidate_edges, cluster_labels
+    import dedupe.executors.inline as inline
+    from dedupe.resolve.candidates import candidate_edges, cluster_labels
 
     from .conftest import ROOT
 
@@ -206,7 +206,7 @@ def test_bands_verified_on_threads_give_the_same_edges(tmp_path, monkeypatch):
             found[count] = candidate_edges(table, 0.5, 60, 0.75, threads=count)
         return cluster_labels(table, config)
 
-    monkeypatch.setattr(pipeline, "cluster_labels", compare)
+    monkeypatch.setattr(inline, "cluster_labels", compare)
     corpus = write(tmp_path / "corpus.jsonl", 1500)
     list(Cleaner(jobs=1).run(json.loads(line) for line in corpus.read_text(encoding="utf-8").splitlines()))
     one, three = found[1], found[3]
@@ -471,17 +471,17 @@ def test_an_interrupted_run_does_not_wait_forever_for_a_stuck_pool(monkeypatch):
     import threading
     import time
 
-    import dedupe.pipeline as pipeline
+    from dedupe import executors
 
     class StuckPool:
-        """terminate() never returns, like Pool.terminate after a worker died mid-send."""
+        """close() never returns, like Pool.terminate after a worker died mid-send."""
 
-        def terminate(self):
+        def close(self):
             threading.Event().wait()
 
-    monkeypatch.setattr(pipeline, "STOP_TIMEOUT", 0.2)
+    monkeypatch.setattr(executors, "STOP_TIMEOUT", 0.2)
     started = time.perf_counter()
-    pipeline._stop_now(StuckPool())
+    executors.close_within(StuckPool())
     assert time.perf_counter() - started < 5
 
 
@@ -513,7 +513,7 @@ def test_placement_over_documents_equals_placement_page_by_page(rows):
     equals the line-by-line definition applied to each document's remaining rows."""
     import numpy as np
 
-    from dedupe.resolve import placement
+    from dedupe.resolve.policy import placement
 
     rows = sorted(rows, key=lambda r: r[0])  # rows come in document order
     doc = np.array([r[0] for r in rows], dtype=np.int64)
@@ -608,7 +608,9 @@ def _link_lists_reference(table, docs, labels, min_share, evidence_rows):
     import numpy as np
 
     from dedupe.config import RELATED_EVIDENCE_RUNS
-    from dedupe.resolve import ANCHOR_CHARS, ANCHORS, TITLE, placement
+    from dedupe.resolve.link_lists import ANCHOR_CHARS, ANCHORS
+    from dedupe.resolve.policy import placement
+    from dedupe.schema import TITLE
 
     n = table.size
     title = placement(table.doc, table.shape, table.related < 0) == TITLE
@@ -668,7 +670,8 @@ def test_link_list_evidence_equals_the_list_by_list_definition(pages, share, evi
 
     import numpy as np
 
-    from dedupe.resolve import BODY, HEADLINE, DocumentTable, ParagraphTable, confirm_link_lists
+    from dedupe.resolve.link_lists import confirm_link_lists
+    from dedupe.schema import BODY, HEADLINE, DocumentTable, ParagraphTable
 
     rows = []  # (document, kind, cluster)
     for number, (titled, title, paragraphs, listed, headed, _) in enumerate(pages):
@@ -679,22 +682,22 @@ def test_link_list_evidence_equals_the_list_by_list_definition(pages, share, evi
     doc = np.array([r[0] for r in rows], dtype=np.int64)
     kind = [r[1] for r in rows]
     related = np.array([0 if k.endswith("list") else -1 for k in kind], dtype=np.int32)  # one list a page
-    table = ParagraphTable(
-        doc=doc, para=np.arange(len(rows), dtype=np.int32), exact=np.arange(len(rows), dtype=np.uint64),
-        length=np.array([200 if k == "body" else 40 for k in kind]), sig_row=np.full(len(rows), -1),
-        signatures=np.empty((0, 4), np.uint32), rows=1,
-        shape=np.array([BODY if k == "body" else HEADLINE for k in kind], np.int8),
-        related=related, related_headed=np.array([k == "head-list" for k in kind]))
+    table = ParagraphTable.build(
+        doc=doc, para=np.arange(len(rows)), exact=np.arange(len(rows)),
+        length=[200 if k == "body" else 40 for k in kind],
+        shape=[BODY if k == "body" else HEADLINE for k in kind], related=related,
+        related_headed=[k == "head-list" for k in kind])
     labels = np.array([r[2] for r in rows], dtype=np.int64)
     sites = [page[-1] for page in pages]
     docs = DocumentTable(chars=np.zeros(len(pages), np.int64), site=np.array(sites, dtype=np.int64),
-                         date=np.zeros(len(pages)), site_docs=np.array([max(sites.count(0), 1)], np.int64))
-    resolve = importlib.import_module("dedupe.resolve")  # the module: the package exports resolve()
-    original = resolve._EVIDENCE_ROWS
-    resolve._EVIDENCE_ROWS = evidence_rows
+                         date=np.zeros(len(pages)), site_docs=np.array([max(sites.count(0), 1)], np.int64),
+                         earlier=np.zeros(len(pages), bool))
+    link_lists = importlib.import_module("dedupe.resolve.link_lists")
+    original = link_lists.EVIDENCE_ROWS
+    link_lists.EVIDENCE_ROWS = evidence_rows
     try:
         stripped, _ = confirm_link_lists(table, docs, labels, share)
     finally:
-        resolve._EVIDENCE_ROWS = original
+        link_lists.EVIDENCE_ROWS = original
     assert stripped.tolist() == _link_lists_reference(table, docs, labels, share, evidence_rows).tolist()
     event(f"lists kept: {bool((~stripped & (related >= 0)).any())}, big clusters: {evidence_rows < 64}")

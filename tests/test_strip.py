@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from dedupe.config import StripConfig
 from dedupe.context import ContextScorer, LineStats
 from dedupe.errors import ConfigError
-from dedupe.pipeline import prepare, segment
+from dedupe.layout import segment
+from dedupe.prepare import prepare
 from dedupe.strip import (
     RELATED_LINKS,
     is_headline_like,
