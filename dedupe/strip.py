@@ -124,6 +124,7 @@ RULES_MIN_SHARE = 0.02
 #: row of tildes).
 _MARKUP = re.compile(r"\]\((?:https?:|\.{0,2}/|#)|^(?:```|~~~)[\w+.-]*$|^\.\. [\w-]+::|`[^`]+ <https?://[^>]+>`_")
 MARKUP_MIN_LINES = 3
+_MARKUP_STARTS = ("```", "~~~", ".. ")
 #: A Debian machine-readable copyright file is a record file: every line is a
 #: field or its continuation, "Comment:", "Source: https://…" and "All rights
 #: reserved." included. The stripper leaves it whole. Each of its stanzas opens
@@ -264,20 +265,16 @@ class Catalogue:
                 hit = None
             if hit is None and self._regex is not None:
                 if len(line) > SEEN_MAX_CHARS:
-                    hit = self._source_or_pattern(line)
+                    hit = self._pattern(line)
                 elif line in young:
                     hit = young[line]
                 else:
-                    hit = old[line] if line in old else self._source_or_pattern(line)
+                    hit = old[line] if line in old else self._pattern(line)
                     if len(young) >= SEEN_LINES:
                         self._old, old, self._young, young = young, young, {}, {}
                     young[line] = hit
             out.append(hit)
         return out
-
-    def _source_or_pattern(self, line: str) -> str | None:
-        # a line of code or of markup source is the document's own (see is_source_line)
-        return None if is_source_line(line) else self._pattern(line)
 
     def _pattern(self, line: str) -> str | None:
         shaped = shape(line)
@@ -286,7 +283,9 @@ class Catalogue:
             first = shaped[0]
             regex = self._by_first.get(first) or (self._by_digit if first.isdecimal() else self._by_other)
         found = regex.fullmatch(shaped) if regex is not None else None
-        return None if found is None or found.lastgroup is None else self._group_rule[found.lastgroup]
+        if found is None or found.lastgroup is None or is_source_line(line):
+            return None  # a line of code or of markup source is the document's own
+        return self._group_rule[found.lastgroup]
 
 
 def _not_a_label(line: str) -> bool:
@@ -318,8 +317,9 @@ _MARKDOWN_HEADING = re.compile(r"#{1,6} ")
 #: line (``----|----``, ``---+---``). On the labelled pages no catalogue hit
 #: has one; in package documentation they were shell pipelines and Markdown
 #: tables read as menus, ``'name': {`` and ``/* name */`` read as form labels.
-_SOURCE = re.compile(r"/\*|\*/|<!--|\$\(|::=|&&|\\|\]\((?:https?:|\.{0,2}/|#)|^(?:\$|>>>) |[{\[(]$|^[}\])]"
-                     r"|^[\s|:+=-]*-{3,}[\s:=-]*[|+][\s|:+=-]*$")
+_SOURCE_OPENS = ("{", "[", "(")
+_SOURCE_CLOSES = ("}", "]", ")", "$ ", ">>> ")
+_MARKDOWN_LINK = re.compile(r"\]\((?:https?:|\.{0,2}/|#)")
 
 
 def is_source_line(line: str) -> bool:
@@ -329,7 +329,13 @@ def is_source_line(line: str) -> bool:
     ...                                "Home | About | Contact", "{ 131 comments }", "[Reply]")]
     [True, True, True, True, False, False, False]
     """
-    return _SOURCE.search(line) is not None
+    # plain substring tests: the catalogue asks this of every distinct line it tests
+    line = line.strip()
+    return (line.endswith(_SOURCE_OPENS) or line.startswith(_SOURCE_CLOSES)
+            or "/*" in line or "*/" in line or "<!--" in line or "$(" in line or "::=" in line or "&&" in line
+            or "\\" in line
+            or ("](" in line and _MARKDOWN_LINK.search(line) is not None)
+            or ("---" in line and _TABLE_RULE.fullmatch(line) is not None))
 
 
 def shape(line: str) -> str:
@@ -675,7 +681,9 @@ class _Lines:
         count = int(kept.sum())
         self.wrapped = (count > 1 and pairs >= WRAPPED_SHARE * (count - 1)
                         and long_lines < WRAPPED_LONG_SHARE * count)
-        self.markup = _markup_lines([line for line, keep in zip(self.text, kept) if keep]) >= MARKUP_MIN_LINES
+        # counted on every line first: most documents have none, and need no list of the kept ones
+        self.markup = (_markup_lines(self.text) >= MARKUP_MIN_LINES
+                       and _markup_lines([line for line, keep in zip(self.text, kept) if keep]) >= MARKUP_MIN_LINES)
         if not self.laid_out:
             self.templated, self.evidence = False, 0
             return
@@ -712,9 +720,13 @@ def _markup_lines(paragraphs: Sequence[str]) -> int:
     >>> _markup_lines(["See [the docs](https://example.org/docs).", "```python", ".. note::", "Home"])
     3
     """
+    joined = "\n" + "\n".join(paragraphs)
+    if "](" not in joined and "`_" not in joined and "\n```" not in joined and "\n~~~" not in joined \
+            and "\n.. " not in joined:
+        return 0  # most documents, in a few passes over one string
     search = _MARKUP.search
     return sum(1 for line in paragraphs
-               if ("](" in line or "`_" in line or line.startswith(("```", "~~~", ".. "))) and search(line))
+               if ("](" in line or "`_" in line or line.startswith(_MARKUP_STARTS)) and search(line))
 
 
 def _is_record_file(paragraphs: Sequence[str]) -> bool:
@@ -725,6 +737,8 @@ def _is_record_file(paragraphs: Sequence[str]) -> bool:
     >>> _is_record_file(["License: MIT", "Copyright: 2020 Ann"]), _is_record_file(["Files: a.c, b.c"])
     (False, False)
     """
+    if RECORD_STANZA not in "\n".join(paragraphs):  # most documents, in one pass over one string
+        return False
     stanza = field = False
     for line in paragraphs:
         if line.startswith(RECORD_STANZA):
@@ -850,15 +864,16 @@ def _keep_tables(paragraphs: Sequence[str], verdicts: list[str | None]) -> list[
     """
     kept: list[int] = []
     start = 0
-    def in_table(line: str) -> bool:  # a row, or a rule line drawn with "+"
-        return "|" in line or ("+" in line and _TABLE_RULE.fullmatch(line) is not None)
-
+    # a row, or a rule line drawn with "+"
+    in_table = ["|" in line or ("---" in line and _TABLE_RULE.fullmatch(line) is not None) for line in paragraphs]
+    if not any(in_table):
+        return kept
     while start < len(paragraphs):
-        if not in_table(paragraphs[start]):
+        if not in_table[start]:
             start += 1
             continue
         end = start
-        while end < len(paragraphs) and in_table(paragraphs[end]):
+        while end < len(paragraphs) and in_table[end]:
             end += 1
         block = range(start, end)
         if any(_TABLE_RULE.fullmatch(paragraphs[i]) for i in block):
