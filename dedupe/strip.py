@@ -768,9 +768,11 @@ def _strip_round(pages: list[_Lines], config: StripConfig, catalogue: Catalogue,
             # a document's own structures, which the layout passes must not break up either
             kept = (_keep_holder_lists(lines.text, verdicts) + _keep_entry_dates(lines.text, verdicts)
                     + _keep_tables(lines.text, verdicts))
+            lines.read_kind(verdicts, catalogue)
+            if not lines.laid_out:
+                kept += _keep_written_text(lines, verdicts, catalogue)
             lines.own = np.zeros(len(lines.text), dtype=bool)
             lines.own[kept] = True
-            lines.read_kind(verdicts, catalogue)
         if rules and config.comments == "drop" and COMMENT not in disabled:
             _mark_comments(lines, verdicts)
         if RELATED_LINKS not in disabled and lines.laid_out:
@@ -839,6 +841,47 @@ def _keep_entry_dates(paragraphs: Sequence[str], verdicts: list[str | None]) -> 
             verdicts[index] = None
             kept.extend((index, index + 1))
     return kept
+
+
+def _keep_written_text(lines: _Lines, verdicts: list[str | None], catalogue: Catalogue) -> list[int]:
+    """Put back what a document written as text says of itself: it is no page, so only a template is chrome.
+
+    Hard-wrapped text and markup source (a licence, a changelog, a README, a
+    mail) carry dates and bylines, "Source:" and credit lines, copyright
+    notices and "All rights reserved." as their own text: a licence opens
+    with its notice, a changelog's entries with a date or a sign-off. Only
+    the template families (:data:`TEMPLATE_FAMILIES`: menus, comment
+    widgets, share bars, cookie notices, ...) still go there. And no rule
+    removes a piece of a wrapped sentence: a line the line before wraps onto,
+    or that wraps onto the next ("by default]", "accepts cookies using
+    control codes ... When cookies"); a widget label stands alone. Read on
+    the catalogue's verdicts, so a second stripping of the output puts back
+    the same lines. Returns the lines put back.
+
+    >>> text = ["Copyright (C) 2021 Free Software Foundation, Inc.",
+    ...         "The tool keeps a log of each change and answers all of the", "comments", "Comments"]
+    >>> lines = _Lines.of(text, [match_key(line) for line in text], StripConfig(context=False), None, None)
+    >>> verdicts = ["copyright", None, "comment-count", "comment-count"]
+    >>> _keep_written_text(lines, verdicts, load_catalogue()), verdicts
+    ([0, 2], [None, None, None, 'comment-count'])
+    """
+    kept: list[int] = []
+    for index, verdict in enumerate(verdicts):
+        if verdict is not None and catalogue.families.get(verdict) not in TEMPLATE_FAMILIES:
+            verdicts[index] = None
+            kept.append(index)
+    # neighbours as the catalogue leaves them, so that the output, where they still are, reads the same
+    left = [verdict is None for verdict in verdicts]
+    wraps, lower = lines.wraps.tolist(), lines.lower.tolist()
+    for index, verdict in enumerate(verdicts):
+        if verdict is None:
+            continue
+        continues = index > 0 and left[index - 1] and wraps[index - 1] and lower[index]
+        goes_on = index + 1 < len(verdicts) and left[index + 1] and wraps[index] and lower[index + 1]
+        if continues or goes_on:
+            verdicts[index] = None
+            kept.append(index)
+    return sorted(kept)
 
 
 def _keep_tables(paragraphs: Sequence[str], verdicts: list[str | None]) -> list[int]:

@@ -71,6 +71,14 @@ def test_a_plain_document_keeps_every_line(case):
     assert strip(case["lines"]) == [None] * len(case["lines"])
 
 
+@pytest.mark.parametrize("case", CASES["documents_with_chrome"], ids=lambda c: c["source"][:40])
+def test_chrome_in_a_document_still_goes_and_nothing_else(case):
+    """Pages one block per line lose their bylines and footers; hard-wrapped text keeps its notices
+    and dates but not a site's menu, share bar or comment form."""
+    verdicts = strip(case["lines"])
+    assert [index for index, verdict in enumerate(verdicts) if verdict] == case["chrome"]
+
+
 def test_every_rule_has_examples_and_negatives():
     for rule in CATALOGUE.rules:
         assert rule.examples, rule.name
@@ -424,7 +432,7 @@ def test_a_debian_copyright_file_is_left_whole():
 
 
 def test_plain_documents_keep_their_lines_through_the_cli(tmp_path):
-    """The command a user runs: each file comes out byte for byte, nothing recorded."""
+    """The commands a user runs: each file comes out byte for byte, nothing recorded as chrome."""
     from typer.testing import CliRunner
 
     from dedupe.cli import app
@@ -435,19 +443,35 @@ def test_plain_documents_keep_their_lines_through_the_cli(tmp_path):
                       "It supports YAML and TOML.\n\nUsage:\n\n    config = {\n        'name': {\n"
                       "            'type': 'str',\n        },\n    }\n\nInstall it with pip.\nLicense: MIT\n",
         "changelog.txt": "2000-05-30\n\n  * Fixed a crash in the parser.\n\nJuly 22, 1999\n\n  * First release.\n",
+        "LICENSE.txt": "\n".join(next(case["lines"] for case in CASES["plain_documents"]
+                                      if case["source"].startswith("BSD licence"))) + "\n",
+        "NEWS.txt": "\n".join(next(case["lines"] for case in CASES["plain_documents"]
+                                   if case["source"].startswith("GNU ChangeLog (gprof)"))) + "\n",
     }
     for name, text in files.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
-    for flags in ([], ["--no-context"]):
+    inputs = [str(tmp_path / name) for name in files]
+    for command in (["strip"], ["strip", "--no-context"], ["clean"]):
         out, removed = tmp_path / "out", tmp_path / "removed.jsonl"
-        result = CliRunner().invoke(app, ["strip", str(tmp_path / "copyright.txt"), str(tmp_path / "README.txt"),
-                                          str(tmp_path / "changelog.txt"), "-o", str(out), "--removed", str(removed),
-                                          "-q", "--overwrite", *flags])
+        result = CliRunner().invoke(app, [*command, *inputs, "-o", str(out), "--removed", str(removed),
+                                          "-q", "--overwrite"])
         assert result.exit_code == 0, result.output
         records = [json.loads(line) for line in removed.read_text(encoding="utf-8").splitlines()]
-        assert {(r["text"], r["rule"]) for r in records} == ({("Comment:", "comment-count")}), flags
-        assert (out / "README.txt").read_text(encoding="utf-8") == files["README.txt"]
-        assert (out / "changelog.txt").read_text(encoding="utf-8") == files["changelog.txt"]
+        chrome = {(r["text"], r["rule"]) for r in records if r["reason"] == "chrome"}
+        assert chrome == {("Comment:", "comment-count")}, command
+        for name in ("README.txt", "changelog.txt", "LICENSE.txt", "NEWS.txt"):
+            assert (out / name).read_text(encoding="utf-8") == files[name], (command, name)
+
+
+def test_plain_documents_keep_their_lines_through_the_library():
+    """``dedupe.clean`` on a licence, a changelog and a README together: nothing is taken out."""
+    from dedupe import clean
+
+    documents = [{"id": case["source"], "text": "\n".join(case["lines"])} for case in CASES["plain_documents"]
+                 if case["source"].startswith(("BSD licence", "GNU ChangeLog (gprof)", "changelog (sqlite)",
+                                               "Debian changelog:", "README with shell lines"))]
+    assert len(documents) == 5
+    assert [(doc["id"], doc["text"]) for doc in clean(documents)] == [(doc["id"], doc["text"]) for doc in documents]
 
 
 def test_a_licence_list_of_holders_stays_and_a_footer_notice_goes():
@@ -498,6 +522,24 @@ def test_the_default_is_idempotent_on_mixed_blocks_and_wrapped_text(lines):
     verdicts = strip(lines)
     kept = [p for p, v in zip(lines, verdicts) if v is None]
     assert strip(kept) == [None] * len(kept)
+
+
+#: Lines of plain documents and articles that no catalogue rule matches, and short random lines.
+NO_CHROME_LINES = [line for line in dict.fromkeys(PLAIN_LINES + ARTICLE + OTHER + WRAPPED + HEADINGS)
+                   if CATALOGUE.match(line) is None]
+no_chrome_line = st.one_of(
+    st.sampled_from(NO_CHROME_LINES),
+    st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1, max_size=60)
+    .map(str.strip).filter(lambda text: bool(text) and CATALOGUE.match(text) is None),
+)
+
+
+@given(st.lists(no_chrome_line, max_size=40), st.sampled_from([StripConfig(), StripConfig(comments="drop")]))
+@settings(max_examples=150, deadline=None)
+def test_a_document_with_no_chrome_like_line_loses_nothing(lines, config):
+    """Every pass needs a line the catalogue knows as chrome before it removes anything: the context
+    pass a template line, a related-link run a frame, a comment section a counter."""
+    assert strip(lines, config) == [None] * len(lines)
 
 
 COMMENTS = ["Anna said...",
