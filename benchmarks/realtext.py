@@ -1,6 +1,7 @@
 """dedupe on real text nobody here wrote, with every promise of the README checked.
 
-    python benchmarks/realtext.py [--max-mb 40] [--jobs 2] [--keep-files] [-- EXTRA clean OPTIONS]
+    python benchmarks/realtext.py [--max-mb 40] [--jobs 2] [--keep-files] [--corpus FILE] [--strip-only]
+                                  [-- EXTRA clean OPTIONS]
 
 The evaluation sets were built for this project; a corpus nobody on it wrote
 shows what they can hide. This script gathers the text a Debian-family system
@@ -26,7 +27,9 @@ None of this text is page chrome, so every line the stripper removes is a
 loss. It prints, for ``dedupe clean`` and for ``dedupe strip`` with and without
 ``--no-context``, the lines removed as chrome, how many documents lose more
 than 10% and more than half of their lines, and the worst documents: an
-average hides a document the stripper empties.
+average hides a document the stripper empties. ``--strip-only`` runs just the
+two ``dedupe strip`` runs and prints that; ``--corpus FILE`` takes a JSONL of
+such documents (``id`` and ``text``) instead of gathering them.
 
 It also prints the share of removals per reason and rule. Files are sampled
 deterministically (every k-th, sorted by path) to stay under ``--max-mb``.
@@ -293,20 +296,40 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--threshold", type=float, default=0.5, help="the run's --threshold (for the checks)")
     parser.add_argument("--keep-files", action="store_true", help="keep the corpus and outputs in benchmarks/out")
+    parser.add_argument("--corpus", type=Path, help="a JSONL of plain documents (id, text) instead of the system's")
+    parser.add_argument("--strip-only", action="store_true", help="only what `dedupe strip` takes from each document")
     parser.add_argument("extra", nargs="*", help="more `dedupe clean` options, after --")
     args = parser.parse_args()
 
     OUT.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="realtext-", dir=OUT)) if args.keep_files else Path(
         tempfile.mkdtemp(prefix="dedupe-realtext-"))
-    corpus = work / "corpus.jsonl"
-    built = build_corpus(corpus, args.max_mb)
-    if built["documents"] == 0:
-        print("no real text found (no /usr/share/doc, /usr/share/common-licenses or package metadata): skipped")
-        return 0
+    if args.corpus is not None:
+        corpus = args.corpus
+        documents = read_jsonl(corpus)
+        built = {"documents": len(documents), "bytes": sum(len(str(d["text"]).encode()) for d in documents)}
+        print(f"corpus: {built['documents']} documents, {built['bytes'] / 1e6:.1f} MB ({corpus.name})")
+    else:
+        corpus = work / "corpus.jsonl"
+        built = build_corpus(corpus, args.max_mb)
+        if built["documents"] == 0:
+            print("no real text found (no /usr/share/doc, /usr/share/common-licenses or package metadata): skipped")
+            return 0
+        print(f"corpus: {built['documents']} documents, {built['bytes'] / 1e6:.1f} MB (every {built['step']}. of "
+              f"{built['files_text']} readable files)")
     mb = built["bytes"] / 1e6
-    print(f"corpus: {built['documents']} documents, {mb:.1f} MB (every {built['step']}. of "
-          f"{built['files_text']} readable files)")
+    lines = {str(d["id"]): len(paragraphs_of(repair_document(d["text"]))) for d in read_jsonl(corpus)}
+    losses = {}
+    for name, flags in (("dedupe strip", []), ("dedupe strip --no-context", ["--no-context"])):
+        strip_out, strip_rec = work / f"strip{len(flags)}.jsonl", work / f"strip{len(flags)}_removed.jsonl"
+        subprocess.run(dedupe("strip", str(corpus), "-o", str(strip_out), "--removed", str(strip_rec), "--jobs",
+                              str(args.jobs), "-q", *flags), check=True)
+        losses[name] = chrome_losses(lines, strip_rec)
+    if args.strip_only:
+        print_losses(losses)
+        if not args.keep_files:
+            shutil.rmtree(work, ignore_errors=True)
+        return 0
     out, rec, stats = work / "clean.jsonl", work / "removed.jsonl", work / "stats.json"
     options = ["--jobs", str(args.jobs), "--threshold", str(args.threshold), "-q", *args.extra]
     started = time.perf_counter()
@@ -324,13 +347,7 @@ def main() -> int:
     result["idempotence_output_identical"] = again_out.read_bytes() == out.read_bytes()
     result["idempotence_examples"] = [{k: r.get(k) for k in ("doc_id", "paragraph", "reason", "rule")}
                                       | {"text": str(r.get("text"))[:100]} for r in second[:5]]
-    lines = {str(d["id"]): len(paragraphs_of(repair_document(d["text"]))) for d in read_jsonl(corpus)}
-    losses = {"dedupe clean": chrome_losses(lines, rec)}
-    for name, flags in (("dedupe strip", []), ("dedupe strip --no-context", ["--no-context"])):
-        strip_out, strip_rec = work / f"strip{len(flags)}.jsonl", work / f"strip{len(flags)}_removed.jsonl"
-        subprocess.run(dedupe("strip", str(corpus), "-o", str(strip_out), "--removed", str(strip_rec), "--jobs",
-                              str(args.jobs), "-q", *flags), check=True)
-        losses[name] = chrome_losses(lines, strip_rec)
+    losses = {"dedupe clean": chrome_losses(lines, rec), **losses}
     result["chrome_losses"] = losses
     result["machine"] = f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}"
 
