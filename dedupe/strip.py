@@ -628,7 +628,8 @@ class _Lines:
     #: written in Markdown or reStructuredText source, not rendered: no page either
     markup: bool = False
     #: shows enough of a website's template (catalogue chrome or lines shared with
-    #: the site's pages) to be judged by context, and how much
+    #: the site's pages), and how much: a page laid out one block per line is then
+    #: judged by context, and text written as text is a page's all the same
     templated: bool = False
     evidence: int = 0
 
@@ -684,11 +685,11 @@ class _Lines:
         # counted on every line first: most documents have none, and need no list of the kept ones
         self.markup = (_markup_lines(self.text) >= MARKUP_MIN_LINES
                        and _markup_lines([line for line, keep in zip(self.text, kept) if keep]) >= MARKUP_MIN_LINES)
-        if not self.laid_out:
-            self.templated, self.evidence = False, 0
-            return
+        # in text written as text, a piece of a wrapped sentence is no widget, whatever its words
+        pieces = set() if self.laid_out else set(_sentence_pieces(self, verdicts))
         signals = [index for index, verdict in enumerate(verdicts)
-                   if verdict is not None and catalogue.families.get(verdict) in TEMPLATE_FAMILIES]
+                   if verdict is not None and catalogue.families.get(verdict) in TEMPLATE_FAMILIES
+                   and index not in pieces]
         if self.site_share is not None:
             signals.extend(np.flatnonzero(np.asarray(self.site_share) > 0).tolist())
         self.evidence = _template_evidence(signals, self.keys)
@@ -769,7 +770,7 @@ def _strip_round(pages: list[_Lines], config: StripConfig, catalogue: Catalogue,
             kept = (_keep_holder_lists(lines.text, verdicts) + _keep_entry_dates(lines.text, verdicts)
                     + _keep_tables(lines.text, verdicts))
             lines.read_kind(verdicts, catalogue)
-            if not lines.laid_out:
+            if not lines.laid_out and not lines.templated:
                 kept += _keep_written_text(lines, verdicts, catalogue)
             lines.own = np.zeros(len(lines.text), dtype=bool)
             lines.own[kept] = True
@@ -846,17 +847,20 @@ def _keep_entry_dates(paragraphs: Sequence[str], verdicts: list[str | None]) -> 
 def _keep_written_text(lines: _Lines, verdicts: list[str | None], catalogue: Catalogue) -> list[int]:
     """Put back what a document written as text says of itself: it is no page, so only a template is chrome.
 
-    Hard-wrapped text and markup source (a licence, a changelog, a README, a
-    mail) carry dates and bylines, "Source:" and credit lines, copyright
-    notices and "All rights reserved." as their own text: a licence opens
-    with its notice, a changelog's entries with a date or a sign-off. Only
-    the template families (:data:`TEMPLATE_FAMILIES`: menus, comment
-    widgets, share bars, cookie notices, ...) still go there. And no rule
-    removes a piece of a wrapped sentence: a line the line before wraps onto,
-    or that wraps onto the next ("by default]", "accepts cookies using
-    control codes ... When cookies"); a widget label stands alone. Read on
-    the catalogue's verdicts, so a second stripping of the output puts back
-    the same lines. Returns the lines put back.
+    Called for hard-wrapped text and markup source that show no website's
+    template (a licence, a changelog, a README, a mail). They carry dates and
+    bylines, "Source:" and credit lines, copyright notices and "All rights
+    reserved." as their own text: a licence opens with its notice, a
+    changelog's entries with a date or a sign-off. Only the template
+    families (:data:`TEMPLATE_FAMILIES`: menus, comment widgets, share bars,
+    cookie notices, ...) still go there. And no rule removes a piece of a
+    wrapped sentence: a line the line before wraps onto, or that wraps onto
+    the next ("by default]", "accepts cookies using control codes ... When
+    cookies"); a widget label stands alone. A blog page whose text is
+    hard-wrapped shows its template (comment counters, archive menus), and
+    keeps none of this. Read on the catalogue's verdicts, so a second
+    stripping of the output puts back the same lines. Returns the lines put
+    back.
 
     >>> text = ["Copyright (C) 2021 Free Software Foundation, Inc.",
     ...         "The tool keeps a log of each change and answers all of the", "comments", "Comments"]
@@ -870,18 +874,33 @@ def _keep_written_text(lines: _Lines, verdicts: list[str | None], catalogue: Cat
         if verdict is not None and catalogue.families.get(verdict) not in TEMPLATE_FAMILIES:
             verdicts[index] = None
             kept.append(index)
-    # neighbours as the catalogue leaves them, so that the output, where they still are, reads the same
-    left = [verdict is None for verdict in verdicts]
+    pieces = _sentence_pieces(lines, verdicts)
+    for index in pieces:
+        verdicts[index] = None
+    return sorted(kept + pieces)
+
+
+def _sentence_pieces(lines: _Lines, verdicts: Sequence[str | None]) -> list[int]:
+    """Lines a rule hit that a wrapped sentence runs into or out of: the neighbour is kept and wraps onto them.
+
+    Neighbours are taken as the verdicts leave them, so that the output, where
+    they still are, reads the same.
+
+    >>> text = ["The tool keeps a log of each change and answers all of the", "comments", "Comments"]
+    >>> lines = _Lines.of(text, [match_key(line) for line in text], StripConfig(context=False), None, None)
+    >>> _sentence_pieces(lines, [None, "comment-count", "comment-count"])
+    [1]
+    """
     wraps, lower = lines.wraps.tolist(), lines.lower.tolist()
+    pieces = []
     for index, verdict in enumerate(verdicts):
         if verdict is None:
             continue
-        continues = index > 0 and left[index - 1] and wraps[index - 1] and lower[index]
-        goes_on = index + 1 < len(verdicts) and left[index + 1] and wraps[index] and lower[index + 1]
+        continues = index > 0 and verdicts[index - 1] is None and wraps[index - 1] and lower[index]
+        goes_on = index + 1 < len(verdicts) and verdicts[index + 1] is None and wraps[index] and lower[index + 1]
         if continues or goes_on:
-            verdicts[index] = None
-            kept.append(index)
-    return sorted(kept)
+            pieces.append(index)
+    return pieces
 
 
 def _keep_tables(paragraphs: Sequence[str], verdicts: list[str | None]) -> list[int]:
