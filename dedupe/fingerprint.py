@@ -1,12 +1,22 @@
 """Paragraph fingerprints: exact hashes, batched MinHash signatures, LSH band keys.
 
-Everything here works on whole batches of paragraphs as numpy arrays; there is
-no Python object per shingle. The MinHash follows datasketch's ``affine32``
-scheme exactly (same permutation parameters for the same seed, the same
-MurmurHash3 pre-mix, ``a*h + b mod 2**32``), with :func:`shingle_hash32` as the
-hash function, so a signature computed here equals
-``datasketch.MinHash(num_perm, seed, hashfunc=shingle_hash32)`` fed the same
-shingles and can go straight into ``datasketch.MinHashLSH``.
+Everything here works on whole batches of paragraphs; there is no Python
+object per shingle. Two signature schemes give ``num_perm`` 32-bit slots whose
+share of equal slots estimates the Jaccard similarity of two keys' shingles:
+
+* ``datasketch`` follows datasketch's ``affine32`` MinHash exactly (same
+  permutation parameters for the same seed, the same MurmurHash3 pre-mix,
+  ``a*h + b mod 2**32``), with :func:`shingle_hash32` as the hash function,
+  so a signature computed here equals
+  ``datasketch.MinHash(num_perm, seed, hashfunc=shingle_hash32)`` fed the same
+  shingles and can go straight into ``datasketch.MinHashLSH``;
+* ``oph`` is one permutation hashing with optimal densification: one hash per
+  shingle instead of ``num_perm``.
+
+The work runs in compiled kernels (:mod:`dedupe.kernels`, numba) once a
+fingerprinter has seen :data:`KERNEL_MIN_CHARS` characters, and in numpy
+before that (loading the kernels costs more than small inputs take); both
+give the same numbers, bit for bit.
 
 >>> fp = Fingerprinter(num_perm=16)
 >>> batch = fp.fingerprint(["the cat sat on the mat", "the cat sat on a mat", "hello"])
@@ -18,20 +28,45 @@ True
 
 from __future__ import annotations
 
+import functools
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from types import ModuleType
+from typing import Literal
 
 import numpy as np
 import xxhash
 
-#: Identifies the shingle hashing and permutation scheme; an index built with
-#: another scheme is not comparable.
-HASH_SCHEME = "rk64-char|xxh3-word/affine32-v2"
+logger = logging.getLogger(__name__)
+
+Scheme = Literal["datasketch", "oph"]
+#: The signature schemes, and the one used unless another is asked for.
+SCHEMES: tuple[Scheme, ...] = ("datasketch", "oph")
+SCHEME: Scheme = "datasketch"
+#: Identifies the shingle hashing and permutation scheme of each; an index
+#: built with another scheme is not comparable.
+HASH_SCHEMES = {
+    "datasketch": "rk64-char|xxh3-word/affine32-v2",
+    "oph": "rk64-char|xxh3-word/oph-optimal-densification-v1",
+}
+HASH_SCHEME = HASH_SCHEMES[SCHEME]
+#: Characters of keys a fingerprinter takes in numpy before it loads the
+#: compiled kernels: loading numba and the cached kernels costs about 0.3 s
+#: of CPU in a process (1.6 s to compile them on a machine's first run), as
+#: much as numpy takes for ~1.5 million characters.
+KERNEL_MIN_CHARS = 1 << 21
 
 _U32 = np.uint32
 _U64 = np.uint64
 _ROLL = _U64(0x9E3779B97F4A7C15)  # odd 64-bit multiplier (golden ratio)
+_POINT_SALT = _U64(0x632BE59BD9B4E019)
 _BAND_MUL = _U64(0xBF58476D1CE4E5B9)
+_MASK32 = _U64(0xFFFFFFFF)
+_EMPTY = _U32(0xFFFFFFFF)
+_DRAW_MUL = _U64(0xD6E8FEB86659FD93)
+_DRAW_SALT = _U64(0xA0761D6478BD642F)
+_TABLED_DRAWS = 32  # dedupe.kernels.TABLED_DRAWS, without importing numba
 # Rows of the shingle x permutation product computed at once: 32k rows of
 # 128 permutations is 16 MB, large enough to vectorise well, small enough to
 # keep memory flat whatever the batch size.
@@ -112,7 +147,7 @@ def _mix_points(points: np.ndarray) -> np.ndarray:
     # Code points are small integers; mixing them first spreads every bit of
     # the rolling hash instead of leaning on the finaliser alone.
     with np.errstate(over="ignore"):
-        return _fmix64(points.astype(_U64) * _ROLL + _U64(0x632BE59BD9B4E019))
+        return _fmix64(points.astype(_U64) * _ROLL + _POINT_SALT)
 
 
 def shingles(key: str, ngram: int, kind: str = "word") -> list[bytes]:
@@ -186,8 +221,84 @@ class Fingerprints:
     bands: np.ndarray  # uint64[m, bands]
 
 
+@functools.cache
+def load_kernels() -> ModuleType | None:
+    """The compiled kernels (:mod:`dedupe.kernels`), or None when numba is not installed.
+
+    Imported once per process, on first use: numba and the kernels take
+    about 0.3 s to load (and 1.6 s to compile on a machine's first run,
+    cached after that).
+
+    >>> load_kernels() is None or hasattr(load_kernels(), "affine_minhash")
+    True
+    """
+    try:
+        from . import kernels
+    except ImportError as exc:  # no numba wheel for this platform: numpy gives the same numbers
+        logger.info("compiled fingerprint kernels unavailable (%s); using numpy", exc)
+        return None
+    return kernels
+
+
+def oph_salt(seed: int) -> int:
+    """The 64-bit salt one permutation hashing mixes shingle hashes with, from a seed.
+
+    >>> oph_salt(1) != oph_salt(2)
+    True
+    """
+    return int(_fmix64(np.array([seed], dtype=_U64) * _ROLL + _POINT_SALT)[0])
+
+
+def _draws(bins: np.ndarray, attempt: int, salt: int, width: int) -> np.ndarray:
+    """Densification draw ``attempt`` of each bin in ``bins``: a bin in ``[0, width)``."""
+    with np.errstate(over="ignore"):
+        mixed = _fmix64(((bins.astype(_U64) << _U64(32)) | _U64(attempt)) * _DRAW_MUL + (_U64(salt) ^ _DRAW_SALT))
+        return (((mixed >> _U64(32)) * _U64(width)) >> _U64(32)).astype(np.int64)
+
+
+def draw_table(width: int, salt: int) -> np.ndarray:
+    """The first densification draws of every bin (as :func:`dedupe.kernels.draw_table`).
+
+    >>> draw_table(16, 7).shape
+    (16, 32)
+    """
+    table = np.column_stack([_draws(np.arange(width), attempt, salt, width) for attempt in range(_TABLED_DRAWS)])
+    return table.astype(np.uint8 if width <= 256 else np.uint16)
+
+
+def _one_permutation_minhash(hashes: np.ndarray, counts: np.ndarray, salt: int, width: int) -> np.ndarray:
+    """numpy twin of :func:`dedupe.kernels.one_permutation_minhash` (same numbers)."""
+    keys = counts.shape[0]
+    out = np.full((keys, width), _EMPTY, dtype=_U32)
+    if not keys:
+        return out
+    with np.errstate(over="ignore"):
+        mixed = _fmix64(hashes.astype(_U64) ^ _U64(salt))
+    slot = ((mixed >> _U64(32)) * _U64(width)) >> _U64(32)
+    value = np.minimum(mixed & _MASK32, _U64(0xFFFFFFFE)).astype(_U32)
+    np.minimum.at(out, (np.repeat(np.arange(keys), counts), slot.astype(np.int64)), value)
+    filled = out != _EMPTY
+    donor = np.broadcast_to(np.arange(width), (keys, width)).copy()
+    rows, bins = np.nonzero(~filled)
+    table = draw_table(width, salt)
+    attempt = 0
+    while rows.shape[0]:
+        drawn = table[bins, attempt].astype(np.int64) if attempt < _TABLED_DRAWS else _draws(bins, attempt, salt, width)
+        hit = filled[rows, drawn]
+        donor[rows[hit], bins[hit]] = drawn[hit]
+        rows, bins = rows[~hit], bins[~hit]
+        attempt += 1
+    return np.take_along_axis(out, donor, axis=1)
+
+
 class Fingerprinter:
     """Computes :class:`Fingerprints` for batches of match keys.
+
+    ``scheme`` is one of :data:`SCHEMES`. ``compiled`` chooses between the
+    compiled kernels and numpy, which give the same numbers: None uses the
+    kernels once :data:`KERNEL_MIN_CHARS` characters have been seen (and
+    numpy throughout where numba is not installed), True from the first
+    batch, False never.
 
     >>> Fingerprinter(num_perm=8, bands=2).fingerprint(["one two three four five six seven eight"]).bands.shape
     (1, 2)
@@ -203,21 +314,37 @@ class Fingerprinter:
         bands: int = 0,
         shingle: str = "char",
         max_length: int = 100_000,
+        scheme: str = SCHEME,
+        compiled: bool | None = None,
     ) -> None:
         if shingle not in ("char", "word"):
             raise ValueError("shingle must be 'char' or 'word'")
+        if scheme not in SCHEMES:
+            raise ValueError(f"scheme must be one of {', '.join(SCHEMES)}")
         self.num_perm = num_perm
         self.seed = seed
         self.ngram = ngram
         self.shingle = shingle
+        self.scheme = scheme
+        self.compiled = compiled
         # min_length counts characters of the key for char shingles, words for word shingles
         self.min_length = max(min_length, ngram)
         self.max_length = max_length
         self.a, self.b = permutations(num_perm, seed)
+        self.salt = oph_salt(seed)
         if bands:
             self.bands, self.rows = bands, num_perm // bands
         else:
             self.bands, self.rows = optimal_bands(threshold, num_perm)
+        self._chars_seen = 0
+        self._draws: np.ndarray | None = None
+
+    def _kernels(self, chars: int) -> ModuleType | None:
+        """The compiled kernels for a batch of ``chars`` characters, or None for numpy."""
+        self._chars_seen += chars
+        if self.compiled is False or (self.compiled is None and self._chars_seen < KERNEL_MIN_CHARS):
+            return None
+        return load_kernels()
 
     def fingerprint(
         self, keys: Sequence[str], exact_keys: Sequence[str] | None = None, with_bands: bool = True
@@ -229,25 +356,39 @@ class Fingerprinter:
         """
         source = keys if exact_keys is None else exact_keys
         exact = np.fromiter((exact_hash(k) for k in source), dtype=_U64, count=len(keys))
+        lengths = np.fromiter(map(len, keys), dtype=np.int64, count=len(keys))
         if self.shingle == "char":
-            minhashed = np.fromiter((self.min_length <= len(k) <= self.max_length for k in keys),
-                                    dtype=bool, count=len(keys))
-            hashes, counts = self._char_shingles([k for k, m in zip(keys, minhashed) if m])
+            minhashed = (lengths >= self.min_length) & (lengths <= self.max_length)
         else:
-            minhashed = np.fromiter((len(k) <= self.max_length and len(k.split()) >= self.min_length
-                                     for k in keys), dtype=bool, count=len(keys))
-            hashes, counts = self._word_shingles([k for k, m in zip(keys, minhashed) if m])
-        signatures = self._signatures(hashes, counts)
-        bands = self.band_keys(signatures) if with_bands else np.empty((signatures.shape[0], 0), _U64)
+            minhashed = np.fromiter((length <= self.max_length and len(k.split()) >= self.min_length
+                                     for k, length in zip(keys, lengths)), dtype=bool, count=len(keys))
+        chosen = [k for k, m in zip(keys, minhashed) if m]
+        kernels = self._kernels(int(lengths[minhashed].sum()))
+        if self.shingle == "char":
+            hashes, counts = self._char_shingles(chosen, kernels)
+        else:
+            hashes, counts = self._word_shingles(chosen)
+        signatures = self._signatures(hashes, counts, kernels)
+        if not with_bands:
+            bands = np.empty((signatures.shape[0], 0), _U64)
+        elif kernels is not None:
+            bands = kernels.band_keys(signatures, self.bands, self.rows)
+        else:
+            bands = self.band_keys(signatures)
         return Fingerprints(exact, minhashed, signatures, bands)
 
-    def _char_shingles(self, keys: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """All character n-gram hashes of all keys, in one vectorised pass."""
+    def _char_shingles(self, keys: list[str], kernels: ModuleType | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """All character n-gram hashes of all keys, in one pass over their code points."""
         n = self.ngram
         if not keys:
             return np.empty(0, _U32), np.empty(0, np.int64)
-        lengths = np.fromiter((len(k) for k in keys), dtype=np.int64, count=len(keys))
+        lengths = np.fromiter(map(len, keys), dtype=np.int64, count=len(keys))
         points = np.frombuffer("".join(keys).encode("utf-32-le"), dtype=np.uint32)
+        counts = lengths - n + 1
+        if kernels is not None:
+            starts = np.zeros(len(keys) + 1, dtype=np.int64)
+            np.cumsum(lengths, out=starts[1:])
+            return kernels.char_shingle_hashes(points, starts, n), counts
         mixed = _mix_points(points)
         total = points.shape[0]
         windows = total - n + 1
@@ -258,7 +399,6 @@ class Fingerprinter:
         hashed = (_fmix64(combined) & _U64(0xFFFFFFFF)).astype(_U32)
         # keep the windows that lie inside one key
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-        counts = lengths - n + 1
         index = np.repeat(starts, counts) + (np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts))
         return hashed[index], counts
 
@@ -276,7 +416,21 @@ class Fingerprinter:
         counts = np.fromiter((p.shape[0] for p in parts), dtype=np.int64, count=len(parts))
         return (np.concatenate(parts) if parts else np.empty(0, _U32)), counts
 
-    def _signatures(self, hashes: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    def _signatures(self, hashes: np.ndarray, counts: np.ndarray, kernels: ModuleType | None = None) -> np.ndarray:
+        """One signature row per key from the keys' shingle hashes, back to back."""
+        if kernels is not None:
+            starts = np.zeros(counts.shape[0] + 1, dtype=np.int64)
+            np.cumsum(counts, out=starts[1:])
+            if self.scheme == "oph":
+                if self._draws is None:
+                    self._draws = kernels.draw_table(self.num_perm, self.salt)
+                return kernels.one_permutation_minhash(hashes, starts, self.salt, self._draws)
+            return kernels.affine_minhash(hashes, starts, self.a, self.b)
+        if self.scheme == "oph":
+            return _one_permutation_minhash(hashes, counts, self.salt, self.num_perm)
+        return self._affine_signatures(hashes, counts)
+
+    def _affine_signatures(self, hashes: np.ndarray, counts: np.ndarray) -> np.ndarray:
         """Per-paragraph minima of the permuted shingle hashes, a chunk of shingles at a time."""
         out = np.empty((counts.shape[0], self.num_perm), dtype=_U32)
         ends = np.cumsum(counts)

@@ -9,9 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedupe.fingerprint import (
+    KERNEL_MIN_CHARS,
+    SCHEMES,
     Fingerprinter,
     char_shingle_hash32,
     jaccard_estimate,
+    load_kernels,
     optimal_bands,
     permutations,
     shingle_hash32,
@@ -95,3 +98,63 @@ def test_optimal_bands_divide_num_perm(threshold):
     assert bands * rows == 128
     # the S-curve's midpoint sits near the threshold
     assert abs((1 / bands) ** (1 / rows) - threshold) < 0.15
+
+
+kernels_needed = pytest.mark.skipif(load_kernels() is None, reason="numba is not installed")
+unicode_keys = st.lists(st.text(st.characters(codec="utf-8"), min_size=0, max_size=300), min_size=0, max_size=12)
+
+
+@kernels_needed
+@given(unicode_keys, st.integers(1, 8), st.sampled_from([16, 128, 320]), st.integers(0, 2**31),
+       st.sampled_from(SCHEMES), st.sampled_from(["char", "word"]))
+@settings(max_examples=120, deadline=None)
+def test_compiled_kernels_equal_numpy(keys, ngram, num_perm, seed, scheme, shingle):
+    made = {compiled: Fingerprinter(num_perm=num_perm, seed=seed, ngram=ngram, min_length=ngram, shingle=shingle,
+                                    scheme=scheme, bands=num_perm // 8, compiled=compiled)
+            for compiled in (False, True)}
+    numpy, compiled = (made[flag].fingerprint(keys) for flag in (False, True))
+    for field in ("exact", "minhashed", "signatures", "bands"):
+        assert np.array_equal(getattr(numpy, field), getattr(compiled, field)), field
+
+
+@kernels_needed
+@given(st.lists(st.text(min_size=20, max_size=200), min_size=1, max_size=5), st.integers(2, 8), st.integers(0, 2**31))
+@settings(max_examples=30, deadline=None)
+def test_compiled_signatures_equal_datasketch(texts, ngram, seed):
+    batch = Fingerprinter(seed=seed, ngram=ngram, compiled=True).fingerprint(texts)
+    for key, ours in zip(texts, batch.signatures):
+        theirs = MinHash(num_perm=128, seed=seed, hashfunc=char_shingle_hash32)
+        theirs.update_batch(shingles(key, ngram, "char"))
+        assert np.array_equal(ours, theirs.hashvalues)
+
+
+def test_kernels_take_over_after_enough_characters():
+    fp = Fingerprinter(num_perm=16)
+    key = "a paragraph long enough to be fingerprinted " * 100
+    first = fp.fingerprint([key])
+    assert fp._chars_seen < KERNEL_MIN_CHARS
+    many = fp.fingerprint([key] * (KERNEL_MIN_CHARS // len(key) + 1))
+    assert fp._chars_seen >= KERNEL_MIN_CHARS
+    assert np.array_equal(many.signatures[-1], first.signatures[0])
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_every_scheme_estimates_jaccard(scheme):
+    rng = np.random.default_rng(5)
+    alphabet = np.array(list("abcdefghij"))
+    errors = []
+    for _ in range(60):
+        base = "".join(rng.choice(alphabet, 400))
+        cut = int(rng.integers(0, 400))
+        edited = base[:cut] + "".join(rng.choice(alphabet, int(rng.integers(0, 300)))) + base[cut + 100:]
+        batch = Fingerprinter(scheme=scheme).fingerprint([base, edited])
+        first, second = (set(shingles(k, 5, "char")) for k in (base, edited))
+        exact = len(first & second) / len(first | second)
+        errors.append(jaccard_estimate(batch.signatures[0], batch.signatures[1]) - exact)
+    # 128 slots: the standard error of one estimate is at most 0.044
+    assert abs(float(np.mean(errors))) < 0.02 and float(np.std(errors)) < 0.07
+
+
+def test_unknown_scheme_is_refused():
+    with pytest.raises(ValueError, match="scheme must be one of"):
+        Fingerprinter(scheme="simhash")
