@@ -68,6 +68,11 @@ class Shingle(str, Enum):
     word = "word"
 
 
+class Scheme(str, Enum):
+    datasketch = "datasketch"
+    oph = "oph"
+
+
 class Engine(str, Enum):
     local = "local"
     dask = "dask"
@@ -369,6 +374,7 @@ def clean(
     num_perm: Annotated[Optional[int], typer.Option("--num-perm", min=2, help="MinHash permutations." + _default(DedupConfig, "num_perm"))] = None,
     shingle: Annotated[Optional[Shingle], typer.Option("--shingle", help="Shingle kind: character or word n-grams." + _default(DedupConfig, "shingle"))] = None,
     ngram: Annotated[Optional[int], typer.Option("--ngram", min=1, help="Characters (or words) per shingle." + _default(DedupConfig, "ngram"))] = None,
+    scheme: Annotated[Optional[Scheme], typer.Option("--scheme", help="MinHash signatures: datasketch's (a permutation per slot) or one permutation hashing (one hash per shingle)." + _default(DedupConfig, "scheme"))] = None,
     bands: Annotated[Optional[int], typer.Option("--bands", min=0, help="LSH bands (0: chosen from the threshold)." + _default(DedupConfig, "bands"))] = None,
     boilerplate_docs: Annotated[Optional[int], typer.Option("--boilerplate-docs", min=2, help="A paragraph in this many documents is boilerplate: every copy goes." + _default(DedupConfig, "boilerplate_docs"))] = None,
     boilerplate_sites: Annotated[Optional[int], typer.Option("--boilerplate-sites", min=2, help="With URLs: a paragraph on this many sites is boilerplate." + _default(DedupConfig, "boilerplate_sites"))] = None,
@@ -403,7 +409,7 @@ def clean(
          "max_document_bytes": max_document_bytes},
         {
             "dedup": {"threshold": threshold, "num_perm": num_perm, "ngram": ngram, "bands": bands,
-                      "shingle": shingle.value if shingle else None,
+                      "shingle": shingle.value if shingle else None, "scheme": scheme.value if scheme else None,
                       "boilerplate_docs": boilerplate_docs, "boilerplate_sites": boilerplate_sites,
                       "min_kept": min_kept, "novel_chars": novel_chars, "keep": keep.value if keep else None,
                       "related_evidence": related_evidence, "typo_words": typo_words,

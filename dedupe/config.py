@@ -55,6 +55,10 @@ SHINGLE = "char"
 NGRAM = 5
 NUM_PERM = 128
 SEED = 1
+#: MinHash signature scheme: ``datasketch`` (one affine permutation per slot,
+#: equal to datasketch's MinHash) or ``oph`` (one permutation hashing with
+#: optimal densification: one hash per shingle).
+SCHEME = "datasketch"
 #: Estimated Jaccard similarity (character 5-grams) at or above which two
 #: paragraphs are copies. Reposts of syndication_dev edited with a changed
 #: word or two sit at 0.6-0.9; unrelated paragraphs below 0.1.
@@ -143,6 +147,7 @@ def parse_size(value: str | int) -> int:
 
 KeepPolicy = Literal["first", "earliest", "longest"]
 ShingleKind = Literal["char", "word"]
+SignatureScheme = Literal["datasketch", "oph"]
 CommentsPolicy = Literal["keep", "drop"]
 
 
@@ -417,6 +422,8 @@ class DedupConfig:
         ngram: characters (or words) per shingle.
         num_perm: MinHash permutations.
         seed: MinHash permutation seed (datasketch's meaning).
+        scheme: MinHash signature scheme: ``datasketch`` (equal to
+            datasketch's MinHash) or ``oph`` (one permutation hashing).
         threshold: estimated Jaccard at or above which paragraphs are copies.
         short_chars, short_threshold: paragraphs shorter than ``short_chars``
             characters need ``short_threshold`` (if higher).
@@ -449,6 +456,7 @@ class DedupConfig:
     ngram: int = NGRAM
     num_perm: int = NUM_PERM
     seed: int = SEED
+    scheme: SignatureScheme = SCHEME
     threshold: float = THRESHOLD
     short_chars: int = SHORT_CHARS
     short_threshold: float = SHORT_THRESHOLD
@@ -488,6 +496,7 @@ class DedupConfig:
                 f"dedup.bands ({self.bands}) must divide dedup.num_perm ({self.num_perm})",
             )
         _check(self.shingle in ("char", "word"), "dedup.shingle must be 'char' or 'word'")
+        _check(self.scheme in ("datasketch", "oph"), "dedup.scheme must be 'datasketch' or 'oph'")
         _check(
             self.min_minhash_length >= self.ngram,
             "dedup.min_minhash_length must be at least dedup.ngram",

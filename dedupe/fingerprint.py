@@ -30,20 +30,20 @@ from __future__ import annotations
 
 import functools
 import logging
+import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Literal
 
 import numpy as np
 import xxhash
 
+from .config import SCHEME, SignatureScheme
+
 logger = logging.getLogger(__name__)
 
-Scheme = Literal["datasketch", "oph"]
-#: The signature schemes, and the one used unless another is asked for.
-SCHEMES: tuple[Scheme, ...] = ("datasketch", "oph")
-SCHEME: Scheme = "datasketch"
+#: The signature schemes (:class:`dedupe.config.DedupConfig`'s ``scheme``).
+SCHEMES: tuple[SignatureScheme, ...] = typing.get_args(SignatureScheme)
 #: Identifies the shingle hashing and permutation scheme of each; an index
 #: built with another scheme is not comparable.
 HASH_SCHEMES = {

@@ -91,6 +91,7 @@ def parameters(config: CleanConfig) -> dict[str, Any]:
         "min_minhash_length": d.min_minhash_length,
         "max_minhash_chars": d.max_minhash_chars,
         "hash_scheme": "murmur3-fmix32+affine32-mersenne61 / xxh3-64 exact",
+        "scheme": d.scheme,
         "normalizer_version": NORMALIZER_VERSION,
         "normalize": dataclasses.asdict(config.normalize),
         "ftfy_version": ftfy.__version__,
@@ -524,7 +525,7 @@ def _manifest_problem(manifest: dict[str, Any]) -> str | None:
 
 #: Parameters as the user sets them: flags where there is one, else the configuration's name.
 SETTING_NAMES = {
-    "shingle": "--shingle", "ngram": "--ngram", "num_perm": "--num-perm", "seed": "dedup.seed",
+    "shingle": "--shingle", "ngram": "--ngram", "num_perm": "--num-perm", "seed": "dedup.seed", "scheme": "--scheme",
     "min_minhash_length": "dedup.min_minhash_length", "max_minhash_chars": "dedup.max_minhash_chars",
 }
 #: Parameters derived from the settings above and from --threshold / --bands: checked after them,

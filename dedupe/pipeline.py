@@ -367,7 +367,7 @@ class _Worker:
         d = config.dedup
         self.fingerprinter = Fingerprinter(
             num_perm=d.num_perm, seed=d.seed, ngram=d.ngram, min_length=d.min_minhash_length,
-            threshold=d.threshold, bands=d.bands, shingle=d.shingle, max_length=d.max_minhash_chars,
+            threshold=d.threshold, bands=d.bands, shingle=d.shingle, max_length=d.max_minhash_chars, scheme=d.scheme,
         )
         self.templates: TemplateTable | None = None
         self._templates_dir: str | None = None

@@ -8,6 +8,7 @@ from datasketch import MinHash, MinHashLSH
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dedupe import CleanConfig, Cleaner, DedupConfig
 from dedupe.fingerprint import (
     KERNEL_MIN_CHARS,
     SCHEMES,
@@ -21,6 +22,9 @@ from dedupe.fingerprint import (
     shingles,
 )
 from dedupe.normalize import match_key
+
+from .conftest import ARTICLE, OTHER, SEEDS
+from .test_cli import invoke
 
 words = st.lists(st.sampled_from("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu "
                                  "über café 東京 ж 0".split()), min_size=8, max_size=60)
@@ -158,3 +162,25 @@ def test_every_scheme_estimates_jaccard(scheme):
 def test_unknown_scheme_is_refused():
     with pytest.raises(ValueError, match="scheme must be one of"):
         Fingerprinter(scheme="simhash")
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_a_clean_run_records_the_similarity_of_its_configured_scheme(scheme):
+    edited = ARTICLE[1].replace("about 40,000 homes", "roughly 40,000 homes")
+    docs = [{"id": "a", "text": "\n".join(ARTICLE)}, {"id": "b", "text": "\n".join([edited] + OTHER)}]
+    cleaner = Cleaner(CleanConfig(dedup=DedupConfig(scheme=scheme)))
+    (dup,) = [r for res in cleaner.run(docs) for r in res.removals if r.reason == "duplicate"]
+    sig = Fingerprinter(scheme=scheme).fingerprint([match_key(ARTICLE[1]), match_key(edited)]).signatures
+    assert dup.rule == "minhash" and dup.similarity == jaccard_estimate(sig[0], sig[1])
+
+
+def test_the_scheme_option_gives_the_same_output_whatever_the_jobs(runner, tmp_path):
+    outputs = []
+    for jobs in (1, 2):
+        out, rec = tmp_path / f"o{jobs}.jsonl", tmp_path / f"r{jobs}.jsonl"
+        result = invoke(runner, "clean", SEEDS, "-o", out, "--removed", rec, "--jobs", jobs, "--scheme", "oph", "-q")
+        assert result.exit_code == 0, result.output
+        outputs.append((out.read_bytes(), rec.read_bytes()))
+    assert outputs[0] == outputs[1]
+    result = invoke(runner, "clean", SEEDS, "-o", tmp_path / "x.jsonl", "--scheme", "simhash", "-q")
+    assert result.exit_code == 2 and "simhash" in result.output
