@@ -1,6 +1,6 @@
 """Benchmark runs on corpus size: dedupe against the floor and against its peers.
 
-    python benchmarks/scale.py [--sizes 1000,10000,100000] [--peer-sample 2000] [--plot]
+    python benchmarks/scale.py [--sizes 1000,10000,100000] [--peer-sample 2000] [--plot] [--no-clean]
 
 For each size a deterministic corpus is generated (``make_corpus.py``) and, in
 the same process run and on the same data, measured:
@@ -9,10 +9,17 @@ the same process run and on the same data, measured:
    paragraph — the least any paragraph-level tool must do;
 2. **fingerprint**: dedupe's fingerprint stage alone (match key, character
    5-gram shingles, 128-permutation MinHash, band keys) over every paragraph;
-3. **peers on the same shingles**: datasketch ``MinHash.bulk`` and per-shingle
-   ``update`` (on a sample of paragraphs, scaled to the whole), rensa's batch
-   path ``digest_matrix_from_token_sets`` (when rensa is installed:
-   ``pip install 'dedupe-corpus[bench]'``);
+3. **fingerprints from keys, on the same shingles**: dedupe's ``Fingerprinter``
+   for each signature scheme, in numpy and in the compiled kernels (loaded
+   before the clock starts; the load and the first-run compilation are
+   measured apart, in child processes with an empty and a filled cache),
+   rensa's batch paths (when rensa is installed: ``pip install
+   'dedupe-corpus[bench]'``) given the shingles as byte strings
+   (``digest_matrix_from_token_sets``) and as the very shingle hashes dedupe
+   computes (``digest_matrix_from_flat_token_hashes``, and its one-permutation
+   ``_rho`` variant), over the minhashed paragraphs of the first 20,000
+   documents in batches of 8,192; datasketch ``MinHash.bulk`` and per-shingle
+   ``update`` on a sample. Per-paragraph costs are scaled to the whole corpus;
 4. **dedupe clean end to end**, ``--jobs 1`` and ``--jobs 2``, as a child
    process, with the peak memory of its largest process (main or worker).
 
@@ -40,11 +47,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from dedupe.config import DedupConfig  # noqa: E402
-from dedupe.fingerprint import Fingerprinter, char_shingle_hash32, shingles  # noqa: E402
+from dedupe.fingerprint import SCHEMES, Fingerprinter, char_shingle_hash32, load_kernels, shingles  # noqa: E402
 from dedupe.normalize import match_key  # noqa: E402
 from make_corpus import write  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out"
+#: Paragraphs per fingerprinting call, as the pipeline's batches give them.
+PEER_BATCH = 8192
 
 
 def cpu() -> float:
@@ -96,15 +105,50 @@ def fingerprint_stage(path: Path) -> tuple[float, int]:
 
 
 def peers(keys: list[str], sample: int) -> dict[str, float]:
-    """CPU seconds per minhashed paragraph for each peer, on the same shingles."""
+    """CPU seconds per minhashed paragraph for dedupe's schemes and each peer, on the same shingles."""
     d = DedupConfig()
     eligible = [k for k in keys if d.min_minhash_length <= len(k) <= d.max_minhash_chars]
+    batches = [eligible[i : i + PEER_BATCH] for i in range(0, len(eligible), PEER_BATCH)]
+    out: dict[str, float] = {}
+    for scheme in SCHEMES:
+        for compiled in (True, False):
+            fp = Fingerprinter(num_perm=d.num_perm, seed=d.seed, ngram=d.ngram, min_length=d.min_minhash_length,
+                               threshold=d.threshold, shingle=d.shingle, scheme=scheme, compiled=compiled)
+            if compiled and load_kernels() is None:
+                continue
+            started = cpu()
+            for batch in batches:
+                fp.fingerprint(batch)
+            out[f"dedupe {scheme}, {'compiled' if compiled else 'numpy'}"] = (cpu() - started) / len(eligible)
+    try:
+        from rensa import RMinHash
+    except ImportError:
+        RMinHash = None
+    if RMinHash is not None:
+        fp = Fingerprinter(ngram=d.ngram, min_length=d.min_minhash_length, compiled=False)
+        spent = {"rensa, shingles as bytes": 0.0, "rensa, dedupe's shingle hashes": 0.0,
+                 "rensa rho, dedupe's shingle hashes": 0.0}
+        for batch in batches:
+            sets = [shingles(k, d.ngram, "char") for k in batch]
+            hashes, counts = fp._char_shingles(batch)
+            flat = hashes.astype(np.uint64)
+            offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.uint64)
+            for name, call in (
+                ("rensa, shingles as bytes", lambda: RMinHash.digest_matrix_from_token_sets(sets, d.num_perm, d.seed)),
+                ("rensa, dedupe's shingle hashes",
+                 lambda: RMinHash.digest_matrix_from_flat_token_hashes(flat, offsets, d.num_perm, d.seed)),
+                ("rensa rho, dedupe's shingle hashes",
+                 lambda: RMinHash.digest_matrix_from_flat_token_hashes_rho(flat, offsets, d.num_perm, d.seed)),
+            ):
+                started = cpu()
+                call()
+                spent[name] += cpu() - started
+        out.update({name: seconds / len(eligible) for name, seconds in spent.items()})
+    from datasketch import MinHash
+
     rng = np.random.default_rng(0)
     chosen = [eligible[i] for i in sorted(rng.choice(len(eligible), min(sample, len(eligible)), replace=False))]
     sets = [shingles(k, d.ngram, "char") for k in chosen]
-    out: dict[str, float] = {}
-    from datasketch import MinHash
-
     started = cpu()
     MinHash.bulk(sets, num_perm=d.num_perm, seed=d.seed, hashfunc=char_shingle_hash32)
     out["datasketch MinHash.bulk"] = (cpu() - started) / len(sets)
@@ -115,18 +159,27 @@ def peers(keys: list[str], sample: int) -> dict[str, float]:
         for shingle in s:
             m.update(shingle)
     out["datasketch update per shingle"] = (cpu() - started) / len(few)
-    fp = Fingerprinter()
-    started = cpu()
-    fp.fingerprint(chosen)
-    out["dedupe Fingerprinter (same sample)"] = (cpu() - started) / len(chosen)
-    try:
-        from rensa import RMinHash
-    except ImportError:
-        return out
-    started = cpu()
-    RMinHash.digest_matrix_from_token_sets(sets, d.num_perm, d.seed)
-    out["rensa digest_matrix_from_token_sets"] = (cpu() - started) / len(sets)
     return out
+
+
+def kernel_start() -> dict[str, float]:
+    """CPU seconds a process spends to have the kernels: compiling them (empty cache), loading them."""
+    import tempfile
+
+    script = "from dedupe.fingerprint import load_kernels\nassert load_kernels() is not None\n"
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="dedupe-numba-") as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache, "PYTHONPATH": str(ROOT)}
+        for name in ("compile (first run)", "load (cached)"):
+            baseline = _child_cpu([sys.executable, "-c", "import dedupe.fingerprint"], env)
+            out[name] = _child_cpu([sys.executable, "-c", script], env) - baseline
+    return out
+
+
+def _child_cpu(command: list[str], env: dict[str, str]) -> float:
+    report = subprocess.run([sys.executable, "-c", _MEASURE, *command], check=True, capture_output=True,
+                            text=True, env=env).stdout
+    return float(json.loads(report.strip().splitlines()[-1])["cpu"])
 
 
 # Runs one command and reports its descendants' CPU time and the peak RSS of
@@ -156,10 +209,12 @@ def main() -> None:
     parser.add_argument("--peer-sample", type=int, default=2000)
     parser.add_argument("--plot", action="store_true")
     parser.add_argument("--keep-corpus", action="store_true", help="keep the generated corpora in benchmarks/out")
+    parser.add_argument("--no-clean", action="store_true", help="measure the stages alone, not dedupe clean")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}")
+    start = kernel_start() if load_kernels() is not None else {}
     results = []
     for size in (int(s) for s in args.sizes.split(",")):
         path = OUT / f"corpus-{size}.jsonl"
@@ -168,20 +223,23 @@ def main() -> None:
         floor_s, paragraphs, nbytes = floor(path)
         fp_s, minhashed = fingerprint_stage(path)
         peer = peers(load_keys(path), args.peer_sample)
-        runs = {jobs: clean_run(path, jobs) for jobs in (1, 2)}
+        runs = {} if args.no_clean else {jobs: clean_run(path, jobs) for jobs in (1, 2)}
         mb = nbytes / 1e6
         row = {"documents": size, "paragraphs": paragraphs, "minhashed": minhashed, "mb": mb,
                "floor_cpu": floor_s, "fingerprint_cpu": fp_s, "peers_per_paragraph": peer,
-               "clean": {str(k): v for k, v in runs.items()}}
+               "kernel_start_cpu": start, "clean": {str(k): v for k, v in runs.items()}}
         results.append(row)
         print(f"\n== {size:,} documents, {paragraphs:,} paragraphs ({minhashed:,} minhashed), {mb:.1f} MB")
         print(f"floor (read, split, xxh3 per paragraph)  {floor_s:8.2f} s cpu   {mb / floor_s:7.1f} MB/s")
         print(f"dedupe fingerprint stage                 {fp_s:8.2f} s cpu   {fp_s / floor_s:6.1f}x floor")
-        ours = peer["dedupe Fingerprinter (same sample)"]
+        print("fingerprints from keys, same shingles (est. for the whole corpus from the first 20,000 documents):")
+        ours = peer.get("dedupe datasketch, compiled", peer["dedupe datasketch, numpy"])
         for name, per in peer.items():
             whole = per * minhashed
-            versus = "" if name.startswith("dedupe") else f"dedupe is {per / ours:5.1f}x faster"
-            print(f"  {name:<38} {whole:8.2f} s cpu (est.)  {whole / floor_s:6.1f}x floor  {versus}")
+            versus = "" if name == "dedupe datasketch, compiled" else f"{per / ours:6.2f}x dedupe datasketch, compiled"
+            print(f"  {name:<38} {whole:8.2f} s cpu  {whole / floor_s:6.1f}x floor  {versus}")
+        for name, seconds in start.items():
+            print(f"  kernels, {name:<29} {seconds:8.2f} s cpu per process")
         for jobs, run in runs.items():
             print(f"dedupe clean --jobs {jobs}                     {run['wall']:8.2f} s wall  "
                   f"{run['cpu']:8.2f} s cpu  {run['cpu'] / floor_s:6.1f}x floor (cpu)  "
