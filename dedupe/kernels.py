@@ -26,7 +26,7 @@ import re
 
 import numpy as np
 from numba import njit
-from numba.core.types import Array, bool_, int64, uint8, uint16, uint32, uint64, void  # noqa: F401 (signatures)
+from numba.core.types import Array, boolean, int64, uint8, uint16, uint32, uint64, void  # noqa: F401 (signatures)
 
 _U32 = np.uint32
 _U64 = np.uint64
@@ -258,3 +258,59 @@ def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
     out = np.empty((signatures.shape[0], bands), dtype=_U64)
     _band_keys(np.ascontiguousarray(signatures, dtype=_U32), rows, out)
     return out
+
+
+#: Bits of :func:`match_key_points`' class table.
+WORD_CLASS = 1
+DIGIT_CLASS = 2
+
+
+@_compile("int64(in(uint32), in(uint8), boolean, uint32[::1])")
+def _match_key_points(points, classes, fold_digits, out):  # type: ignore[no-untyped-def]
+    size = 0
+    line_has_words = False
+    in_word = False
+    in_digits = False
+    for point in points:
+        if point == 10:
+            out[size] = point
+            size += 1
+            line_has_words = in_word = in_digits = False
+            continue
+        kind = classes[point]
+        if not kind & WORD_CLASS:
+            in_word = in_digits = False
+            continue
+        if not in_word:
+            if line_has_words:
+                out[size] = 32
+                size += 1
+            in_word = line_has_words = True
+        if fold_digits and kind & DIGIT_CLASS:
+            if not in_digits:
+                out[size] = 48
+                size += 1
+                in_digits = True
+        else:
+            out[size] = point
+            size += 1
+            in_digits = False
+    return size
+
+
+def match_key_points(points: np.ndarray, classes: np.ndarray, fold_digits: bool) -> np.ndarray:
+    """Words of each ``\\n``-separated line, one space apart, digit runs as ``0`` with ``fold_digits``.
+
+    ``points`` are the code points of casefolded NFKC text; ``classes`` gives
+    each code point's :data:`WORD_CLASS` and :data:`DIGIT_CLASS` bits (a
+    code point that is neither, like ``\\n``, separates words).
+
+    >>> classes = np.zeros(0x110000, np.uint8); classes[97:123] = WORD_CLASS; classes[48:58] = 3
+    >>> text = "ab, 12c\\n-- d"
+    >>> out = match_key_points(np.frombuffer(text.encode("utf-32-le"), np.uint32), classes, True)
+    >>> out.tobytes().decode("utf-32-le")
+    'ab 0c\\nd'
+    """
+    out = np.empty(points.shape[0], dtype=_U32)  # a key is never longer than its text
+    size = _match_key_points(np.ascontiguousarray(points, dtype=_U32), classes, fold_digits, out)
+    return out[:size]
