@@ -1,0 +1,48 @@
+"""Start-up: importing dedupe loads only what is used."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import dedupe
+from dedupe import resolve as resolve_function
+from dedupe import strip as strip_function
+
+from .conftest import ROOT
+
+
+def loaded_after(code: str) -> set[str]:
+    """Top-level modules loaded by a fresh interpreter after running ``code``."""
+    script = f"import sys\n{code}\nprint(' '.join(sorted({{m.split('.')[0] for m in sys.modules}})))"
+    out = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True, cwd=ROOT)
+    return set(out.stdout.split())
+
+
+def test_importing_dedupe_loads_no_dependency():
+    assert not loaded_after("import dedupe") & {"numpy", "scipy", "ftfy", "pyarrow", "numba", "xxhash"}
+
+
+def test_fingerprinting_a_little_text_loads_no_compiler():
+    loaded = loaded_after("from dedupe.fingerprint import Fingerprinter\n"
+                          "Fingerprinter().fingerprint(['a paragraph long enough to be fingerprinted'])\n"
+                          "from dedupe.keys import match_keys\nmatch_keys(['A line'])")
+    assert "numpy" in loaded and not loaded & {"numba", "scipy"}
+
+
+def test_public_names_are_the_functions_even_after_their_modules_load():
+    # in a fresh interpreter, the modules load before the names are asked for
+    script = ("import dedupe.pipeline, dedupe.resolve, dedupe.strip\n"
+              "from dedupe import resolve, strip\n"
+              "import dedupe\n"
+              "assert callable(resolve) and callable(strip), (resolve, strip)\n"
+              "assert dedupe.resolve is resolve and dedupe.strip is strip\n"
+              "assert all(getattr(dedupe, name) is not None for name in dedupe.__all__)\n"
+              "assert dedupe.pipeline.Cleaner is dedupe.Cleaner\n")
+    result = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert dedupe.resolve is resolve_function and dedupe.strip is strip_function
+
+
+def test_every_public_name_is_exported_lazily():
+    assert set(dedupe.__all__) == {"__version__", *dedupe._EXPORTS}
