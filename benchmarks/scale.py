@@ -8,7 +8,8 @@ the same process run and on the same data, measured:
 1. **floor**: read the JSONL, split each text on newlines, one xxh3_64 per
    paragraph — the least any paragraph-level tool must do;
 2. **fingerprint**: dedupe's fingerprint stage alone (match key, character
-   5-gram shingles, 128-permutation MinHash, band keys) over every paragraph;
+   5-gram shingles, 128-permutation MinHash, band keys) over every paragraph,
+   with the match keys computed line by line and a batch at a time;
 3. **fingerprints from keys, on the same shingles**: dedupe's ``Fingerprinter``
    for each signature scheme, in numpy and in the compiled kernels (loaded
    before the clock starts; the load and the first-run compilation are
@@ -46,10 +47,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from make_corpus import write  # noqa: E402
+
 from dedupe.config import DedupConfig  # noqa: E402
 from dedupe.fingerprint import SCHEMES, Fingerprinter, char_shingle_hash32, load_kernels, shingles  # noqa: E402
+from dedupe.keys import match_keys  # noqa: E402
 from dedupe.normalize import match_key  # noqa: E402
-from make_corpus import write  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out"
 #: Paragraphs per fingerprinting call, as the pipeline's batches give them.
@@ -85,8 +88,12 @@ def load_keys(path: Path, documents: int = 20_000) -> list[str]:
     return keys
 
 
-def fingerprint_stage(path: Path) -> tuple[float, int]:
-    """Match keys, shingles, signatures and band keys for every paragraph, in batches."""
+def fingerprint_stage(path: Path, batch_keys: bool = False) -> tuple[float, int]:
+    """Match keys, shingles, signatures and band keys for every paragraph, in batches.
+
+    The match keys are computed line by line, or with ``batch_keys`` a batch
+    of lines at a time (:func:`dedupe.keys.match_keys`, the same keys).
+    """
     d = DedupConfig()
     fp = Fingerprinter(num_perm=d.num_perm, seed=d.seed, ngram=d.ngram, min_length=d.min_minhash_length,
                        threshold=d.threshold, shingle=d.shingle)
@@ -95,12 +102,15 @@ def fingerprint_stage(path: Path) -> tuple[float, int]:
     minhashed = 0
     with open(path, "rb") as handle:
         for line in handle:
-            batch.extend(k for k in (match_key(p) for p in json.loads(line)["text"].split("\n")) if k)
-            if len(batch) >= 8192:
-                minhashed += int(fp.fingerprint(batch).minhashed.sum())
+            paragraphs = json.loads(line)["text"].split("\n")
+            batch.extend(paragraphs if batch_keys else (k for k in map(match_key, paragraphs) if k))
+            if len(batch) >= PEER_BATCH:
+                keys = [k for k in match_keys(batch) if k] if batch_keys else batch
+                minhashed += int(fp.fingerprint(keys).minhashed.sum())
                 batch = []
     if batch:
-        minhashed += int(fp.fingerprint(batch).minhashed.sum())
+        keys = [k for k in match_keys(batch) if k] if batch_keys else batch
+        minhashed += int(fp.fingerprint(keys).minhashed.sum())
     return cpu() - started, minhashed
 
 
@@ -133,15 +143,14 @@ def peers(keys: list[str], sample: int) -> dict[str, float]:
             hashes, counts = fp._char_shingles(batch)
             flat = hashes.astype(np.uint64)
             offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.uint64)
-            for name, call in (
-                ("rensa, shingles as bytes", lambda: RMinHash.digest_matrix_from_token_sets(sets, d.num_perm, d.seed)),
-                ("rensa, dedupe's shingle hashes",
-                 lambda: RMinHash.digest_matrix_from_flat_token_hashes(flat, offsets, d.num_perm, d.seed)),
-                ("rensa rho, dedupe's shingle hashes",
-                 lambda: RMinHash.digest_matrix_from_flat_token_hashes_rho(flat, offsets, d.num_perm, d.seed)),
+            for name, call, arguments in (
+                ("rensa, shingles as bytes", RMinHash.digest_matrix_from_token_sets, (sets,)),
+                ("rensa, dedupe's shingle hashes", RMinHash.digest_matrix_from_flat_token_hashes, (flat, offsets)),
+                ("rensa rho, dedupe's shingle hashes", RMinHash.digest_matrix_from_flat_token_hashes_rho,
+                 (flat, offsets)),
             ):
                 started = cpu()
-                call()
+                call(*arguments, d.num_perm, d.seed)
                 spent[name] += cpu() - started
         out.update({name: seconds / len(eligible) for name, seconds in spent.items()})
     from datasketch import MinHash
@@ -222,16 +231,19 @@ def main() -> None:
             write(path, size)
         floor_s, paragraphs, nbytes = floor(path)
         fp_s, minhashed = fingerprint_stage(path)
+        fp_batch_s, _ = fingerprint_stage(path, batch_keys=True)
         peer = peers(load_keys(path), args.peer_sample)
         runs = {} if args.no_clean else {jobs: clean_run(path, jobs) for jobs in (1, 2)}
         mb = nbytes / 1e6
         row = {"documents": size, "paragraphs": paragraphs, "minhashed": minhashed, "mb": mb,
-               "floor_cpu": floor_s, "fingerprint_cpu": fp_s, "peers_per_paragraph": peer,
+               "floor_cpu": floor_s, "fingerprint_cpu": fp_s, "fingerprint_batch_keys_cpu": fp_batch_s,
+               "peers_per_paragraph": peer,
                "kernel_start_cpu": start, "clean": {str(k): v for k, v in runs.items()}}
         results.append(row)
         print(f"\n== {size:,} documents, {paragraphs:,} paragraphs ({minhashed:,} minhashed), {mb:.1f} MB")
         print(f"floor (read, split, xxh3 per paragraph)  {floor_s:8.2f} s cpu   {mb / floor_s:7.1f} MB/s")
         print(f"dedupe fingerprint stage                 {fp_s:8.2f} s cpu   {fp_s / floor_s:6.1f}x floor")
+        print(f"  with batch match keys                  {fp_batch_s:8.2f} s cpu   {fp_batch_s / floor_s:6.1f}x floor")
         print("fingerprints from keys, same shingles (est. for the whole corpus from the first 20,000 documents):")
         ours = peer.get("dedupe datasketch, compiled", peer["dedupe datasketch, numpy"])
         for name, per in peer.items():
