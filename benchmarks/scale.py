@@ -11,6 +11,7 @@ the same process run and on the same data, measured:
    5-gram shingles, 128-permutation MinHash, band keys) over every paragraph,
    with the match keys computed line by line and a batch at a time;
 3. **fingerprints from keys, on the same shingles**: dedupe's ``Fingerprinter``
+   (shingles, signatures and exact hashes, as the pipeline asks for them)
    for each signature scheme, in numpy and in the compiled kernels (loaded
    before the clock starts; the load and the first-run compilation are
    measured apart, in child processes with an empty and a filled cache),
@@ -128,7 +129,7 @@ def peers(keys: list[str], sample: int) -> dict[str, float]:
                 continue
             started = cpu()
             for batch in batches:
-                fp.fingerprint(batch)
+                fp.fingerprint(batch, with_bands=False)  # as the pipeline asks: band keys come from the store
             out[f"dedupe {scheme}, {'compiled' if compiled else 'numpy'}"] = (cpu() - started) / len(eligible)
     try:
         from rensa import RMinHash

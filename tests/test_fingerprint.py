@@ -184,3 +184,15 @@ def test_the_scheme_option_gives_the_same_output_whatever_the_jobs(runner, tmp_p
     assert outputs[0] == outputs[1]
     result = invoke(runner, "clean", SEEDS, "-o", tmp_path / "x.jsonl", "--scheme", "simhash", "-q")
     assert result.exit_code == 2 and "simhash" in result.output
+
+
+@kernels_needed
+@given(st.lists(st.text(max_size=12), max_size=8), st.integers(1, 6))
+@settings(max_examples=80, deadline=None)
+def test_shingle_kernel_hashes_each_window_and_skips_short_keys(keys, ngram):
+    kernels = load_kernels()
+    points = np.frombuffer("".join(keys).encode("utf-32-le"), dtype=np.uint32)
+    starts = np.concatenate([[0], np.cumsum([len(k) for k in keys])]).astype(np.int64)
+    expected = [char_shingle_hash32(key[i : i + ngram].encode("utf-8"))
+                for key in keys for i in range(len(key) - ngram + 1)]
+    assert kernels.char_shingle_hashes(points, starts, ngram).tolist() == expected
