@@ -52,9 +52,9 @@ HASH_SCHEMES = {
 }
 HASH_SCHEME = HASH_SCHEMES[SCHEME]
 #: Characters of keys a fingerprinter takes in numpy before it loads the
-#: compiled kernels: loading numba and the cached kernels costs about 0.3 s
-#: of CPU in a process (1.6 s to compile them on a machine's first run), as
-#: much as numpy takes for ~1.5 million characters.
+#: compiled kernels: loading numba and the cached kernels costs 0.3-0.6 s of
+#: CPU in a process (about 2 s to compile them on a machine's first run), as
+#: much as numpy takes for 2-4 million characters.
 KERNEL_MIN_CHARS = 1 << 21
 
 _U32 = np.uint32
@@ -226,7 +226,7 @@ def load_kernels() -> ModuleType | None:
     """The compiled kernels (:mod:`dedupe.kernels`), or None when numba is not installed.
 
     Imported once per process, on first use: numba and the kernels take
-    about 0.3 s to load (and 1.6 s to compile on a machine's first run,
+    0.3-0.6 s to load (and about 2 s to compile on a machine's first run,
     cached after that).
 
     >>> load_kernels() is None or hasattr(load_kernels(), "affine_minhash")
