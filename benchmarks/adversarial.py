@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dedupe.config import MAX_RULE_CHARS, StripConfig  # noqa: E402
-from dedupe.strip import load_catalogue, strip  # noqa: E402
+from dedupe.config import MAX_RULE_CHARS, StripConfig
+from dedupe.strip import load_catalogue, strip
 
 UNITS = ["a", "a ", "by ", "| ", "» ", "(c) ", "© ", "1 ", "12:30 ", "cookie ", "share ", "posted by ",
          "monday, ", "october 12, 2022 ", "www.", "http://", "read more ", ". ", ", ", "- ", "■ ", "ж ", "ü"]

@@ -77,7 +77,8 @@ def main() -> None:
             from make_corpus import write
 
             corpus = write(work / "corpus.jsonl", args.documents)
-        documents = sum(1 for _ in open(corpus, "rb"))
+        with open(corpus, "rb") as lines:
+            documents = sum(1 for _ in lines)
         results = {}
         runs = {"local": ["--engine", "local"], "dask": ["--engine", "dask"],
                 "dask-1MB": ["--engine", "dask", "--memory-limit", "1MB"]}

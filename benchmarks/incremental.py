@@ -75,7 +75,8 @@ def main() -> None:
             part.write_bytes(b"".join(lines[number * size : (number + 1) * size]))
             parts.append(part)
         jobs = ["--jobs", str(args.jobs), "-q"]
-        whole_s = dedupe("clean", str(corpus), "-o", str(work / "whole.jsonl"), "--removed", str(work / "whole.rem"), *jobs)
+        whole_s = dedupe("clean", str(corpus), "-o", str(work / "whole.jsonl"), "--removed", str(work / "whole.rem"),
+                         *jobs)
         part_s = []
         for number, part in enumerate(parts):
             part_s.append(dedupe("clean", str(part), "-o", str(work / f"inc{number}.jsonl"),
@@ -97,8 +98,10 @@ def main() -> None:
         only_inc = Counter((k[2], k[3]) for k in (inc - whole).elements())
         print("  only in the whole run:      ", dict(only_whole.most_common(6)))
         print("  only in the incremental run:", dict(only_inc.most_common(6)))
-        kept_whole = sum(1 for _ in open(work / "whole.jsonl", encoding="utf-8"))
-        kept_inc = sum(1 for _ in open(inc_out, encoding="utf-8"))
+        with open(work / "whole.jsonl", encoding="utf-8") as lines:
+            kept_whole = sum(1 for _ in lines)
+        with open(inc_out, encoding="utf-8") as lines:
+            kept_inc = sum(1 for _ in lines)
         print(f"documents kept: whole {kept_whole}, incremental {kept_inc}")
         index_mb = sum(p.stat().st_size for p in (work / "index").iterdir()) / 1e6
         print(f"wall: whole {whole_s:.1f} s, parts {' + '.join(f'{s:.1f}' for s in part_s)} s; index {index_mb:.1f} MB")

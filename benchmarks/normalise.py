@@ -24,11 +24,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dedupe.fingerprint import load_kernels
-from dedupe.keys import character_classes, match_keys
-from dedupe.layout import split_lines_keepends
-from dedupe.normalize import match_key, needs_repair, repair_document
-from dedupe.pipeline import BATCH_DOCS, segment
+from dedupe.fingerprint import load_kernels  # noqa: E402
+from dedupe.keys import character_classes, match_keys  # noqa: E402
+from dedupe.layout import split_lines_keepends  # noqa: E402
+from dedupe.normalize import match_key, needs_repair, repair_document  # noqa: E402
+from dedupe.pipeline import BATCH_DOCS, segment  # noqa: E402
 
 
 def best(call: Callable[[], Any], repeats: int = 2) -> tuple[float, Any]:

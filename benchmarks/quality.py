@@ -1,6 +1,6 @@
 """Quality figures on the shared evaluation sets, scored by their own scorers.
 
-    python benchmarks/quality.py [--eval ../shared/eval] [--only syndication,boilerplate,encoding]
+    python benchmarks/quality.py [--eval ../shared/eval] [--only syndication,boilerplate,rules,encoding]
                                  [--jobs N] [-- EXTRA dedupe clean OPTIONS]
 
 Runs the ``dedupe`` command exactly as a user would (``python -m dedupe``) and
@@ -8,9 +8,12 @@ prints the scorers' figures next to the baselines they publish:
 
 * syndication: ``dedupe clean`` on ``syndication_dev/corpus.jsonl`` ->
   ``syndicate_score.py`` (headline, retention, residues, mojibake);
-* boilerplate: ``dedupe strip`` (per-document rules only) and ``dedupe clean``
-  (plus corpus-wide repetition) on ``boilerplate_dev.jsonl`` -> ``score.py
-  boilerplate``, overall and per source;
+* boilerplate: ``dedupe strip`` (per document: the default, with the context
+  pass, and ``--no-context``, the catalogue and related-link runs only) and
+  ``dedupe clean`` (plus corpus-wide repetition) on ``boilerplate_dev.jsonl``
+  -> ``score.py boilerplate``, overall and per source;
+* rules: each catalogue rule's precision on the labelled pages, and what it
+  (and the default stripper) removes from text that is all content;
 * encoding: :func:`dedupe.repair` on ``encoding_dev.jsonl`` -> ``score.py encoding``.
 
 Needs the evaluation sets beside the checkout (``../shared/eval``); they are not
@@ -76,12 +79,16 @@ def boilerplate(eval_dir: Path, work: Path, jobs: int, extra: list[str]) -> None
             dst.write(json.dumps({"id": page["id"], "url": page.get("url") or "",
                                   "text": "\n".join(page["lines"])}, ensure_ascii=False) + "\n")
     print("\n## Boilerplate lines (boilerplate_dev, 1,196 pages; comments excluded)")
-    print(f"{'run':<42}{'content P':>10}{'R':>8}{'F1':>8}{'word F1':>9}{'aeb':>8}{'cleaneval':>10}{'dragnet':>9}{'pages/s':>9}")
-    print(f"{'keep every line':<42}{0.137:>10.3f}{1.0:>8.3f}{0.241:>8.3f}{0.695:>9.3f}{0.253:>8.3f}{0.670:>10.3f}{0.207:>9.3f}")
-    print(f"{'drop lines < 5 words':<42}{0.360:>10.3f}{0.794:>8.3f}{0.495:>8.3f}{0.778:>9.3f}{0.529:>8.3f}{0.722:>10.3f}{0.460:>9.3f}")
-    print(f"{'trafilatura (HTML)':<42}{0.841:>10.3f}{0.842:>8.3f}{0.841:>8.3f}{0.947:>9.3f}{0.944:>8.3f}{0.800:>10.3f}{0.827:>9.3f}")
-    runs = (("strip", []), ("strip", ["--context"]), ("strip", ["--comments", "drop"]),
-            ("strip", ["--context", "--comments", "drop"]), ("clean", []), ("clean", ["--context"]))
+    print(f"{'run':<42}{'content P':>10}{'R':>8}{'F1':>8}{'word F1':>9}{'aeb':>8}{'cleaneval':>10}"
+          f"{'dragnet':>9}{'pages/s':>9}")
+    # reference rows: measured once, by the same scorer (see benchmarks/RESULTS.md)
+    for name, figures in (("keep every line", (0.137, 1.0, 0.241, 0.695, 0.253, 0.670, 0.207)),
+                          ("drop lines < 5 words", (0.360, 0.794, 0.495, 0.778, 0.529, 0.722, 0.460)),
+                          ("trafilatura (HTML)", (0.841, 0.842, 0.841, 0.947, 0.944, 0.800, 0.827))):
+        p, r, f1, word, aeb, cleaneval, dragnet = figures
+        print(f"{name:<42}{p:>10.3f}{r:>8.3f}{f1:>8.3f}{word:>9.3f}{aeb:>8.3f}{cleaneval:>10.3f}{dragnet:>9.3f}")
+    runs = (("strip", []), ("strip", ["--no-context"]), ("strip", ["--comments", "drop"]),
+            ("strip", ["--no-context", "--comments", "drop"]), ("clean", []), ("clean", ["--no-context"]))
     as_noise = []
     for command, options in runs:
         name = " ".join([command, *options])
@@ -120,11 +127,13 @@ def stripper_throughput(gold: Path, repeats: int = 3) -> None:
     """
     sys.path.insert(0, str(ROOT))
     from dedupe.config import StripConfig
+    from dedupe.layout import segment
     from dedupe.normalize import match_key
-    from dedupe.pipeline import BATCH_DOCS, segment
+    from dedupe.pipeline import BATCH_DOCS
     from dedupe.strip import load_catalogue, strip, strip_pages
 
-    texts = ["\n".join(json.loads(line)["lines"]) for line in open(gold, encoding="utf-8")]
+    with open(gold, encoding="utf-8") as lines:
+        texts = ["\n".join(json.loads(line)["lines"]) for line in lines]
     megabytes = sum(len(t.encode("utf-8")) for t in texts) / 1e6
     pages = [segment(t) for t in texts]
 
@@ -148,12 +157,77 @@ def stripper_throughput(gold: Path, repeats: int = 3) -> None:
     def one_by_one(config: StripConfig) -> list[list[str | None]]:
         return [strip(lines, config, catalogue=load_catalogue(), keys=k) for lines, k in zip(pages, keys)]
 
-    for name, config, run in (("rules", StripConfig(), batched),
-                              ("rules + --context", StripConfig(context=True), batched),
-                              ("  one page a call", StripConfig(context=True), one_by_one)):
+    for name, config, run in (("rules (--no-context)", StripConfig(context=False), batched),
+                              ("default (context)", StripConfig(), batched),
+                              ("  one page a call", StripConfig(), one_by_one)):
         seconds, _ = best(lambda config=config, run=run: run(config))
         print(f"  {name:<20} {seconds:6.2f} s cpu  {megabytes / seconds:5.1f} MB/s given the keys, "
               f"{megabytes / (seconds + key_seconds):5.1f} MB/s with them")
+
+
+def rules(eval_dir: Path) -> None:
+    """Each rule's precision on the labelled pages, and what it removes from text that is all content.
+
+    Content-only text: the syndication set's articles (the content lines of
+    each story's origin copy) and the real text ``benchmarks/realtext.py``
+    gathers (package documentation, changelogs, licences, READMEs), every
+    file of it. On such text every removal is a loss; the last rows give
+    what the default stripper (rules and context pass) removes in all, and
+    on how many documents the context pass removed a line.
+    """
+    import collections
+
+    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from realtext import candidate_files, read_text
+
+    from dedupe.config import StripConfig
+    from dedupe.layout import segment
+    from dedupe.pipeline import BATCH_DOCS
+    from dedupe.strip import load_catalogue, strip_pages
+
+    def verdicts(pages: list[list[str]], config: StripConfig) -> list[list[str | None]]:
+        return [v for at in range(0, len(pages), BATCH_DOCS)
+                for v in strip_pages(pages[at : at + BATCH_DOCS], config, catalogue=load_catalogue())]
+
+    with open(eval_dir / "boilerplate_dev.jsonl", encoding="utf-8") as lines:
+        labelled = [json.loads(line) for line in lines]
+    precision: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
+    for page, found in zip(labelled, verdicts([[t.strip() for t in p["lines"]] for p in labelled],
+                                              StripConfig(context=False))):
+        for rule, label in zip(found, page["labels"]):
+            if rule and label != "comment":
+                precision[rule][0] += label == "boilerplate"
+                precision[rule][1] += 1
+    articles, seen = [], set()
+    with open(eval_dir / "syndication_dev" / "gold.jsonl", encoding="utf-8") as lines:
+        gold = [json.loads(line) for line in lines]
+    for doc in gold:
+        if doc["role"] == "origin" and doc["article"] not in seen:
+            seen.add(doc["article"])
+            articles.append([x["correct_text"].strip() for x in doc["lines"]
+                             if x["kind"] in ("content", "intro") and x["correct_text"].strip()])
+    documentation = [segment(text) for _, path in candidate_files() if (text := read_text(path)) is not None]
+    sets = {"syndication articles": articles, "documentation": documentation}
+    hits, totals = {}, {}
+    for name, pages in sets.items():
+        rules_only = verdicts(pages, StripConfig(context=False))
+        default = verdicts(pages, StripConfig())
+        hits[name] = collections.Counter(rule for page in rules_only for rule in page if rule)
+        judged = sum(any(rule == "context" for rule in page) for page in default)
+        totals[name] = (sum(map(len, pages)), sum(rule is not None for page in default for rule in page),
+                        sum(rule == "context" for page in default for rule in page), judged, len(pages))
+    print("\n## Rules: precision on the labelled pages, removals from content-only text")
+    print(f"{'rule':<16}{'dev hits':>10}{'precision':>11}" + "".join(f"{name:>22}" for name in sets))
+    for rule in sorted(set(precision) | {r for c in hits.values() for r in c}, key=lambda r: -precision[r][1]):
+        good, count = precision[rule]
+        print(f"{rule:<16}{count:>10}{(good / count if count else 0):>11.3f}"
+              + "".join(f"{hits[name][rule]:>22}" for name in sets))
+    print(f"{'lines':<37}" + "".join(f"{totals[name][0]:>22,}" for name in sets))
+    print(f"{'default removes (all passes)':<37}" + "".join(f"{totals[name][1]:>22,}" for name in sets))
+    print(f"{'  of them the context pass':<37}" + "".join(f"{totals[name][2]:>22,}" for name in sets))
+    print(f"{'  documents it removed from / all':<37}"
+          + "".join(f"{f'{totals[name][3]} / {totals[name][4]}':>22}" for name in sets))
 
 
 def neardup(eval_dir: Path, work: Path, jobs: int, extra: list[str]) -> None:
@@ -169,7 +243,8 @@ def neardup(eval_dir: Path, work: Path, jobs: int, extra: list[str]) -> None:
     removed = work / "neardup_removed.jsonl"
     run(dedupe("clean", str(gold), "-o", str(work / "neardup_clean.jsonl"), "--removed", str(removed),
                "--jobs", str(jobs), "-q", *extra))
-    docs = [json.loads(line)["id"] for line in open(gold, encoding="utf-8")]
+    with open(gold, encoding="utf-8") as lines:
+        docs = [json.loads(line)["id"] for line in lines]
     paragraphs = Counter()
     with open(gold, encoding="utf-8") as handle:
         for line in handle:
@@ -177,8 +252,9 @@ def neardup(eval_dir: Path, work: Path, jobs: int, extra: list[str]) -> None:
             paragraphs[doc["id"]] = sum(1 for p in doc["text"].split("\n") if p.strip())
     links: Counter = Counter()
     dropped: list[tuple[str, str]] = []
-    for line in open(removed, encoding="utf-8"):
-        entry = json.loads(line)
+    with open(removed, encoding="utf-8") as lines:
+        entries = [json.loads(line) for line in lines]
+    for entry in entries:
         if entry.get("kept_doc_id") is None or entry["kept_doc_id"] == entry["doc_id"]:
             continue
         if entry["paragraph"] is None:
@@ -198,8 +274,7 @@ def neardup(eval_dir: Path, work: Path, jobs: int, extra: list[str]) -> None:
         parent[find(a)] = find(b)
     pred = work / "neardup_pred.jsonl"
     with open(pred, "w", encoding="utf-8") as out:
-        for d in docs:
-            out.write(json.dumps({"id": d, "cluster": find(d)}) + "\n")
+        out.writelines(json.dumps({"id": d, "cluster": find(d)}) + "\n" for d in docs)
     s = score([sys.executable, str(eval_dir / "score.py"), "neardup", str(gold), str(pred)])
     print("\n## Near-duplicate clusters (neardup_dev_clusters, 564 heavily rewritten documents)")
     print(json.dumps(s.get("results", s), sort_keys=True)[:600])
@@ -221,7 +296,8 @@ def pairs(eval_dir: Path, work: Path) -> None:
     fp = Fingerprinter(num_perm=d.num_perm, seed=d.seed, ngram=d.ngram, min_length=d.min_minhash_length,
                        threshold=d.threshold, shingle=d.shingle)
     gold = eval_dir / "neardup_dev_pairs.jsonl"
-    items = [json.loads(line) for line in open(gold, encoding="utf-8")]
+    with open(gold, encoding="utf-8") as lines:
+        items = [json.loads(line) for line in lines]
     pred = work / "pairs_pred.jsonl"
     with open(pred, "w", encoding="utf-8") as out:
         for item in items:
@@ -278,7 +354,7 @@ def encoding(eval_dir: Path, work: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--eval", type=Path, default=DEFAULT_EVAL, help="folder of the evaluation sets")
-    parser.add_argument("--only", default="syndication,boilerplate,neardup,pairs,encoding")
+    parser.add_argument("--only", default="syndication,boilerplate,rules,neardup,pairs,encoding")
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("extra", nargs="*", help="extra options for dedupe clean (after --)")
     args = parser.parse_args()
@@ -291,6 +367,8 @@ def main() -> None:
             syndication(args.eval, work, args.jobs, args.extra)
         if "boilerplate" in wanted:
             boilerplate(args.eval, work, args.jobs, args.extra)
+        if "rules" in wanted:
+            rules(args.eval)
         if "neardup" in wanted:
             neardup(args.eval, work, args.jobs, args.extra)
         if "pairs" in wanted:

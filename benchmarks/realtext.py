@@ -44,7 +44,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dedupe.normalize import match_key, repair_document
+from dedupe.normalize import match_key, repair_document  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out"
 #: Where the system keeps per-package documentation, and the licence texts.

@@ -1,6 +1,7 @@
 """Benchmark runs on corpus size: dedupe against the floor and against its peers.
 
     python benchmarks/scale.py [--sizes 1000,10000,100000] [--peer-sample 2000] [--plot] [--no-clean]
+                               [--jobs 1,2] [--compare "--no-context"]
 
 For each size a deterministic corpus is generated (``make_corpus.py``) and, in
 the same process run and on the same data, measured:
@@ -22,8 +23,9 @@ the same process run and on the same data, measured:
    ``_rho`` variant), over the minhashed paragraphs of the first 20,000
    documents in batches of 8,192; datasketch ``MinHash.bulk`` and per-shingle
    ``update`` on a sample. Per-paragraph costs are scaled to the whole corpus;
-4. **dedupe clean end to end**, ``--jobs 1`` and ``--jobs 2``, as a child
-   process, with the peak memory of its largest process (main or worker).
+4. **dedupe clean end to end**, ``--jobs 1`` and ``--jobs 2`` (``--jobs``), as a
+   child process, with the peak memory of its largest process (main or
+   worker); with ``--compare OPTIONS`` also with those options, right after.
 
 CPU seconds (process time) are reported for in-process stages, wall seconds and
 peak RSS for the end-to-end runs. Results go to ``benchmarks/out/scale.json``;
@@ -203,12 +205,12 @@ _MEASURE = (
 )
 
 
-def clean_run(path: Path, jobs: int) -> dict[str, float]:
+def clean_run(path: Path, jobs: int, options: list[str] | None = None) -> dict[str, float]:
     out = OUT / f"clean-{path.stem}-{jobs}.jsonl"
     started = time.perf_counter()
     report = subprocess.run(
         [sys.executable, "-c", _MEASURE, sys.executable, "-m", "dedupe", "clean", str(path), "-o", str(out), "-q",
-         "--jobs", str(jobs)], check=True, capture_output=True, text=True).stdout
+         "--jobs", str(jobs), *(options or [])], check=True, capture_output=True, text=True).stdout
     out.unlink()
     return {"wall": time.perf_counter() - started, **json.loads(report.strip().splitlines()[-1])}
 
@@ -220,7 +222,12 @@ def main() -> None:
     parser.add_argument("--plot", action="store_true")
     parser.add_argument("--keep-corpus", action="store_true", help="keep the generated corpora in benchmarks/out")
     parser.add_argument("--no-clean", action="store_true", help="measure the stages alone, not dedupe clean")
+    parser.add_argument("--jobs", default="1,2", help="worker counts of the end-to-end runs")
+    parser.add_argument("--compare", default="", metavar="OPTIONS",
+                        help="also time `dedupe clean` with these options (e.g. --no-context), interleaved")
     args = parser.parse_args()
+    worker_counts = [int(j) for j in args.jobs.split(",")]
+    other = args.compare.split()
     OUT.mkdir(parents=True, exist_ok=True)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}")
@@ -234,7 +241,8 @@ def main() -> None:
         fp_s, minhashed = fingerprint_stage(path)
         fp_batch_s, _ = fingerprint_stage(path, batch_keys=True)
         peer = peers(load_keys(path), args.peer_sample)
-        runs = {} if args.no_clean else {jobs: clean_run(path, jobs) for jobs in (1, 2)}
+        runs = {} if args.no_clean else {jobs: clean_run(path, jobs) for jobs in worker_counts}
+        compared = {jobs: clean_run(path, jobs, other) for jobs in worker_counts} if other and not args.no_clean else {}
         mb = nbytes / 1e6
         row = {"documents": size, "paragraphs": paragraphs, "minhashed": minhashed, "mb": mb,
                "floor_cpu": floor_s, "fingerprint_cpu": fp_s, "fingerprint_batch_keys_cpu": fp_batch_s,
@@ -253,10 +261,13 @@ def main() -> None:
             print(f"  {name:<38} {whole:8.2f} s cpu  {whole / floor_s:6.1f}x floor  {versus}")
         for name, seconds in start.items():
             print(f"  kernels, {name:<29} {seconds:8.2f} s cpu per process")
-        for jobs, run in runs.items():
-            print(f"dedupe clean --jobs {jobs}                     {run['wall']:8.2f} s wall  "
-                  f"{run['cpu']:8.2f} s cpu  {run['cpu'] / floor_s:6.1f}x floor (cpu)  "
-                  f"{size / run['wall']:8.0f} docs/s  {mb / run['wall']:6.2f} MB/s  peak {run['peak_mb']:.0f} MB")
+        for label, measured_runs in (("", runs), (" " + args.compare, compared)):
+            for jobs, run in measured_runs.items():
+                print(f"{f'dedupe clean --jobs {jobs}{label}':<41}{run['wall']:8.2f} s wall  "
+                      f"{run['cpu']:8.2f} s cpu  {run['cpu'] / floor_s:6.1f}x floor (cpu)  "
+                      f"{size / run['wall']:8.0f} docs/s  {mb / run['wall']:6.2f} MB/s  peak {run['peak_mb']:.0f} MB")
+        if compared:
+            row["compared"] = {"options": args.compare, **{str(k): v for k, v in compared.items()}}
         if not args.keep_corpus:
             path.unlink()
     # runs of other sizes stay, so one size can be re-measured alone (1M takes most of an hour)

@@ -33,9 +33,9 @@ from numba import njit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dedupe.config import DedupConfig
-from dedupe.fingerprint import SCHEMES, Fingerprinter
-from dedupe.normalize import match_key
+from dedupe.config import DedupConfig  # noqa: E402
+from dedupe.fingerprint import SCHEMES, Fingerprinter  # noqa: E402
+from dedupe.normalize import match_key  # noqa: E402
 
 DEFAULT_EVAL = ROOT.parent / "shared" / "eval"
 

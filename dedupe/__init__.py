@@ -27,34 +27,31 @@ __version__ = "0.1.0"
 
 #: Public name -> the module that defines it.
 _EXPORTS = {
+    "DocResult": ".assemble",
     **dict.fromkeys(("CleanConfig", "DedupConfig", "NormalizeConfig", "ReadConfig", "StripConfig", "load_config"),
                     ".config"),
     **dict.fromkeys(("ConfigError", "DedupeError", "InputError", "MissingExtraError", "OutputError"), ".errors"),
     **dict.fromkeys(("Fingerprinter", "shingle_hash32"), ".fingerprint"),
-    **dict.fromkeys(("FileSource", "IterableSource"), ".io"),
-    "take_out": ".layout",
+    **dict.fromkeys(("segment", "take_out"), ".layout"),
     **dict.fromkeys(("match_key", "repair", "repair_document"), ".normalize"),
-    **dict.fromkeys(("Cleaner", "DocResult", "clean", "prepare", "prepare_many", "segment"), ".pipeline"),
+    **dict.fromkeys(("Cleaner", "clean"), ".pipeline"),
+    **dict.fromkeys(("prepare", "prepare_many"), ".prepare"),
+    **dict.fromkeys(("FileSource", "IterableSource"), ".readers"),
     **dict.fromkeys(("Removal", "Stats", "dumps_entry", "read_record", "record_entries"), ".record"),
     "resolve": ".resolve",
     **dict.fromkeys(("load_catalogue", "strip", "strip_pages"), ".strip"),
 }
 
 if TYPE_CHECKING:  # what the names are, for type checkers and editors
-    from .config import (
-        CleanConfig,
-        DedupConfig,
-        NormalizeConfig,
-        ReadConfig,
-        StripConfig,
-        load_config,
-    )
+    from .assemble import DocResult
+    from .config import CleanConfig, DedupConfig, NormalizeConfig, ReadConfig, StripConfig, load_config
     from .errors import ConfigError, DedupeError, InputError, MissingExtraError, OutputError
     from .fingerprint import Fingerprinter, shingle_hash32
-    from .io import FileSource, IterableSource
-    from .layout import take_out
+    from .layout import segment, take_out
     from .normalize import match_key, repair, repair_document
-    from .pipeline import Cleaner, DocResult, clean, prepare, prepare_many, segment
+    from .pipeline import Cleaner, clean
+    from .prepare import prepare, prepare_many
+    from .readers import FileSource, IterableSource
     from .record import Removal, Stats, dumps_entry, read_record, record_entries
     from .resolve import resolve
     from .strip import load_catalogue, strip, strip_pages
@@ -62,11 +59,11 @@ if TYPE_CHECKING:  # what the names are, for type checkers and editors
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 #: Functions named as the modules that define them: the names stay the functions.
-_FUNCTIONS_OVER_MODULES = frozenset(("resolve", "strip"))
+_FUNCTIONS_OVER_MODULES = frozenset(("prepare", "resolve", "strip"))
 
 
 class _Package(types.ModuleType):
-    """The package module, which keeps ``dedupe.resolve`` and ``dedupe.strip`` the functions.
+    """The package module, which keeps ``dedupe.prepare``, ``dedupe.resolve`` and ``dedupe.strip`` the functions.
 
     Importing a submodule sets it as an attribute of its package: once
     something imported ``dedupe.strip``, ``from dedupe import strip`` would
@@ -83,13 +80,41 @@ class _Package(types.ModuleType):
 sys.modules[__name__].__class__ = _Package
 
 __all__ = [
+    "CleanConfig",
+    "Cleaner",
+    "ConfigError",
+    "DedupConfig",
+    "DedupeError",
+    "DocResult",
+    "FileSource",
+    "Fingerprinter",
+    "InputError",
+    "IterableSource",
+    "MissingExtraError",
+    "NormalizeConfig",
+    "OutputError",
+    "ReadConfig",
+    "Removal",
+    "Stats",
+    "StripConfig",
     "__version__",
-    "CleanConfig", "DedupConfig", "NormalizeConfig", "ReadConfig", "StripConfig", "load_config",
-    "ConfigError", "DedupeError", "InputError", "MissingExtraError", "OutputError",
-    "Fingerprinter", "shingle_hash32", "FileSource", "IterableSource",
-    "match_key", "repair", "repair_document", "Cleaner", "DocResult", "clean", "prepare", "prepare_many",
-    "segment", "take_out", "Removal", "Stats", "dumps_entry", "read_record", "record_entries", "resolve",
-    "load_catalogue", "strip", "strip_pages",
+    "clean",
+    "dumps_entry",
+    "load_catalogue",
+    "load_config",
+    "match_key",
+    "prepare",
+    "prepare_many",
+    "read_record",
+    "record_entries",
+    "repair",
+    "repair_document",
+    "resolve",
+    "segment",
+    "shingle_hash32",
+    "strip",
+    "strip_pages",
+    "take_out",
 ]
 
 

@@ -3,8 +3,10 @@
 All the work happens in the library (:mod:`dedupe.pipeline`); this module maps
 options onto :class:`~dedupe.config.CleanConfig`, shows progress on stderr
 (:mod:`dedupe.progress`), and turns :class:`~dedupe.errors.DedupeError` into
-one line on stderr and exit code 1. Every default shown in ``--help`` is read
-from the configuration's dataclasses, never typed twice.
+one line on stderr and exit code 1, in one place, which also ends a run
+cleanly on SIGINT, SIGTERM or SIGHUP. Every default shown in ``--help`` is
+read from the configuration's constants and dataclasses, and every choice
+from its ``Literal`` types, never typed twice.
 """
 
 from __future__ import annotations
@@ -16,23 +18,42 @@ import logging
 import os
 import signal
 import sys
-from enum import Enum
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
 from . import __version__
-from .config import CleanConfig, DedupConfig, ReadConfig, StripConfig, load_config
+from .assemble import DocResult
+from .config import (
+    ENGINE,
+    MAX_DOCUMENT_BYTES,
+    CleanConfig,
+    CommentsPolicy,
+    DedupConfig,
+    EngineName,
+    KeepPolicy,
+    ReadConfig,
+    ShingleKind,
+    SignatureScheme,
+    StripConfig,
+    load_config,
+)
 from .display import escape_controls
 from .errors import DedupeError
-from .io import AtomicFile, FileSource
-from .outputs import RunOutputs, check_output_paths
+from .executors.workers import MIN_POOL_CHARS, available_cores
+from .outputs import RunOutputs
 from .pipeline import BATCH_DOCS, Cleaner
-from .progress import LOG_INTERVAL_SECONDS, show_progress
-from .record import RECORD_FULL, read_record
+from .progress import LOG_INTERVAL_SECONDS, PROGRESS_MODE, ProgressMode, show_progress
+from .readers import FileSource
+from .record import RECORD_FULL, RecordMode, read_record
 from .strip import load_catalogue
-from .workers import MIN_POOL_CHARS, available_cores
+
+#: Worker processes when ``--jobs`` is not given: every core (0), since the
+#: output does not depend on the number of workers.
+JOBS = 0
 
 app = typer.Typer(
     name="dedupe",
@@ -46,47 +67,31 @@ app = typer.Typer(
 )
 log = logging.getLogger("dedupe")
 
+#: Settings given as a size (``2GB``): their help shows the size, not the number of bytes.
+_SIZES = ("memory_limit", "max_document_bytes")
+
+
+def _field_default(section: type, name: str) -> Any:
+    """The default of field ``name`` of the configuration dataclass ``section``."""
+    return next(f.default for f in dataclasses.fields(section) if f.name == name)
+
 
 def _default(section: type, name: str) -> str:
     """`` [default: X]`` for a help text, X read from the configuration dataclass ``section``."""
-    value: Any = next(f.default for f in dataclasses.fields(section) if f.name == name)
-    if name == "memory_limit":
-        value = _format_size(value)
-    return f" [default: {value}]"
+    value = _field_default(section, name)
+    return f" [default: {format_size(value) if name in _SIZES else value}]"
 
 
-def _format_size(size: int) -> str:
-    """``2GB`` for 2 << 30 (the largest binary unit that divides it)."""
+def format_size(size: int) -> str:
+    """``2GB`` for 2 << 30 (the largest binary unit that divides it).
+
+    >>> format_size(2 << 30), format_size(256 << 20), format_size(1000)
+    ('2GB', '256MB', '1000')
+    """
     for unit, shift in (("TB", 40), ("GB", 30), ("MB", 20), ("KB", 10)):
         if size and size % (1 << shift) == 0:
             return f"{size >> shift}{unit}"
     return str(size)
-
-
-class Shingle(str, Enum):
-    char = "char"
-    word = "word"
-
-
-class Scheme(str, Enum):
-    datasketch = "datasketch"
-    oph = "oph"
-
-
-class Engine(str, Enum):
-    local = "local"
-    dask = "dask"
-
-
-class Keep(str, Enum):
-    first = "first"
-    earliest = "earliest"
-    longest = "longest"
-
-
-class RecordMode(str, Enum):
-    full = "full"
-    ids = "ids"
 
 
 def _version(value: bool) -> None:
@@ -111,12 +116,14 @@ Inputs = Annotated[
     typer.Argument(help="Files (.jsonl, .txt, .parquet; .gz/.zst), folders (searched recursively), or - for stdin."),
 ]
 Output = Annotated[
-    Optional[str],
-    typer.Option("--output", "-o", help="Output: .jsonl(.gz/.zst), .parquet, or a folder of .txt files. Default: JSONL on stdout."),
+    str | None,
+    typer.Option("--output", "-o",
+                 help="Output: .jsonl(.gz/.zst), .parquet, or a folder of .txt files. Default: JSONL on stdout."),
 ]
 Removed = Annotated[
-    Optional[Path],
-    typer.Option("--removed", help="Write the removal record (JSONL, one line per removed paragraph or document).", dir_okay=False),
+    Path | None,
+    typer.Option("--removed", dir_okay=False,
+                 help="Write the removal record (JSONL, one line per removed paragraph or document)."),
 ]
 RecordOpt = Annotated[
     RecordMode,
@@ -124,19 +131,20 @@ RecordOpt = Annotated[
                  "(ids, paragraph numbers, reasons, kept copies; no text — for runs whose input is kept)."),
 ]
 StatsOpt = Annotated[
-    Optional[Path], typer.Option("--stats", help="Write counts and timings as JSON.", dir_okay=False)
+    Path | None, typer.Option("--stats", help="Write counts and timings as JSON.", dir_okay=False)
 ]
 ConfigOpt = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option("--config", help="TOML file with [read], [normalize], [strip], [dedup] tables "
                  "(fields as in dedupe/config.py); flags override it.",
                  exists=True, dir_okay=False, readable=True),
 ]
 TextField = Annotated[
-    Optional[str], typer.Option("--text-field", help="JSON field with the text." + _default(ReadConfig, "text_field"))
+    str | None, typer.Option("--text-field", help="JSON field with the text." + _default(ReadConfig, "text_field"))
 ]
 IdField = Annotated[
-    Optional[str], typer.Option("--id-field", help="JSON field with the document id." + _default(ReadConfig, "id_field"))
+    str | None,
+    typer.Option("--id-field", help="JSON field with the document id." + _default(ReadConfig, "id_field")),
 ]
 SkipBad = Annotated[
     bool,
@@ -148,15 +156,6 @@ Overwrite = Annotated[
     typer.Option("--overwrite", help="Let a folder output (-o DIR) replace files that no earlier dedupe run "
                  "wrote there; files it did not write are never removed."),
 ]
-
-
-class ProgressMode(str, Enum):
-    auto = "auto"
-    bar = "bar"
-    log = "log"
-    none = "none"
-
-
 Progress = Annotated[
     ProgressMode,
     typer.Option("--progress",
@@ -171,13 +170,15 @@ ProgressInterval = Annotated[
                  "announced once a run has lasted this long)."),
 ]
 FallbackEncoding = Annotated[
-    Optional[str],
-    typer.Option("--fallback-encoding", help="Decode .txt files that are not UTF-8 with this encoding (e.g. cp1252) instead of rejecting them."),
+    str | None,
+    typer.Option("--fallback-encoding", help="Decode .txt files that are not UTF-8 with this encoding "
+                 "(e.g. cp1252) instead of rejecting them."),
 ]
 MaxDocumentBytes = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--max-document-bytes", help="Longest JSONL line or text file read (after decompression), "
-                 "e.g. 64MB, 1GB; longer ones are bad input; 0: no limit. [default: 256MB]"),
+                 "e.g. 64MB, 1GB; longer ones are bad input; 0: no limit. "
+                 f"[default: {format_size(MAX_DOCUMENT_BYTES)}]"),
 ]
 Jobs = Annotated[
     int,
@@ -187,27 +188,81 @@ Jobs = Annotated[
                  f"characters beyond its largest batch ({BATCH_DOCS} documents) runs in one process."),
 ]
 Context = Annotated[
-    bool,
-    typer.Option("--context", help="Also judge each line by its neighbours and by how often it recurs on the "
-                 "site (for raw page dumps; costs some article lines)."),
+    bool | None,
+    typer.Option("--context/--no-context",
+                 help="Judge each line of a web page by its neighbours and how often it recurs on its site, or use "
+                 "the catalogue and related-link runs only (--no-context: keeps every short line of a page, "
+                 "and runs faster). [default: "
+                 f"{'--context' if _field_default(StripConfig, 'context') else '--no-context'}]"),
 ]
-
-
-class Comments(str, Enum):
-    keep = "keep"
-    drop = "drop"
-
-
 CommentsOpt = Annotated[
-    Optional[Comments],
+    CommentsPolicy | None,
     typer.Option("--comments", help="Keep user comments, or drop a page's comment section (after a comment "
                  "counter that follows the main text, up to the comment form)." + _default(StripConfig, "comments")),
 ]
 ContextThreshold = Annotated[
-    Optional[float],
+    float | None,
     typer.Option("--context-threshold", min=0.0, max=1.0,
                  help="Keep lines whose context score reaches this (lower keeps more). [default: the model's]"),
 ]
+
+
+# -- errors, signals and logging -------------------------------------------------
+
+
+#: Signals that end a run cleanly (one line, no output, no temporaries), and what the line says.
+_ENDING_SIGNALS = {getattr(signal, name): says for name, says in (
+    ("SIGINT", "interrupted"), ("SIGTERM", "terminated"), ("SIGHUP", "hung up (SIGHUP)")) if hasattr(signal, name)}
+
+
+class _RunEnded(KeyboardInterrupt):
+    """One of :data:`_ENDING_SIGNALS` arrived: the run unwinds like Ctrl-C, so temporary outputs go."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @classmethod
+    def raise_for(cls, signum: int, frame: object) -> None:
+        raise cls(signum)
+
+
+@contextlib.contextmanager
+def _signals_end_the_run() -> Iterator[None]:
+    """Within the block, each of :data:`_ENDING_SIGNALS` raises :class:`_RunEnded`."""
+    previous = {signum: signal.signal(signum, _RunEnded.raise_for) for signum in _ENDING_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    # one line, whatever ids, paths or text the message quotes
+    typer.echo(f"dedupe: error: {escape_controls(message)}", err=True)
+    return typer.Exit(code)
+
+
+@contextlib.contextmanager
+def _errors_as_exit(target: str = "output") -> Iterator[None]:
+    """Library errors, an ending signal, a closed pipe or an OSError: one stderr line and an exit code.
+
+    ``target`` names the file of an OSError that names none.
+    """
+    try:
+        yield
+    except DedupeError as exc:
+        raise _fail(str(exc)) from None
+    except _RunEnded as exc:
+        raise _fail(f"{_ENDING_SIGNALS[exc.signum]}; no output was written", 128 + exc.signum) from None
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`); nothing more to say.
+        with contextlib.suppress(Exception):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - stays open: it replaces stdout
+        raise typer.Exit(1) from None
+    except OSError as exc:
+        raise _fail(f"{exc.filename or target}: {exc.strerror or exc}") from None
 
 
 class _EscapingFormatter(logging.Formatter):
@@ -226,123 +281,79 @@ def _configure_logging(quiet: bool) -> None:
     root.propagate = False
 
 
-def _build_config(
-    config_file: Optional[Path], read: dict[str, Any], sections: dict[str, dict[str, Any]]
-) -> CleanConfig:
-    config = load_config(config_file) if config_file else CleanConfig()
-    changes = {"read": {k: v for k, v in read.items() if v is not None}}
-    for name, values in sections.items():
-        changes[name] = {k: v for k, v in values.items() if v is not None}
-    return config.replace(**{k: v for k, v in changes.items() if v})
-
-
-def _configure(
-    quiet: bool, config_file: Optional[Path], read: dict[str, Any], sections: dict[str, dict[str, Any]]
-) -> CleanConfig:
-    """Logging set up, and the configuration from file and flags (a bad one exits 1)."""
+def _configure(quiet: bool, config_file: Path | None, **sections: dict[str, Any]) -> CleanConfig:
+    """Logging set up, and the configuration from file and flags (``None``: not given; a bad one exits 1)."""
     _configure_logging(quiet)
-    try:
-        return _build_config(config_file, read, sections)
-    except DedupeError as exc:
-        raise _fail(str(exc)) from None
+    with _errors_as_exit():
+        config = load_config(config_file) if config_file else CleanConfig()
+        given = {name: {k: v for k, v in values.items() if v is not None} for name, values in sections.items()}
+        return config.replace(**{name: values for name, values in given.items() if values})
 
 
-class _Terminated(Exception):
-    """SIGTERM or SIGHUP arrived: unwind like Ctrl-C so temporary outputs are removed."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
+# -- running -----------------------------------------------------------------------
 
 
-def _terminate(signum: int, frame: Any) -> None:
-    raise _Terminated(signum)
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """What a ``clean`` or ``strip`` run writes, and how it runs (the configuration aside)."""
+
+    inputs: list[str]
+    output: str | None
+    removed: Path | None
+    stats: Path | None
+    record_mode: RecordMode = RECORD_FULL
+    jobs: int = JOBS
+    quiet: bool = False
+    overwrite: bool = False
+    progress: ProgressMode = PROGRESS_MODE
+    progress_interval: float = LOG_INTERVAL_SECONDS
+    explain: bool = False
+    index_dir: Path | None = None
+    engine: EngineName = ENGINE
+    scheduler: str | None = None
+
+    def check(self) -> None:
+        """Refuse option combinations that mean nothing (exit 1)."""
+        if self.scheduler and self.engine != "dask":
+            raise _fail("--scheduler needs --engine dask")
+        if self.record_mode != RECORD_FULL and self.removed is None:
+            raise _fail("--record ids needs --removed FILE")
 
 
-#: Signals that end a run cleanly (one line, no output, no temporaries), and what the line says.
-_ENDING_SIGNALS = {signal.SIGTERM: "terminated", getattr(signal, "SIGHUP", None): "hung up (SIGHUP)"}
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    # one line, whatever ids, paths or text the message quotes
-    typer.echo(f"dedupe: error: {escape_controls(message)}", err=True)
-    return typer.Exit(code)
-
-
-def _run(
-    inputs: list[str],
-    output: Optional[str],
-    removed: Optional[Path],
-    stats_path: Optional[Path],
-    config: CleanConfig,
-    jobs: int,
-    quiet: bool,
-    progress_mode: str = "auto",
-    progress_interval: float = LOG_INTERVAL_SECONDS,
-    explain: bool = False,
-    index_dir: Optional[Path] = None,
-    engine: str = "local",
-    scheduler: Optional[str] = None,
-    record_mode: str = RECORD_FULL,
-    overwrite: bool = False,
-) -> None:
-    source = None
-    index = None
-    outputs = None
-    previous = {sig: signal.signal(sig, _terminate) for sig in _ENDING_SIGNALS if sig is not None}
-    try:
+def _run(run: _Run, config: CleanConfig) -> None:
+    """Clean ``run.inputs``: every output committed together, or none written."""
+    run.check()
+    with _errors_as_exit(), _signals_end_the_run(), contextlib.ExitStack() as stack:
         # checked and opened before any input is read; --explain prints to stdout,
         # so documents go there only when asked for with -o
-        outputs = RunOutputs(output or (None if explain else "-"), removed, stats_path, inputs=inputs,
-                             index_dir=index_dir, read=config.read, overwrite=overwrite,
-                             record_mode=record_mode)
-        source = FileSource(inputs, config.read)
-        if index_dir is not None:  # after the outputs: a bad output path leaves no new index folder
+        outputs = stack.enter_context(RunOutputs(
+            run.output or (None if run.explain else "-"), run.removed, run.stats, inputs=run.inputs,
+            index_dir=run.index_dir, read=config.read, overwrite=run.overwrite, record_mode=run.record_mode))
+        source = stack.enter_context(contextlib.closing(FileSource(run.inputs, config.read)))
+        index = None
+        if run.index_dir is not None:  # after the outputs: a bad output path leaves no new index folder
             from .index import Index
 
-            index = Index.open(index_dir, config)
-        with show_progress(progress_mode, quiet, progress_interval) as progress:
-            # output does not depend on the number of workers, so use them all by default
-            cleaner = Cleaner(config, jobs=jobs, progress=progress, index=index,
-                              engine=engine, scheduler=scheduler)
+            index = stack.enter_context(Index.open(run.index_dir, config))
+        with show_progress(run.progress, run.quiet, run.progress_interval) as progress:
+            cleaner = Cleaner(config, jobs=run.jobs, progress=progress, index=index,
+                              engine=run.engine, scheduler=run.scheduler)
             # closed explicitly so that an interrupted run stops its workers now,
             # not whenever the suspended generator is collected
-            with contextlib.closing(cleaner.run(source)) as results:
+            with contextlib.closing(cleaner.run(source)) as results:  # type: ignore[type-var]
                 for result in results:
                     outputs.write(result)
-                    if explain:
+                    if run.explain:
                         _explain(result)
         outputs.commit(cleaner.stats.to_dict())
         if index is not None:
             # after the outputs: an index never lists a batch whose output was not written
             index.commit()
-        if not quiet:
+        if not run.quiet:
             typer.echo(cleaner.stats.summary(), err=True)
-    except DedupeError as exc:
-        raise _fail(str(exc)) from None
-    except KeyboardInterrupt:
-        raise _fail("interrupted; no output was written", 130) from None
-    except _Terminated as exc:
-        raise _fail(f"{_ENDING_SIGNALS[exc.signum]}; no output was written", 128 + exc.signum) from None
-    except BrokenPipeError:
-        # The reader went away (e.g. `| head`); nothing more to say.
-        with contextlib.suppress(Exception):
-            sys.stdout = open(os.devnull, "w")
-        raise typer.Exit(1) from None
-    except OSError as exc:
-        raise _fail(f"{exc.filename or 'output'}: {exc.strerror or exc}") from None
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        if outputs is not None:
-            outputs.abort()  # nothing to do after commit
-        if index is not None:
-            index.close()
-        if source is not None:
-            source.close()
 
 
-def _explain(result: Any) -> None:
+def _explain(result: DocResult) -> None:
     """Print a document's paragraphs with their verdicts (strip --explain)."""
     removed = {r.paragraph: r for r in result.removals if r.paragraph is not None}
     show = escape_controls  # ids and text come from the input: no terminal escapes get through
@@ -358,74 +369,101 @@ def _explain(result: Any) -> None:
             typer.echo(f"  x whole document dropped [{r.reason}: {show(str(r.rule))}]")
 
 
+# -- commands ----------------------------------------------------------------------
+
+
 @app.command()
 def clean(
     inputs: Inputs,
     output: Output = None,
     removed: Removed = None,
-    record_mode: RecordOpt = RecordMode.full,
+    record_mode: RecordOpt = RECORD_FULL,
     stats: StatsOpt = None,
     config_file: ConfigOpt = None,
     text_field: TextField = None,
     id_field: IdField = None,
-    url_field: Annotated[Optional[str], typer.Option("--url-field", help="Field with the page URL; its host groups pages into sites." + _default(ReadConfig, "url_field"))] = None,
-    date_field: Annotated[Optional[str], typer.Option("--date-field", help="Field read by --keep earliest." + _default(ReadConfig, "date_field"))] = None,
-    threshold: Annotated[Optional[float], typer.Option("--threshold", min=0.01, max=1.0, help="Estimated Jaccard at or above which paragraphs are copies." + _default(DedupConfig, "threshold"))] = None,
-    num_perm: Annotated[Optional[int], typer.Option("--num-perm", min=2, help="MinHash permutations." + _default(DedupConfig, "num_perm"))] = None,
-    shingle: Annotated[Optional[Shingle], typer.Option("--shingle", help="Shingle kind: character or word n-grams." + _default(DedupConfig, "shingle"))] = None,
-    ngram: Annotated[Optional[int], typer.Option("--ngram", min=1, help="Characters (or words) per shingle." + _default(DedupConfig, "ngram"))] = None,
-    scheme: Annotated[Optional[Scheme], typer.Option("--scheme", help="MinHash signatures: datasketch's (a permutation per slot) or one permutation hashing (one hash per shingle)." + _default(DedupConfig, "scheme"))] = None,
-    bands: Annotated[Optional[int], typer.Option("--bands", min=0, help="LSH bands (0: chosen from the threshold)." + _default(DedupConfig, "bands"))] = None,
-    boilerplate_docs: Annotated[Optional[int], typer.Option("--boilerplate-docs", min=2, help="A paragraph in this many documents is boilerplate: every copy goes." + _default(DedupConfig, "boilerplate_docs"))] = None,
-    boilerplate_sites: Annotated[Optional[int], typer.Option("--boilerplate-sites", min=2, help="With URLs: a paragraph on this many sites is boilerplate." + _default(DedupConfig, "boilerplate_sites"))] = None,
-    min_kept: Annotated[Optional[float], typer.Option("--min-kept", min=0.0, max=1.0, help="Drop documents keeping less than this share of their text." + _default(DedupConfig, "min_kept"))] = None,
-    novel_chars: Annotated[Optional[int], typer.Option("--novel-chars", min=0, help="Keep a mostly-duplicate document that keeps a paragraph this long found nowhere else; 0 drops it anyway." + _default(DedupConfig, "novel_chars"))] = None,
-    typo_words: Annotated[Optional[int], typer.Option("--typo-words", min=0, help="Short lines of at most this many words are copies when one word is a typo apart; 0 turns it off." + _default(DedupConfig, "typo_words"))] = None,
-    related_evidence: Annotated[Optional[float], typer.Option("--related-evidence", min=0.0, max=1.0, help="Keep an unheaded link list after an article when its lines occur on no other page and at least this share of its site's lists name other pages' titles; 0 never keeps one." + _default(DedupConfig, "related_evidence"))] = None,
-    keep: Annotated[Optional[Keep], typer.Option("--keep", help="Which copy of a duplicate to keep." + _default(DedupConfig, "keep"))] = None,
-    engine: Annotated[Engine, typer.Option("--engine", help="Where per-document work runs: worker processes here, or a Dask cluster (needs the dask extra).")] = Engine.local,
-    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="With --engine dask: the scheduler's address (e.g. tcp://10.0.0.5:8786); without it a local cluster of --jobs workers starts.")] = None,
-    index_dir: Annotated[Optional[Path], typer.Option("--index", help="Clean against every batch cleaned before with this index folder, then add this batch to it (needs pyarrow).", file_okay=False)] = None,
-    memory_limit: Annotated[Optional[str], typer.Option("--memory-limit", help="Signatures held in RAM before they spill to TMPDIR, e.g. 512MB, 4GB; 0 never spills." + _default(DedupConfig, "memory_limit"))] = None,
+    url_field: Annotated[str | None, typer.Option(
+        "--url-field", help="Field with the page URL; its host groups pages into sites."
+        + _default(ReadConfig, "url_field"))] = None,
+    date_field: Annotated[str | None, typer.Option(
+        "--date-field", help="Field read by --keep earliest." + _default(ReadConfig, "date_field"))] = None,
+    threshold: Annotated[float | None, typer.Option(
+        "--threshold", min=0.01, max=1.0,
+        help="Estimated Jaccard at or above which paragraphs are copies." + _default(DedupConfig, "threshold"))] = None,
+    num_perm: Annotated[int | None, typer.Option(
+        "--num-perm", min=2, help="MinHash permutations." + _default(DedupConfig, "num_perm"))] = None,
+    shingle: Annotated[ShingleKind | None, typer.Option(
+        "--shingle", help="Shingle kind: character or word n-grams." + _default(DedupConfig, "shingle"))] = None,
+    ngram: Annotated[int | None, typer.Option(
+        "--ngram", min=1, help="Characters (or words) per shingle." + _default(DedupConfig, "ngram"))] = None,
+    scheme: Annotated[SignatureScheme | None, typer.Option(
+        "--scheme", help="MinHash signatures: datasketch's (a permutation per slot) or one permutation hashing "
+        "(one hash per shingle)." + _default(DedupConfig, "scheme"))] = None,
+    bands: Annotated[int | None, typer.Option(
+        "--bands", min=0, help="LSH bands (0: chosen from the threshold)." + _default(DedupConfig, "bands"))] = None,
+    boilerplate_docs: Annotated[int | None, typer.Option(
+        "--boilerplate-docs", min=2, help="A paragraph in this many documents is boilerplate: every copy goes."
+        + _default(DedupConfig, "boilerplate_docs"))] = None,
+    boilerplate_sites: Annotated[int | None, typer.Option(
+        "--boilerplate-sites", min=2, help="With URLs: a paragraph on this many sites is boilerplate."
+        + _default(DedupConfig, "boilerplate_sites"))] = None,
+    min_kept: Annotated[float | None, typer.Option(
+        "--min-kept", min=0.0, max=1.0, help="Drop documents keeping less than this share of their text."
+        + _default(DedupConfig, "min_kept"))] = None,
+    novel_chars: Annotated[int | None, typer.Option(
+        "--novel-chars", min=0, help="Keep a mostly-duplicate document that keeps a paragraph this long found "
+        "nowhere else; 0 drops it anyway." + _default(DedupConfig, "novel_chars"))] = None,
+    typo_words: Annotated[int | None, typer.Option(
+        "--typo-words", min=0, help="Short lines of at most this many words are copies when one word is a typo "
+        "apart; 0 turns it off." + _default(DedupConfig, "typo_words"))] = None,
+    related_evidence: Annotated[float | None, typer.Option(
+        "--related-evidence", min=0.0, max=1.0, help="Keep an unheaded link list after an article when its lines "
+        "occur on no other page and at least this share of its site's lists name other pages' titles; 0 never "
+        "keeps one." + _default(DedupConfig, "related_evidence"))] = None,
+    keep: Annotated[KeepPolicy | None, typer.Option(
+        "--keep", help="Which copy of a duplicate to keep." + _default(DedupConfig, "keep"))] = None,
+    engine: Annotated[EngineName, typer.Option(
+        "--engine", help="Where per-document work runs: worker processes here, or a Dask cluster "
+        "(needs the dask extra).")] = ENGINE,
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", help="With --engine dask: the scheduler's address (e.g. tcp://10.0.0.5:8786); without it "
+        "a local cluster of --jobs workers starts.")] = None,
+    index_dir: Annotated[Path | None, typer.Option(
+        "--index", file_okay=False, help="Clean against every batch cleaned before with this index folder, then "
+        "add this batch to it (needs pyarrow).")] = None,
+    memory_limit: Annotated[str | None, typer.Option(
+        "--memory-limit", help="Signatures held in RAM before they spill to TMPDIR, e.g. 512MB, 4GB; 0 never "
+        "spills." + _default(DedupConfig, "memory_limit"))] = None,
     no_repair: Annotated[bool, typer.Option("--no-repair", help="Do not repair encoding.")] = False,
     no_strip: Annotated[bool, typer.Option("--no-strip", help="Do not apply chrome rules.")] = False,
-    context: Context = False,
+    context: Context = None,
     context_threshold: ContextThreshold = None,
     comments: CommentsOpt = None,
     skip_bad: SkipBad = False,
     fallback_encoding: FallbackEncoding = None,
     max_document_bytes: MaxDocumentBytes = None,
-    jobs: Jobs = 0,
+    jobs: Jobs = JOBS,
     quiet: Quiet = False,
     overwrite: Overwrite = False,
-    progress: Progress = ProgressMode.auto,
+    progress: Progress = PROGRESS_MODE,
     progress_interval: ProgressInterval = LOG_INTERVAL_SECONDS,
 ) -> None:
     """Clean documents: repair, strip chrome, remove duplicate and boilerplate paragraphs."""
     config = _configure(
         quiet, config_file,
-        {"text_field": text_field, "id_field": id_field, "url_field": url_field, "date_field": date_field,
-         "skip_bad": skip_bad or None, "fallback_encoding": fallback_encoding,
-         "max_document_bytes": max_document_bytes},
-        {
-            "dedup": {"threshold": threshold, "num_perm": num_perm, "ngram": ngram, "bands": bands,
-                      "shingle": shingle.value if shingle else None, "scheme": scheme.value if scheme else None,
-                      "boilerplate_docs": boilerplate_docs, "boilerplate_sites": boilerplate_sites,
-                      "min_kept": min_kept, "novel_chars": novel_chars, "keep": keep.value if keep else None,
-                      "related_evidence": related_evidence, "typo_words": typo_words,
-                      "memory_limit": memory_limit},
-            "normalize": {"repair": False if no_repair else None},
-            "strip": {"enabled": False if no_strip else None, "context": True if context else None,
-                      "context_threshold": context_threshold, "comments": comments.value if comments else None},
-        },
+        read={"text_field": text_field, "id_field": id_field, "url_field": url_field, "date_field": date_field,
+              "skip_bad": skip_bad or None, "fallback_encoding": fallback_encoding,
+              "max_document_bytes": max_document_bytes},
+        dedup={"threshold": threshold, "num_perm": num_perm, "ngram": ngram, "bands": bands, "shingle": shingle,
+               "scheme": scheme, "boilerplate_docs": boilerplate_docs, "boilerplate_sites": boilerplate_sites,
+               "min_kept": min_kept, "novel_chars": novel_chars, "keep": keep,
+               "related_evidence": related_evidence, "typo_words": typo_words, "memory_limit": memory_limit},
+        normalize={"repair": False if no_repair else None},
+        strip={"enabled": False if no_strip else None, "context": context,
+               "context_threshold": context_threshold, "comments": comments},
     )
-    if scheduler and engine != Engine.dask:
-        raise _fail("--scheduler needs --engine dask")
-    if record_mode != RecordMode.full and removed is None:
-        raise _fail("--record ids needs --removed FILE")
-    _run(inputs, output, removed, stats, config, jobs, quiet, progress.value, progress_interval,
-         index_dir=index_dir, engine=engine.value,
-         scheduler=scheduler, record_mode=record_mode.value, overwrite=overwrite)
+    _run(_Run(inputs, output, removed, stats, record_mode, jobs, quiet, overwrite, progress, progress_interval,
+              index_dir=index_dir, engine=engine, scheduler=scheduler), config)
 
 
 @app.command("strip")
@@ -433,43 +471,40 @@ def strip_command(
     inputs: Inputs,
     output: Output = None,
     removed: Removed = None,
-    record_mode: RecordOpt = RecordMode.full,
+    record_mode: RecordOpt = RECORD_FULL,
     stats: StatsOpt = None,
     config_file: ConfigOpt = None,
     text_field: TextField = None,
     id_field: IdField = None,
-    explain: Annotated[bool, typer.Option("--explain", help="Print every document's lines with their verdict and rule.")] = False,
-    context: Context = False,
+    explain: Annotated[bool, typer.Option(
+        "--explain", help="Print every document's lines with their verdict and rule.")] = False,
+    context: Context = None,
     context_threshold: ContextThreshold = None,
     comments: CommentsOpt = None,
     skip_bad: SkipBad = False,
     fallback_encoding: FallbackEncoding = None,
     max_document_bytes: MaxDocumentBytes = None,
-    jobs: Jobs = 0,
+    jobs: Jobs = JOBS,
     quiet: Quiet = False,
     overwrite: Overwrite = False,
-    progress: Progress = ProgressMode.auto,
+    progress: Progress = PROGRESS_MODE,
     progress_interval: ProgressInterval = LOG_INTERVAL_SECONDS,
 ) -> None:
     """Repair and strip chrome only (no duplicate removal)."""
     config = _configure(
         quiet, config_file,
-        {"text_field": text_field, "id_field": id_field, "skip_bad": skip_bad or None,
-         "fallback_encoding": fallback_encoding, "max_document_bytes": max_document_bytes},
-        {"dedup": {"enabled": False},
-         "strip": {"context": True if context else None, "context_threshold": context_threshold,
-                   "comments": comments.value if comments else None}},
+        read={"text_field": text_field, "id_field": id_field, "skip_bad": skip_bad or None,
+              "fallback_encoding": fallback_encoding, "max_document_bytes": max_document_bytes},
+        dedup={"enabled": False},
+        strip={"context": context, "context_threshold": context_threshold, "comments": comments},
     )
-    if record_mode != RecordMode.full and removed is None:
-        raise _fail("--record ids needs --removed FILE")
-    _run(inputs, output, removed, stats, config, jobs, quiet, progress.value, progress_interval,
-         explain=explain, record_mode=record_mode.value,
-         overwrite=overwrite)
+    _run(_Run(inputs, output, removed, stats, record_mode, jobs, quiet, overwrite, progress, progress_interval,
+              explain=explain), config)
 
 
 @app.command()
 def rules(
-    family: Annotated[Optional[str], typer.Option("--family", help="Only rules of this family.")] = None,
+    family: Annotated[str | None, typer.Option("--family", help="Only rules of this family.")] = None,
 ) -> None:
     """List the chrome rules: name, family, and an example of what each removes."""
     catalogue = load_catalogue()
@@ -495,10 +530,8 @@ def explain(
     The verdict on the whole document comes first. Reading stops after the
     first document with this id (a document's removals are written together).
     """
-    try:
+    with _errors_as_exit(str(removed)):
         entries = list(read_record(removed, doc_id))
-    except DedupeError as exc:
-        raise _fail(str(exc)) from None
     if not entries:
         raise _fail(f"no removals of document {doc_id!r} in {removed}")
     # records written before the document's line came first list it last
@@ -521,32 +554,22 @@ def explain(
 
 @app.command()
 def report(
-    inputs: Annotated[Optional[list[str]], typer.Argument(help="The run's inputs, for the per-document view (optional).")] = None,
+    inputs: Annotated[list[str] | None, typer.Argument(
+        help="The run's inputs, for the per-document view (optional).")] = None,
     removed: Annotated[Path, typer.Option("--removed", help="The removal record of a clean or strip run.",
                                           exists=True, dir_okay=False, readable=True)] = ...,  # type: ignore[assignment]
-    stats: Annotated[Optional[Path], typer.Option("--stats", help="The run's stats file.", exists=True, dir_okay=False)] = None,
+    stats: Annotated[Path | None, typer.Option(
+        "--stats", help="The run's stats file.", exists=True, dir_okay=False)] = None,
     output: Annotated[str, typer.Option("--output", "-o", help="Where to write the HTML page.")] = "report.html",
     text_field: TextField = None,
     id_field: IdField = None,
 ) -> None:
     """Write one self-contained HTML page showing what a run removed and why."""
-    from .report import build_report
+    from .report import write_report
 
-    _configure_logging(False)
-    try:
-        config = _build_config(None, {"text_field": text_field, "id_field": id_field}, {})
-        check_output_paths([("report", output, False)], [removed, *([stats] if stats else []), *(inputs or [])])
-        page = build_report(removed, stats, inputs or None, config)
-        target = AtomicFile(output)
-        try:
-            target.write(page.encode("utf-8"))
-            target.commit()
-        finally:
-            target.abort()
-    except DedupeError as exc:
-        raise _fail(str(exc)) from None
-    except OSError as exc:
-        raise _fail(f"{exc.filename or output}: {exc.strerror or exc}") from None
+    config = _configure(False, None, read={"text_field": text_field, "id_field": id_field})
+    with _errors_as_exit(output):
+        write_report(output, removed, stats, inputs or None, config)
     typer.echo(f"wrote {output}", err=True)
 
 
@@ -563,11 +586,8 @@ def index_info(
     from .index import Index
 
     _configure_logging(False)
-    try:
-        with Index.open(folder, CleanConfig(), create=False) as index:
-            info = index.info()
-    except DedupeError as exc:
-        raise _fail(str(exc)) from None
+    with _errors_as_exit(str(folder)), Index.open(folder, CleanConfig(), create=False) as index:
+        info = index.info()
     if as_json:
         typer.echo(json.dumps(info, indent=2, sort_keys=True))
         return

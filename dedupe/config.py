@@ -46,11 +46,15 @@ MAX_RULE_CHARS = 400
 MIN_RELATED_RUN = 2
 #: Headline-like lines have at most this many words.
 MAX_HEADLINE_WORDS = 18
+#: In ``clean``, a page whose site has at least this many other pages in the
+#: corpus is judged with the site's evidence: the context pass removes a line it
+#: scores low only when the site's other pages carry it too.
+SITE_PAGES = 4
 
 #: Shingles are character n-grams of the match key by default: a typo or a
 #: swapped word changes a handful of the ~200 shingles of a paragraph, where
 #: with word 3-grams it changes three of ~30 (see docs/algorithm.md).
-SHINGLE = "char"
+SHINGLE: ShingleKind = "char"
 #: Characters (or words, with word shingles) per shingle.
 NGRAM = 5
 NUM_PERM = 128
@@ -58,7 +62,7 @@ SEED = 1
 #: MinHash signature scheme: ``datasketch`` (one affine permutation per slot,
 #: equal to datasketch's MinHash) or ``oph`` (one permutation hashing with
 #: optimal densification: one hash per shingle).
-SCHEME = "datasketch"
+SCHEME: SignatureScheme = "datasketch"
 #: Estimated Jaccard similarity (character 5-grams) at or above which two
 #: paragraphs are copies. Reposts of syndication_dev edited with a changed
 #: word or two sit at 0.6-0.9; unrelated paragraphs below 0.1.
@@ -149,6 +153,16 @@ KeepPolicy = Literal["first", "earliest", "longest"]
 ShingleKind = Literal["char", "word"]
 SignatureScheme = Literal["datasketch", "oph"]
 CommentsPolicy = Literal["keep", "drop"]
+#: Where per-document work runs: worker processes on this machine, or a Dask cluster.
+EngineName = Literal["local", "dask"]
+
+#: Which copy of a duplicate is kept: the first in input order.
+KEEP: KeepPolicy = "first"
+#: User comments are text people wrote: kept unless asked otherwise.
+COMMENTS: CommentsPolicy = "keep"
+#: LSH bands: 0 chooses them from the threshold (``fingerprint.optimal_bands``).
+BANDS = 0
+ENGINE: EngineName = "local"
 
 
 def _check(condition: bool, message: str) -> None:
@@ -366,13 +380,23 @@ class StripConfig:
         max_headline_words: longest line (in words) that can be headline-like.
         disabled_rules: rule names to switch off (``related-links`` and
             ``context`` name the two context-dependent passes).
-        context: run the context pass (a line's verdict from its neighbours).
-            Off by default: it lifts content-line F1 on real page dumps from
-            0.30 to 0.80 but drops about a fifth of article lines, and on
-            corpora whose chrome repeats, the deduplicator's frequency rules
-            already remove it without that cost (see benchmarks/RESULTS.md).
+        context: run the context pass (a line's verdict from its neighbours,
+            its page and how often it recurs on its site). On by default: on
+            whole-page dumps it removes the chrome the catalogue does not
+            know (site menus, teasers, footers). It judges only pages that
+            show a website's template and are not hard-wrapped text, so
+            READMEs, changelogs, licences and extracted articles keep their
+            lines; ``False`` leaves the catalogue and the related-link runs
+            (docs/strip.md).
         context_threshold: keep lines scoring at least this (0..1); ``None``
             uses the fitted model's threshold.
+        site_pages: on a page whose site has at least this many other pages
+            in the corpus (the line counts of ``templates``), a line the
+            context pass scores low goes only when those pages carry it too
+            and it is not headline-shaped; 0 lets the score alone decide.
+            ``clean`` passes the evidence in, as its resolver removes what
+            recurs and tells a title from the copies other pages list;
+            ``strip`` judges by the score.
         templates: count how often every line recurs across the corpus and
             across each site's pages (one extra read of the input) and give
             the counts to the context pass.
@@ -390,10 +414,11 @@ class StripConfig:
     min_related_run: int = MIN_RELATED_RUN
     max_headline_words: int = MAX_HEADLINE_WORDS
     disabled_rules: tuple[str, ...] = ()
-    context: bool = False
+    context: bool = True
     context_threshold: float | None = None
+    site_pages: int = SITE_PAGES
     templates: bool = True
-    comments: CommentsPolicy = "keep"
+    comments: CommentsPolicy = COMMENTS
 
     def __post_init__(self) -> None:
         _check_types("strip", self)
@@ -408,6 +433,7 @@ class StripConfig:
         _check(self.max_rule_chars >= 1, "strip.max_rule_chars must be at least 1")
         _check(self.min_related_run >= 1, "strip.min_related_run must be at least 1")
         _check(self.max_headline_words >= 1, "strip.max_headline_words must be at least 1")
+        _check(self.site_pages >= 0, "strip.site_pages must be at least 0")
         if self.context_threshold is not None:
             _check(0.0 <= self.context_threshold <= 1.0, "strip.context_threshold must be in [0, 1]")
 
@@ -460,14 +486,14 @@ class DedupConfig:
     threshold: float = THRESHOLD
     short_chars: int = SHORT_CHARS
     short_threshold: float = SHORT_THRESHOLD
-    bands: int = 0
+    bands: int = BANDS
     min_minhash_length: int = MIN_MINHASH_LENGTH
     max_minhash_chars: int = MAX_MINHASH_CHARS
     boilerplate_docs: int = BOILERPLATE_DOCS
     boilerplate_sites: int = BOILERPLATE_SITES
     site_share: float = SITE_SHARE
     site_min_docs: int = SITE_MIN_DOCS
-    keep: KeepPolicy = "first"
+    keep: KeepPolicy = KEEP
     sentence_coverage: float = SENTENCE_COVERAGE
     min_kept: float = MIN_KEPT
     novel_chars: int = NOVEL_CHARS
@@ -495,8 +521,6 @@ class DedupConfig:
                 self.num_perm % self.bands == 0,
                 f"dedup.bands ({self.bands}) must divide dedup.num_perm ({self.num_perm})",
             )
-        _check(self.shingle in ("char", "word"), "dedup.shingle must be 'char' or 'word'")
-        _check(self.scheme in ("datasketch", "oph"), "dedup.scheme must be 'datasketch' or 'oph'")
         _check(
             self.min_minhash_length >= self.ngram,
             "dedup.min_minhash_length must be at least dedup.ngram",
@@ -505,10 +529,6 @@ class DedupConfig:
         _check(self.boilerplate_sites >= 2, "dedup.boilerplate_sites must be at least 2")
         _check(0.0 < self.site_share <= 1.0, "dedup.site_share must be in (0, 1]")
         _check(self.site_min_docs >= 2, "dedup.site_min_docs must be at least 2")
-        _check(
-            self.keep in ("first", "earliest", "longest"),
-            "dedup.keep must be 'first', 'earliest' or 'longest'",
-        )
         _check(0.0 <= self.min_kept <= 1.0, "dedup.min_kept must be in [0, 1]")
         _check(self.novel_chars >= 0, "dedup.novel_chars must be 0 (off) or a number of characters")
         _check(0.0 <= self.related_evidence <= 1.0, "dedup.related_evidence must be in [0, 1] (0: off)")

@@ -37,6 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from itertools import chain, count, pairwise, repeat
+from typing import cast
 
 import numpy as np
 
@@ -248,7 +249,7 @@ _COLUMN = {name: i for i, name in enumerate(FEATURES)}
 #: the density_low / density_mid buckets.
 _WORD_BUCKETS = np.array([1, 3, 6, 10, 20, 40], dtype=np.float64)
 _DENSITY_BUCKETS = np.array([0.15, 0.3])
-STAGE2_FEATURES = ("p_self", "p_prev", "p_next", "p_near_mean", "p_far_mean")
+STAGE2_FEATURES = ("p_self", "p_prev", "p_next", "p_near_mean", "p_far_mean", "p_page_best")
 
 
 def line_features(
@@ -509,17 +510,30 @@ def _main_block_of_page(words: np.ndarray, density: np.ndarray, ends: np.ndarray
 
 def _stage2(features: np.ndarray, p1: np.ndarray, pages: _Pages | None = None) -> np.ndarray:
     """Stage 2's inputs: the features and the stage-1 scores around each line."""
-    return np.hstack([features, _neighbour_scores(p1, pages)])
+    return np.hstack([features, _neighbour_scores(p1, pages, features[:, _COLUMN["rule_hit"]] > 0)])
 
 
-def _neighbour_scores(p1: np.ndarray, pages: _Pages | None = None) -> np.ndarray:
+def _page_best(p1: np.ndarray, hits: np.ndarray, pages: _Pages) -> np.ndarray:
+    """Per line, the best stage-1 score of a line without a rule hit on its page (1 when there is none)."""
+    candidates = np.where(hits, 0.0, p1)
+    best = np.zeros(pages.count)
+    filled = pages.lengths > 0
+    if filled.any():
+        best[filled] = np.maximum.reduceat(candidates, pages.starts[filled])
+    return pages.per_line(np.where(best > 0, best, 1.0))
+
+
+def _neighbour_scores(p1: np.ndarray, pages: _Pages | None = None, hits: np.ndarray | None = None) -> np.ndarray:
     pages = pages or _Pages.one(p1.shape[0])
+    if hits is None:
+        hits = np.zeros(p1.shape[0], dtype=bool)
     prev, nxt = _shift(p1, 1), _shift(p1, -1)
     prev[pages.position == 0] = 0.0
     nxt[pages.remaining == 0] = 0.0
     near = _window_mean(p1, WINDOW_NEAR, pages)
     far = _window_mean(p1, WINDOW_FAR, pages)
-    return np.asfortranarray(np.column_stack([p1, prev, nxt, near, far]))
+    # the page's best line: a page's scores run high or low together
+    return np.asfortranarray(np.column_stack([p1, prev, nxt, near, far, _page_best(p1, hits, pages)]))
 
 
 def _on_grid(values: np.ndarray) -> np.ndarray:
@@ -618,10 +632,11 @@ class ContextScorer:
                                    else np.asarray(page[column], dtype=np.float64) for page in pages])
 
         # the lines' text is in their stats: ``hits`` only stands in for the page
-        feats = line_features(hits, hits, repeats=joined(2), site_share=joined(3), stats=stats, pages=layout)
+        feats = line_features(cast("Sequence[str]", hits), cast("Sequence[bool]", hits), repeats=joined(2),
+                              site_share=joined(3), stats=stats, pages=layout)
         feats = _on_grid(feats)
         p1 = _sigmoid(_linear([feats], self._weights1))
-        p2 = _sigmoid(_linear([feats, _on_grid(_neighbour_scores(p1, layout))], self._weights2))
+        p2 = _sigmoid(_linear([feats, _on_grid(_neighbour_scores(p1, layout, hits))], self._weights2))
         p2[hits] = 0.0
         return np.split(p2, layout.starts[1:]) if len(pages) > 1 else [p2]
 
@@ -631,43 +646,3 @@ def load_model() -> dict[str, object]:
     """The fitted context model bundled with dedupe."""
     text = resources.files("dedupe").joinpath("data/context_model.json").read_text("utf-8")
     return json.loads(text)  # type: ignore[no-any-return]
-
-
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iterations: int = 30) -> np.ndarray:
-    """L2-regularised logistic regression by Newton's method (no bias penalty)."""
-    w = np.zeros(x.shape[1])
-    penalty = np.full(x.shape[1], l2)
-    penalty[0] = 0.0
-    for _ in range(iterations):
-        p = _sigmoid(x @ w)
-        gradient = x.T @ (p - y) + penalty * w
-        hessian = (x * (p * (1 - p))[:, None]).T @ x + np.diag(penalty + 1e-9)
-        step = np.linalg.solve(hessian, gradient)
-        w -= step
-        if float(np.abs(step).max()) < 1e-6:
-            break
-    return w
-
-
-def fit_model(
-    pages: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], l2: float = 1.0
-) -> dict[str, object]:
-    """Fit both stages from pages of (features, is-content labels, labelled mask).
-
-    Unlabelled lines (the mask is false, e.g. user comments) stay in the page
-    as context for their neighbours but do not enter the fit.
-    """
-    x1 = np.vstack([f[m] for f, _, m in pages])
-    y = np.concatenate([t[m] for _, t, m in pages]).astype(np.float64)
-    w1 = fit_logistic(x1, y, l2)
-    x2 = np.vstack([_stage2(f, _sigmoid(f @ w1))[m] for f, _, m in pages])
-    w2 = fit_logistic(x2, y, l2)
-    return {
-        "version": 1,
-        "stage1_features": list(FEATURES),
-        "stage2_features": list(FEATURES + STAGE2_FEATURES),
-        "stage1": [round(float(v), 6) for v in w1],
-        "stage2": [round(float(v), 6) for v in w2],
-        "threshold": 0.5,
-    }
-

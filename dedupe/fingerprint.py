@@ -34,22 +34,46 @@ import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xxhash
 
-from .config import SCHEME, SignatureScheme
+from .config import (
+    MAX_MINHASH_CHARS,
+    MIN_MINHASH_LENGTH,
+    NGRAM,
+    NUM_PERM,
+    SCHEME,
+    SEED,
+    SHINGLE,
+    THRESHOLD,
+    ShingleKind,
+    SignatureScheme,
+)
+from .errors import ConfigError, MissingExtraError
+
+if TYPE_CHECKING:
+    from datasketch import LeanMinHash
 
 logger = logging.getLogger(__name__)
 
 #: The signature schemes (:class:`dedupe.config.DedupConfig`'s ``scheme``).
 SCHEMES: tuple[SignatureScheme, ...] = typing.get_args(SignatureScheme)
-#: Identifies the shingle hashing and permutation scheme of each; an index
-#: built with another scheme is not comparable.
-HASH_SCHEMES = {
-    "datasketch": "rk64-char|xxh3-word/affine32-v2",
-    "oph": "rk64-char|xxh3-word/oph-optimal-densification-v1",
+#: Names the arithmetic every fingerprint of each signature scheme comes from,
+#: recorded by an index so that one built with other arithmetic is refused:
+#: shingle hashes (character shingles: code points mixed by fmix64 and rolled
+#: into a 64-bit polynomial hash; word shingles: xxh3-64 per word, rolled the
+#: same way; both finished by fmix64 and cut to 32 bits), the MinHash
+#: (datasketch's affine32: fmix32, then a*h+b mod 2**32; or one permutation
+#: hashing with optimal densification), band keys (rows xor-multiplied, then
+#: fmix64) and the exact hash (xxh3-64). Change it whenever any of them changes.
+HASH_SCHEMES: dict[SignatureScheme, str] = {
+    "datasketch": "char:fmix64-roll64|word:xxh3-64-roll64>fmix64-32/minhash:affine32/bands:xormul-fmix64/exact:xxh3-64",
+    "oph": "char:fmix64-roll64|word:xxh3-64-roll64>fmix64-32/minhash:oph-optimal-densification-v1"
+           "/bands:xormul-fmix64/exact:xxh3-64",
 }
+#: The default scheme's arithmetic.
 HASH_SCHEME = HASH_SCHEMES[SCHEME]
 #: Characters of keys a fingerprinter takes in numpy before it loads the
 #: compiled kernels: loading numba and the cached kernels costs 0.3-0.6 s of
@@ -300,27 +324,29 @@ class Fingerprinter:
     numpy throughout where numba is not installed), True from the first
     batch, False never.
 
+    Every other default is the configuration's (:class:`~dedupe.config.DedupConfig`).
+
     >>> Fingerprinter(num_perm=8, bands=2).fingerprint(["one two three four five six seven eight"]).bands.shape
     (1, 2)
     """
 
     def __init__(
         self,
-        num_perm: int = 128,
-        seed: int = 1,
-        ngram: int = 5,
-        min_length: int = 20,
-        threshold: float = 0.6,
+        num_perm: int = NUM_PERM,
+        seed: int = SEED,
+        ngram: int = NGRAM,
+        min_length: int = MIN_MINHASH_LENGTH,
+        threshold: float = THRESHOLD,
         bands: int = 0,
-        shingle: str = "char",
-        max_length: int = 100_000,
-        scheme: str = SCHEME,
+        shingle: ShingleKind = SHINGLE,
+        max_length: int = MAX_MINHASH_CHARS,
+        scheme: SignatureScheme = SCHEME,
         compiled: bool | None = None,
     ) -> None:
         if shingle not in ("char", "word"):
             raise ValueError("shingle must be 'char' or 'word'")
         if scheme not in SCHEMES:
-            raise ValueError(f"scheme must be one of {', '.join(SCHEMES)}")
+            raise ConfigError(f"scheme must be one of {', '.join(SCHEMES)}")
         self.num_perm = num_perm
         self.seed = seed
         self.ngram = ngram
@@ -377,6 +403,36 @@ class Fingerprinter:
             bands = self.band_keys(signatures)
         return Fingerprints(exact, minhashed, signatures, bands)
 
+    def lean_minhashes(self, keys: Sequence[str]) -> list[LeanMinHash | None]:
+        """The signatures of match keys as datasketch ``LeanMinHash`` objects (needs the datasketch extra).
+
+        For an index kept with datasketch: each equals what
+        ``datasketch.MinHash(num_perm, seed, hashfunc=char_shingle_hash32)``
+        (:func:`shingle_hash32` for word shingles) computes from the key's
+        :func:`shingles`, so it can be inserted into or queried against a
+        ``datasketch.MinHashLSH`` next to such ones. ``None`` for a key
+        too short or too long to get a signature.
+
+        >>> from datasketch import MinHashLSH
+        >>> fp = Fingerprinter()
+        >>> story = "storm ada floods harbour towns along the northern coast overnight"
+        >>> first, edited, short = fp.lean_minhashes([story, story.replace("overnight", "on monday"), "hello"])
+        >>> lsh = MinHashLSH(threshold=0.5, num_perm=fp.num_perm)
+        >>> lsh.insert("first", first)
+        >>> lsh.query(edited), short
+        (['first'], None)
+        """
+        if self.scheme != "datasketch":
+            raise ConfigError(f"signatures as datasketch objects need the datasketch scheme, not {self.scheme!r}")
+        try:
+            from datasketch import LeanMinHash
+        except ImportError as exc:
+            raise MissingExtraError("signatures as datasketch objects", "datasketch", "datasketch") from exc
+        batch = self.fingerprint(keys, with_bands=False)
+        signatures = iter(batch.signatures)
+        return [LeanMinHash(seed=self.seed, hashvalues=next(signatures), scheme="affine32") if minhashed else None
+                for minhashed in batch.minhashed]
+
     def _char_shingles(self, keys: list[str], kernels: ModuleType | None = None) -> tuple[np.ndarray, np.ndarray]:
         """All character n-gram hashes of all keys, in one pass over their code points."""
         n = self.ngram
@@ -399,7 +455,8 @@ class Fingerprinter:
         hashed = (_fmix64(combined) & _U64(0xFFFFFFFF)).astype(_U32)
         # keep the windows that lie inside one key
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-        index = np.repeat(starts, counts) + (np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts))
+        offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+        index = np.repeat(starts, counts) + offsets
         return hashed[index], counts
 
     def _word_shingles(self, keys: list[str]) -> tuple[np.ndarray, np.ndarray]:

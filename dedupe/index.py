@@ -34,7 +34,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,31 +42,32 @@ import numpy as np
 
 from .config import CleanConfig
 from .errors import ConfigError, MissingExtraError
-from .io import AtomicFile
-from .resolve import (
-    BOILERPLATE,
-    EARLIER_BOILERPLATE,
-    EARLIER_KEPT,
-    EARLIER_TEMPLATE,
-    KEPT,
-    RULE_SITE_TEMPLATE,
-    RULE_TEMPLATED_DOCS,
-    STRIPPED,
+from .resolve.resolution import RULE_SITE_TEMPLATE, RULE_TEMPLATED_DOCS, Resolution, Status
+from .schema import (
     DocumentTable,
+    Earlier,
     EarlierFamilies,
+    Paragraphs,
     ParagraphTable,
-    Resolution,
+    concat,
+    from_arrow,
+    to_arrow,
 )
 from .store import SignatureStore
+from .writers import AtomicFile
 
 #: 2: identifier hashes per row and template families per batch (exact keys keep identifiers).
 FORMAT = 2
 MANIFEST = "manifest.json"
 
-#: Row status in the index: stored as is, it becomes ParagraphTable.earlier.
-KEPT_ROW = EARLIER_KEPT
-BOILERPLATE_ROW = EARLIER_BOILERPLATE
-TEMPLATE_ROW = EARLIER_TEMPLATE  # boilerplate by the site-template rule
+
+#: Hash schemes indexes recorded before they recorded fingerprint.HASH_SCHEME, and what
+#: they are: an index never existed with other fingerprint arithmetic than the scheme
+#: named here, so one that recorded the old description is read with today's name.
+_EARLIER_HASH_SCHEMES = {
+    "murmur3-fmix32+affine32-mersenne61 / xxh3-64 exact":
+        "char:fmix64-roll64|word:xxh3-64-roll64>fmix64-32/minhash:affine32/bands:xormul-fmix64/exact:xxh3-64",
+}
 
 
 def parameters(config: CleanConfig) -> dict[str, Any]:
@@ -75,12 +76,13 @@ def parameters(config: CleanConfig) -> dict[str, Any]:
     import ftfy
 
     from . import __version__
-    from .fingerprint import Fingerprinter
+    from .fingerprint import HASH_SCHEMES, Fingerprinter
     from .normalize import NORMALIZER_VERSION
 
     d = config.dedup
     fp = Fingerprinter(num_perm=d.num_perm, seed=d.seed, ngram=d.ngram, min_length=d.min_minhash_length,
-                       threshold=d.threshold, bands=d.bands, shingle=d.shingle, max_length=d.max_minhash_chars)
+                       threshold=d.threshold, bands=d.bands, shingle=d.shingle, max_length=d.max_minhash_chars,
+                       scheme=d.scheme)
     return json.loads(json.dumps({
         "shingle": d.shingle,
         "ngram": d.ngram,
@@ -90,8 +92,8 @@ def parameters(config: CleanConfig) -> dict[str, Any]:
         "rows": fp.rows,
         "min_minhash_length": d.min_minhash_length,
         "max_minhash_chars": d.max_minhash_chars,
-        "hash_scheme": "murmur3-fmix32+affine32-mersenne61 / xxh3-64 exact",
         "scheme": d.scheme,
+        "hash_scheme": HASH_SCHEMES[d.scheme],
         "normalizer_version": NORMALIZER_VERSION,
         "normalize": dataclasses.asdict(config.normalize),
         "ftfy_version": ftfy.__version__,
@@ -109,72 +111,56 @@ def _pyarrow() -> Any:
 
 
 @dataclass(slots=True)
+class StoredFamilies:
+    """Template families as batches store them: pages per (family, site) and the family's rule."""
+
+    template: np.ndarray  # uint64[f] hash of the template key
+    site: list[str | None]  # the site's name (None: pages without a url)
+    pages: np.ndarray  # int64[f] pages of that site holding a line of the family, in one batch
+    rule: np.ndarray  # int8[f] the family's boilerplate rule in that batch
+
+
+@dataclass(slots=True)
 class EarlierRows:
     """Rows of the committed batches, as the resolver takes them."""
 
+    rows: Paragraphs  # the stored columns; doc numbers index doc_ids; sig_row the signatures load() stored
     doc_ids: list[str]  # one per earlier document (batch-local ids may repeat across batches)
-    doc: np.ndarray  # int64[r] index into doc_ids
-    para: np.ndarray  # int32[r]
-    exact: np.ndarray  # uint64[r]
-    ident: np.ndarray  # uint64[r]
-    text_hash: np.ndarray  # uint64[r]
-    length: np.ndarray  # int64[r]
-    listed: np.ndarray  # int8[r]
-    status: np.ndarray  # int8[r] KEPT_ROW / BOILERPLATE_ROW / TEMPLATE_ROW
-    docs: np.ndarray  # int64[r] documents its cluster spans so far
-    sites: np.ndarray  # int64[r] sites its cluster spans so far
-    site_copies: np.ndarray  # int64[r] pages of its own site in its cluster so far
     site: list[str | None]  # per earlier document
     site_pages: dict[str, int]  # pages per site over all earlier batches
-    minhashed: np.ndarray  # bool[r]
-    signatures: np.ndarray | None  # uint32[m, num_perm]; None when load() streamed them into a store
-    sent_row: np.ndarray  # int64[s] row (in these rows)
-    sent_hash: np.ndarray  # uint64[s]
-    sent_len: np.ndarray  # int64[s]
     ref_batch: np.ndarray  # int32[r] batch number of each row
     ref_row: np.ndarray  # int64[r] row number inside its batch file
-    family_template: np.ndarray  # uint64[f] template families of all batches: hash,
-    family_site: list[str | None]  # site,
-    family_pages: np.ndarray  # int64[f] pages of that site holding a line of the family in one batch,
-    family_rule: np.ndarray  # int8[f] and the family's boilerplate rule in that batch
+    families: StoredFamilies  # of all batches
 
-    @property
-    def size(self) -> int:
-        return int(self.doc.shape[0])
+
+@dataclass(slots=True)
+class CountUpdates:
+    """Larger counts for rows of earlier batches whose cluster grew in this run."""
+
+    batch: np.ndarray  # int32[u] the row's batch
+    row: np.ndarray  # int64[u] its row in that batch's file
+    docs: np.ndarray  # int64[u] documents its cluster spans now
+    sites: np.ndarray  # int64[u] sites
+    site_copies: np.ndarray  # int64[u] pages of its own site
+
+    @classmethod
+    def none(cls) -> CountUpdates:
+        empty = np.empty(0, np.int64)
+        return cls(empty.astype(np.int32), empty, empty, empty, empty)
 
 
 @dataclass(slots=True)
 class NewRows:
     """What a run adds: the rows to store and the larger counts of earlier rows."""
 
+    rows: Paragraphs  # the rows to store, with what this run decided in the earlier* columns
     doc_id: list[str]
     site: list[str | None]
-    para: np.ndarray
-    exact: np.ndarray
-    ident: np.ndarray
-    text_hash: np.ndarray
-    length: np.ndarray
-    listed: np.ndarray
-    status: np.ndarray
-    docs: np.ndarray
-    sites: np.ndarray
-    site_copies: np.ndarray
+    signatures: np.ndarray  # uint32[r, num_perm]; rows without a signature (sig_row -1) are ignored
     site_pages: dict[str, int]  # pages per site in this batch
-    minhashed: np.ndarray  # bool[r]
-    signatures: np.ndarray  # uint32[r, num_perm]; rows not minhashed are ignored
-    sent_offsets: np.ndarray  # int32[r + 1] into sent_hash / sent_len
-    sent_hash: np.ndarray  # uint64[s]
-    sent_len: np.ndarray  # int32[s]
     documents: int  # documents of the batch (all of them, kept or not)
-    update_batch: np.ndarray  # int32[u]
-    update_row: np.ndarray  # int64[u]
-    update_docs: np.ndarray  # int64[u]
-    update_sites: np.ndarray  # int64[u]
-    update_site_copies: np.ndarray  # int64[u]
-    family_template: np.ndarray  # uint64[f] this batch's template families: hash,
-    family_site: list[str | None]  # site,
-    family_pages: np.ndarray  # int64[f] pages of that site holding a line of the family,
-    family_rule: np.ndarray  # int8[f] and the family's boilerplate rule
+    updates: CountUpdates
+    families: StoredFamilies  # this batch's
 
 
 class Index:
@@ -272,12 +258,12 @@ class Index:
             "history": [{k: b[k] for k in ("number", "documents", "rows", "created") if k in b} for b in batches],
         }
 
-    def load(self, store: SignatureStore | None = None) -> EarlierRows:
+    def load(self, store: SignatureStore) -> EarlierRows:
         """Every committed row, with counts raised by later batches' updates.
 
-        With ``store``, the signatures go into it batch file by batch file
-        (spilling past its memory limit) and ``signatures`` is None: an index
-        of many batches holds far more signatures than a run's budget.
+        The signatures go into ``store`` batch file by batch file (spilling
+        past its memory limit): an index of many batches holds far more
+        signatures than a run's budget. The rows' ``sig_row`` number them from 0.
         """
         pa = _pyarrow()
         import pyarrow.parquet as pq
@@ -285,14 +271,10 @@ class Index:
         width = int(self.manifest["parameters"]["num_perm"])
         doc_ids: list[str] = []
         sites: list[str | None] = []
-        columns: dict[str, list[np.ndarray]] = {k: [] for k in (
-            "doc", "para", "exact", "ident", "text_hash", "length", "listed", "status", "docs", "sites",
-            "site_copies", "minhashed", "ref_batch", "ref_row", "family_template", "family_pages", "family_rule")}
-        family_site: list[str | None] = []
+        parts: list[Paragraphs] = []
+        refs: list[tuple[np.ndarray, np.ndarray]] = []
+        families: list[Any] = []
         site_pages: dict[str, int] = {}
-        sig_parts: list[np.ndarray] = []
-        sent_row, sent_hash, sent_len = [], [], []
-        offset = 0
         for batch in self.manifest["batches"]:
             table = self._read(pq, batch["file"])
             n = table.num_rows
@@ -301,61 +283,30 @@ class Index:
             encoded = table.column("doc_id").combine_chunks().dictionary_encode()
             local = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
             _, first_rows = np.unique(local, return_index=True)
-            columns["doc"].append(local + len(doc_ids))
-            doc_ids.extend(encoded.dictionary.to_pylist())
             sites.extend(table.column("site").take(pa.array(first_rows)).to_pylist())
-            for name, dtype in (("para", np.int32), ("exact", np.uint64), ("ident", np.uint64),
-                                ("text_hash", np.uint64),
-                                ("length", np.int64), ("listed", np.int8), ("status", np.int8),
-                                ("docs", np.int64), ("sites", np.int64), ("site_copies", np.int64)):
-                columns[name].append(table.column(name).to_numpy().astype(dtype))
             sig = table.column("signature").combine_chunks()
             valid = ~np.asarray(sig.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-            columns["minhashed"].append(valid)
             if valid.any():
                 raw = np.frombuffer(sig.buffers()[1], dtype=np.uint32)
                 raw = raw[sig.offset * width : (sig.offset + n) * width].reshape(n, width)
-                if store is not None:
-                    store.append(raw[valid].copy())
-                else:
-                    sig_parts.append(raw[valid].copy())
-            hashes = table.column("sent_hash").combine_chunks()
-            lengths = table.column("sent_len").combine_chunks()
-            counts = hashes.value_lengths().to_numpy(zero_copy_only=False).astype(np.int64)
-            sent_row.append(np.repeat(np.arange(n, dtype=np.int64) + offset, counts))
-            sent_hash.append(hashes.flatten().to_numpy().astype(np.uint64))
-            sent_len.append(lengths.flatten().to_numpy().astype(np.int64))
+                store.append(raw[valid].copy())
+            parts.append(from_arrow(table, doc=local + len(doc_ids), sig_row=np.where(valid, np.cumsum(valid) - 1, -1)))
+            doc_ids.extend(encoded.dictionary.to_pylist())
+            refs.append((np.full(n, batch["number"], dtype=np.int32), np.arange(n, dtype=np.int64)))
             if batch.get("sites"):
                 pages = self._read(pq, batch["sites"])
                 for site, count in zip(pages.column("site").to_pylist(), pages.column("pages").to_pylist()):
                     site_pages[site] = site_pages.get(site, 0) + count
             if batch.get("families"):
-                families = self._read(pq, batch["families"])
-                columns["family_template"].append(families.column("template").to_numpy().astype(np.uint64))
-                columns["family_pages"].append(families.column("pages").to_numpy().astype(np.int64))
-                columns["family_rule"].append(families.column("rule").to_numpy().astype(np.int8))
-                family_site.extend(families.column("site").to_pylist())
-            columns["ref_batch"].append(np.full(n, batch["number"], dtype=np.int32))
-            columns["ref_row"].append(np.arange(n, dtype=np.int64))
-            offset += n
-        cat = {k: (np.concatenate(v) if v else np.empty(0)) for k, v in columns.items()}
+                families.append(self._read(pq, batch["families"]))
         rows = EarlierRows(
-            doc_ids=doc_ids, site=sites, site_pages=site_pages,
-            site_copies=cat["site_copies"].astype(np.int64),
-            doc=cat["doc"].astype(np.int64), para=cat["para"].astype(np.int32),
-            exact=cat["exact"].astype(np.uint64), ident=cat["ident"].astype(np.uint64),
-            text_hash=cat["text_hash"].astype(np.uint64),
-            length=cat["length"].astype(np.int64), listed=cat["listed"].astype(np.int8),
-            status=cat["status"].astype(np.int8), docs=cat["docs"].astype(np.int64),
-            sites=cat["sites"].astype(np.int64), minhashed=cat["minhashed"].astype(bool),
-            signatures=None if store is not None else (
-                np.concatenate(sig_parts) if sig_parts else np.empty((0, width), np.uint32)),
-            sent_row=np.concatenate(sent_row) if sent_row else np.empty(0, np.int64),
-            sent_hash=np.concatenate(sent_hash) if sent_hash else np.empty(0, np.uint64),
-            sent_len=np.concatenate(sent_len) if sent_len else np.empty(0, np.int64),
-            ref_batch=cat["ref_batch"].astype(np.int32), ref_row=cat["ref_row"].astype(np.int64),
-            family_template=cat["family_template"].astype(np.uint64), family_site=family_site,
-            family_pages=cat["family_pages"].astype(np.int64), family_rule=cat["family_rule"].astype(np.int8),
+            rows=concat(parts), doc_ids=doc_ids, site=sites, site_pages=site_pages,
+            ref_batch=np.concatenate([b for b, _ in refs]) if refs else np.empty(0, np.int32),
+            ref_row=np.concatenate([r for _, r in refs]) if refs else np.empty(0, np.int64),
+            families=StoredFamilies(
+                template=_joined(families, "template", np.uint64),
+                site=[site for table in families for site in table.column("site").to_pylist()],
+                pages=_joined(families, "pages", np.int64), rule=_joined(families, "rule", np.int8)),
         )
         self._apply_updates(rows, pq)
         return rows
@@ -366,7 +317,8 @@ class Index:
         except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
             raise ConfigError(f"{self.path / name}: cannot read this index file: {exc}") from exc
 
-    def _apply_updates(self, rows: EarlierRows, pq: Any) -> None:
+    def _apply_updates(self, earlier: EarlierRows, pq: Any) -> None:
+        rows = earlier.rows
         if rows.size == 0:
             return
         # global row of (batch, row): batches are numbered 1.. and stored in order
@@ -382,9 +334,9 @@ class Index:
             ref_batch = table.column("batch").to_numpy()
             ref_row = table.column("row").to_numpy().astype(np.int64)
             where = np.array([first_row[int(b)] for b in ref_batch], dtype=np.int64) + ref_row
-            rows.docs[where] = table.column("docs").to_numpy()
-            rows.sites[where] = table.column("sites").to_numpy()
-            rows.site_copies[where] = table.column("site_copies").to_numpy()
+            rows.earlier_docs[where] = table.column("docs").to_numpy()
+            rows.earlier_sites[where] = table.column("sites").to_numpy()
+            rows.earlier_site_copies[where] = table.column("site_copies").to_numpy()
 
     # -- writing ---------------------------------------------------------------
 
@@ -396,49 +348,33 @@ class Index:
         number = max((b["number"] for b in self.manifest["batches"]), default=0) + 1
         name = f"batch-{number:06d}.parquet"
         width = int(self.manifest["parameters"]["num_perm"])
-        table = pa.table({
-            "doc_id": pa.array(new.doc_id, pa.string()),
-            "para": pa.array(new.para, pa.int32()),
-            "exact": pa.array(new.exact, pa.uint64()),
-            "ident": pa.array(new.ident, pa.uint64()),
-            "text_hash": pa.array(new.text_hash, pa.uint64()),
-            "length": pa.array(new.length, pa.int64()),
-            "listed": pa.array(new.listed, pa.int8()),
-            "status": pa.array(new.status, pa.int8()),
-            "docs": pa.array(new.docs, pa.int64()),
-            "sites": pa.array(new.sites, pa.int64()),
-            "site_copies": pa.array(new.site_copies, pa.int64()),
-            "site": pa.array(new.site, pa.string()),
-            "signature": pa.Array.from_buffers(
-                pa.binary(4 * width), len(new.doc_id),
-                [pa.array(new.minhashed, pa.bool_()).buffers()[1],
-                 pa.py_buffer(np.ascontiguousarray(new.signatures, dtype=np.uint32).tobytes())]),
-            "sent_hash": pa.ListArray.from_arrays(pa.array(new.sent_offsets, pa.int32()),
-                                                  pa.array(new.sent_hash, pa.uint64())),
-            "sent_len": pa.ListArray.from_arrays(pa.array(new.sent_offsets, pa.int32()),
-                                                 pa.array(new.sent_len, pa.int32())),
-        })
+        signature = pa.Array.from_buffers(
+            pa.binary(4 * width), len(new.doc_id),
+            [pa.array(new.rows.sig_row >= 0, pa.bool_()).buffers()[1],
+             pa.py_buffer(np.ascontiguousarray(new.signatures, dtype=np.uint32).tobytes())])
+        table = pa.table({"doc_id": pa.array(new.doc_id, pa.string()), **to_arrow(new.rows, pa),
+                          "site": pa.array(new.site, pa.string()), "signature": signature})
         self._pending = {"number": number, "file": name, "updates": None, "sites": None, "families": None,
                          "documents": new.documents, "rows": int(table.num_rows),
-                         "kept": int((new.status == KEPT_ROW).sum()),
-                         "boilerplate": int((new.status >= BOILERPLATE_ROW).sum())}
+                         "kept": int((new.rows.earlier_status == Earlier.KEPT).sum()),
+                         "boilerplate": int((new.rows.earlier_status >= Earlier.BOILERPLATE).sum())}
         _write_parquet(pq, table, self.path / name)
-        if new.update_row.shape[0]:
+        if new.updates.row.shape[0]:
             updates = self._pending["updates"] = f"batch-{number:06d}.updates.parquet"
             _write_parquet(pq, pa.table({
-                "batch": pa.array(new.update_batch, pa.int32()),
-                "row": pa.array(new.update_row, pa.int64()),
-                "docs": pa.array(new.update_docs, pa.int64()),
-                "sites": pa.array(new.update_sites, pa.int64()),
-                "site_copies": pa.array(new.update_site_copies, pa.int64()),
+                "batch": pa.array(new.updates.batch, pa.int32()),
+                "row": pa.array(new.updates.row, pa.int64()),
+                "docs": pa.array(new.updates.docs, pa.int64()),
+                "sites": pa.array(new.updates.sites, pa.int64()),
+                "site_copies": pa.array(new.updates.site_copies, pa.int64()),
             }), self.path / updates)
-        if new.family_template.shape[0]:
+        if new.families.template.shape[0]:
             families = self._pending["families"] = f"batch-{number:06d}.families.parquet"
             _write_parquet(pq, pa.table({
-                "template": pa.array(new.family_template, pa.uint64()),
-                "site": pa.array(new.family_site, pa.string()),
-                "pages": pa.array(new.family_pages, pa.int64()),
-                "rule": pa.array(new.family_rule, pa.int8()),
+                "template": pa.array(new.families.template, pa.uint64()),
+                "site": pa.array(new.families.site, pa.string()),
+                "pages": pa.array(new.families.pages, pa.int64()),
+                "rule": pa.array(new.families.rule, pa.int8()),
             }), self.path / families)
         if new.site_pages:
             sites = self._pending["sites"] = f"batch-{number:06d}.sites.parquet"
@@ -451,7 +387,7 @@ class Index:
         """Make the staged batch part of the index (one atomic manifest replace)."""
         if self._pending is None:
             return
-        entry = {**self._pending, "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        entry = {**self._pending, "created": datetime.now(UTC).isoformat(timespec="seconds")}
         manifest = {**self.manifest, "batches": [*self.manifest["batches"], entry]}
         _write_atomic(self.path / MANIFEST, lambda f: f.write(
             (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode("utf-8")))
@@ -536,6 +472,9 @@ DERIVED = ("bands", "rows")
 def _check_parameters(folder: Path, stored: dict[str, Any], current: dict[str, Any],
                       config: CleanConfig) -> None:
     """Refuse an index built with other parameters, naming the setting the user gave."""
+    scheme = stored.get("hash_scheme")
+    # indexes from before the scheme setting all hold datasketch's signatures
+    stored = {"scheme": "datasketch", **stored, "hash_scheme": _EARLIER_HASH_SCHEMES.get(str(scheme), scheme)}
     keys = sorted(set(stored) | set(current), key=lambda k: (k in DERIVED, k not in SETTING_NAMES, k))
     for key in keys:
         if stored.get(key) == current.get(key):
@@ -573,7 +512,7 @@ class _Lock:
 
 
 def _lock(folder: Path) -> _Lock:
-    handle = open(folder / ".lock", "a+")
+    handle = open(folder / ".lock", "a+")  # noqa: SIM115 - held for the run, closed by _Lock
     try:
         import fcntl
 
@@ -589,63 +528,25 @@ def _lock(folder: Path) -> _Lock:
 # -- glue between the index and one run's resolver ------------------------------
 
 
-def extend_with_earlier(table: ParagraphTable, docs: DocumentTable, earlier: EarlierRows,
-                        store: SignatureStore, sites: dict[str, int]) -> tuple[ParagraphTable, DocumentTable]:
-    """Append the index's rows to a run's tables, as documents after the run's own.
+def extend_with_earlier(table: Paragraphs, docs: DocumentTable, earlier: EarlierRows, store: SignatureStore,
+                        sites: dict[str, int]) -> tuple[ParagraphTable, DocumentTable]:
+    """The run's tables with the index's rows after them, as documents after the run's own.
 
     Earlier rows get document numbers after the run's documents, signature
-    rows after the run's signatures, and ``earlier`` set, so the resolver lets
-    them win and never drops their documents.
+    rows after the run's signatures (:meth:`Index.load` put theirs in
+    ``store`` after the run's), and the earlier runs' verdicts, so the
+    resolver lets them win and never drops their documents.
     """
-    n_docs, n_rows = docs.chars.shape[0], table.size
-    if earlier.signatures is None:  # load(store) put them in already, after the run's own
-        first_sig = store.size - int(earlier.minhashed.sum())
-    else:
-        first_sig = store.size
-        store.append(earlier.signatures)
-    sig_row = np.full(earlier.size, -1, dtype=np.int64)
-    sig_row[earlier.minhashed] = first_sig + np.arange(int(earlier.minhashed.sum()))
-    site_ids = np.array([-1 if s is None else sites.setdefault(s, len(sites)) for s in earlier.site],
-                        dtype=np.int64)
-
-    def cat(mine: Any, theirs: np.ndarray, dtype: Any) -> np.ndarray:
-        mine = np.zeros(n_rows, dtype) if mine is None else mine
-        return np.concatenate([mine.astype(dtype, copy=False), theirs.astype(dtype, copy=False)])
-
-    extended = ParagraphTable(
-        doc=cat(table.doc, earlier.doc + n_docs, np.int64),
-        para=cat(table.para, earlier.para, np.int32),
-        exact=cat(table.exact, earlier.exact, np.uint64),
-        ident=cat(table.ident, earlier.ident, np.uint64),
-        template=None if table.template is None else cat(table.template, earlier.exact, np.uint64),
-        length=cat(table.length, earlier.length, np.int64),
-        sig_row=cat(table.sig_row, sig_row, np.int64),
-        signatures=store, rows=table.rows,
-        listed=cat(table.listed, earlier.listed, np.int8),
-        shape=None if table.shape is None else cat(table.shape, np.zeros(earlier.doc.shape[0], np.int8), np.int8),
-        text_hash=cat(table.text_hash, earlier.text_hash, np.uint64),
-        # an earlier run's rows were decided: none is a link list waiting for evidence
-        related=None if table.related is None else cat(table.related, np.full(earlier.size, -1), np.int32),
-        related_headed=None if table.related_headed is None else cat(
-            table.related_headed, np.zeros(earlier.size, bool), bool),
-        sent_row=np.concatenate([table.sent_row, earlier.sent_row + n_rows]),
-        sent_hash=np.concatenate([table.sent_hash, earlier.sent_hash]),
-        sent_len=np.concatenate([table.sent_len, earlier.sent_len]),
-        # earlier rows keep no typo keys: a typo copy is found within a batch, not across
-        typo_row=table.typo_row, typo_hash=table.typo_hash, typo_letters=table.typo_letters,
-        typo_len=table.typo_len,
-        earlier=np.concatenate([np.zeros(n_rows, np.int8), earlier.status]),
-        earlier_docs=np.concatenate([np.ones(n_rows, np.int64), earlier.docs]),
-        earlier_sites=np.concatenate([np.ones(n_rows, np.int64), earlier.sites]),
-        earlier_site_copies=np.concatenate([np.ones(n_rows, np.int64), earlier.site_copies]),
-        earlier_families=_families(earlier, sites),
-    )
+    n_docs = docs.chars.shape[0]
+    # sites numbered as they come: the documents' first, then the template families'
+    site_ids = np.array([-1 if s is None else sites.setdefault(s, len(sites)) for s in earlier.site], dtype=np.int64)
+    rows = concat([table, earlier.rows.replace(doc=earlier.rows.doc + n_docs)])
+    extended = ParagraphTable.of(rows, store, _families(earlier.families, sites))
     n_earlier_docs = len(earlier.doc_ids)
-    chars = np.bincount(earlier.doc, weights=earlier.length, minlength=n_earlier_docs).astype(np.int64)
-    site = np.concatenate([docs.site, site_ids])
+    chars = np.bincount(earlier.rows.doc, weights=earlier.rows.length, minlength=n_earlier_docs).astype(np.int64)
     extended_docs = DocumentTable(
         chars=np.concatenate([docs.chars, chars]),
-        site=site,
+        site=np.concatenate([docs.site, site_ids]),
         date=np.concatenate([docs.date, np.full(n_earlier_docs, -np.inf)]),
         # pages per site over every batch, for the share rule of site templates
         site_docs=np.bincount(docs.site[docs.site >= 0], minlength=len(sites)).astype(np.int64)
@@ -655,13 +556,12 @@ def extend_with_earlier(table: ParagraphTable, docs: DocumentTable, earlier: Ear
     return extended, extended_docs
 
 
-def _families(earlier: EarlierRows, sites: dict[str, int]) -> EarlierFamilies:
+def _families(stored: StoredFamilies, sites: dict[str, int]) -> EarlierFamilies:
     """The earlier batches' template families, sorted by hash, sites numbered as this run's."""
-    site = np.array([-1 if s is None else sites.setdefault(s, len(sites)) for s in earlier.family_site],
-                    dtype=np.int64)
-    order = np.argsort(earlier.family_template, kind="stable")
-    return EarlierFamilies(template=earlier.family_template[order], site=site[order],
-                           pages=earlier.family_pages[order], rule=earlier.family_rule[order])
+    site = np.array([-1 if s is None else sites.setdefault(s, len(sites)) for s in stored.site], dtype=np.int64)
+    order = np.argsort(stored.template, kind="stable")
+    return EarlierFamilies(template=stored.template[order], site=site[order], pages=stored.pages[order],
+                           rule=stored.rule[order])
 
 
 def _site_pages(pages: dict[str, int], sites: dict[str, int]) -> np.ndarray:
@@ -672,86 +572,86 @@ def _site_pages(pages: dict[str, int], sites: dict[str, int]) -> np.ndarray:
     return out
 
 
+def _joined(tables: list[Any], name: str, dtype: Any) -> np.ndarray:
+    """Column ``name`` of Arrow tables, one after another."""
+    parts = [table.column(name).to_numpy().astype(dtype) for table in tables]
+    return np.concatenate(parts) if parts else np.empty(0, dtype)
+
+
 def new_rows(table: ParagraphTable, resolution: Resolution, store: SignatureStore, doc_ids: list[str],
-             site_names: list[str],
-             docs_site: np.ndarray, n_docs: int, earlier: EarlierRows | None) -> NewRows:
+             site_names: list[str], docs_site: np.ndarray, n_docs: int, earlier: EarlierRows | None) -> NewRows:
     """The rows a run adds to the index: paragraphs its kept documents keep, one
     copy of each cluster that became boilerplate, and larger counts for earlier rows."""
-    labels = resolution.labels
+    spread = resolution.spread
+    groups = spread.group
     n_new = int(np.searchsorted(table.doc, n_docs))  # this run's rows come first
     status = resolution.status[:n_new]
     doc = table.doc[:n_new]
-    kept = np.flatnonzero((status == KEPT) & ~resolution.doc_dropped[doc])
-    boiler = np.zeros(labels.max(initial=-1) + 1, dtype=bool)
-    if table.earlier is not None:
-        boiler[labels[table.earlier >= BOILERPLATE_ROW]] = True  # already stored as boilerplate
+    kept = np.flatnonzero((status == Status.KEPT) & ~resolution.doc_dropped[doc])
+    boiler = np.zeros(groups.max(initial=-1) + 1, dtype=bool)
+    boiler[groups[n_new:][table.earlier_status >= Earlier.BOILERPLATE]] = True  # already stored as boilerplate
     # template families are stored apart (their pages per site); a cluster's rule is kept by one copy
-    candidates = np.flatnonzero((status == BOILERPLATE) & (resolution.rule[:n_new] < RULE_TEMPLATED_DOCS))
-    _, first = np.unique(labels[candidates], return_index=True)
+    candidates = np.flatnonzero((status == Status.BOILERPLATE) & (resolution.rule[:n_new] < RULE_TEMPLATED_DOCS))
+    _, first = np.unique(groups[candidates], return_index=True)
     firsts = candidates[first]
-    new_boiler = firsts[~boiler[labels[firsts]]]
+    new_boiler = firsts[~boiler[groups[firsts]]]
     rows = np.sort(np.concatenate([kept, new_boiler]))
-    row_status = np.select([status[rows] != BOILERPLATE, resolution.rule[rows] == RULE_SITE_TEMPLATE],
-                           [KEPT_ROW, TEMPLATE_ROW], BOILERPLATE_ROW).astype(np.int8)
+    row_status = np.select([status[rows] != Status.BOILERPLATE, resolution.rule[rows] == RULE_SITE_TEMPLATE],
+                           [Earlier.KEPT, Earlier.TEMPLATE], Earlier.BOILERPLATE)
 
     sig_row = table.sig_row[rows]
     minhashed = sig_row >= 0
     signatures = np.zeros((rows.shape[0], store.width or 1), np.uint32)
     if minhashed.any():
         signatures[minhashed] = store.take(sig_row[minhashed])
-    chosen = np.isin(table.sent_row, rows)
-    owner = np.searchsorted(rows, table.sent_row[chosen])
-    offsets = np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=rows.shape[0]))]).astype(np.int32)
-
-    update_batch = update_row = update_docs = update_sites = update_site_copies = np.empty(0, np.int64)
-    if earlier is not None and earlier.size:
-        has_new = np.zeros(boiler.shape[0], dtype=bool)
-        has_new[labels[:n_new]] = True
-        past = np.arange(n_new, table.size)
-        grew = past[has_new[labels[past]] & (resolution.label_docs[labels[past]] > table.earlier_docs[past])]
-        update_batch = earlier.ref_batch[grew - n_new]
-        update_row = earlier.ref_row[grew - n_new]
-        update_docs = resolution.label_docs[labels[grew]]
-        update_sites = np.maximum(resolution.label_sites[labels[grew]], table.earlier_sites[grew])
-        update_site_copies = np.maximum(resolution.site_copies[grew], table.earlier_site_copies[grew])
-    family_template, family_site, family_pages, family_rule = _new_families(
-        table, resolution, n_new, docs_site, site_names)
     return NewRows(
+        rows=table.take(rows).replace(
+            earlier_placement=resolution.placement[rows], earlier_status=row_status,
+            earlier_docs=spread.group_docs[groups[rows]],
+            earlier_sites=spread.group_sites[groups[rows]], earlier_site_copies=spread.site_copies[rows]),
         doc_id=[doc_ids[d] for d in doc[rows]],
         site=[None if docs_site[d] < 0 else site_names[docs_site[d]] for d in doc[rows]],
-        para=table.para[rows], exact=table.exact[rows], text_hash=table.text_hash[rows],
-        ident=table.ident[rows] if table.ident is not None else np.zeros(rows.shape[0], np.uint64),
-        length=table.length[rows], listed=table.listed[rows], status=row_status,
-        docs=resolution.label_docs[labels[rows]], sites=resolution.label_sites[labels[rows]],
-        site_copies=resolution.site_copies[rows],
+        signatures=signatures,
         site_pages={site_names[s]: int(c) for s, c in enumerate(
             np.bincount(docs_site[:n_docs][docs_site[:n_docs] >= 0], minlength=len(site_names))) if c},
-        minhashed=minhashed, signatures=signatures, sent_offsets=offsets,
-        sent_hash=table.sent_hash[chosen], sent_len=table.sent_len[chosen].astype(np.int32),
-        documents=n_docs, update_batch=update_batch, update_row=update_row,
-        update_docs=update_docs, update_sites=update_sites, update_site_copies=update_site_copies,
-        family_template=family_template, family_site=family_site, family_pages=family_pages,
-        family_rule=family_rule,
+        documents=n_docs,
+        updates=_count_updates(table, resolution, n_new, earlier),
+        families=_new_families(table, resolution, n_new, docs_site, site_names),
+    )
+
+
+def _count_updates(table: ParagraphTable, resolution: Resolution, n_new: int,
+                   earlier: EarlierRows | None) -> CountUpdates:
+    """Earlier rows whose star reached more documents with this run's copies."""
+    if earlier is None or earlier.rows.size == 0:
+        return CountUpdates.none()
+    spread = resolution.spread
+    groups = spread.group
+    has_new = np.zeros(groups.max(initial=-1) + 1, dtype=bool)
+    has_new[groups[:n_new]] = True
+    past = np.arange(n_new, table.size)
+    grew = past[has_new[groups[past]] & (spread.group_docs[groups[past]] > table.earlier_docs)]
+    return CountUpdates(
+        batch=earlier.ref_batch[grew - n_new], row=earlier.ref_row[grew - n_new],
+        docs=spread.group_docs[groups[grew]],
+        sites=np.maximum(spread.group_sites[groups[grew]], table.earlier_sites[grew - n_new]),
+        site_copies=np.maximum(spread.site_copies[grew], table.earlier_site_copies[grew - n_new]),
     )
 
 
 def _new_families(table: ParagraphTable, resolution: Resolution, n_new: int, docs_site: np.ndarray,
-                  site_names: list[str]) -> tuple[np.ndarray, list[str | None], np.ndarray, np.ndarray]:
+                  site_names: list[str]) -> StoredFamilies:
     """This run's template families as the resolver counted them: pages per (family, site), and rule."""
-    no_sites: list[str | None] = []
-    empty = (np.empty(0, np.uint64), no_sites, np.empty(0, np.int64), np.empty(0, np.int8))
-    if table.template is None or resolution.family_rule is None:
-        return empty
     current = np.arange(n_new)
-    rows = current[(table.template[:n_new] != table.exact[:n_new]) & (resolution.status[:n_new] != STRIPPED)]
+    rows = current[(table.template[:n_new] != table.exact[:n_new]) & (resolution.status[:n_new] != Status.STRIPPED)]
     if rows.shape[0] == 0:
-        return empty
+        return StoredFamilies(np.empty(0, np.uint64), [], np.empty(0, np.int64), np.empty(0, np.int8))
     hashes, family = np.unique(table.template[rows], return_inverse=True)
     family = family.ravel()
     site = docs_site[table.doc[rows]]
     triples = np.unique(np.stack([family, site, table.doc[rows]]), axis=1)
     pairs, pages = np.unique(triples[:2], axis=1, return_counts=True)
     rule = np.zeros(hashes.shape[0], dtype=np.int8)
-    np.maximum.at(rule, family, resolution.family_rule[rows])
-    return (hashes[pairs[0]], [None if s < 0 else site_names[s] for s in pairs[1]],
-            pages.astype(np.int64), rule[pairs[0]])
+    np.maximum.at(rule, family, resolution.spread.family_rule[rows])
+    return StoredFamilies(hashes[pairs[0]], [None if s < 0 else site_names[s] for s in pairs[1]],
+                          pages.astype(np.int64), rule[pairs[0]])

@@ -30,17 +30,17 @@ from typing import Any, Protocol
 
 from .config import ReadConfig
 from .errors import OutputError
-from .io import (
+from .readers import Record
+from .record import RECORD_FULL, Removal, dumps_entry, record_entries
+from .writers import (
     AtomicFile,
     DocumentWriter,
     FolderWriter,
-    Record,
     dumps_json,
     is_folder_output,
     is_special_output,
     open_writer,
 )
-from .record import RECORD_FULL, Removal, dumps_entry, record_entries
 
 DOCUMENTS = "documents"
 RECORD = "removal record"
@@ -81,10 +81,10 @@ def check_output_paths(
     inside an input folder. Devices and FIFOs may be shared (``/dev/null``).
     Returns the real paths a folder output must not write to or into.
 
-    >>> check_output_paths([("documents", "a.jsonl", False), ("stats", "./a.jsonl", False)])
+    >>> check_output_paths([("documents", "a.jsonl", False), ("stats", "./a.jsonl", False)])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    dedupe.errors.OutputError: ./a.jsonl: the documents and the stats would be the same file; give each output its own path
+    dedupe.errors.OutputError: ./a.jsonl: the documents and the stats would be the same file; give each output ...
     """
     on_stdout = [label for label, target, _ in outputs if target is not None and str(target) == "-"]
     if len(on_stdout) > 1:
@@ -109,7 +109,7 @@ def check_output_paths(
         (input_dirs if os.path.isdir(real) else input_files).append((str(raw), real))
     index_real = os.path.realpath(index_dir) if index_dir is not None else None
     for out in checked:
-        for raw, real in input_files:
+        for _, real in input_files:
             if out.real == real:
                 raise OutputError(f"{out.shown}: is also an input; write the {out.label} elsewhere")
         for raw, real in input_dirs:
@@ -132,7 +132,7 @@ def check_output_paths(
 class RunOutputs:
     """The documents, removal record and stats of one run, all or none.
 
-    ``documents``: a path as for :func:`~dedupe.io.open_writer` (``-`` for
+    ``documents``: a path as for :func:`~dedupe.writers.open_writer` (``-`` for
     stdout) or ``None`` for no documents; ``record`` and ``stats``: paths or
     ``None``; ``record_mode``: ``full`` or ``ids`` (see
     :func:`~dedupe.record.record_entries`). ``inputs`` and ``index_dir`` are only checked against, never

@@ -24,10 +24,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO, get_args
 
-#: ``--progress`` modes.
-PROGRESS_MODES = ("auto", "bar", "log", "none")
+#: ``--progress`` modes: a bar on a terminal and log lines elsewhere, or one of them, or none.
+ProgressMode = Literal["auto", "bar", "log", "none"]
+PROGRESS_MODES: tuple[str, ...] = get_args(ProgressMode)
+#: ``--progress`` when not given.
+PROGRESS_MODE: ProgressMode = "auto"
 #: Seconds between two progress lines in log mode (``--progress-interval``).
 LOG_INTERVAL_SECONDS = 10.0
 

@@ -17,15 +17,15 @@ none — :func:`read_record` gives them their text back from it.
 from __future__ import annotations
 
 import json
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Literal, get_args
 
 from .errors import ConfigError, InputError
-from .io import dumps_json
 from .layout import segment
+from .writers import dumps_json
 
 # Reasons: what kind of removal; the rule says which rule or setting fired.
 CHROME = "chrome"
@@ -86,9 +86,10 @@ class Removal:
 #: Record modes: ``full`` writes every removed text once; ``ids`` writes no
 #: text at all (ids, paragraph numbers, reasons, rules, kept copies and
 #: similarities), for runs whose input is kept anyway.
-RECORD_FULL = "full"
-RECORD_IDS = "ids"
-RECORD_MODES = (RECORD_FULL, RECORD_IDS)
+RecordMode = Literal["full", "ids"]
+RECORD_FULL: RecordMode = "full"
+RECORD_IDS: RecordMode = "ids"
+RECORD_MODES: tuple[str, ...] = get_args(RecordMode)
 
 
 def record_entries(removals: Sequence[Removal], mode: str = RECORD_FULL) -> list[dict[str, Any]]:
@@ -300,7 +301,7 @@ class Stats:
     paragraphs_removed: Counter[str] = field(default_factory=Counter)
     rules: Counter[str] = field(default_factory=Counter)
     clusters: Counter[str] = field(default_factory=Counter)
-    seconds: Counter[str] = field(default_factory=Counter)
+    seconds: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
     bytes_in: int = 0
     #: signatures that went to disk past ``--memory-limit`` (0: all fitted in RAM)
     signatures_spilled: int = 0
@@ -358,10 +359,10 @@ class Stats:
     def summary(self) -> str:
         """A short plain-text table for the end of a CLI run."""
         lines = [
-            f"documents  in {self.documents_in:>9}  kept {self.documents_kept:>9}  "
-            f"dropped {sum(self.documents_dropped.values()):>9}",
-            f"paragraphs in {self.paragraphs_in:>9}  kept {self.paragraphs_kept:>9}  "
-            f"removed {sum(self.paragraphs_removed.values()):>9}",
+            (f"documents  in {self.documents_in:>9}  kept {self.documents_kept:>9}  "
+            f"dropped {sum(self.documents_dropped.values()):>9}"),
+            (f"paragraphs in {self.paragraphs_in:>9}  kept {self.paragraphs_kept:>9}  "
+            f"removed {sum(self.paragraphs_removed.values()):>9}"),
         ]
         for reason, count in sorted(self.paragraphs_removed.items(), key=lambda kv: (-kv[1], kv[0])):
             lines.append(f"  paragraphs {reason:<20} {count:>9}")

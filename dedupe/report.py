@@ -26,10 +26,12 @@ from typing import Any
 
 from .config import CleanConfig
 from .errors import InputError
-from .io import FileSource
 from .layout import segment
 from .normalize import match_key, repair_document
+from .outputs import check_output_paths
+from .readers import FileSource
 from .record import json_type, read_record
+from .writers import AtomicFile
 
 #: How many rows each ranked table shows.
 TOP_ROWS = 25
@@ -50,7 +52,7 @@ th{background:#f6f6f6}td.n{text-align:right;font-variant-numeric:tabular-nums;wh
 .chrome{border-left:3px solid #d9534f;padding-left:.4rem}.duplicate{border-left:3px solid #f0ad4e;padding-left:.4rem}
 .boilerplate{border-left:3px solid #5bc0de;padding-left:.4rem}.dropped{background:#fdecea;border-radius:4px;padding:.2rem .5rem}
 .muted{color:#777}
-"""
+"""  # noqa: E501 - a style sheet, one rule set per line
 
 
 def _e(value: Any) -> str:
@@ -97,9 +99,9 @@ def render_report(
             boiler[k] += 1
             boiler_text.setdefault(k, text)
 
-    out = [f"<!doctype html><html lang=en><head><meta charset=utf-8>"
+    out = [(f"<!doctype html><html lang=en><head><meta charset=utf-8>"
            f"<meta name=viewport content='width=device-width,initial-scale=1'><title>{_e(title)}</title>"
-           f"<style>{_CSS}</style></head><body><h1>{_e(title)}</h1>"]
+           f"<style>{_CSS}</style></head><body><h1>{_e(title)}</h1>")]
     out.append(_summary(stats, by_reason))
     out.append("<h2>Removals by reason and rule</h2><table><tr><th>reason</th><th>rule</th><th class=n>count</th></tr>")
     for (reason, rule), count in sorted(by_rule.items(), key=lambda kv: (-kv[1], kv[0])):
@@ -115,8 +117,8 @@ def render_report(
     out.append("</table>")
 
     out.append("<h2>Most frequent boilerplate</h2><table><tr><th>line</th><th class=n>copies removed</th></tr>")
-    for key, count in boiler.most_common(TOP_ROWS):
-        out.append(f"<tr><td>{_e(_clip(boiler_text[key]))}</td><td class=n>{count:,}</td></tr>")
+    for line_key, count in boiler.most_common(TOP_ROWS):
+        out.append(f"<tr><td>{_e(_clip(boiler_text[line_key]))}</td><td class=n>{count:,}</td></tr>")
     out.append("</table>")
 
     if documents is not None:
@@ -245,3 +247,30 @@ def build_report(
     documents = load_documents(inputs, config) if inputs else None
     return render_report(read_record(removed), stats_data, documents, title=f"dedupe report: {Path(removed).name}",
                          doc_entries=read_record(removed) if inputs else None)
+
+
+def write_report(
+    output: str | Path,
+    removed: str | Path,
+    stats: str | Path | None = None,
+    inputs: list[str] | None = None,
+    config: CleanConfig = CleanConfig(),
+) -> None:
+    """Write :func:`build_report`'s page to ``output``, atomically; never over one of the files it reads.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "removed.jsonl").write_text('{"doc_id": "a", "paragraph": 0, "text": "Share this:", '
+    ...                                           '"reason": "chrome", "rule": "share"}\\n')
+    >>> write_report(folder / "report.html", folder / "removed.jsonl")
+    >>> (folder / "report.html").read_text().startswith("<!doctype html>")
+    True
+    """
+    check_output_paths([("report", output, False)], [removed, *([stats] if stats else []), *(inputs or [])])
+    page = build_report(removed, stats, inputs, config)
+    target = AtomicFile(output)
+    try:
+        target.write(page.encode("utf-8"))
+        target.commit()
+    finally:
+        target.abort()

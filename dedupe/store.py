@@ -19,6 +19,7 @@ not depend on the budget (tested byte for byte).
 
 from __future__ import annotations
 
+import itertools
 import os
 
 import numpy as np
@@ -32,7 +33,7 @@ _CHUNK = 1 << 14
 def _runs(sorted_values: np.ndarray) -> list[tuple[int, int]]:
     """(begin, end) of each run of equal values in a sorted array."""
     bounds = np.concatenate([[0], np.flatnonzero(np.diff(sorted_values)) + 1, [sorted_values.shape[0]]])
-    return [(int(b), int(e)) for b, e in zip(bounds[:-1], bounds[1:]) if e > b]
+    return [(int(b), int(e)) for b, e in itertools.pairwise(bounds) if e > b]
 
 
 class SignatureStore:

@@ -1,6 +1,6 @@
 """Per-document chrome removal with named rules.
 
-Two mechanisms, both explainable line by line:
+Three passes, each explainable line by line:
 
 * **The catalogue** (``dedupe/data/chrome.toml``): phrases and patterns for
   comment widgets, share and subscribe lines, navigation, cookie notices,
@@ -8,8 +8,13 @@ Two mechanisms, both explainable line by line:
   "related posts" headers. A line is tested only if it is at most
   ``StripConfig.max_rule_chars`` long, so cost per line is bounded.
 * **Related-link runs**: headline-like lines (a few capitalised words, no
-  sentence punctuation) that form a run after the article body, or follow a
-  "related posts"-style header, are a list of links to other pages.
+  sentence punctuation) that form a run after the article body, framed by page
+  chrome, or follow a "related posts"-style header, are a list of links to
+  other pages.
+* **The context pass** (``dedupe/context.py``, on by default): a line's score
+  from its shape, its neighbours, its page and how often it recurs on its
+  site. It judges a page only when the page shows a website's template and is
+  not hard-wrapped text; the related-link runs skip hard-wrapped text too.
 
 :func:`strip` returns one verdict per paragraph: ``None`` to keep it, or the
 name of the rule that removes it.
@@ -26,15 +31,13 @@ from __future__ import annotations
 
 import functools
 import re
-import re._constants as re_constants  # the parse tree of our own catalogue's patterns (see _dispatch)
-import re._parser as re_parser
 import tomllib
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -42,6 +45,7 @@ from .chars import QUESTION, SENTENCE, SENTENCE_END, UNHEADED, UNHEADED_END, Pag
 from .config import StripConfig
 from .errors import ConfigError
 from .normalize import match_key
+from .pattern_starts import alternations_by_first
 
 if TYPE_CHECKING:
     from .context import ContextScorer, LineStats
@@ -75,21 +79,41 @@ COMMENT = "comment"
 #: Catalogue rules whose lines open / close a comment section.
 COMMENT_HEADER_RULE = "comment-count"
 COMMENT_FORM_RULE = "comment-form"
-#: Section headers WordPress-style themes write instead of a bare counter:
-#: "3 Responses to “Title”", "5 thoughts on “Title”", "2 Antworten zu …".
-_COMMENT_TITLE = re.compile(
-    r"(?:\d+|one)\s+"
-    r"(?:responses?|thoughts?|repl(?:y|ies)|comments?|antworten|gedanken|kommentare?|réponses?|commentaires?"
-    r"|respuestas?|comentarios?|risposte|commenti|respostas?|comentários?|reacties?|ответ(?:ов|а)?|комментари(?:ев|я|й))"
-    r"\s+(?:to|on|zu|auf|à|sur|a|al|en|sobre|su|para|em|op|на|к)\s+\S",
-    re.IGNORECASE,
-)
+#: Longest line (in words) that can be a comment section's title ("3 Responses to “Title”").
+COMMENT_TITLE_MAX_WORDS = 25
 #: Lines whose pattern verdicts a catalogue remembers, per generation (two),
 #: and the longest line remembered: at most ~30 MB, and longer lines rarely recur.
 SEEN_LINES = 65536
 SEEN_MAX_CHARS = 100
 #: Family whose rules open a related-links list.
 RELATED_HEADER_FAMILY = "related-header"
+#: Catalogue rule of copyright notices, and the shortest run of notices (each
+#: with a year) that is a licence's list of holders rather than a page footer.
+COPYRIGHT_RULE = "copyright"
+HOLDER_LIST_MIN = 3
+_YEAR = re.compile(r"(?<!\d)(?:1[89]|20)\d\d(?!\d)")
+#: Families of the catalogue that belong to a website's template (menus, comment
+#: widgets, share and subscribe bars, ads, cookie notices, "related" headers).
+#: A page with none of them, and no line shared with its site's other pages, is
+#: not a rendering of a whole web page (a README, a changelog, a licence, an
+#: extracted article): the context pass leaves it alone.
+TEMPLATE_FAMILIES = frozenset({"navigation", "comments", "share", "subscribe", "ads", "cookies", "related-header"})
+#: Hard-wrapped text (a changelog, a licence, a mail) breaks each paragraph
+#: into lines of a fixed width, where a page dump has one block per line and its
+#: paragraphs are long lines. A line wraps when it is WRAP_MIN_CHARS..
+#: WRAP_MAX_CHARS long, has WRAP_MIN_WORDS+ words, does not end a clause, and the
+#: next line starts in lower case; a document is wrapped when WRAPPED_SHARE of
+#: its lines wrap and fewer than WRAPPED_LONG_SHARE are longer than
+#: WRAP_MAX_CHARS. None of the 1,196 labelled pages is.
+WRAP_MIN_CHARS = 40
+WRAP_MAX_CHARS = 100
+WRAP_MIN_WORDS = 4
+WRAPPED_SHARE = 0.05
+WRAPPED_LONG_SHARE = 0.05
+#: Rules whose lines do not frame a related-links run: dates, bylines, bare
+#: URLs and "Source:" lines occur in article text and plain documents alike (a
+#: changelog's dates and links), so they say nothing about a page template.
+UNFRAMING_RULES = frozenset({"byline", "read-more"})
 #: A line with at least this many words and sentence-final punctuation is
 #: article body; related-link runs are only looked for after the last one.
 BODY_MIN_WORDS = 12
@@ -129,6 +153,8 @@ class Catalogue:
         self._phrases: dict[str, str] = {}
         groups: list[str] = []
         self._group_rule: dict[str, str] = {}
+        #: (rule name, compiled pattern) for every pattern, placeholders filled in, in catalogue order.
+        self.patterns: tuple[tuple[str, re.Pattern[str]], ...] = ()
         seen: set[str] = set()
         for rule in self.rules:
             if rule.name in seen:
@@ -146,9 +172,9 @@ class Catalogue:
             for pattern in rule.patterns:
                 expanded = _expand(pattern, vocab, rule.name)
                 try:
-                    re.compile(expanded)
+                    self.patterns += ((rule.name, re.compile(expanded)),)
                 except re.error as exc:
-                    raise ConfigError(f"chrome rule {rule.name!r}: bad pattern {pattern!r}: {exc}")
+                    raise ConfigError(f"chrome rule {rule.name!r}: bad pattern {pattern!r}: {exc}") from None
                 group = f"r{len(groups)}"
                 groups.append(f"(?P<{group}>{expanded})")
                 self._group_rule[group] = rule.name
@@ -156,7 +182,7 @@ class Catalogue:
         # The same alternation cut down per first character: re tries every
         # branch in turn, and most cannot start where the line does. Kept in
         # catalogue order, so the first branch to match is the same one.
-        self._by_first, self._by_digit, self._by_other = _dispatch(groups)
+        self._by_first, self._by_digit, self._by_other = alternations_by_first(groups)
         # Chrome recurs on every page of a site, so most short lines tested are
         # ones seen before (on the dev pages, 211k lines under 100 characters
         # are 87k distinct ones), and a line's pattern verdict never changes.
@@ -164,6 +190,11 @@ class Catalogue:
         # fills, it becomes the old one and the oldest lines are forgotten.
         self._young: dict[str, str | None] = {}
         self._old: dict[str, str | None] = {}
+
+    @property
+    def remembered(self) -> int:
+        """Lines whose pattern verdicts are remembered now (at most twice ``SEEN_LINES``)."""
+        return len(self._young) + len(self._old)
 
     def match(self, line: str, key: str | None = None) -> str | None:
         """Name of the first rule that matches ``line``, or ``None``."""
@@ -175,7 +206,8 @@ class Catalogue:
         The same answers, in one loop: a page's lines are mostly short chrome
         seen before, where a method call per line was a fifth of the cost.
 
-        >>> load_catalogue().match_lines(["Post a Comment", "Storm hits the coast."], ["post a comment", "storm hits the coast"], 500)
+        >>> load_catalogue().match_lines(["Post a Comment", "Storm hits the coast."],
+        ...                              ["post a comment", "storm hits the coast"], 500)
         ['comment-form', None]
         """
         phrases, young, old = self._phrases, self._young, self._old
@@ -185,6 +217,8 @@ class Catalogue:
                 out.append(None)
                 continue
             hit = phrases.get(key)
+            if hit is not None and _not_a_label(line.strip()):
+                hit = None
             if hit is None and self._regex is not None:
                 if len(line) > SEEN_MAX_CHARS:
                     hit = self._pattern(line)
@@ -201,89 +235,33 @@ class Catalogue:
     def _pattern(self, line: str) -> str | None:
         shaped = shape(line)
         regex = self._regex
-        if shaped and self._by_first is not None:
+        if shaped:
             first = shaped[0]
             regex = self._by_first.get(first) or (self._by_digit if first.isdecimal() else self._by_other)
         found = regex.fullmatch(shaped) if regex is not None else None
         return None if found is None or found.lastgroup is None else self._group_rule[found.lastgroup]
 
 
-#: Stands for "any decimal digit" (``\d``) among a branch's first characters.
-_DIGIT = "\\d"
+def _not_a_label(line: str) -> bool:
+    """A line whose words match a phrase but which is no widget label.
 
+    Two shapes: a single word closed by a full stop, the end of a sentence
+    wrapped onto its own line ("...the other\ncomments."), where labels are
+    not written so ("Comments", "Website"); and a list item or heading marked
+    up in plain text ("* **meta**:", "- no comments", "## Homepage"), a
+    document's own list or heading: a page rendered from its markup shows
+    no such markers.
 
-def _dispatch(groups: list[str]) -> tuple[dict[str, re.Pattern[str]] | None, re.Pattern[str] | None,
-                                         re.Pattern[str] | None]:
-    r"""Per first character, the alternation of the branches a line starting with it can match.
-
-    Returns (by character, for other decimal digits, for any other character);
-    ``(None, None, None)`` when a branch's pattern cannot be read, and the
-    whole alternation is used for every line. A branch whose first
-    characters are unknown (``.``, a negated class, a lookahead) is in every
-    alternation.
-
-    >>> by_first, digit, other = _dispatch(["(?P<r0>home)", r"(?P<r1>\d+ comments)", "(?P<r2>.{1,9} ago)"])
-    >>> by_first["h"].pattern, digit.pattern, other.pattern
-    ('(?P<r0>home)|(?P<r2>.{1,9} ago)', '(?P<r1>\\d+ comments)|(?P<r2>.{1,9} ago)', '(?P<r2>.{1,9} ago)')
+    >>> [_not_a_label(line) for line in ("comments.", "Comments", "Read more...", "* **meta**:", "## Homepage")]
+    [True, False, False, True, True]
     """
-    try:
-        starts = [_first_characters(list(re_parser.parse(group))) for group in groups]
-    except Exception:  # noqa: BLE001  # pragma: no cover - a private parse tree that changed shape
-        return None, None, None
-
-    def alternation(keep: Callable[[frozenset[str] | None], bool]) -> re.Pattern[str] | None:
-        chosen = [group for group, first in zip(groups, starts) if first is None or keep(first)]
-        return re.compile("|".join(chosen)) if chosen else None
-
-    characters = set().union(*(first for first in starts if first)) - {_DIGIT}
-    by_first = {char: alternation(lambda first, char=char: char in first or (_DIGIT in first and char.isdecimal()))
-                for char in characters}
-    return ({char: regex for char, regex in by_first.items() if regex is not None},
-            alternation(lambda first: _DIGIT in first), alternation(lambda first: False))
+    if line.endswith(".") and not line.endswith("..") and " " not in line:
+        return True
+    return line.startswith(_LIST_MARKERS) or _MARKDOWN_HEADING.match(line) is not None
 
 
-def _first_characters(items: list[tuple[Any, Any]]) -> frozenset[str] | None:
-    """Characters a match of the parsed pattern can start with, or None if not known."""
-    out: set[str] = set()
-    for op, arg in items:
-        if op is re_constants.LITERAL:
-            return frozenset(out | {chr(arg)})
-        if op is re_constants.IN:
-            for kind, value in arg:
-                if kind is re_constants.LITERAL:
-                    out.add(chr(value))
-                elif kind is re_constants.RANGE and value[1] - value[0] <= 512:
-                    out.update(chr(c) for c in range(value[0], value[1] + 1))
-                elif kind is re_constants.CATEGORY and value is re_constants.CATEGORY_DIGIT:
-                    out.add(_DIGIT)
-                else:
-                    return None
-            return frozenset(out)
-        if op is re_constants.CATEGORY and arg is re_constants.CATEGORY_DIGIT:
-            return frozenset(out | {_DIGIT})
-        if op is re_constants.SUBPATTERN or op is re_constants.BRANCH:
-            alternatives = [list(arg[3])] if op is re_constants.SUBPATTERN else [list(b) for b in arg[1]]
-            if op is re_constants.SUBPATTERN and (arg[1] or arg[2]):
-                return None  # inline flags
-            for alternative in alternatives:
-                first = _first_characters(alternative)
-                if first is None:
-                    return None
-                out |= first
-            if min(re_parser.SubPattern(None, a).getwidth()[0] for a in alternatives) > 0:
-                return frozenset(out)
-            continue  # it may match nothing: what follows may come first
-        if op is re_constants.MAX_REPEAT or op is re_constants.MIN_REPEAT:
-            low, _, item = arg
-            first = _first_characters(list(item))
-            if first is None:
-                return None
-            out |= first
-            if low > 0:
-                return frozenset(out)
-            continue
-        return None
-    return None  # the pattern may match the empty string
+_LIST_MARKERS = ("* ", "- ", "+ ")
+_MARKDOWN_HEADING = re.compile(r"#{1,6} ")
 
 
 def shape(line: str) -> str:
@@ -355,6 +333,19 @@ def load_catalogue(path: str | None = None) -> Catalogue:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
     return parse_catalogue(data, source)
+
+
+@functools.lru_cache(maxsize=1)
+def comment_title() -> re.Pattern[str]:
+    """The start of a comment section's title line, from the bundled catalogue's ``[comment_title]`` table.
+
+    >>> bool(comment_title().match("3 Responses to “Storm Ada”")), bool(comment_title().match("3 responses"))
+    (True, False)
+    """
+    text = resources.files("dedupe").joinpath("data/chrome.toml").read_text("utf-8")
+    table = tomllib.loads(text)["comment_title"]
+    nouns, prepositions = "|".join(table["nouns"]), "|".join(table["prepositions"])
+    return re.compile(rf"{table['count']}\s+(?:{nouns})\s+(?:{prepositions})\s+\S", re.IGNORECASE)
 
 
 def rule_names() -> frozenset[str]:
@@ -429,12 +420,15 @@ def strip(
     keys: Sequence[str] | None = None,
     repeats: np.ndarray | None = None,
     site_share: np.ndarray | None = None,
+    site_pages: int = 0,
 ) -> list[str | None]:
     """Verdict per paragraph: ``None`` to keep it, else the name of the removing rule.
 
     ``keys`` may pass precomputed :func:`~dedupe.normalize.match_key` values;
     ``repeats`` and ``site_share`` the line counts of a
-    :class:`~dedupe.templates.TemplateTable` for the context pass.
+    :class:`~dedupe.templates.TemplateTable` for the context pass, and
+    ``site_pages`` how many other pages of the document's site the corpus
+    holds (``clean`` passes it: see ``StripConfig.site_pages``).
     The passes are repeated on the kept lines until nothing more goes, so that
     stripping the output again removes nothing (the context pass and the
     related-link runs look at neighbours, which change when lines go).
@@ -445,7 +439,7 @@ def strip(
     """
     return strip_pages([paragraphs], config, catalogue=catalogue, keys=None if keys is None else [keys],
                        repeats=None if repeats is None else [repeats],
-                       site_share=None if site_share is None else [site_share])[0]
+                       site_share=None if site_share is None else [site_share], site_pages=[site_pages])[0]
 
 
 def strip_pages(
@@ -456,6 +450,8 @@ def strip_pages(
     keys: Sequence[Sequence[str]] | None = None,
     repeats: Sequence[np.ndarray | None] | None = None,
     site_share: Sequence[np.ndarray | None] | None = None,
+    site_pages: Sequence[int] | None = None,
+    scorer: ContextScorer | None = None,
 ) -> list[list[str | None]]:
     """:func:`strip` for several documents at once (each argument a list, one entry per document).
 
@@ -478,9 +474,10 @@ def strip_pages(
         keys = [[match_key(p) for p in paragraphs] for paragraphs in pages]
     lines = [_Lines.of(paragraphs, page_keys, config,
                        None if repeats is None else repeats[number],
-                       None if site_share is None else site_share[number])
+                       None if site_share is None else site_share[number],
+                       0 if site_pages is None else site_pages[number])
              for number, (paragraphs, page_keys) in enumerate(zip(pages, keys))]
-    verdicts = _strip_round(lines, config, catalogue)
+    verdicts = _strip_round(lines, config, catalogue, scorer=scorer)
     # A document takes part in the next round while the last one removed something.
     active = list(range(len(pages)))
     for _ in range(MAX_ROUNDS - 1):
@@ -493,7 +490,8 @@ def strip_pages(
                 rounds.append((number, kept))
         # Kept lines matched no rule, and rules look at one line only, so later
         # rounds run just the passes that look at neighbours.
-        again = _strip_round([lines[number].take(kept) for number, kept in rounds], config, catalogue, rules=False)
+        again = _strip_round([lines[number].take(kept) for number, kept in rounds], config, catalogue, rules=False,
+                             scorer=scorer)
         active = []
         for (number, kept), found in zip(rounds, again):
             changed = False
@@ -506,13 +504,15 @@ def strip_pages(
     return verdicts
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Lines:
     """The lines a round of passes looks at, with what each line says alone.
 
     Read once per page (headline and body shape, the context pass's
     :class:`~dedupe.context.LineStats`); later rounds take the kept lines'
-    share instead of reading every line again.
+    share instead of reading every line again. What kind of document the
+    page is (:meth:`read_kind`) is read in the first round, after the
+    catalogue, and holds for the later ones.
     """
 
     text: Sequence[str]
@@ -522,18 +522,29 @@ class _Lines:
     repeats: np.ndarray | None
     site_share: np.ndarray | None
     stats: LineStats | None
+    site_pages: int
+    #: per line: it may wrap onto the next (long, open-ended), and it starts in lower case
+    wraps: np.ndarray
+    lower: np.ndarray
+    #: hard-wrapped text, not one block per line: the layout passes leave it alone
+    wrapped: bool = False
+    #: shows a website's template (catalogue chrome or lines shared with the site's pages)
+    templated: bool = False
 
     @classmethod
     def of(cls, text: Sequence[str], keys: Sequence[str], config: StripConfig,
-           repeats: np.ndarray | None, site_share: np.ndarray | None) -> _Lines:
+           repeats: np.ndarray | None, site_share: np.ndarray | None, site_pages: int = 0) -> _Lines:
         chars = PageChars(text)
         stats = None
         if config.context and CONTEXT not in config.disabled_rules and len(text) >= CONTEXT_MIN_LINES:
             from .context import LineStats
 
             stats = LineStats.of(text, keys, chars)
+        _, lower = chars.first_letter_lower()
+        wraps = ((chars.lengths >= WRAP_MIN_CHARS) & (chars.lengths <= WRAP_MAX_CHARS)
+                 & (chars.words >= WRAP_MIN_WORDS) & ~chars.ends_with(UNHEADED))
         return cls(text, keys, headline_flags(chars, config.max_headline_words).tolist(),
-                   body_flags(chars).tolist(), repeats, site_share, stats)
+                   body_flags(chars).tolist(), repeats, site_share, stats, site_pages, wraps, lower)
 
     def take(self, index: list[int]) -> _Lines:
         def subset(values: np.ndarray | None) -> np.ndarray | None:
@@ -542,11 +553,29 @@ class _Lines:
         return _Lines([self.text[i] for i in index], [self.keys[i] for i in index],
                       [self.headline[i] for i in index], [self.body[i] for i in index],
                       subset(self.repeats), subset(self.site_share),
-                      None if self.stats is None else self.stats.take(index))
+                      None if self.stats is None else self.stats.take(index), self.site_pages,
+                      self.wraps[index], self.lower[index], self.wrapped, self.templated)
+
+    def read_kind(self, verdicts: Sequence[str | None], catalogue: Catalogue) -> None:
+        """Whether the page is hard-wrapped text, and whether it shows a website's template.
+
+        Read on the lines the catalogue keeps, which are the lines a second
+        stripping of the output starts from, so both answers (and with them
+        what the layout passes do) are the same there.
+        """
+        kept = np.array([verdict is None for verdict in verdicts], dtype=bool)
+        wraps, lower = self.wraps[kept], self.lower[kept]
+        long_lines = int((np.fromiter(map(len, self.text), np.int64, len(self.text))[kept] > WRAP_MAX_CHARS).sum())
+        pairs = int((wraps[:-1] & lower[1:]).sum())
+        count = int(kept.sum())
+        self.wrapped = (count > 1 and pairs >= WRAPPED_SHARE * (count - 1)
+                        and long_lines < WRAPPED_LONG_SHARE * count)
+        self.templated = (any(catalogue.families.get(v) in TEMPLATE_FAMILIES for v in verdicts if v is not None)
+                          or (self.site_share is not None and bool((np.asarray(self.site_share) > 0).any())))
 
 
 def _strip_round(pages: list[_Lines], config: StripConfig, catalogue: Catalogue,
-                 rules: bool = True) -> list[list[str | None]]:
+                 rules: bool = True, scorer: ContextScorer | None = None) -> list[list[str | None]]:
     """One round of every pass over each page; the context pass scores the pages together."""
     disabled = set(config.disabled_rules)
     out = []
@@ -556,28 +585,56 @@ def _strip_round(pages: list[_Lines], config: StripConfig, catalogue: Catalogue,
             verdicts = catalogue.match_lines(lines.text, lines.keys, config.max_rule_chars)
             if disabled:
                 verdicts = [None if rule in disabled else rule for rule in verdicts]
+            _keep_holder_lists(lines.text, verdicts)
+            lines.read_kind(verdicts, catalogue)
         if rules and config.comments == "drop" and COMMENT not in disabled:
             _mark_comments(lines, verdicts)
-        if RELATED_LINKS not in disabled:
+        if RELATED_LINKS not in disabled and not lines.wrapped:
             _mark_related_runs(lines, verdicts, config, catalogue)
         out.append(verdicts)
     if config.context and CONTEXT not in disabled:
-        _mark_context(pages, out, config)
+        _mark_context(pages, out, config, scorer or _scorer())
     return out
 
 
-def _mark_context(pages: list[_Lines], verdicts: list[list[str | None]], config: StripConfig) -> None:
-    # too little page to judge a line by its neighbours
-    judged = [number for number, lines in enumerate(pages) if len(lines.text) >= CONTEXT_MIN_LINES]
+def _keep_holder_lists(paragraphs: Sequence[str], verdicts: list[str | None]) -> None:
+    """Put back runs of copyright notices: a licence's list of holders, not a page footer.
+
+    A footer carries one notice ("© 2019 Example Inc."); a licence or a
+    package's copyright file lists its holders one a line, each with a year.
+    A run of at least :data:`HOLDER_LIST_MIN` such lines is the document's
+    own text. The run is the same in the output, so stripping again keeps it.
+
+    >>> verdicts = ["copyright"] * 3 + [None, "copyright"]
+    >>> _keep_holder_lists(["Copyright 1998 A", "Copyright 2001 B", "(c) 2004 C", "text", "© 2020 Site"], verdicts)
+    >>> verdicts
+    [None, None, None, None, 'copyright']
+    """
+    run: list[int] = []
+    for index in range(len(paragraphs) + 1):
+        if index < len(paragraphs) and verdicts[index] == COPYRIGHT_RULE and _YEAR.search(paragraphs[index]):
+            run.append(index)
+            continue
+        if len(run) >= HOLDER_LIST_MIN:
+            for member in run:
+                verdicts[member] = None
+        run = []
+
+
+def _mark_context(pages: list[_Lines], verdicts: list[list[str | None]], config: StripConfig,
+                  scorer: ContextScorer) -> None:
+    # too little page to judge a line by its neighbours, or not a page of a website
+    judged = [number for number, lines in enumerate(pages)
+              if len(lines.text) >= CONTEXT_MIN_LINES and lines.templated and not lines.wrapped]
     if not judged:
         return
-    scorer = _scorer()
     threshold = scorer.threshold if config.context_threshold is None else config.context_threshold
     for chunk in _by_lines(judged, [len(pages[number].text) for number in judged], CONTEXT_BATCH_LINES):
-        scores = scorer.score_pages([(verdicts[number], pages[number].stats, pages[number].repeats,
-                                      pages[number].site_share) for number in chunk])
+        # a judged page's stats were read with it (_Lines.of reads them when the context pass runs)
+        scores = scorer.score_pages([(verdicts[number], cast("LineStats", pages[number].stats),
+                                      pages[number].repeats, pages[number].site_share) for number in chunk])
         for number, page_scores in zip(chunk, scores):
-            _cut(verdicts[number], page_scores, threshold)
+            _cut(verdicts[number], page_scores, threshold, _site_keeps(pages[number], config))
 
 
 def _by_lines(items: list[int], lengths: list[int], budget: int) -> Iterator[list[int]]:
@@ -598,8 +655,24 @@ def _by_lines(items: list[int], lengths: list[int], budget: int) -> Iterator[lis
         yield run
 
 
-def _cut(page: list[str | None], page_scores: np.ndarray, threshold: float) -> None:
-    """Mark the page's lines that score under ``threshold`` as ``context``."""
+def _site_keeps(lines: _Lines, config: StripConfig) -> np.ndarray | None:
+    """Lines the site's own pages vouch for, which the context pass keeps whatever they score.
+
+    On a page whose site the corpus holds at least ``config.site_pages``
+    other pages of, the site shows what its template is: a line none of
+    those pages carries is this page's own. A headline-shaped line that
+    recurs is left to the resolver too: it is either the site's template
+    (which the resolver's site-template rule removes) or a title that other
+    pages list (the resolver keeps it on its own page and drops the listed
+    copies). ``None`` when the corpus holds too few of the site's pages to say.
+    """
+    if not config.site_pages or lines.site_pages < config.site_pages or lines.site_share is None:
+        return None
+    return (np.asarray(lines.site_share) == 0) | np.asarray(lines.headline, dtype=bool)
+
+
+def _cut(page: list[str | None], page_scores: np.ndarray, threshold: float, keeps: np.ndarray | None = None) -> None:
+    """Mark the page's lines that score under ``threshold`` as ``context`` (except those ``keeps`` marks)."""
     candidates = [i for i, v in enumerate(page) if v is None]
     if not candidates:
         return
@@ -610,13 +683,13 @@ def _cut(page: list[str | None], page_scores: np.ndarray, threshold: float) -> N
         # than empty the page.
         threshold = best * RELATIVE_KEEP
     for index in candidates:
-        if page_scores[index] < threshold:
+        if page_scores[index] < threshold and (keeps is None or not keeps[index]):
             page[index] = CONTEXT
 
 
 @functools.lru_cache(maxsize=1)
 def _scorer() -> ContextScorer:
-    # imported here: the context pass is optional and pulls in its model file
+    # imported here: the context pass can be turned off, and it pulls in its model file
     from .context import ContextScorer
 
     return ContextScorer()
@@ -667,8 +740,9 @@ def _mark_comments(lines: _Lines, verdicts: list[str | None]) -> None:
     paragraphs = lines.text
     main = _main_block_end(lines, verdicts)
     headers = [verdict == COMMENT_HEADER_RULE for verdict in verdicts]
+    title = comment_title()
     for index, line in enumerate(paragraphs):
-        if verdicts[index] is None and len(line.split()) <= 25 and _COMMENT_TITLE.match(line.strip()):
+        if verdicts[index] is None and len(line.split()) <= COMMENT_TITLE_MAX_WORDS and title.match(line.strip()):
             verdicts[index] = COMMENT  # all of them, before any section opens
             headers[index] = True
     for index in range(len(paragraphs)):
@@ -711,10 +785,11 @@ def _mark_related_runs(lines: _Lines, verdicts: list[str | None], config: StripC
         if not at_end:
             if verdicts[index] is not None:
                 # chrome inside a run does not break it (dates under each link)
+                frames = verdicts[index] not in UNFRAMING_RULES
                 if run:
-                    chrome_in_run = True
+                    chrome_in_run = chrome_in_run or frames
                 else:
-                    chrome_before = True
+                    chrome_before = chrome_before or frames
                 continue
             if headline[index]:
                 run.append(index)

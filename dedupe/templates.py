@@ -47,14 +47,22 @@ def site_of(url: Any) -> str | None:
         return None
     if not host:
         return None
-    return host[4:] if host.startswith("www.") else host
+    return host.removeprefix("www.")
 
 
 def line_hashes(lines: Sequence[str]) -> np.ndarray:
     """Hash of each line's match key (0 for a line with no words)."""
-    out = np.zeros(len(lines), dtype=np.uint64)
-    for index, line in enumerate(lines):
-        key = match_key(line)
+    return key_hashes([match_key(line) for line in lines])
+
+
+def key_hashes(keys: Sequence[str]) -> np.ndarray:
+    """:func:`line_hashes` from the lines' match keys, already computed.
+
+    >>> bool((key_hashes(["home", ""]) == line_hashes(["Home", "--"])).all())
+    True
+    """
+    out = np.zeros(len(keys), dtype=np.uint64)
+    for index, key in enumerate(keys):
         if key:
             out[index] = xxhash.xxh3_64_intdigest(key.encode("utf-8")) | 1
     return out
@@ -109,6 +117,11 @@ class TemplateTable:
         others[empty] = 0
         share[empty] = 0.0
         return others, share
+
+    def site_pages(self, site: str | None) -> int:
+        """How many pages of ``site`` the corpus holds besides one (0 for no or an unknown site)."""
+        site_id = self.sites.get(site) if site is not None else None
+        return 0 if site_id is None else max(int(self.site_docs[site_id]) - 1, 0)
 
     def save(self, folder: Path) -> None:
         """Write the arrays as ``.npy`` files (for memory-mapping in workers)."""

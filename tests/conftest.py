@@ -39,14 +39,20 @@ def load_case(name: str) -> dict:
 
 
 ARTICLE = [
-    "Storm Ada reached the northern coast late on Monday, bringing gusts of more than 120 km/h and flooding several harbour towns.",
-    "Power was cut to about 40,000 homes overnight, and the regional rail operator suspended all services until the lines could be inspected.",
-    "Emergency services said they had rescued eleven people from cars caught by rising water, and that nobody had been seriously hurt.",
-    "Forecasters expect the wind to ease by Wednesday, but warned that heavy rain could keep rivers high for the rest of the week.",
+    ("Storm Ada reached the northern coast late on Monday, bringing gusts of more than 120 km/h and "
+    "flooding several harbour towns."),
+    ("Power was cut to about 40,000 homes overnight, and the regional rail operator suspended all "
+    "services until the lines could be inspected."),
+    ("Emergency services said they had rescued eleven people from cars caught by rising water, and "
+    "that nobody had been seriously hurt."),
+    ("Forecasters expect the wind to ease by Wednesday, but warned that heavy rain could keep rivers "
+    "high for the rest of the week."),
 ]
 OTHER = [
-    "The city orchestra opened its season with a programme of Haydn and a new commission by a local composer, to a nearly full hall.",
-    "Under the new music director the strings played with a warmer tone than last year, and the slow movement was especially fine.",
+    ("The city orchestra opened its season with a programme of Haydn and a new commission by a local "
+    "composer, to a nearly full hall."),
+    ("Under the new music director the strings played with a warmer tone than last year, and the slow "
+    "movement was especially fine."),
     "Only the closing piece felt under-rehearsed, with several entries that did not quite land together on the night.",
 ]
 

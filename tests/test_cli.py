@@ -5,14 +5,13 @@ from __future__ import annotations
 import gzip
 import json
 import re
-from pathlib import Path
 
 import pytest
 import zstandard
 
 from dedupe.cli import app
+from dedupe.layout import segment
 from dedupe.normalize import match_key, repair_document
-from dedupe.pipeline import segment
 
 from .conftest import (
     ARTICLE,
@@ -38,11 +37,12 @@ def seeds_run(tmp_path_factory):
     result = CliRunner().invoke(app, ["clean", str(SEEDS), "-o", str(out / "clean.jsonl"),
                                       "--removed", str(out / "removed.jsonl"), "--stats", str(out / "stats.json")])
     assert result.exit_code == 0, result.output
-    return read_jsonl(out / "clean.jsonl"), read_jsonl(out / "removed.jsonl"), json.loads((out / "stats.json").read_text())
+    stats = json.loads((out / "stats.json").read_text())
+    return read_jsonl(out / "clean.jsonl"), read_jsonl(out / "removed.jsonl"), stats
 
 
 def test_seed_demo_removes_chrome_and_keeps_each_article_paragraph_once(seeds_run):
-    docs, removed, stats = seeds_run
+    docs, _, _ = seeds_run
     kept = [p for d in docs for p in d["text"].split("\n")]
     seed = segment(SEED_PAGE.read_text(encoding="utf-8"))
     article = seed[:18]  # the page's own article, then the embedded wire story
@@ -90,7 +90,7 @@ def test_every_command_has_help_and_a_readme_mention(runner):
 
 def test_readme_opens_with_two_working_commands():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```(?:sh|bash|console)?\n(.*?)```", readme, re.S)
+    blocks = re.findall(r"```(?:sh|bash|console)?\n(.*?)```", readme, re.DOTALL)
     first = blocks[0].strip().splitlines()
     assert len(first) == 2
     assert "dedupe clean seeds/" in first[0] and "pytest" in first[1]
@@ -290,6 +290,24 @@ def test_comments_drop_on_both_commands_records_the_comment_rule(runner, tmp_pat
         assert (len(ARTICLE) + 2, "comment") in rules
     result = invoke(runner, "strip", source, "--comments", "maybe", "-q")
     assert result.exit_code != 0 and "maybe" in result.output
+
+
+def test_the_context_pass_is_on_by_default_on_both_commands_and_no_context_turns_it_off(runner, tmp_path):
+    from .test_strip import NAV
+
+    page = NAV[:6] + ARTICLE + NAV[6:]
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": "p", "text": "\n".join(page)}])
+    for command in ("strip", "clean"):
+        rules = {}
+        for flag in ([], ["--no-context"], ["--context"]):
+            out, rec = tmp_path / f"{command}.jsonl", tmp_path / f"{command}.removed.jsonl"
+            result = invoke(runner, command, source, "-o", out, "--removed", rec, *flag, "-q")
+            assert result.exit_code == 0, result.output
+            assert all(line in read_jsonl(out)[0]["text"].split("\n") for line in ARTICLE)
+            rules[" ".join(flag)] = {r["rule"] for r in read_jsonl(rec)}
+        assert "context" in rules[""] and rules[""] == rules["--context"]
+        assert "context" not in rules["--no-context"] and rules["--no-context"] < rules[""]
+    assert "--no-context" in invoke(runner, "strip", "--help").stdout
 
 
 def test_novel_chars_decides_whether_a_repost_with_its_own_paragraph_is_dropped(runner, tmp_path):

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -23,8 +21,8 @@ from hypothesis import strategies as st
 from dedupe import CleanConfig, Cleaner
 from dedupe.cli import app
 from dedupe.config import ReadConfig
-from dedupe.io import FileSource, parse_json_record
-from dedupe.pipeline import prepare
+from dedupe.prepare import prepare
+from dedupe.readers import FileSource, parse_json_record
 from dedupe.report import render_report
 
 from .conftest import ARTICLE, OTHER, read_jsonl, write_jsonl
@@ -100,17 +98,18 @@ def test_duplicate_ids_are_cleaned_with_a_warning(runner, tmp_path):
 
 
 def test_crlf_lone_cr_rtl_and_zero_width_characters(tmp_path):
-    text = ARTICLE[0] + "\r\n" + "שלום עולם, זה משפט ארוך מספיק כדי להיות פסקה בפני עצמה." + "\r" + "zero\u200bwidth\u200djoin"
+    hebrew = "שלום עולם, זה משפט ארוך מספיק כדי להיות פסקה בפני עצמה."
+    text = ARTICLE[0] + "\r\n" + hebrew + "\r" + "zero\u200bwidth\u200djoin"
     (result,) = list(Cleaner().run([text]))
-    assert result.paragraphs == [ARTICLE[0], "שלום עולם, זה משפט ארוך מספיק כדי להיות פסקה בפני עצמה.",
-                                 "zero\u200bwidth\u200djoin"]
+    assert result.paragraphs == [ARTICLE[0], hebrew, "zero\u200bwidth\u200djoin"]
     assert result.text == text  # line endings are the document's own
 
 
 def test_deeply_nested_and_huge_json_fields(runner, tmp_path):
     nested = "[" * 100_000 + "]" * 100_000
     path = tmp_path / "deep.jsonl"
-    path.write_text('{"id": 1, "text": "%s", "meta": %s}\n' % (ARTICLE[0], nested) + json.dumps({"id": 2, "text": OTHER[0]}) + "\n")
+    path.write_text(f'{{"id": 1, "text": "{ARTICLE[0]}", "meta": {nested}}}\n'
+                    + json.dumps({"id": 2, "text": OTHER[0]}) + "\n")
     result = invoke(runner, "clean", path, "-q")
     assert_clean_failure(result, "deep.jsonl:1")
     result = invoke(runner, "clean", path, "-q", "--skip-bad")
@@ -128,7 +127,8 @@ def test_documents_made_only_of_chrome(tmp_path):
 
 
 def test_sigterm_leaves_no_output_and_no_temporary_files(tmp_path):
-    docs = [{"id": i, "text": f"{ARTICLE[i % 4]} Paragraph variant number {i} about topic {i * 31}."} for i in range(60_000)]
+    docs = [{"id": i, "text": f"{ARTICLE[i % 4]} Paragraph variant number {i} about topic {i * 31}."}
+            for i in range(60_000)]
     write_jsonl(tmp_path / "big.jsonl", docs)
     out = tmp_path / "out" / "clean.jsonl"
     process = subprocess.Popen([sys.executable, "-m", "dedupe", "clean", str(tmp_path / "big.jsonl"), "-o", str(out),

@@ -87,8 +87,22 @@ def test_an_index_of_one_signature_scheme_is_refused_by_another(runner, tmp_path
     assert result.exit_code == 1
     assert "--scheme='datasketch'" in result.output and "--scheme='oph'" in result.output
     assert not (tmp_path / "o2.jsonl").exists()
-    again = invoke(runner, "clean", batch, "-o", tmp_path / "o2.jsonl", "--index", index, "--scheme", "datasketch", "-q")
+    again = invoke(runner, "clean", batch, "-o", tmp_path / "o2.jsonl", "--index", index,
+                   "--scheme", "datasketch", "-q")
     assert again.exit_code == 0, again.output
+
+
+def test_an_index_from_before_the_scheme_setting_holds_datasketch_signatures(runner, tmp_path):
+    batch = write_jsonl(tmp_path / "in.jsonl", docs("a", ["\n".join(ARTICLE)]))
+    index = tmp_path / "index"
+    assert invoke(runner, "clean", batch, "-o", tmp_path / "o.jsonl", "--index", index, "-q").exit_code == 0
+    manifest = json.loads((index / "manifest.json").read_text())
+    del manifest["parameters"]["scheme"]
+    (index / "manifest.json").write_text(json.dumps(manifest))
+    served = invoke(runner, "clean", batch, "-o", tmp_path / "o2.jsonl", "--index", index, "-q")
+    assert served.exit_code == 0, served.output
+    refused = invoke(runner, "clean", batch, "-o", tmp_path / "o3.jsonl", "--index", index, "--scheme", "oph", "-q")
+    assert refused.exit_code == 1 and "--scheme='datasketch'" in refused.output
 
 
 @pytest.mark.parametrize("flags, named", [
@@ -140,9 +154,8 @@ def test_an_uncommitted_batch_is_discarded(tmp_path):
 
 
 def test_an_index_in_use_is_refused(tmp_path):
-    with Index.open(tmp_path / "ix", CleanConfig()):
-        with pytest.raises(ConfigError, match="in use"):
-            Index.open(tmp_path / "ix", CleanConfig())
+    with Index.open(tmp_path / "ix", CleanConfig()), pytest.raises(ConfigError, match="in use"):
+        Index.open(tmp_path / "ix", CleanConfig())
 
 
 def test_boilerplate_counts_carry_across_batches(tmp_path):
@@ -174,7 +187,7 @@ def test_site_template_counts_carry_across_batches(tmp_path):
 def test_library_clean_with_an_index_and_workers(tmp_path):
     batch = docs("a", ["\n".join(ARTICLE), "\n".join(OTHER)])
     assert len(list(clean(batch, index=tmp_path / "ix"))) == 2
-    again = [r for r in Cleaner(jobs=2, index=Index.open(tmp_path / "ix2", CleanConfig())).run(batch)]
+    again = list(Cleaner(jobs=2, index=Index.open(tmp_path / "ix2", CleanConfig())).run(batch))
     assert len(again) == 2
     assert list(clean(batch + docs("b", [NEW]), index=tmp_path / "ix")) == [{"id": "b0", "text": NEW}]
 
@@ -214,12 +227,13 @@ def test_loading_an_index_streams_its_signatures_into_the_run_s_budget(tmp_path)
     config = CleanConfig()
     run_batches(tmp_path / "ix", [docs("a", ["\n".join(ARTICLE)]), docs("b", ["\n".join(OTHER)])], config)
     with Index.open(tmp_path / "ix", config) as index:
-        whole = index.load()
-        store = SignatureStore(rows=whole.signatures.shape[1] // 32, limit=1024, folder=str(tmp_path))
-        streamed = index.load(store)
-    assert streamed.signatures is None and store.spilled
-    assert np.array_equal(store.take(np.arange(store.size)), whole.signatures)
-    assert whole.signatures.shape[0] == int(whole.minhashed.sum()) > 0
+        whole = SignatureStore(rows=4, limit=0, folder=None)
+        rows = index.load(whole).rows
+        store = SignatureStore(rows=4, limit=1024, folder=str(tmp_path))
+        index.load(store)
+    assert store.spilled and not whole.spilled
+    assert np.array_equal(store.take(np.arange(store.size)), whole.take(np.arange(whole.size)))
+    assert whole.size == int((rows.sig_row >= 0).sum()) > 0
 
 
 def test_a_damaged_index_file_stops_with_its_name(runner, tmp_path):
@@ -270,3 +284,22 @@ def test_template_family_pages_carry_across_batches(tmp_path):
     # and the family stays a template
     (third,) = run_batches(tmp_path / "ix", [docs("c", [changelog(6)])], config)
     assert [(r.rule, r.paragraph) for r in third] == [("templated-docs", 1)]
+
+
+@pytest.mark.parametrize(("recorded", "accepted"), [
+    # what indexes recorded before the scheme was named after fingerprint.HASH_SCHEME: the same arithmetic
+    ("murmur3-fmix32+affine32-mersenne61 / xxh3-64 exact", True),
+    ("char:fmix64-roll64|word:xxh3-64-roll64>fmix64-32/minhash:affine32/bands:xormul-fmix64/exact:xxh3-64", True),
+    ("some-other-hash", False),
+])
+def test_an_index_is_served_only_when_its_hash_scheme_is_this_one(runner, tmp_path, recorded, accepted):
+    batch = write_jsonl(tmp_path / "in.jsonl", docs("a", ["\n".join(ARTICLE)]))
+    index = tmp_path / "index"
+    assert invoke(runner, "clean", batch, "-o", tmp_path / "o.jsonl", "--index", index, "-q").exit_code == 0
+    manifest = json.loads((index / "manifest.json").read_text())
+    manifest["parameters"]["hash_scheme"] = recorded
+    (index / "manifest.json").write_text(json.dumps(manifest))
+    result = invoke(runner, "clean", batch, "-o", tmp_path / "o2.jsonl", "--index", index, "-q")
+    assert result.exit_code == (0 if accepted else 1), result.output
+    if not accepted:
+        assert "hash_scheme='some-other-hash'" in result.output

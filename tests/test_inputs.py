@@ -152,7 +152,8 @@ def test_a_bad_line_is_recorded_whole_as_text_or_base64(runner, tmp_path):
     long_bad = '{"id": "big", "text": "' + "x" * 104_000 + '"'  # 104 KB, the closing brace missing
     latin = '{"id": "latin", "text": "Caf\xe9"}'.encode("latin-1")
     path = tmp_path / "bad.jsonl"
-    path.write_bytes(long_bad.encode() + b"\n" + latin + b"\r\n" + json.dumps({"id": "ok", "text": ARTICLE[0]}).encode())
+    ok = json.dumps({"id": "ok", "text": ARTICLE[0]}).encode()
+    path.write_bytes(long_bad.encode() + b"\n" + latin + b"\r\n" + ok)
     rec = tmp_path / "rec.jsonl"
     result = invoke(runner, "clean", path, "--skip-bad", "--removed", rec, "-q")
     assert result.exit_code == 0, result.output
@@ -217,8 +218,9 @@ def test_a_json_integer_too_long_for_python_is_bad_input(runner, tmp_path, where
 
 def test_lone_surrogates_in_ids_and_fields_are_bad_input(runner, tmp_path):
     path = tmp_path / "sur.jsonl"
-    path.write_text('{"id": "a\\ud800", "text": "%s"}\n{"id": "b", "text": "%s", "meta": {"k": ["\\udfff"]}}\n'
-                    '{"id": "c", "text": "%s"}\n' % (ARTICLE[0], ARTICLE[1], OTHER[0]))
+    path.write_text(f'{{"id": "a\\ud800", "text": "{ARTICLE[0]}"}}\n'
+                    f'{{"id": "b", "text": "{ARTICLE[1]}", "meta": {{"k": ["\\udfff"]}}}}\n'
+                    f'{{"id": "c", "text": "{OTHER[0]}"}}\n')
     assert_one_line_failure(invoke(runner, "clean", path, "-q"), "sur.jsonl:1", "surrogate")
     rec = tmp_path / "rec.jsonl"
     result = invoke(runner, "clean", path, "-q", "--skip-bad", "--removed", rec)
@@ -235,7 +237,7 @@ def test_lone_surrogates_in_ids_and_fields_are_bad_input(runner, tmp_path):
 
 def test_lone_surrogates_in_text_are_repaired_or_refused_without_repair(runner, tmp_path):
     path = tmp_path / "sur.jsonl"
-    path.write_text('{"id": "a", "text": "%s \\ud83d"}\n' % ARTICLE[0])
+    path.write_text(f'{{"id": "a", "text": "{ARTICLE[0]} \\ud83d"}}\n')
     result = invoke(runner, "clean", path, "-q")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["text"] == ARTICLE[0] + " \ufffd"
@@ -253,7 +255,7 @@ def test_parquet_dates_decimals_and_binary_are_written_as_json(runner, tmp_path)
         "id": ["a", "b"],
         "text": [ARTICLE[0], OTHER[0]],
         "seen": pa.array([datetime.datetime(2024, 5, 1, 12, 30), None], pa.timestamp("ns")),
-        "zoned": pa.array([datetime.datetime(2024, 5, 1, tzinfo=datetime.timezone.utc)] * 2,
+        "zoned": pa.array([datetime.datetime(2024, 5, 1, tzinfo=datetime.UTC)] * 2,
                           pa.timestamp("us", tz="UTC")),
         "day": pa.array([datetime.date(2024, 5, 1), datetime.date(1999, 12, 31)], pa.date32()),
         "at": pa.array([datetime.time(8, 15), None], pa.time64("us")),
@@ -294,7 +296,8 @@ def test_a_parquet_file_without_the_text_column_in_a_folder(runner, tmp_path):
     pq.write_table(pa.table({"url": ["u"], "when": pa.array([datetime.datetime(2024, 1, 1)], pa.timestamp("s"))}),
                    tmp_path / "in" / "meta.parquet")
     write_jsonl(tmp_path / "in" / "docs.jsonl", [{"id": "a", "text": ARTICLE[0]}])
-    assert_one_line_failure(invoke(runner, "clean", tmp_path / "in", "-q"), "meta.parquet", "no 'text' column", "url, when")
+    assert_one_line_failure(invoke(runner, "clean", tmp_path / "in", "-q"), "meta.parquet", "no 'text' column",
+                            "url, when")
     rec = tmp_path / "rec.jsonl"
     result = invoke(runner, "clean", tmp_path / "in", "-q", "--skip-bad", "--removed", rec)
     assert result.exit_code == 0, result.output
@@ -324,8 +327,7 @@ def _gzip_of_zeros(path: Path, size: int, before: bytes, after: bytes) -> None:
     with open(path, "wb") as out:
         out.write(packer.compress(before))
         block = b"0" * (1 << 20)
-        for _ in range(size // len(block)):
-            out.write(packer.compress(block))
+        out.writelines(packer.compress(block) for _ in range(size // len(block)))
         out.write(packer.compress(after) + packer.flush())
 
 

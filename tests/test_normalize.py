@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 
 import ftfy
+import ftfy.fixes
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedupe.layout import split_lines_keepends
 from dedupe.normalize import (
+    CONTROL_CHARS,
     FTFY_CONFIG,
     is_identifier,
     match_key,
@@ -73,6 +75,17 @@ def test_document_repair_equals_ftfy_line_by_line_on_eval_set():
     rows = [json.loads(line) for line in (SHARED_EVAL / "encoding_dev.jsonl").open(encoding="utf-8")]
     text = "\n".join(row["original"] for row in rows)
     assert repair_document(text) == ftfy_line_by_line(text)
+
+
+def test_the_control_characters_are_the_ones_ftfy_removes():
+    every = "".join(map(chr, range(0x110000)))
+    kept = set(ftfy.fixes.remove_control_chars(every))
+    assert {ord(c) for c in every if c not in kept} == CONTROL_CHARS
+
+
+def test_every_character_of_the_basic_plane_alone_is_repaired_as_ftfy_repairs_it():
+    for code in range(0x10000):
+        assert repair(chr(code)) == ftfy.fix_text(chr(code), FTFY_CONFIG), hex(code)
 
 
 @given(st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E)))

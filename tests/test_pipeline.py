@@ -9,7 +9,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from dedupe import CleanConfig, Cleaner, ConfigError, DedupConfig, InputError, clean
-from dedupe.pipeline import prepare
+from dedupe.prepare import prepare
 
 from .conftest import ARTICLE, OTHER, reference_take_out
 
@@ -191,8 +191,8 @@ def test_bands_verified_on_threads_give_the_same_edges(tmp_path, monkeypatch):
 
     import numpy as np
 
-    import dedupe.pipeline as pipeline
-    from dedupe.resolve import candidate_edges, cluster_labels
+    import dedupe.executors.inline as inline
+    from dedupe.resolve.candidates import candidate_edges, cluster_labels
 
     from .conftest import ROOT
 
@@ -206,7 +206,7 @@ def test_bands_verified_on_threads_give_the_same_edges(tmp_path, monkeypatch):
             found[count] = candidate_edges(table, 0.5, 60, 0.75, threads=count)
         return cluster_labels(table, config)
 
-    monkeypatch.setattr(pipeline, "cluster_labels", compare)
+    monkeypatch.setattr(inline, "cluster_labels", compare)
     corpus = write(tmp_path / "corpus.jsonl", 1500)
     list(Cleaner(jobs=1).run(json.loads(line) for line in corpus.read_text(encoding="utf-8").splitlines()))
     one, three = found[1], found[3]
@@ -248,7 +248,7 @@ def test_invariants_hold_for_any_corpus(texts):
 
 def test_accounting_counts_every_paragraph():
     docs = [{"id": str(i), "text": "\n".join(ARTICLE + ["Share this:"])} for i in range(3)]
-    results, stats = run(docs)
+    _, stats = run(docs)
     assert stats.check() == []
     assert stats.paragraphs_in == sum(len(prepare(d["text"]).paragraphs) for d in docs)
 
@@ -287,28 +287,28 @@ def test_sentences_spliced_from_two_paragraphs_are_found_by_sentence_coverage():
     assert dup.similarity >= 0.8
 
 
-def test_article_keeps_its_headline_when_a_link_list_came_first():
-    title = "Storm Ada Floods Harbour Towns Along The Northern Coast"
-    links = [title, "Council Approves New Bike Lanes", "Library Reopens After Long Repairs"]
+TITLE = "Storm Ada Floods Harbour Towns Along The Northern Coast"
+DEK = "Thousands Without Power As Rivers Burst Their Banks"
+QUESTION = "When there is a choice between noodles or pancakes at the market, why should anyone pick just one?"
+LINKS = ["Council Approves New Bike Lanes", "Library Reopens After Long Repairs"]
+
+
+@pytest.mark.parametrize(("other_page", "head", "dedup"), [
     # a list of links the stripper cannot see (no header, before the page's text)
-    docs = [{"id": "other-page", "text": "\n".join(links + OTHER)},
-            {"id": "article", "text": "\n".join([title] + ARTICLE)}]
-    results, _ = run(docs)
-    assert results[1].text.split("\n")[0] == title
-    (dup,) = [r for r in removals(results) if r.reason == "duplicate" and r.text == title]
-    assert dup.doc_id == "other-page" and dup.kept_doc_id == "article"
-
-
-def test_article_keeps_a_title_that_stands_over_a_dek_when_a_link_list_came_first():
-    """A title above a one-line standfirst leads into the text too (failed before: it counted as listed)."""
-    title = "Storm Ada Floods Harbour Towns Along The Northern Coast"
-    dek = "Thousands Without Power As Rivers Burst Their Banks"
-    links = [title, "Council Approves New Bike Lanes", "Library Reopens After Long Repairs"]
-    docs = [{"id": "other-page", "text": "\n".join(OTHER + links)},
-            {"id": "article", "text": "\n".join([title, dek] + ARTICLE)}]
-    results, _ = run(docs, min_kept=0.0)
-    assert results[1].text.split("\n")[:2] == [title, dek]
-    (dup,) = [r for r in removals(results) if r.reason == "duplicate" and r.text == title]
+    pytest.param([TITLE, *LINKS] + OTHER, [TITLE], {}, id="list-before-the-text"),
+    # a title above a one-line standfirst leads into the text too (it counted as a list entry)
+    pytest.param(OTHER + [TITLE, *LINKS], [TITLE, DEK], {"min_kept": 0.0}, id="title-over-a-dek"),
+    # a 12-18-word question is body- and headline-like: the entry above it led into "body text"
+    # and tied with the article's own title
+    pytest.param(OTHER + [LINKS[0], TITLE, QUESTION, LINKS[1]], [TITLE], {"min_kept": 0.0},
+                 id="entry-above-a-long-question"),
+])
+def test_an_article_keeps_its_title_when_a_link_list_named_it_first(other_page, head, dedup):
+    docs = [{"id": "other-page", "text": "\n".join(other_page)},
+            {"id": "article", "text": "\n".join(head + ARTICLE)}]
+    results, _ = run(docs, **dedup)
+    assert results[1].text.split("\n")[: len(head)] == head
+    (dup,) = [r for r in removals(results) if r.reason == "duplicate" and r.text == TITLE]
     assert dup.doc_id == "other-page" and dup.kept_doc_id == "article"
 
 
@@ -379,20 +379,6 @@ def test_typo_matching_can_be_turned_off():
     assert not [r for r in removals(results) if r.reason == "duplicate"]
 
 
-def test_a_list_entry_above_a_long_question_is_not_a_title():
-    """Failed before: a 12-18-word question is body- and headline-like, so the list entry above
-    it 'led into body text' and tied with the article's own title."""
-    title = "Storm Ada Floods Harbour Towns Along The Northern Coast"
-    question = "When there is a choice between noodles or pancakes at the market, why should anyone pick just one?"
-    links = ["Council Approves New Bike Lanes", title, question, "Library Reopens After Long Repairs"]
-    docs = [{"id": "other-page", "text": "\n".join(OTHER + links)},
-            {"id": "article", "text": "\n".join([title] + ARTICLE)}]
-    results, _ = run(docs, min_kept=0.0)
-    assert results[1].text.split("\n")[0] == title
-    (dup,) = [r for r in removals(results) if r.reason == "duplicate" and r.text == title]
-    assert dup.doc_id == "other-page" and dup.kept_doc_id == "article"
-
-
 def test_near_identical_lines_of_one_page_are_its_own_structure():
     stages = [f"Stage {n}: {day} September – Velo Città, Interlagos circuit" for n, day in
               ((9, "23"), (10, "30"), (11, "7"))]
@@ -420,7 +406,7 @@ def test_bad_record_with_workers_stops_with_the_error_instead_of_hanging():
     # An exception raised while feeding Pool.imap used to leave the run waiting forever.
     docs = [{"id": str(i), "text": ARTICLE[i % 4]} for i in range(600)] + [{"id": "bad", "body": "x"}]
     for config in (CleanConfig(), CleanConfig(dedup=DedupConfig(enabled=False)),
-                   CleanConfig().replace(strip={"context": True})):
+                   CleanConfig().replace(strip={"context": False})):
         with pytest.raises(InputError, match="no 'text' field"):
             list(Cleaner(config, jobs=2).run(docs))
 
@@ -485,17 +471,17 @@ def test_an_interrupted_run_does_not_wait_forever_for_a_stuck_pool(monkeypatch):
     import threading
     import time
 
-    import dedupe.pipeline as pipeline
+    from dedupe import executors
 
     class StuckPool:
-        """terminate() never returns, like Pool.terminate after a worker died mid-send."""
+        """close() never returns, like Pool.terminate after a worker died mid-send."""
 
-        def terminate(self):
+        def close(self):
             threading.Event().wait()
 
-    monkeypatch.setattr(pipeline, "STOP_TIMEOUT", 0.2)
+    monkeypatch.setattr(executors, "STOP_TIMEOUT", 0.2)
     started = time.perf_counter()
-    pipeline._stop_now(StuckPool())
+    executors.close_within(StuckPool())
     assert time.perf_counter() - started < 5
 
 
@@ -527,7 +513,7 @@ def test_placement_over_documents_equals_placement_page_by_page(rows):
     equals the line-by-line definition applied to each document's remaining rows."""
     import numpy as np
 
-    from dedupe.resolve import placement
+    from dedupe.resolve.policy import placement
 
     rows = sorted(rows, key=lambda r: r[0])  # rows come in document order
     doc = np.array([r[0] for r in rows], dtype=np.int64)
@@ -622,7 +608,9 @@ def _link_lists_reference(table, docs, labels, min_share, evidence_rows):
     import numpy as np
 
     from dedupe.config import RELATED_EVIDENCE_RUNS
-    from dedupe.resolve import ANCHOR_CHARS, ANCHORS, TITLE, placement
+    from dedupe.resolve.link_lists import ANCHOR_CHARS, ANCHORS
+    from dedupe.resolve.policy import placement
+    from dedupe.schema import TITLE
 
     n = table.size
     title = placement(table.doc, table.shape, table.related < 0) == TITLE
@@ -682,7 +670,8 @@ def test_link_list_evidence_equals_the_list_by_list_definition(pages, share, evi
 
     import numpy as np
 
-    from dedupe.resolve import BODY, HEADLINE, DocumentTable, ParagraphTable, confirm_link_lists
+    from dedupe.resolve.link_lists import confirm_link_lists
+    from dedupe.schema import BODY, HEADLINE, DocumentTable, ParagraphTable
 
     rows = []  # (document, kind, cluster)
     for number, (titled, title, paragraphs, listed, headed, _) in enumerate(pages):
@@ -693,22 +682,22 @@ def test_link_list_evidence_equals_the_list_by_list_definition(pages, share, evi
     doc = np.array([r[0] for r in rows], dtype=np.int64)
     kind = [r[1] for r in rows]
     related = np.array([0 if k.endswith("list") else -1 for k in kind], dtype=np.int32)  # one list a page
-    table = ParagraphTable(
-        doc=doc, para=np.arange(len(rows), dtype=np.int32), exact=np.arange(len(rows), dtype=np.uint64),
-        length=np.array([200 if k == "body" else 40 for k in kind]), sig_row=np.full(len(rows), -1),
-        signatures=np.empty((0, 4), np.uint32), rows=1,
-        shape=np.array([BODY if k == "body" else HEADLINE for k in kind], np.int8),
-        related=related, related_headed=np.array([k == "head-list" for k in kind]))
+    table = ParagraphTable.build(
+        doc=doc, para=np.arange(len(rows)), exact=np.arange(len(rows)),
+        length=[200 if k == "body" else 40 for k in kind],
+        shape=[BODY if k == "body" else HEADLINE for k in kind], related=related,
+        related_headed=[k == "head-list" for k in kind])
     labels = np.array([r[2] for r in rows], dtype=np.int64)
     sites = [page[-1] for page in pages]
     docs = DocumentTable(chars=np.zeros(len(pages), np.int64), site=np.array(sites, dtype=np.int64),
-                         date=np.zeros(len(pages)), site_docs=np.array([max(sites.count(0), 1)], np.int64))
-    resolve = importlib.import_module("dedupe.resolve")  # the module: the package exports resolve()
-    original = resolve._EVIDENCE_ROWS
-    resolve._EVIDENCE_ROWS = evidence_rows
+                         date=np.zeros(len(pages)), site_docs=np.array([max(sites.count(0), 1)], np.int64),
+                         earlier=np.zeros(len(pages), bool))
+    link_lists = importlib.import_module("dedupe.resolve.link_lists")
+    original = link_lists.EVIDENCE_ROWS
+    link_lists.EVIDENCE_ROWS = evidence_rows
     try:
         stripped, _ = confirm_link_lists(table, docs, labels, share)
     finally:
-        resolve._EVIDENCE_ROWS = original
+        link_lists.EVIDENCE_ROWS = original
     assert stripped.tolist() == _link_lists_reference(table, docs, labels, share, evidence_rows).tolist()
     event(f"lists kept: {bool((~stripped & (related >= 0)).any())}, big clusters: {evidence_rows < 64}")

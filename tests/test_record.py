@@ -71,7 +71,8 @@ def test_input_is_rebuilt_from_the_output_and_the_record(recorded):
         whole = [e for e in entries if e["doc_id"] == doc["id"] and e["paragraph"] is None]
         if whole:
             assert segment(whole[0]["text"]) == paragraphs
-        removed = {e["paragraph"]: e["text"] for e in entries if e["doc_id"] == doc["id"] and e["paragraph"] is not None}
+        removed = {e["paragraph"]: e["text"] for e in entries
+                   if e["doc_id"] == doc["id"] and e["paragraph"] is not None}
         rest = iter(kept.get(doc["id"], []))
         rebuilt = [removed[n] if n in removed else next(rest) for n in range(len(paragraphs))]
         assert rebuilt == paragraphs, doc["id"]

@@ -15,9 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedupe import CleanConfig, Cleaner, DedupConfig
+from dedupe.features import TYPO_MIN_LETTERS, exact_key, sentence_hashes
 from dedupe.fingerprint import char_shingle_hash32, shingles
 from dedupe.normalize import match_key
-from dedupe.pipeline import TYPO_MIN_LETTERS, exact_key, prepare, sentence_hashes
+from dedupe.prepare import prepare
 
 from .conftest import ARTICLE, OTHER, read_jsonl, write_jsonl
 from .test_cli import invoke
@@ -322,19 +323,19 @@ def test_every_duplicate_names_a_kept_paragraph_it_is_similar_to(texts):
 @settings(max_examples=15, deadline=None)
 def test_rows_the_rounds_never_reached_are_kept(texts):
     """With one round per step, most of a component is never checked against a kept row: kept."""
-    resolve = sys.modules["dedupe.resolve"]  # the module (the package exports a function of that name)
+    election = sys.modules["dedupe.resolve.election"]
     docs = [{"id": f"d{n}", "text": "\n".join(paras)} for n, paras in enumerate(texts)]
-    rounds = resolve.ELECT_ROUNDS, resolve.EXACT_ROUNDS
-    resolve.ELECT_ROUNDS, resolve.EXACT_ROUNDS = 1, 1
+    rounds = election.ELECT_ROUNDS, election.EXACT_ROUNDS
+    election.ELECT_ROUNDS, election.EXACT_ROUNDS = 1, 1
     try:
         results, _ = run(docs)
     finally:
-        resolve.ELECT_ROUNDS, resolve.EXACT_ROUNDS = rounds
+        election.ELECT_ROUNDS, election.EXACT_ROUNDS = rounds
     check_results(docs, results)
 
 
 def test_a_row_left_when_the_rounds_run_out_is_kept_and_counted(monkeypatch):
-    monkeypatch.setattr(sys.modules["dedupe.resolve"], "ELECT_ROUNDS", 1)
+    monkeypatch.setattr(sys.modules["dedupe.resolve.election"], "ELECT_ROUNDS", 1)
     docs = [{"id": "a", "text": f"{CHAIN_A}\n{OTHER[0]}"}, {"id": "b", "text": f"{CHAIN_B}\n{OTHER[1]}"},
             {"id": "c", "text": f"{CHAIN_C}\n{OTHER[2]}"}, {"id": "d", "text": f"{CHAIN_C}\n{ARTICLE[0]}"}]
     results, stats = run(docs, min_kept=0.0)

@@ -81,7 +81,7 @@ def test_every_setting_refuses_a_value_of_the_wrong_type(section):
             checked += 1
         assert item.name == name
     assert checked >= len(hints)
-    with pytest.raises(ConfigError, match="CleanConfig.dedup"):
+    with pytest.raises(ConfigError, match=r"CleanConfig\.dedup"):
         CleanConfig(dedup={"threshold": 0.5})  # type: ignore[arg-type]
     # numbers of the other kind are fine where no meaning is lost
     assert DedupConfig(threshold=1).threshold == 1.0 and isinstance(DedupConfig(threshold=1).threshold, float)
@@ -105,8 +105,8 @@ def test_ascii_compatible_fallback_encodings_are_accepted(runner, tmp_path, code
 # -- side files ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("field", "value"), [("similarity", '"high"'), ("kept_paragraph", '"x"'),
-                                              ("paragraph", "[1]"), ("text", '{"a": 1}'), ("kept_paragraph", "9" * 5000)])
+@pytest.mark.parametrize(("field", "value"), [("similarity", '"high"'), ("kept_paragraph", '"x"'), ("paragraph", "[1]"),
+                                              ("text", '{"a": 1}'), ("kept_paragraph", "9" * 5000)])
 def test_a_removal_record_with_a_field_of_the_wrong_type(runner, tmp_path, field, value):
     entry = {"doc_id": "d", "paragraph": 1, "text": "t", "reason": "duplicate", "rule": "minhash",
              "kept_doc_id": "k", "kept_paragraph": 0, "similarity": 0.9, field: "VALUE"}

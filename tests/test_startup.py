@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pkgutil
 import subprocess
 import sys
 
@@ -32,16 +33,21 @@ def test_fingerprinting_a_little_text_loads_no_compiler():
 
 def test_public_names_are_the_functions_even_after_their_modules_load():
     # in a fresh interpreter, the modules load before the names are asked for
-    script = ("import dedupe.pipeline, dedupe.resolve, dedupe.strip\n"
-              "from dedupe import resolve, strip\n"
+    script = ("import dedupe.pipeline, dedupe.prepare, dedupe.resolve, dedupe.strip\n"
+              "from dedupe import prepare, resolve, strip\n"
               "import dedupe\n"
-              "assert callable(resolve) and callable(strip), (resolve, strip)\n"
-              "assert dedupe.resolve is resolve and dedupe.strip is strip\n"
+              "assert callable(prepare) and callable(resolve) and callable(strip), (prepare, resolve, strip)\n"
+              "assert dedupe.prepare is prepare and dedupe.resolve is resolve and dedupe.strip is strip\n"
               "assert all(getattr(dedupe, name) is not None for name in dedupe.__all__)\n"
               "assert dedupe.pipeline.Cleaner is dedupe.Cleaner\n")
     result = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert dedupe.resolve is resolve_function and dedupe.strip is strip_function
+
+
+def test_every_public_name_that_is_also_a_module_stays_the_name():
+    modules = {module.name for module in pkgutil.iter_modules(dedupe.__path__)}
+    assert modules & set(dedupe.__all__) == dedupe._FUNCTIONS_OVER_MODULES
 
 
 def test_every_public_name_is_exported_lazily():

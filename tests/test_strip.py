@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import time
+import tomllib
+from importlib import resources
 
 import numpy as np
 import pytest
@@ -13,12 +16,14 @@ from hypothesis import strategies as st
 from dedupe.config import StripConfig
 from dedupe.context import ContextScorer, LineStats
 from dedupe.errors import ConfigError
-from dedupe.pipeline import prepare, segment
+from dedupe.layout import segment
+from dedupe.prepare import prepare
 from dedupe.strip import (
     RELATED_LINKS,
     is_headline_like,
     load_catalogue,
     parse_catalogue,
+    shape,
     strip,
     strip_pages,
 )
@@ -49,6 +54,19 @@ def test_chrome_lines_in_several_languages(case):
 @pytest.mark.parametrize("case", CASES["content"], ids=lambda c: f"{c['lang']}:{c['text'][:30]}")
 def test_content_lines_in_several_languages_stay(case):
     assert CATALOGUE.match(case["text"]) is None
+
+
+@pytest.mark.parametrize("case", CASES["real_content"], ids=lambda c: f"{c['rule']}:{c['text'][:30]}")
+def test_content_only_text_that_a_rule_used_to_remove_stays(case):
+    """Lines of real text with no chrome (package documentation, licences, articles)."""
+    assert CATALOGUE.match(case["text"]) is None
+
+
+@pytest.mark.parametrize("case", CASES["plain_documents"], ids=lambda c: c["source"][:40])
+def test_a_plain_document_keeps_every_line(case):
+    """Excerpts of real documents without page chrome: the catalogue, the related-link runs
+    and the context pass (on by default) all leave them alone."""
+    assert strip(case["lines"]) == [None] * len(case["lines"])
 
 
 def test_every_rule_has_examples_and_negatives():
@@ -148,7 +166,7 @@ def test_headline_shape():
 
 
 def test_prepare_repairs_before_stripping():
-    prepared = prepare("Aucun commentaire:\nEnregistrer un commentaire".encode().decode("utf-8"))
+    prepared = prepare(b"Aucun commentaire:\nEnregistrer un commentaire".decode("utf-8"))
     assert prepared.verdicts == ["comment-count", "comment-form"]
 
 
@@ -218,9 +236,9 @@ def test_a_batch_of_long_pages_is_scored_in_parts(monkeypatch):
 def test_a_long_page_of_repeating_blocks_takes_bounded_rounds(monkeypatch):
     """The context pass peeled such a page a few lines a round: 853 rounds for 4,000 lines."""
     strip_module = importlib.import_module("dedupe.strip")
-    rounds = []
-    real = strip_module._strip_round
-    monkeypatch.setattr(strip_module, "_strip_round", lambda *a, **k: rounds.append(1) or real(*a, **k))
+    rounds = []  # each round scores the page's kept lines once (one batch: under CONTEXT_BATCH_LINES)
+    real = ContextScorer.score_pages
+    monkeypatch.setattr(ContextScorer, "score_pages", lambda self, batch: rounds.append(1) or real(self, batch))
     page = (NAV[:3] + ["Storm cuts power to thousands"] + [ARTICLE[0]] * 6) * 2_000
     started = time.perf_counter()
     verdicts = strip(page, CONTEXT)
@@ -274,19 +292,130 @@ def test_template_counts_push_repeated_lines_out():
     assert sum(v is not None for v in with_counts) >= sum(v is not None for v in without)
 
 
-DROP_COMMENTS = StripConfig(comments="drop")
-COMMENTS = ["Anna said...", "Thanks for the update, we lost power too and the trains were still not running this morning.",
+# the comment-section rule alone: the context pass would also judge these short pages' lines
+RULES = StripConfig(context=False)
+DROP_COMMENTS = StripConfig(comments="drop", context=False)
+
+
+# -- the default: which documents the context pass judges ------------------------
+
+HEADINGS = ["Where the water rose", "Photo: the harbour at Vik on Tuesday morning", "What happens next"]
+
+
+def test_the_context_pass_is_on_by_default_and_off_on_request():
+    page = NAV[:6] + ARTICLE + NAV[6:]
+    assert StripConfig().context
+    assert "context" in strip(page)
+    assert "context" not in strip(page, RULES)
+
+
+def test_an_article_without_page_chrome_is_not_judged_by_context():
+    """Extracted article text (no menu, widget or footer the catalogue knows) keeps its short lines."""
+    article = [HEADINGS[0], ARTICLE[0], ARTICLE[1], HEADINGS[1], ARTICLE[2], HEADINGS[2], ARTICLE[3]] + OTHER + HEADINGS
+    assert len(article) >= 12
+    assert strip(article) == strip(article, RULES) == [None] * len(article)
+    # the same text under a site's menu is a web page, and judged
+    assert "context" in strip(["Share this:"] + NAV[:6] + article)
+
+
+def test_lines_shared_with_the_sites_other_pages_show_a_template():
+    menu = ["Weekly Planet", "Letters to the Planet", "Photo Essays", "Local Weather Desk", "About the Planet",
+            "Write for us"]  # no catalogue rule knows these
+    article = menu[:4] + [HEADINGS[0], ARTICLE[0], ARTICLE[1], HEADINGS[1], ARTICLE[2], ARTICLE[3]] + OTHER + menu[4:]
+    shared = np.array([1.0] * 4 + [0.0] * (len(article) - 6) + [1.0] * 2)
+    assert "context" not in strip(article, site_share=np.zeros(len(article)))
+    assert "context" in strip(article, site_share=shared)
+
+
+WRAPPED = [
+    "The council voted on Tuesday to build new bike lanes along the whole of",
+    "Mill Street, after a debate that ran late into the evening and drew a",
+    "crowd of shop owners who had argued that losing parking would drive",
+    "their customers away to the retail park on the ring road outside town.",
+    "Home",
+    "Work starts in the spring and should take about six months to finish,",
+    "the council said, with the busiest section closed for two weeks at the",
+    "height of the summer holidays when traffic is lighter than at any other",
+    "time of the year.",
+    "Storm Cuts Power To Thousands",
+    "Library Reopens After Repairs",
+    "Share this:",
+]
+
+
+def test_hard_wrapped_text_is_not_read_as_one_block_per_line():
+    """A paragraph wrapped over several lines is not a page of headlines and menus."""
+    verdicts = strip(WRAPPED)
+    assert verdicts[4] == "navigation" and verdicts[-1] == "share"
+    assert [v for v in verdicts if v] == ["navigation", "share"]  # no related-links, no context
+    # one paragraph per line, the same words are a page whose two headlines after the text are a link list
+    blocks = [" ".join(WRAPPED[:4]), "Home", " ".join(WRAPPED[5:9])] + WRAPPED[9:]
+    assert strip(blocks, RULES)[3:5] == [RELATED_LINKS, RELATED_LINKS]
+
+
+def test_a_licence_list_of_holders_stays_and_a_footer_notice_goes():
+    holders = ["Copyright (C) 1999-2004 Dirk Eddelbuettel <edd@debian.org>",
+               "Copyright (C) 2005-2013 John Hasler <jhasler@debian.org>",
+               "Copyright (C) 2013-2021 Ryan Kavanagh <rak@debian.org>"]
+    assert strip(ARTICLE + holders, RULES) == [None] * 7
+    assert strip(ARTICLE + holders[:2], RULES)[4:] == ["copyright", "copyright"]
+    assert strip(ARTICLE + ["© 2021 Die Zeitung GmbH"], RULES)[-1] == "copyright"
+
+
+def test_dates_and_links_do_not_frame_a_related_list_but_page_chrome_does():
+    run = ["Fix Potential Null Dereference", "Avoid Potential Null Dereferences"]
+    for framing in ("https://lists.example.org/r/bug-tools/2020-06/msg00018.html", "2020-06-30"):
+        assert strip(ARTICLE + [framing] + run, RULES)[-2:] == [None, None]
+    assert strip(ARTICLE + ["Share this:"] + run, RULES)[-2:] == [RELATED_LINKS, RELATED_LINKS]
+
+
+def test_site_pages_must_not_be_negative():
+    with pytest.raises(ConfigError, match="site_pages"):
+        StripConfig(site_pages=-1)
+
+
+def test_in_clean_a_well_covered_sites_own_pages_decide_a_low_score():
+    """With ``site_pages`` (what ``clean`` passes), a line the site's other pages do not carry stays."""
+    page = NAV[:6] + ARTICLE + NAV[6:]
+    by_score = strip(page)
+    nav = [i for i, v in enumerate(by_score) if v == "context"]
+    assert nav
+    unseen = np.zeros(len(page))
+    assert strip(page, site_share=unseen, site_pages=4) == strip(page, RULES)
+    # lines on the site's other pages go; headline-shaped ones are left to the resolver
+    template = np.array([1.0 if i in nav else 0.0 for i in range(len(page))])
+    verdicts = strip(page, site_share=template, site_pages=4)
+    assert all(verdicts[i] == "context" or is_headline_like(page[i]) for i in nav)
+    assert any(verdicts[i] == "context" for i in nav)
+    assert strip(page, site_share=template, site_pages=3) == strip(page, site_share=template)  # too few pages
+
+
+PLAIN_LINES = [line for doc in CASES["plain_documents"] for line in doc["lines"]]
+
+
+@given(st.lists(st.sampled_from(WRAPPED + ARTICLE + NAV + PLAIN_LINES), max_size=30))
+@settings(max_examples=150, deadline=None)
+def test_the_default_is_idempotent_on_mixed_blocks_and_wrapped_text(lines):
+    """Whether a page is wrapped text or shows a template is read on the lines the catalogue keeps:
+    a second stripping reads the same, and removes nothing more."""
+    verdicts = strip(lines)
+    kept = [p for p, v in zip(lines, verdicts) if v is None]
+    assert strip(kept) == [None] * len(kept)
+
+
+COMMENTS = ["Anna said...",
+            "Thanks for the update, we lost power too and the trains were still not running this morning.",
             "Reply", "Tomas said...", "Stay safe everyone, the river road is still closed near the old bridge tonight.",
             "Reply"]
 
 
 def test_comments_are_kept_by_default_and_dropped_on_request():
     page = ARTICLE + ["12 comments:"] + COMMENTS + ["Post a Comment", "Newer Post Older Post Home"]
-    kept = strip(page)
-    assert [page[i] for i, v in enumerate(kept) if v is None] == ARTICLE + [COMMENTS[0], COMMENTS[1], COMMENTS[3], COMMENTS[4]]
+    kept = strip(page, RULES)
+    assert [page[i] for i, v in enumerate(kept) if v is None] == ARTICLE + [COMMENTS[i] for i in (0, 1, 3, 4)]
     dropped = strip(page, DROP_COMMENTS)
     assert [page[i] for i, v in enumerate(dropped) if v is None] == ARTICLE
-    assert {v for v in dropped[len(ARTICLE) + 1 : -2]} <= {"comment", "comment-form"}
+    assert set(dropped[len(ARTICLE) + 1 : -2]) <= {"comment", "comment-form"}
 
 
 def test_a_counter_under_the_headline_does_not_open_a_comment_section():
@@ -322,11 +451,17 @@ def test_a_titled_header_after_an_empty_comment_section_goes_in_the_first_pass()
 _CATALOGUE_LINES = sorted({line for rule in load_catalogue().rules for line in rule.examples + rule.negatives})
 
 
-def _whole_alternation(catalogue, line):
-    from dedupe.strip import shape
+@functools.cache
+def _phrases_only(catalogue):
+    return parse_catalogue({"rule": [{"name": rule.name, "family": rule.family, "phrases": list(rule.phrases)}
+                                     for rule in catalogue.rules]})
 
-    found = catalogue._regex.fullmatch(shape(line))
-    return None if found is None else catalogue._group_rule[found.lastgroup]
+
+def _every_rule_on_the_line(catalogue, line):
+    """The rule whose phrase the line is, or else the first whose pattern matches it, trying them all."""
+    phrases = _phrases_only(catalogue)
+    return phrases.match(line) or next(
+        (name for name, pattern in catalogue.patterns if pattern.fullmatch(shape(line))), None)
 
 
 @settings(max_examples=300, deadline=None)
@@ -334,8 +469,17 @@ def _whole_alternation(catalogue, line):
                  st.tuples(st.sampled_from(["", "1 ", "© ", "» ", "٣ ", "Ü", " "]), st.sampled_from(_CATALOGUE_LINES),
                            st.text(max_size=8)).map("".join),
                  st.text(max_size=40)))
-def test_the_first_character_shortcut_finds_the_rule_the_whole_alternation_finds(line):
-    """The catalogue tries only the patterns that can start where a line starts; the first
-    pattern to match must still be the one the whole alternation finds."""
+def test_the_first_character_shortcut_finds_the_rule_trying_every_rule_finds(line):
+    """The catalogue tries only the patterns that can start where a line starts; the rule it
+    finds must still be the first one that matches when every rule is tried on the line."""
     catalogue = load_catalogue()
-    assert catalogue._pattern(line) == _whole_alternation(catalogue, line)
+    assert catalogue.match(line) == _every_rule_on_the_line(catalogue, line)
+
+
+def test_comment_titles_catch_their_examples_and_none_of_their_negatives():
+    table = tomllib.loads(resources.files("dedupe").joinpath("data/chrome.toml").read_text("utf-8"))["comment_title"]
+    assert table["examples"] and table["negatives"]
+    for line in table["examples"]:
+        assert strip(ARTICLE + [line], DROP_COMMENTS)[-1] == "comment", line
+    for line in table["negatives"]:
+        assert strip(ARTICLE + [line], DROP_COMMENTS)[-1] is None, line

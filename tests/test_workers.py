@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from dedupe import Cleaner, workers
-from dedupe.workers import available_cores, worker_count
+from dedupe import Cleaner
+from dedupe.executors import workers
+from dedupe.executors.workers import available_cores, worker_count
 
 from .conftest import ROOT, SEEDS
 
@@ -256,9 +257,9 @@ def test_the_readme_library_example_runs_as_a_plain_script(tmp_path):
 def test_a_script_without_a_main_guard_starts_workers_that_do_not_rerun_it(tmp_path):
     source = (
         "import multiprocessing\n"
-        "import dedupe.workers\n"
+        "import dedupe.executors.workers\n"
         "from dedupe import Cleaner\n"
-        "dedupe.workers.MIN_POOL_CHARS = 0  # three small batches start a pool\n"
+        "dedupe.executors.workers.MIN_POOL_CHARS = 0  # three small batches start a pool\n"
         "print('script ran')\n"
         "docs = [f'Report {n} on the storm that reached the coast on day {n}.' for n in range(600)]\n"
         "seen = set()\n"

@@ -37,7 +37,7 @@ from multiprocessing import reduction, spawn, util
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from .errors import DedupeError
+from ..errors import DedupeError
 
 log = logging.getLogger(__name__)
 
@@ -101,14 +101,15 @@ class WorkerPool:
     dies (the out-of-memory killer, ``kill -9``) is seen at once and ends the
     run with :class:`WorkerLost` (``Pool`` waited forever for its result).
 
+    >>> from dedupe.stages import Batch
     >>> pool = WorkerPool(2, None, ())
-    >>> list(pool.imap(abs, [(None, None, [(0, "short", None)])], lambda job: len(job[2])))
+    >>> list(pool.imap(len, [Batch([(0, "short", None)])], lambda job: len(job.documents)))
     [1]
     >>> pool.processes
     0
     """
 
-    def __init__(self, workers: int, initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
+    def __init__(self, workers: int, initializer: Callable[..., object] | None, initargs: tuple[Any, ...]) -> None:
         self.workers = max(1, workers)
         self._initializer = initializer
         self._initargs = initargs
@@ -125,7 +126,8 @@ class WorkerPool:
     def imap(self, func: Callable[[Any], Any], jobs: Iterable[Any], local: Callable[[Any], Any]) -> Iterator[Any]:
         """Results of ``func`` (in a worker) or ``local`` (here) over ``jobs``, in order.
 
-        ``func`` must be importable by name (a module-level function of dedupe).
+        ``func`` must be importable by name (a module-level function of
+        dedupe, or a partial of one); a job tells the text it holds in ``chars``.
         """
         jobs = iter(jobs)
         if not self._procs and not self._in_process:
@@ -239,9 +241,6 @@ class WorkerPool:
         for conn in conns:
             conn.close()
 
-    def join(self) -> None:
-        """Nothing to wait for: :meth:`terminate` waited for the workers to exit."""
-
 
 _END = object()
 
@@ -294,8 +293,8 @@ def _read_ahead(jobs: Iterator[Any]) -> tuple[list[Any], bool]:
 
 
 def _spare_chars(jobs: list[Any]) -> int:
-    """Characters of text in ``jobs`` (``(_, _, [(index, text, site), ...])``) beyond the largest job."""
-    sizes = [sum(len(text) for _, text, _ in job[2]) for job in jobs]
+    """Characters of text in ``jobs`` beyond the largest job."""
+    sizes = [job.chars for job in jobs]
     return sum(sizes) - max(sizes, default=0)
 
 

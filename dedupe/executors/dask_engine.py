@@ -1,41 +1,48 @@
-"""The Dask engine: the per-document stages of both passes run on a Dask cluster.
+"""The Dask executor: the batch stages of both passes, and the clustering step, on a Dask cluster.
 
 ``dedupe clean … --engine dask [--scheduler ADDRESS]`` (extra ``dask``). The
 driver reads the input and cuts it into the same batches of documents as the
-local engine; each batch is one task — pass 1 (repair, strip, shingle,
-MinHash) and pass 2 (repair and strip again, for assembly) run on the
-workers as a map over batches, with the same functions the local worker
-processes run. The resolver's clustering step groups band keys with
-dataframe shuffles on the workers and, past ``--memory-limit``, finds
-connected components there too (:meth:`DaskPool.cluster`); the rest of the
-resolver runs on the driver over numbers only (about 60 bytes per
-paragraph). Results are consumed in input order and the clusters are
-numbered as the local step numbers them, so output, removal record and
-stats counts are byte-identical to the local engine's (docs/distributed.md).
+local engine; each batch is one task, running the same stage function
+(:mod:`dedupe.stages`) as the local executors. The resolver's clustering step
+groups band keys with dataframe shuffles on the workers and, past
+``--memory-limit``, finds connected components there too
+(:meth:`DaskExecutor.cluster`); the rest of the resolver runs on the driver
+over numbers only (about 60 bytes per paragraph). Results are consumed in
+input order and the clusters are numbered as the local step numbers them, so
+output, removal record and stats counts are byte-identical to the local
+engine's (docs/distributed.md).
 
->>> DaskPool.__name__
-'DaskPool'
+>>> DaskExecutor.shares_disk
+False
 """
 
 from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from multiprocessing import resource_tracker
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-from .config import CleanConfig, DedupConfig
-from .errors import ConfigError, MissingExtraError
-from .fingerprint import band_key
-from .resolve import ParagraphTable, band_edges, component_labels, exact_edges, sorted_group_pairs
+from ..config import CleanConfig, DedupConfig
+from ..errors import ConfigError, MissingExtraError
+from ..features import Fingerprinted
+from ..fingerprint import band_key
+from ..resolve import StepCallback
+from ..resolve.candidates import band_edges, component_labels, exact_edges
+from ..resolve.groups import sorted_group_pairs
+from ..schema import ParagraphTable
+from ..stages import Batch, Stage, run_in_process
+from ..store import SignatureStore
+from ..templates import TemplateTable
 from .workers import available_cores, sigint_blocked
 
 log = logging.getLogger(__name__)
 
+R = TypeVar("R")
 
 #: Candidate pairs and band rows per partition of the grouping shuffles (bytes).
 PARTITION_BYTES = 64 << 20
@@ -50,30 +57,27 @@ SCATTER_ROWS = 1 << 16
 MAX_ROUNDS = 200
 
 
-def _task(name: str, config: CleanConfig, job: Any) -> Any:
-    """Runs one batch on a Dask worker, with that process's cached stage objects."""
-    from . import pipeline
+class DaskExecutor:
+    """Runs the stages as tasks on a Dask cluster: the one at ``scheduler``, or a local one of
+    ``workers`` processes (0: a worker per core) that it starts and closes.
 
-    worker = pipeline._PROCESS_WORKER
-    if worker is None or worker.config != config:
-        pipeline._init_process(config)
-    return getattr(pipeline, name)(job)
-
-
-class DaskPool:
-    """The part of ``multiprocessing.Pool`` the cleaner uses, on a Dask cluster.
-
-    ``imap`` submits batches as tasks, at most a few per worker ahead, and
+    :meth:`map` submits batches as tasks, at most a few per worker ahead, and
     yields their results in submission order; a task's exception is raised in
     the driver when its turn comes.
     """
 
-    def __init__(self, config: CleanConfig, scheduler: str | None = None, workers: int = 0) -> None:
+    #: Workers of a scheduler may not see the driver's disk.
+    shares_disk = False
+
+    def __init__(self, config: CleanConfig, scheduler: str | None = None, workers: int = 0,
+                 scratch: str | None = None) -> None:
         try:
             from distributed import Client, LocalCluster
         except ImportError as exc:
             raise MissingExtraError("--engine dask", "dask", "distributed") from exc
         self._cluster = None
+        self.scratch = scratch
+        self.client: Any = None
         try:
             if scheduler:
                 self.client = Client(scheduler, timeout="30s")
@@ -88,74 +92,61 @@ class DaskPool:
                                                  processes=True, dashboard_address=None)
                 self.client = Client(self._cluster)
         except OSError as exc:
-            self.terminate()
+            self.close()
             raise ConfigError(f"cannot reach the Dask scheduler {scheduler or '(local)'}: {exc}") from exc
-        self._config_future = self.client.scatter(config, broadcast=True)
-        self._shipped: dict[str, Any] = {}
-        self._known: dict[str, Any] = {}  # line counts the driver already holds, by folder
-        # [future, rows] per pass-1 batch: its signatures, kept on the worker for cluster()
-        self.signature_blocks: list[list[Any]] = []
+        self._config = self.client.scatter(config, broadcast=True)
+        self._shared: Any = None  # the line counts, as the workers get them
+        # [future, rows] per fingerprinted batch: its signatures, kept on the worker for cluster()
+        self._signature_blocks: list[tuple[Any, int]] = []
         self.threads = sum(self.client.nthreads().values()) or 1
         self.ahead = 2 * self.threads + 1
         log.info("dask engine: %d worker thread(s) at %s", self.threads, self.client.scheduler.address)
 
-    def imap(self, func: Callable[[Any], Any], jobs: Iterable[Any], local: Any = None) -> Iterator[Any]:
-        """Results of ``func`` over ``jobs``, in order (``func`` is a pipeline ``_process_*``).
+    def map(self, stage: Stage[R], batches: Iterable[Batch]) -> Iterator[R]:
+        """Results of ``stage`` over ``batches``, in order.
 
-        ``local`` (what the local engine runs in-process for a small input) is
-        not used: a cluster was asked for, so the cluster does the work.
-
-        Pass 1's signatures also stay on the worker that computed them, for
-        :meth:`cluster`: the grouping step reads them there instead of the
-        driver sending them back.
+        The signatures of fingerprinted batches also stay on the worker that
+        computed them, for :meth:`cluster`: the grouping step reads them there
+        instead of the driver sending them back.
         """
-        retain = func.__name__ == "_process_fingerprint"
-        if retain:
-            self.signature_blocks = []
+        self._signature_blocks = []
         pending: deque[Any] = deque()
-        taken = 0
-
-        def take() -> Any:
-            nonlocal taken
-            result = self._take(pending)
-            if retain:
-                self.signature_blocks[taken][1] = result.signatures.shape[0]
-            taken += 1
-            return result
-
-        for job in jobs:
-            if job[0] is not None and self._cluster is None:
-                job = (self._templates(job[0]), *job[1:])
-            future = self.client.submit(_task, func.__name__, self._config_future, job, pure=False)
-            if retain:
-                self.signature_blocks.append([self.client.submit(_signatures_of, future, pure=False), 0])
-            pending.append(future)
+        for batch in batches:
+            pending.append(self.client.submit(run_in_process, stage, self._config, self._shared, batch, pure=False))
             if len(pending) >= self.ahead:
-                yield take()
+                yield self._take(pending)
         while pending:
-            yield take()
+            yield self._take(pending)
 
-    def remember_templates(self, folder: str, table: Any) -> None:
-        """The line counts saved in ``folder``, which the driver holds: sent as they are."""
-        self._known[folder] = table
+    def _take(self, pending: deque[Any]) -> Any:
+        future = pending.popleft()
+        try:
+            result = future.result()
+            if isinstance(result, Fingerprinted):
+                self._signature_blocks.append(
+                    (self.client.submit(_signatures_of, future, pure=False), result.signatures.shape[0]))
+            return result
+        finally:
+            future.release()
 
-    def _templates(self, folder: str) -> Any:
-        """The line counts saved in ``folder``, sent once to every worker.
+    def share(self, counts: TemplateTable) -> None:
+        """The line counts for every worker.
 
-        A cluster this pool started runs on this machine, so its workers
-        memory-map the folder; workers of a remote scheduler may not see the
-        driver's disk, so they get the counts through the cluster.
+        A cluster this executor started runs on this machine, so its workers
+        memory-map one copy in the scratch folder; workers of a remote
+        scheduler may not see the driver's disk, so they get the counts
+        through the cluster, once per worker.
         """
-        from .templates import TemplateTable
+        if self._cluster is not None and self.scratch is not None:
+            counts.save(Path(self.scratch))
+            self._shared = self.scratch
+        else:
+            self._shared = self._ship(counts)
 
-        if folder not in self._shipped:
-            table = self._known.pop(folder, None)
-            if table is None:
-                table = TemplateTable.load(Path(folder))
-            self._shipped[folder] = self.client.scatter(table, broadcast=True, hash=False)
-        return self._shipped[folder]
+    def _ship(self, counts: TemplateTable) -> Any:
+        return self.client.scatter(counts, broadcast=True, hash=False)
 
-    def cluster(self, table: ParagraphTable, config: DedupConfig) -> tuple[np.ndarray, int]:
+    def cluster(self, table: ParagraphTable, config: DedupConfig, progress: StepCallback) -> tuple[np.ndarray, int]:
         """The resolver's clustering step on the cluster (see :func:`dedupe.resolve.cluster_labels`).
 
         Band keys are grouped by a shuffle on (band, key) into ``split_out``
@@ -172,7 +163,7 @@ class DaskPool:
             "p2p" if store.size * store.bands > P2P_ROWS else "tasks")
         with dask.config.set({"dataframe.shuffle.method": method}):
             labels, count = self._group(table, config)
-        self.signature_blocks = []
+        self._signature_blocks = []
         return labels, count
 
     def _group(self, table: ParagraphTable, config: DedupConfig) -> tuple[np.ndarray, int]:
@@ -201,14 +192,14 @@ class DaskPool:
                 edges.add(*band_edges(table, a, b, config.threshold, config.short_chars, config.short_threshold))
         return edges.labels(table.size), edges.count
 
-    def _all_signature_blocks(self, store: Any) -> list[tuple[int, int, Any]]:
+    def _all_signature_blocks(self, store: SignatureStore) -> list[tuple[int, int, Any]]:
         """(first row, rows, future) covering every signature in ``store``.
 
         Pass 1's blocks are on the workers; rows added after it (an index of
         earlier runs) are sent from the driver's store.
         """
         blocks, offset = [], 0
-        for future, size in self.signature_blocks:
+        for future, size in self._signature_blocks:
             blocks.append((offset, size, future))
             offset += size
         for start in range(offset, store.size, SCATTER_ROWS):
@@ -216,27 +207,16 @@ class DaskPool:
             blocks.append((start, rows.shape[0], self.client.scatter(store.take(rows))))
         return blocks
 
-    @staticmethod
-    def _take(pending: deque[Any]) -> Any:
-        future = pending.popleft()
-        try:
-            return future.result()
-        finally:
-            future.release()
-
-    def terminate(self) -> None:
-        client, cluster = getattr(self, "client", None), self._cluster
-        self.signature_blocks = []
-        self._shipped = {}
-        self.client = None  # type: ignore[assignment]
+    def close(self) -> None:
+        client, cluster = self.client, self._cluster
+        self._signature_blocks = []
+        self._shared = None
+        self.client = None
         self._cluster = None
         if client is not None:
             client.close()
         if cluster is not None:
             cluster.close()
-
-    def join(self) -> None:
-        """Nothing to wait for: :meth:`terminate` closed the cluster."""
 
 
 def _signatures_of(batch: Any) -> np.ndarray:
@@ -350,7 +330,9 @@ def _propagate(chunks: list[Any], n: int) -> np.ndarray:
     # a fixed partition count: concat and merge would otherwise let it grow every round
     parts = max(1, len(chunks))
     edges = _oriented(dd.from_delayed(chunks, meta=_empty(u=np.int64, v=np.int64)), parts)
-    for rounds in range(1, MAX_ROUNDS + 1):
+    rounds = 0
+    for _ in range(MAX_ROUNDS):
+        rounds += 1
         edges = _small_star(_large_star(edges, parts), parts).persist()
         # persist() returns while the scheduler still builds the round's graph
         # in a thread of its own; a scheduler in this process (LocalCluster)

@@ -1,0 +1,289 @@
+"""The fingerprint stage's per-paragraph features: the numbers the resolver compares.
+
+Besides the exact hash and MinHash signature (:mod:`dedupe.fingerprint`),
+each paragraph that survives stripping gets an identifier and a template
+hash (:func:`exact_key`), the hashes of its sentences
+(:func:`sentence_hashes`), one-typo keys when it is short
+(:func:`typo_keys`), its shape (:func:`paragraph_shapes`) and, for a line
+of a link list the stripper removed, that list's number
+(:func:`link_list_runs`). :func:`fingerprint_documents` computes them all
+for a batch of prepared documents, as columns of the paragraph table
+(:mod:`dedupe.schema`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .config import DedupConfig
+from .fingerprint import Fingerprinter, exact_hash
+from .normalize import match_key, value_keys
+from .prepare import Prepared
+from .schema import BODY, HEADLINE, Paragraphs
+from .strip import RELATED_HEADER_FAMILY, RELATED_LINKS, is_body_like, is_headline_like
+
+#: Lines of fewer words keep their digits in the exact hash.
+SHORT_KEY_WORDS = 8
+#: Paragraphs of at least this many words match whatever their identifiers:
+#: an identifier there is one token among many, and reposts edit them (a
+#: console's "PS5" for "PS4", a dateline's time). On syndication_dev
+#: holding identifiers equal in every line left duplicate residue 0.0179,
+#: from 30 words up 0.0156; the lines the rule is for (a CVE or bug closure,
+#: a sign-off, a release line) are far shorter.
+IDENTIFIER_MAX_WORDS = 30
+#: Words shorter than this are not matched as typos ("man" / "men", "Part I" / "Part II").
+TYPO_MIN_LETTERS = 4
+
+
+def typo_keys(key: str, max_words: int) -> list[tuple[int, int, int]]:
+    """(hash of the other words, letters of this word, its length) for each typo-able word.
+
+    A short line with one word mistyped is a copy the MinHash misses (a
+    changed letter is a fifth of a short line's shingles). Two lines of the
+    same words but one share the hash of the others (with the gap's position);
+    the resolver then asks whether the two differing words are a typo apart.
+    Only lines of 2 to ``max_words`` words, and words of 4+ letters with no
+    digit (a changed number is a different fact) take part; the letters are a
+    64-bit set (``ord % 64``).
+
+    >>> [length for _, _, length in typo_keys("storm hits coast", 6)]
+    [5, 4, 5]
+    >>> typo_keys("stage 9 in paris", 6)[-1][0] == typo_keys("stage 9 in parsi", 6)[-1][0]
+    True
+    >>> typo_keys("a very long line of more than six words here", 6)
+    []
+    """
+    words = key.split(" ")
+    if not 2 <= len(words) <= max_words:
+        return []
+    out = []
+    for j, word in enumerate(words):
+        if len(word) >= TYPO_MIN_LETTERS and word.isalpha():
+            letters = 0
+            for char in word:
+                letters |= 1 << (ord(char) % 64)
+            out.append((exact_hash(" ".join(words[:j] + ["\x00"] + words[j + 1:])), letters, len(word)))
+    return out
+
+
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?…])[\"'”’»)\]]*\s+")
+#: Sentences shorter than this (in words) are merged into the next one: they
+#: are abbreviations ("Mr.", "U.S.") or too short to identify a copy.
+MIN_SENTENCE_WORDS = 4
+
+
+def sentence_hashes(text: str) -> list[tuple[int, int]]:
+    """(hash of match key, characters) of each sentence of a paragraph.
+
+    >>> [n for _, n in sentence_hashes("Mr. Smith went to Washington on Monday. He met the press there.")]
+    [39, 23]
+    """
+    pieces = [p for p in _SENTENCE_BREAK.split(text) if p]
+    merged: list[str] = []
+    carry = ""
+    for piece in pieces:
+        carry = f"{carry} {piece}" if carry else piece
+        if len(carry.split()) >= MIN_SENTENCE_WORDS:
+            merged.append(carry)
+            carry = ""
+    if carry:
+        if merged and len(carry.split()) < MIN_SENTENCE_WORDS:
+            merged[-1] = f"{merged[-1]} {carry}"
+        else:
+            merged.append(carry)
+    out = []
+    for sentence in merged:
+        key = match_key(sentence)
+        words = key.count(" ") + 1
+        if words >= MIN_SENTENCE_WORDS:
+            # as for whole lines: a short sentence's numbers are part of it, a long one keeps its identifiers
+            if words < SHORT_KEY_WORDS:
+                key = match_key(sentence, fold_digits=False)
+            elif "0" in key:  # digits to look at (links and addresses hold no identifier)
+                key = exact_key(sentence, key, template=False)[0]
+            out.append((exact_hash(key), len(sentence)))
+    return out
+
+
+def exact_key(text: str, key: str, template: bool = True) -> tuple[str, str, str | None]:
+    """(exact key, identifier key, template key) of a line whose match key is ``key``.
+
+    A line of fewer than :data:`SHORT_KEY_WORDS` words keeps its digits in
+    the exact key ("For sale: $600,000" is not "$599,900"); a longer one folds
+    plain numbers, a typical repost edit, but keeps its identifiers
+    (:func:`~dedupe.normalize.value_keys`): two lines that differ in a CVE id,
+    a bug number, a version or a date are different lines, up to
+    :data:`IDENTIFIER_MAX_WORDS` words. ``template=False``
+    leaves the template key out (None).
+
+    >>> exact_key("For sale: $600,000", "for sale 0 0")[:2]
+    ('for sale 600 000\\x00600.000', '600.000')
+    >>> a = "Fixed a crash in the parser when reading empty files (Closes: #1038603)"
+    >>> b = a.replace("1038603", "995223")
+    >>> exact_key(a, match_key(a))[0] == exact_key(b, match_key(b))[0]
+    False
+    >>> exact_key(a, match_key(a))[2] == exact_key(b, match_key(b))[2]
+    True
+    """
+    words = key.count(" ") + 1
+    short = words < SHORT_KEY_WORDS
+    identifiers, template_key = value_keys(text, every_number=short, template=template)
+    if words >= IDENTIFIER_MAX_WORDS:
+        identifiers = ""
+    # folding changes only digits: a key without a folded digit is its own unfolded key
+    exact = match_key(text, fold_digits=False) if short and "0" in key else key
+    return (f"{exact}\x00{identifiers}" if identifiers else exact), identifiers, template_key
+
+
+def paragraph_shapes(paragraphs: list[str]) -> list[int]:
+    """:data:`~dedupe.schema.HEADLINE` and :data:`~dedupe.schema.BODY` bits of each paragraph.
+
+    The resolver decides placement from them (:func:`~dedupe.resolve.policy.placement`)
+    once it knows which rows are boilerplate.
+
+    >>> paragraph_shapes(["Storm Hits Coast", "The storm reached the coast on Monday night, flooding streets "
+    ...                   "across the whole town.", "ok"])
+    [1, 2, 0]
+    """
+    return [(HEADLINE if is_headline_like(p, questions=True) else 0) | (BODY if is_body_like(p) else 0)
+            for p in paragraphs]
+
+
+def link_list_runs(verdicts: list[str | None], families: Mapping[str, str]) -> tuple[list[int], list[bool]]:
+    """Per line: the number of the link list it belongs to (-1: none), and whether a header leads it.
+
+    Lines the stripper removed as ``related-links`` are grouped into runs of
+    adjacent lines: any other line ends a run, as an article's closing list
+    and the template's link list below it are two lists. A run is *headed*
+    when a "related" header stands above it with only chrome between. The
+    resolver may keep an unheaded run as the article's own list; headed runs
+    stay removed and only tell it whether the corpus holds the site's link
+    targets (see ``dedup.related_evidence``).
+
+    >>> v = [None, "related-links", "related-links", "share", "related-links", None, "related-header", "related-links"]
+    >>> link_list_runs(v, {"related-header": "related-header"})
+    ([-1, 0, 0, -1, 1, -1, -1, 2], [False, False, False, False, False, False, False, True])
+    """
+    runs = [-1] * len(verdicts)
+    headed = [False] * len(verdicts)
+    count = 0
+    current = -1  # run being extended, -1 = none
+    header = False  # a related header since the last kept line
+    for number, verdict in enumerate(verdicts):
+        if verdict is None:
+            current, header = -1, False
+        elif families.get(verdict) == RELATED_HEADER_FAMILY:
+            header = True
+        elif verdict == RELATED_LINKS:
+            if current < 0:
+                current, count = count, count + 1
+            runs[number], headed[number] = current, header
+            continue
+        current = -1
+    return runs, headed
+
+
+@dataclass(slots=True)
+class Fingerprinted:
+    """What the fingerprint stage keeps of a batch of documents: numbers only.
+
+    ``paragraphs``' sentences and typo keys point at its own rows, and its
+    ``sig_row`` at ``signatures``; :func:`~dedupe.schema.concat` joins batches.
+    """
+
+    paragraphs: Paragraphs
+    signatures: np.ndarray  # uint32[m, num_perm]: one per row with sig_row >= 0, in row order
+    documents: np.ndarray  # int64[d] the documents' input numbers
+    chars: np.ndarray  # int64[d] characters each keeps after stripping
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def fingerprint_documents(
+    documents: Sequence[tuple[int, Prepared]], fingerprinter: Fingerprinter, config: DedupConfig,
+    families: Mapping[str, str],
+) -> Fingerprinted:
+    """Every feature of the paragraphs the stripper kept, and of the lines of its link lists.
+
+    ``documents`` are (input number, prepared document); ``families`` the
+    catalogue's rule families, or nothing when link lists are not to be
+    weighed (``dedup.related_evidence`` 0). A link list's lines are matched
+    by their exact keys only: mostly short titles, copied verbatim. With
+    MinHash signatures (and band candidates) and sentences they took the
+    100k-document benchmark from 1.86 to 2.53 GB; typo keys cost it 4 s and
+    found 3 more copies on syndication dev.
+
+    >>> from dedupe.prepare import prepare
+    >>> fp = Fingerprinter(num_perm=16)
+    >>> done = fingerprint_documents([(0, prepare("A first line of the page, long enough to shingle.\\nShare this:"))],
+    ...                              fp, DedupConfig(), {})
+    >>> done.paragraphs.size, done.chars.tolist(), done.paragraphs.sig_row.tolist(), done.signatures.shape
+    (1, [49], [0], (1, 16))
+    """
+    rows: list[tuple[Any, ...]] = []  # a tuple of _ROW_COLUMNS per row, and so on
+    sentences: list[tuple[int, int, int]] = []
+    typos: list[tuple[int, int, int, int]] = []
+    keys: list[str] = []  # what the MinHash is computed over ("": exact hash only)
+    exact_keys: list[str] = []
+    templates: list[int] = []  # hash of the template key
+    valued: list[bool] = []  # whether the line has values (numbers, links, mailboxes) to mask
+    chars = []
+    for index, prep in documents:
+        if families:
+            runs, headed = link_list_runs(prep.verdicts, families)
+        else:
+            runs, headed = [-1] * len(prep.verdicts), [False] * len(prep.verdicts)
+        # link lists get rows too: the resolver may find an unheaded one to be the article's
+        rowed = [n for n, v in enumerate(prep.verdicts) if v is None or runs[n] >= 0]
+        shapes = paragraph_shapes([prep.paragraphs[n] for n in rowed])
+        total = 0
+        for position, number in enumerate(rowed):
+            text, key = prep.paragraphs[number], prep.keys[number]
+            if runs[number] >= 0 and not key:
+                continue  # stays stripped: no row can bring it back
+            total += len(text)
+            if not key:
+                continue
+            in_list = runs[number] >= 0
+            row = len(rows)
+            if not in_list:
+                sentences.extend((row, *sentence) for sentence in sentence_hashes(text))
+            line_key, identifiers, template = exact_key(text, key)
+            words_key = line_key.split("\x00", 1)[0]
+            if config.typo_words and not in_list and len(words_key) < config.short_chars:
+                typos.extend((row, *typo) for typo in typo_keys(words_key, config.typo_words))
+            rows.append((index, number, len(text), shapes[position], exact_hash(text),
+                         exact_hash(identifiers) if identifiers else 0, runs[number], headed[number]))
+            keys.append("" if in_list else key)
+            exact_keys.append(line_key)
+            templates.append(0 if template is None else exact_hash(template))
+            valued.append(template is not None)
+        chars.append(total)
+    prints = fingerprinter.fingerprint(keys, exact_keys, with_bands=False)
+    # a line without values is a template of its own: its exact hash
+    template_hash = np.where(np.array(valued, dtype=bool), np.array(templates, dtype=np.uint64), prints.exact)
+    sig_row = np.full(prints.exact.shape[0], -1, dtype=np.int64)
+    sig_row[prints.minhashed] = np.arange(int(prints.minhashed.sum()))
+    columns = {**_columns(_ROW_COLUMNS, rows), **_columns(_SENTENCE_COLUMNS, sentences),
+               **_columns(_TYPO_COLUMNS, typos)}
+    return Fingerprinted(
+        paragraphs=Paragraphs.build(**columns, exact=prints.exact, template=template_hash, sig_row=sig_row),
+        signatures=prints.signatures,
+        documents=np.array([index for index, _ in documents], dtype=np.int64),
+        chars=np.array(chars, dtype=np.int64),
+    )
+
+
+#: The columns (:mod:`dedupe.schema`) of the tuples fingerprint_documents collects.
+_ROW_COLUMNS = ("doc", "para", "length", "shape", "text_hash", "ident", "related", "related_headed")
+_SENTENCE_COLUMNS = ("sent_row", "sent_hash", "sent_len")
+_TYPO_COLUMNS = ("typo_row", "typo_hash", "typo_letters", "typo_len")
+
+
+def _columns(names: tuple[str, ...], values: list[tuple[Any, ...]]) -> dict[str, tuple[Any, ...]]:
+    """Tuples of values, one per row, as columns by name (none when there is no row)."""
+    return dict(zip(names, zip(*values)))

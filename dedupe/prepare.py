@@ -1,0 +1,141 @@
+"""The per-document stages: normalise, segment and strip one document, or a batch.
+
+:func:`prepare` is what every pass runs on a document before the
+corpus-wide stages: the whole document repaired (:mod:`dedupe.normalize`),
+cut into paragraphs (:mod:`dedupe.layout`) and stripped of page chrome
+(:mod:`dedupe.strip`). Pass 1 may keep what it prepared for pass 2
+(:func:`spill`, :func:`read_spilled`), which then does not repeat the work.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .config import CleanConfig
+from .layout import segment, split_lines_keepends
+from .normalize import match_key, repair, repair_document
+from .strip import Catalogue, strip_pages
+from .templates import TemplateTable, key_hashes
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A document after the per-document stages.
+
+    ``text`` is the repaired document, layout and all; ``paragraphs`` are its
+    non-blank lines, stripped (index = paragraph number in the removal
+    record), ``verdicts`` the strip rule removing each one (``None`` = kept),
+    ``keys`` their match keys.
+    """
+
+    paragraphs: list[str]
+    keys: list[str]
+    verdicts: list[str | None]
+    text: str
+
+
+def prepare(
+    text: str,
+    config: CleanConfig = CleanConfig(),
+    catalogue: Catalogue | None = None,
+    seconds: dict[str, float] | None = None,
+    templates: TemplateTable | None = None,
+    site: str | None = None,
+) -> Prepared:
+    """Run normalise, segment and strip on one document.
+
+    The whole document is repaired before it is split into paragraphs, so a
+    line break that arrived as an HTML entity separates paragraphs as a real
+    one does.
+
+    >>> p = prepare("Caf\\u00c3\\u00a9 news, fresh from the morning papers today.&#10;No comments:")
+    >>> p.paragraphs, p.verdicts
+    (['Café news, fresh from the morning papers today.', 'No comments:'], [None, 'comment-count'])
+    """
+    return prepare_many([(text, site)], config, catalogue, seconds, templates)[0]
+
+
+def prepare_many(
+    documents: Sequence[tuple[str, str | None]],
+    config: CleanConfig = CleanConfig(),
+    catalogue: Catalogue | None = None,
+    seconds: dict[str, float] | None = None,
+    templates: TemplateTable | None = None,
+) -> list[Prepared]:
+    """:func:`prepare` for a batch of (text, site) documents, stripped together.
+
+    Each document comes out as :func:`prepare` makes it alone; the context
+    pass scores the batch's pages in shared calls.
+
+    >>> [p.verdicts for p in prepare_many([("No comments:", None), ("Post a Comment", None)])]
+    [['comment-count'], ['comment-form']]
+    """
+    started = time.perf_counter()
+    pages, keys, repeats, shares, texts, site_pages = [], [], [], [], [], []
+    for given, site in documents:
+        repeat = share = None
+        if templates is not None:
+            # counted on the raw lines, as the counting pass saw them (it does not
+            # repair): a paragraph takes the count of the input line it came from
+            raw = split_lines_keepends(given)
+            pieces = [repair(line) for line in raw] if config.normalize.repair else raw
+            text = "".join(pieces)  # = repair_document(text)
+            sources = [line for line, piece in zip(raw, pieces) for _ in segment(piece)]
+            source_keys = [match_key(line) for line in sources]
+            repeat, share = templates.lookup(sources, site, hashes=key_hashes(source_keys))
+            paragraphs = segment(text)
+            # most lines need no repair, and their keys are already known
+            page_keys = [key if line.strip() == paragraph else match_key(paragraph)
+                         for line, paragraph, key in zip(sources, paragraphs, source_keys)]
+        else:
+            text = _repaired(given, config)
+            paragraphs = segment(text)
+            page_keys = [match_key(p) for p in paragraphs]
+        # the site's evidence decides where a resolver follows (docs/strip.md)
+        site_pages.append(templates.site_pages(site) if templates is not None and config.dedup.enabled else 0)
+        texts.append(text)
+        pages.append(paragraphs)
+        keys.append(page_keys)
+        repeats.append(repeat)
+        shares.append(share)
+    normalized = time.perf_counter()
+    verdicts = strip_pages(pages, config.strip, catalogue=catalogue, keys=keys, repeats=repeats, site_share=shares,
+                           site_pages=site_pages)
+    if seconds is not None:
+        seconds["normalize"] = seconds.get("normalize", 0.0) + normalized - started
+        seconds["strip"] = seconds.get("strip", 0.0) + time.perf_counter() - normalized
+    return [Prepared(*parts) for parts in zip(pages, keys, verdicts, texts)]
+
+
+def _repaired(text: str, config: CleanConfig) -> str:
+    return repair_document(text) if config.normalize.repair else text
+
+
+def spill(path: str, texts: Sequence[str], prepared: Sequence[Prepared]) -> None:
+    """Keep a batch's prepared documents for pass 2: verdicts, and repaired text where repair changed it.
+
+    ``texts`` are the documents as read; pass 2 has them again, so an
+    unchanged text is not written.
+    """
+    with open(path, "wb") as out:
+        pickle.dump([(None if p.text == text else p.text, p.verdicts) for text, p in zip(texts, prepared)], out,
+                    protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def read_spilled(path: str, texts: Sequence[str]) -> list[Prepared]:
+    """The batch :func:`spill` kept in ``path`` (removed once read), for the documents ``texts``.
+
+    Match keys are not kept: assembly does not need them.
+    """
+    with open(path, "rb") as handle:
+        kept = pickle.load(handle)
+    os.unlink(path)
+    prepared = []
+    for given, (repaired, verdicts) in zip(texts, kept):
+        text = given if repaired is None else repaired
+        prepared.append(Prepared(segment(text), [], verdicts, text))
+    return prepared
