@@ -51,3 +51,29 @@ def test_lines_holding_line_breaks_still_get_their_own_keys():
 @settings(max_examples=100, deadline=None)
 def test_ascii_batches_key_as_their_lines(batch, fold_digits):
     assert match_keys(batch, fold_digits) == [match_key(line, fold_digits) for line in batch]
+
+
+sentences = st.lists(st.sampled_from(["Storm Ada hit the coast.", "It cost $4.5m.", "Mr.", "Call 555-0199 now!",
+                                      "CVE-2022-0794: use after free in WebShare, reported on 3 May 2022.",
+                                      "Prices rose 12% in the third quarter of 2024, the office said."]),
+                     max_size=6).map(" ".join)
+
+
+@given(st.lists(sentences, max_size=12))
+@settings(max_examples=100, deadline=None)
+def test_sentences_hashed_for_a_batch_are_each_paragraphs_own(paragraphs):
+    from dedupe.features import sentence_hashes, sentence_hashes_many
+
+    assert sentence_hashes_many(paragraphs) == [sentence_hashes(p) for p in paragraphs]
+
+
+@given(st.lists(sentences, max_size=12))
+@settings(max_examples=100, deadline=None)
+def test_exact_keys_from_batch_keys_are_the_line_by_line_ones(paragraphs):
+    from dedupe.features import exact_key, needs_unfolded
+
+    keys = match_keys(paragraphs)
+    unfolded = match_keys(paragraphs, fold_digits=False)
+    for text, key, digits in zip(paragraphs, keys, unfolded):
+        given_unfolded = digits if needs_unfolded(key) else None
+        assert exact_key(text, key, unfolded=given_unfolded) == exact_key(text, match_key(text))
