@@ -269,24 +269,28 @@ def one_permutation_minhash(hashes: np.ndarray, starts: np.ndarray, salt: int, d
     return out
 
 
-@_compile("void(Array(uint32, 2, 'C', readonly=True), int64, uint64[:, ::1])")
-def _band_keys(signatures, rows, out):  # type: ignore[no-untyped-def]
+@_compile("void(Array(uint32, 2, 'C', readonly=True), int64, int64, uint64[:, ::1])")
+def _band_keys(signatures, first, rows, out):  # type: ignore[no-untyped-def]
     for key in range(signatures.shape[0]):
         for band in range(out.shape[1]):
             folded = _U64(0)
-            for row in range(band * rows, (band + 1) * rows):
+            for row in range((first + band) * rows, (first + band + 1) * rows):
                 folded = (folded ^ _U64(signatures[key, row])) * _BAND_MUL
             out[key, band] = _fmix64(folded)
 
 
-def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
-    """One 64-bit key per band and signature, equal to :func:`dedupe.fingerprint.band_key`'s.
+def band_keys(signatures: np.ndarray, bands: int, rows: int, first: int = 0) -> np.ndarray:
+    """One 64-bit key per band and signature, bands ``first`` onward, equal to
+    :func:`dedupe.fingerprint.band_key`'s.
 
     >>> band_keys(np.zeros((2, 4), np.uint32), 2, 2).shape
     (2, 2)
+    >>> bool((band_keys(np.arange(8, dtype=np.uint32).reshape(2, 4), 1, 2, first=1)[:, 0]
+    ...       == band_keys(np.arange(8, dtype=np.uint32).reshape(2, 4), 2, 2)[:, 1]).all())
+    True
     """
     out = np.empty((signatures.shape[0], bands), dtype=_U64)
-    _band_keys(np.ascontiguousarray(signatures, dtype=_U32), rows, out)
+    _band_keys(np.ascontiguousarray(signatures, dtype=_U32), first, rows, out)
     return out
 
 

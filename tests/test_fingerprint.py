@@ -268,3 +268,16 @@ def test_the_fingerprints_are_the_ones_the_hash_scheme_names(shingle, scheme, co
                           scheme=scheme, compiled=compiled).fingerprint(keys)
     digest = hashlib.sha256(batch.exact.tobytes() + batch.signatures.tobytes() + batch.bands.tobytes()).hexdigest()
     assert digest[:16] == FINGERPRINT_DIGESTS[HASH_SCHEMES[scheme]][shingle]
+
+
+@kernels_needed
+@given(st.integers(1, 300), st.sampled_from([(32, 4), (16, 8), (1, 128)]), st.integers(0, 2**31))
+@settings(max_examples=40, deadline=None)
+def test_a_band_key_from_the_kernels_is_numpys(count, layout, seed):
+    from dedupe.fingerprint import band_key
+
+    bands, rows = layout
+    signatures = np.random.default_rng(seed).integers(0, 2**32, (count, bands * rows), dtype=np.uint32)
+    numpy_keys = Fingerprinter(num_perm=bands * rows, bands=bands, compiled=False).band_keys(signatures)
+    for band in {0, bands // 2, bands - 1}:
+        assert np.array_equal(band_key(signatures, band, rows), numpy_keys[:, band])
