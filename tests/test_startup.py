@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import pkgutil
 import subprocess
 import sys
+
+import pytest
 
 import dedupe
 from dedupe import resolve as resolve_function
@@ -52,3 +55,18 @@ def test_every_public_name_that_is_also_a_module_stays_the_name():
 
 def test_every_public_name_is_exported_lazily():
     assert set(dedupe.__all__) == {"__version__", *dedupe._EXPORTS}
+
+
+def test_workers_find_the_kernels_compiled_once_before_they_start(tmp_path):
+    pytest.importorskip("numba")
+    script = ("from dedupe.fingerprint import kernels_cached, warm_kernels\n"
+              "cold = kernels_cached()\n"
+              "warm_kernels()\n"
+              "print(cold, kernels_cached())\n")
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True, cwd=ROOT, env=env)
+    assert out.stdout.split() == ["False", "True"]
+    # a worker process now loads them without compiling: numba's cache holds them
+    check = "from dedupe.fingerprint import kernels_cached\nprint(kernels_cached())\n"
+    again = subprocess.run([sys.executable, "-c", check], check=True, capture_output=True, text=True, cwd=ROOT, env=env)
+    assert again.stdout.split() == ["True"]
