@@ -70,3 +70,7 @@ def test_workers_find_the_kernels_compiled_once_before_they_start(tmp_path):
     check = "from dedupe.fingerprint import kernels_cached\nprint(kernels_cached())\n"
     again = subprocess.run([sys.executable, "-c", check], check=True, capture_output=True, text=True, cwd=ROOT, env=env)
     assert again.stdout.split() == ["True"]
+
+
+def test_the_command_line_loads_neither_scipy_nor_parquet_nor_the_compiler():
+    assert not loaded_after("import dedupe.cli") & {"scipy", "pyarrow", "numba"}
