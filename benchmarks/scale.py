@@ -25,7 +25,11 @@ the same process run and on the same data, measured:
    ``update`` on a sample. Per-paragraph costs are scaled to the whole corpus;
 4. **dedupe clean end to end**, ``--jobs 1`` and ``--jobs 2`` (``--jobs``), as a
    child process, with the peak memory of its largest process (main or
-   worker); with ``--compare OPTIONS`` also with those options, right after.
+   worker); with ``--compare OPTIONS`` also with those options, right after;
+5. **per stage**: ``dedupe clean --jobs 1`` once more, in a fresh process that
+   wraps each stage's function in a CPU clock (read, count lines, normalise,
+   strip, fingerprint, candidates, resolve, assemble, write, and the rest), so
+   the next bottleneck is visible; each stage in CPU seconds and × the floor.
 
 CPU seconds (process time) are reported for in-process stages, wall seconds and
 peak RSS for the end-to-end runs. Results go to ``benchmarks/out/scale.json``;
@@ -40,6 +44,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -176,7 +181,6 @@ def peers(keys: list[str], sample: int) -> dict[str, float]:
 
 def kernel_start() -> dict[str, float]:
     """CPU seconds a process spends to have the kernels: compiling them (empty cache), loading them."""
-    import tempfile
 
     script = "from dedupe.fingerprint import load_kernels\nassert load_kernels() is not None\n"
     out = {}
@@ -215,7 +219,93 @@ def clean_run(path: Path, jobs: int, options: list[str] | None = None) -> dict[s
     return {"wall": time.perf_counter() - started, **json.loads(report.strip().splitlines()[-1])}
 
 
+#: The stages of the per-stage table, in the order a run meets them.
+STAGES = ("read", "count lines", "normalise", "strip", "fingerprint", "candidates", "resolve", "assemble", "write")
+
+
+def stage_seconds(path: Path) -> dict[str, float]:
+    """CPU seconds of each stage of ``dedupe clean --jobs 1`` on ``path``, in a fresh process."""
+    report = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--stages-of", str(path)], check=True,
+                            capture_output=True, text=True).stdout
+    return json.loads(report.strip().splitlines()[-1])
+
+
+def _time_stages(path: Path) -> dict[str, float]:
+    """Run ``dedupe clean --jobs 1`` here with each stage's function wrapped in a CPU clock.
+
+    Every wrapper adds the process time spent inside the call (inside each
+    step, for the reader's generator) to its stage; a stage's own time leaves
+    out the stages it calls (normalise is the per-document preparation
+    without the stripper, resolve the resolver without its candidate edges).
+    "other" is the rest of the run: batching, bookkeeping, the removal
+    record's entries.
+    """
+    import importlib
+
+    from dedupe.cli import app
+
+    # the modules themselves: dedupe.prepare and dedupe.resolve are the package's functions of those names
+    readers, pipeline, stages, prepare, candidates, outputs = (importlib.import_module(f"dedupe.{name}") for name in (
+        "readers", "pipeline", "stages", "prepare", "resolve.candidates", "outputs"))
+
+    spent = dict.fromkeys(STAGES, 0.0)
+    inside = dict.fromkeys(STAGES, 0.0)  # time of nested stages, to take out of their callers
+
+    def timed(stage: str, function, within: str | None = None):
+        def wrapper(*args, **kwargs):
+            started = cpu()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                took = cpu() - started
+                spent[stage] += took
+                if within is not None:
+                    inside[within] += took
+        return wrapper
+
+    def timed_steps(stage: str, function):
+        def wrapper(*args, **kwargs):
+            steps = function(*args, **kwargs)
+            while True:
+                started = cpu()
+                try:
+                    item = next(steps)
+                except StopIteration:
+                    spent[stage] += cpu() - started
+                    return
+                spent[stage] += cpu() - started
+                yield item
+        return wrapper
+
+    readers.FileSource.records = timed_steps("read", readers.FileSource.records)
+    pipeline.count_lines = timed("count lines", pipeline.count_lines)
+    stages.prepare_many = timed("normalise", stages.prepare_many)
+    prepare.strip_pages = timed("strip", prepare.strip_pages, within="normalise")
+    stages.fingerprint_documents = timed("fingerprint", stages.fingerprint_documents)
+    candidates.candidate_edges = timed("candidates", candidates.candidate_edges, within="resolve")
+    pipeline.resolve = timed("resolve", pipeline.resolve)
+    pipeline.assemble = timed("assemble", pipeline.assemble)
+    outputs.RunOutputs.write = timed("write", outputs.RunOutputs.write)
+    outputs.RunOutputs.commit = timed("write", outputs.RunOutputs.commit)
+    with tempfile.TemporaryDirectory(prefix="dedupe-stages-") as folder:
+        started = cpu()
+        app(["clean", str(path), "-o", str(Path(folder) / "out.jsonl"), "--removed", str(Path(folder) / "rec.jsonl"),
+             "--jobs", "1", "-q"], standalone_mode=False)
+        total = cpu() - started
+    own = {stage: spent[stage] - inside[stage] for stage in STAGES}
+    return {**own, "other": total - sum(own.values()), "total": total}
+
+
+def print_stages(stages: dict[str, float], floor_s: float) -> None:
+    print(f"per stage, dedupe clean --jobs 1 in one process (floor {floor_s:.2f} s cpu):")
+    for stage in (*STAGES, "other", "total"):
+        print(f"  {stage:<12} {stages[stage]:8.2f} s cpu  {stages[stage] / floor_s:6.1f}x floor")
+
+
 def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--stages-of":  # the child process of stage_seconds()
+        print(json.dumps(_time_stages(Path(sys.argv[2]))))
+        return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--peer-sample", type=int, default=2000)
@@ -242,6 +332,7 @@ def main() -> None:
         fp_batch_s, _ = fingerprint_stage(path, batch_keys=True)
         peer = peers(load_keys(path), args.peer_sample)
         runs = {} if args.no_clean else {jobs: clean_run(path, jobs) for jobs in worker_counts}
+        stages = {} if args.no_clean else stage_seconds(path)
         compared = {jobs: clean_run(path, jobs, other) for jobs in worker_counts} if other and not args.no_clean else {}
         mb = nbytes / 1e6
         row = {"documents": size, "paragraphs": paragraphs, "minhashed": minhashed, "mb": mb,
@@ -266,6 +357,9 @@ def main() -> None:
                 print(f"{f'dedupe clean --jobs {jobs}{label}':<41}{run['wall']:8.2f} s wall  "
                       f"{run['cpu']:8.2f} s cpu  {run['cpu'] / floor_s:6.1f}x floor (cpu)  "
                       f"{size / run['wall']:8.0f} docs/s  {mb / run['wall']:6.2f} MB/s  peak {run['peak_mb']:.0f} MB")
+        if stages:
+            print_stages(stages, floor_s)
+            row["stages_cpu"] = stages
         if compared:
             row["compared"] = {"options": args.compare, **{str(k): v for k, v in compared.items()}}
         if not args.keep_corpus:
