@@ -272,11 +272,13 @@ class _EscapingFormatter(logging.Formatter):
 
 
 def _configure_logging(quiet: bool) -> None:
+    """Warnings and errors on stderr, ``quiet`` or not: ``--quiet`` drops progress and the
+    summary, never a warning (one says that data was skipped or changed)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_EscapingFormatter("dedupe: %(message)s"))
     root = logging.getLogger("dedupe")
     root.handlers[:] = [handler]
-    root.setLevel(logging.ERROR if quiet else logging.WARNING)
+    root.setLevel(logging.WARNING)
     root.propagate = False
 
 
