@@ -44,6 +44,10 @@ log = logging.getLogger(__name__)
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 TEXT_SUFFIXES = (".txt",)
 PARQUET_SUFFIXES = (".parquet",)
+#: What a folder read takes (and a named file must end in), before any .gz/.zst.
+INPUT_SUFFIXES = JSONL_SUFFIXES + TEXT_SUFFIXES + PARQUET_SUFFIXES
+#: The file in which a folder output lists what dedupe wrote (see dedupe.writers).
+OUTPUT_MANIFEST = ".dedupe-output.json"
 COMPRESSED_SUFFIXES = (".gz", ".zst")
 #: Bytes of a line (or document) over ``read.max_document_bytes`` that the
 #: removal record keeps: the line itself is not held, that is the point of the cap.
@@ -113,6 +117,22 @@ def split_suffix(path: str | Path) -> tuple[str, str]:
     return (suffixes[-1] if suffixes else ""), compression
 
 
+def is_hidden(relative: Path) -> bool:
+    """Whether a path inside a folder is hidden: a part of it starts with ``.``.
+
+    Reading a folder skips such files: a folder output's manifest, temporaries,
+    ``.git``. A hidden file named on the command line is read.
+
+    >>> is_hidden(Path("a/.git/x.txt")), is_hidden(Path(".dedupe-output.json")), is_hidden(Path("a/b.txt"))
+    (True, True, False)
+    """
+    return any(part.startswith(".") for part in relative.parts)
+
+
+def _suffix_list() -> str:
+    return ", ".join(INPUT_SUFFIXES[:-1]) + " or " + INPUT_SUFFIXES[-1]
+
+
 def _location(path: Path, root: Path | None) -> str:
     return (path.relative_to(root) if root is not None else path).as_posix()
 
@@ -173,18 +193,24 @@ class FileSource:
         if path.is_dir():
             found: list[tuple[Path, Path | None, str]] = []
             skipped: list[str] = []
+            hidden: list[str] = []
             for child in _walk(path):
                 kind, _ = split_suffix(child)
-                if kind in JSONL_SUFFIXES + TEXT_SUFFIXES + PARQUET_SUFFIXES:
+                if is_hidden(child.relative_to(path)):
+                    # a folder output's manifest and temporaries, .git and the like: never documents
+                    if kind in INPUT_SUFFIXES and child.name != OUTPUT_MANIFEST:
+                        hidden.append(child.as_posix())
+                elif kind in INPUT_SUFFIXES:
                     found.append((child, path, _location(child, path)))
                 else:
                     skipped.append(child.as_posix())
-            self.skipped_files.extend(skipped)
+            self.skipped_files.extend(skipped + hidden)
             if skipped:
-                log.warning(
-                    "%s: ignored %d file(s) that are not .txt, .jsonl or .parquet (first: %s)",
-                    raw, len(skipped), skipped[0],
-                )
+                log.warning("%s: ignored %d file(s) that are not %s (first: %s)",
+                            raw, len(skipped), _suffix_list(), skipped[0])
+            if hidden:
+                log.warning("%s: ignored %d hidden file(s) (a name starting with '.' on the way; first: %s); "
+                            "name the file itself to read it", raw, len(hidden), hidden[0])
             return found
         if not path.exists():
             if path.is_symlink():

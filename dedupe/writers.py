@@ -33,7 +33,7 @@ from typing import IO, Any, Protocol
 
 from .config import ReadConfig
 from .errors import MissingExtraError, OutputError
-from .readers import JSONL_SUFFIXES, PARQUET_SUFFIXES, Record, json_default, split_suffix
+from .readers import JSONL_SUFFIXES, OUTPUT_MANIFEST, PARQUET_SUFFIXES, Record, json_default, split_suffix
 from .scratch import link_beside, make_temp_beside, make_temp_dir_beside, sweep
 
 log = logging.getLogger(__name__)
@@ -391,7 +391,7 @@ def output_fields(record: Record, text: str, config: ReadConfig) -> dict[str, An
 
 _UNSAFE_NAME = re.compile(r"[^\w.\-]+")
 #: The file in a folder output that lists what dedupe wrote there, with each file's hash.
-FOLDER_MANIFEST = ".dedupe-output.json"
+FOLDER_MANIFEST = OUTPUT_MANIFEST
 #: Longest file or folder name written, in bytes (file systems allow 255): a
 #: longer one is cut and ends in a hash of the whole name.
 MAX_NAME_BYTES = 200
