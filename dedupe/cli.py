@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import logging
 import os
+import re
 import signal
 import sys
 from collections.abc import Iterator
@@ -252,7 +254,7 @@ def _errors_as_exit(target: str = "output") -> Iterator[None]:
     try:
         yield
     except DedupeError as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(speak_flags(str(exc))) from None
     except _RunEnded as exc:
         raise _fail(f"{_ENDING_SIGNALS[exc.signum]}; no output was written", 128 + exc.signum) from None
     except BrokenPipeError:
@@ -265,10 +267,41 @@ def _errors_as_exit(target: str = "output") -> Iterator[None]:
 
 
 class _EscapingFormatter(logging.Formatter):
-    """Log lines with control characters escaped: warnings quote ids and fields from the input."""
+    """Log lines with control characters escaped (warnings quote ids and fields from the input),
+    settings named by their flags."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return escape_controls(super().format(record))
+        return escape_controls(speak_flags(super().format(record)))
+
+
+#: A setting as the library names it in a message: ``read.skip_bad``.
+_SETTING = re.compile(r"\b(?:read|normalize|strip|dedup)\.[a-z_]+\b")
+#: Library phrases with no ``section.name`` setting in them, as the command line says them.
+_PHRASES = {"with normalize.repair on it is replaced": "without --no-repair it is replaced",
+            "overwrite=True": "--overwrite"}
+
+
+@functools.cache
+def _flag_of_setting() -> dict[str, str]:
+    """``read.skip_bad`` -> ``--skip-bad``, for every setting ``clean`` or ``strip`` has a flag for."""
+    group = typer.main.get_command(app)
+    flags = {name for command in ("clean", "strip") for param in group.commands[command].params  # type: ignore[attr-defined]
+             for name in (*param.opts, *param.secondary_opts)}
+    return {f"{section}.{item.name}": f"--{item.name.replace('_', '-')}"
+            for section, config in (("read", ReadConfig), ("dedup", DedupConfig), ("strip", StripConfig))
+            for item in dataclasses.fields(config) if f"--{item.name.replace('_', '-')}" in flags}
+
+
+def speak_flags(message: str) -> str:
+    """A library message as the command line says it: settings named by their flags.
+
+    >>> speak_flags("a.jsonl:3: too long (with read.skip_bad such records are skipped); dedup.seed")
+    'a.jsonl:3: too long (with --skip-bad such records are skipped); dedup.seed'
+    """
+    for phrase, said in _PHRASES.items():
+        message = message.replace(phrase, said)
+    flags = _flag_of_setting()
+    return _SETTING.sub(lambda match: flags.get(match.group(0), match.group(0)), message)
 
 
 def _configure_logging(quiet: bool) -> None:
@@ -285,8 +318,13 @@ def _configure_logging(quiet: bool) -> None:
 def _configure(quiet: bool, config_file: Path | None, **sections: dict[str, Any]) -> CleanConfig:
     """Logging set up, and the configuration from file and flags (``None``: not given; a bad one exits 1)."""
     _configure_logging(quiet)
+    config = CleanConfig()
+    if config_file:
+        try:
+            config = load_config(config_file)
+        except DedupeError as exc:  # a setting of the file: named as the file names it
+            raise _fail(str(exc)) from None
     with _errors_as_exit():
-        config = load_config(config_file) if config_file else CleanConfig()
         given = {name: {k: v for k, v in values.items() if v is not None} for name, values in sections.items()}
         return config.replace(**{name: values for name, values in given.items() if values})
 

@@ -173,7 +173,7 @@ class Cleaner:
         self._resolve_step("building tables", f"{len(documents.ids):,} documents")
         if store.spilled:
             self.stats.signatures_spilled = store.size
-            log.info("fingerprints passed --memory-limit: %d signatures spilled to disk", store.size)
+            log.info("fingerprints passed dedup.memory_limit: %d signatures spilled to disk", store.size)
         paragraphs = concat([batch.paragraphs for batch in batches])
         chars = np.zeros(len(documents.ids), dtype=np.int64)
         for batch in batches:
@@ -261,7 +261,8 @@ class Cleaner:
 
     def _check_bad(self, record: Record) -> None:
         if record.error is not None and not self.config.read.skip_bad:
-            raise InputError(record.location, f"{record.error} (use --skip-bad to skip such records)")
+            raise InputError(record.location,
+                             f"{record.error} (with read.skip_bad such records are skipped and recorded)")
 
     def _site(self, record: Record) -> str | None:
         return site_of((record.fields or {}).get(self.config.read.url_field))
@@ -301,7 +302,7 @@ class _Documents:
         duplicate_ids = len(self.ids) - len(set(self.ids))
         if duplicate_ids:
             log.warning("%d document id(s) occur more than once; removal records name documents by id, "
-                        "so give every document a unique --id-field to tell them apart", duplicate_ids)
+                        "so give every document a unique read.id_field to tell them apart", duplicate_ids)
         if keep == "earliest":
             unknown = int(np.isinf(docs.date).sum())
             if unknown:

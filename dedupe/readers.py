@@ -129,6 +129,41 @@ def is_hidden(relative: Path) -> bool:
     return any(part.startswith(".") for part in relative.parts)
 
 
+#: The C1 control characters (U+0080-U+009F): what a single-byte encoding's
+#: undefined byte in 0x80-0x9F reads as (the WHATWG encoding standard's reading
+#: of windows-1252, and latin-1's), so that no byte is lost or replaced.
+_C1_BYTES = range(0x80, 0xA0)
+
+
+def _undefined_as_c1(exc: UnicodeError) -> tuple[str, int]:
+    if isinstance(exc, UnicodeDecodeError) and exc.end - exc.start == 1 and exc.object[exc.start] in _C1_BYTES:
+        return chr(exc.object[exc.start]), exc.end
+    raise exc
+
+
+codecs.register_error("dedupe-undefined-as-c1", _undefined_as_c1)
+
+
+def decode_fallback(data: bytes, encoding: str) -> str:
+    """``data`` decoded with a fallback encoding, replacing nothing; :class:`UnicodeDecodeError` if it cannot.
+
+    In a single-byte encoding (a code page), a byte in 0x80-0x9F it leaves
+    undefined reads as the C1 control character of that number, as browsers
+    read cp1252's five holes; any other byte the encoding cannot decode
+    raises, so a wrong fallback is never silent.
+
+    >>> decode_fallback(b"caf\\xe9 \\x81", "cp1252")
+    'café \\x81'
+    >>> decode_fallback(b"caf\\xe9", "ascii")
+    Traceback (most recent call last):
+    ...
+    UnicodeDecodeError: 'ascii' codec can't decode byte 0xe9 in position 3: ordinal not in range(128)
+    """
+    module = codecs.lookup(encoding).name.replace("-", "_")
+    single_byte = hasattr(sys.modules.get(f"encodings.{module}"), "decoding_table")
+    return data.decode(encoding, "dedupe-undefined-as-c1" if single_byte else "strict")
+
+
 def _suffix_list() -> str:
     return ", ".join(INPUT_SUFFIXES[:-1]) + " or " + INPUT_SUFFIXES[-1]
 
@@ -262,8 +297,8 @@ class FileSource:
     def _too_long(self, index: int, doc_id: str, location: str, kept: bytes, total: int, what: str) -> Record:
         cap = self.config.max_document_bytes
         return _bad(index, doc_id, location, "too-long",
-                    f"{what} is {total:,} bytes, more than read.max_document_bytes ({cap:,}); raise the "
-                    "limit with --max-document-bytes (e.g. 1GB) to read it",
+                    f"{what} is {total:,} bytes, more than read.max_document_bytes ({cap:,}); raise "
+                    "read.max_document_bytes (e.g. 1GB) to read it",
                     kept[:TOO_LONG_PREVIEW_BYTES], partial=True, bytes_read=total)
 
     # -- formats -------------------------------------------------------------
@@ -299,10 +334,19 @@ class FileSource:
             if self.config.fallback_encoding is None:
                 line = data.count(b"\n", 0, exc.start) + 1
                 yield _bad(index, doc_id, f"{shown}:{line}", "invalid-utf8",
-                           f"invalid UTF-8 at byte {exc.start}; re-encode the file as UTF-8 or pass "
-                           "--fallback-encoding (e.g. cp1252)", data)
+                           f"invalid UTF-8 at byte {exc.start}; re-encode the file as UTF-8 or give its encoding "
+                           "as read.fallback_encoding (e.g. cp1252)", data)
                 return
-            text = data.decode(self.config.fallback_encoding, errors="replace")
+            try:
+                text = decode_fallback(data, self.config.fallback_encoding)
+            except UnicodeDecodeError as fallback:
+                line = data.count(b"\n", 0, fallback.start) + 1
+                undecoded = data[fallback.start:fallback.end].hex(" ")
+                yield _bad(index, doc_id, f"{shown}:{line}", "undecodable",
+                           f"invalid UTF-8 at byte {exc.start}, and byte(s) {undecoded} "
+                           f"at byte {fallback.start} are not {self.config.fallback_encoding} either; give the file's "
+                           "encoding as read.fallback_encoding (latin-1 decodes every byte)", data)
+                return
         fields = {self.config.id_field: doc_id, self.config.text_field: text}
         # the folder writer puts a byte-order mark back, so a .txt comes out as it went in
         extra = {"bom": True} if data.startswith(codecs.BOM_UTF8) else {}
@@ -363,7 +407,7 @@ class FileSource:
         if not ids.missing:
             return
         if not ids.found and field_name != ID_FIELD:
-            raise InputError(shown, f"no record has the id field {field_name!r} (--id-field); "
+            raise InputError(shown, f"no record has the id field {field_name!r} (read.id_field); "
                                     f"check its spelling (the first record's fields: {ids.first_fields})")
         if ids.found:
             self._warn_once(f"ids:{shown}", "%s: %d of %d records have no %r field; they are named by "
@@ -388,10 +432,10 @@ class FileSource:
         if cfg.text_field not in names:
             yield _lost_rows(index, shown, "missing-text",
                              f"no {cfg.text_field!r} column (columns: {', '.join(names) or 'none'}); "
-                             "name another with --text-field", meta.num_rows, meta.num_rows)
+                             "name another with read.text_field", meta.num_rows, meta.num_rows)
             return
         if cfg.id_field not in names and cfg.id_field != ID_FIELD and meta.num_rows:
-            raise InputError(shown, f"no {cfg.id_field!r} column for the id (--id-field); check its "
+            raise InputError(shown, f"no {cfg.id_field!r} column for the id (read.id_field); check its "
                                     f"spelling (columns: {', '.join(names)})")
         ids = _IdCount()
         row_no = 0
@@ -588,7 +632,7 @@ def _record_from_object(
                                "character and cannot be written as UTF-8; fix the producer", obj, raw)
     if config.text_field not in obj:
         return _bad_object(index, doc_id, location, "missing-text",
-                           f"no {config.text_field!r} field (name another with --text-field)", obj, raw)
+                           f"no {config.text_field!r} field (name another with read.text_field)", obj, raw)
     text = obj[config.text_field]
     if text is None:
         text = ""
@@ -778,7 +822,7 @@ def usable_records(source: Source, repair: bool, text_field: str) -> Iterator[Re
                 yield bad_record(rec, "invalid-unicode",
                                  f"the {text_field!r} field holds a lone surrogate "
                                  "(\\ud800-\\udfff), which is not a character and cannot be written "
-                                 "as UTF-8; clean without --no-repair to replace it with U+FFFD")
+                                 "as UTF-8; with normalize.repair on it is replaced with U+FFFD")
                 continue
             rec.text, rec.text_surrogates = fix_surrogates(rec.text), False
         yield rec

@@ -437,7 +437,7 @@ def _read_folder_manifest(folder: Path) -> dict[str, list[str]]:
     except FileNotFoundError:
         return {}
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        log.warning("%s: unreadable (%s); files in %s are replaced only with --overwrite", path, exc, folder)
+        log.warning("%s: unreadable (%s); files in %s are replaced only with overwrite=True", path, exc, folder)
         return {}
 
 
@@ -556,7 +556,7 @@ class FolderWriter:
         if _digest_of(dest) in self._previous.get(name, ()):
             return  # an earlier run wrote it and nobody changed it since
         raise OutputError(f"{self.target / name}: exists and was not written by an earlier dedupe run "
-                          f"(document {record.doc_id!r}); pass --overwrite to replace such files, "
+                          f"(document {record.doc_id!r}); pass overwrite=True to replace such files, "
                           "or write to another folder")
 
     # -- writing ------------------------------------------------------------------

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
+import pytest
+from typer.testing import CliRunner
+
+from dedupe import Cleaner, ConfigError, DedupConfig, FileSource, InputError
 from dedupe.cli import app
 
-from .conftest import ARTICLE, OTHER, read_jsonl, write_jsonl
+from .conftest import ARTICLE, OTHER, read_jsonl
 
 
 def invoke(runner, *args, input=None):
@@ -52,3 +57,64 @@ def test_a_folder_read_skips_hidden_files_and_says_so(runner, tmp_path):
     # named on the command line, a hidden file is read
     assert invoke(runner, "clean", folder / ".draft.txt", "-o", out, "-q").exit_code == 0
     assert [d["id"] for d in read_jsonl(out)] == [".draft.txt"]
+
+
+LEGACY = "Café in the old town, déjà vu for every visitor who came back this year.\n"
+
+
+@pytest.mark.parametrize(("codec", "data", "byte"), [
+    ("ascii", LEGACY.encode("cp1252"), "e9"),
+    ("iso2022_jp", LEGACY.encode("cp1252"), "e9"),
+    ("shift_jis", b"caf\xff and more words of an old page\n", "ff"),
+])
+def test_a_fallback_that_cannot_decode_the_file_says_which_bytes(runner, tmp_path, codec, data, byte):
+    (tmp_path / "legacy.txt").write_bytes(data)
+    result = invoke(runner, "clean", tmp_path / "legacy.txt", "--fallback-encoding", codec, "-q")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    line = result.stderr.strip()
+    assert "legacy.txt:1" in line and f"byte(s) {byte}" in line and codec in line and "--fallback-encoding" in line
+    assert "\ufffd" not in result.stdout
+    rec = tmp_path / "rec.jsonl"
+    result = invoke(runner, "clean", tmp_path / "legacy.txt", "--fallback-encoding", codec, "--skip-bad",
+                    "--removed", rec, "-q")
+    assert result.exit_code == 0 and result.stdout == ""
+    (entry,) = read_jsonl(rec)
+    assert entry["rule"] == "undecodable" and base64.b64decode(entry["text"]) == data
+
+
+def test_cp1252_reads_every_byte_its_holes_as_c1_controls(runner, tmp_path):
+    data = LEGACY.encode("cp1252") + b"\x81\x8d\x8f\x90\x9d \x93quoted\x94\n"
+    (tmp_path / "legacy.txt").write_bytes(data)
+    result = invoke(runner, "clean", tmp_path / "legacy.txt", "--fallback-encoding", "cp1252", "--no-repair", "-q")
+    assert result.exit_code == 0, result.output
+    text = json.loads(result.stdout)["text"]
+    assert text == LEGACY + "\x81\x8d\x8f\x90\x9d \u201cquoted\u201d\n" and "\ufffd" not in text
+
+
+def test_config_file_errors_name_the_file_and_setting_flag_errors_the_flag(runner, tmp_path):
+    (tmp_path / "a.txt").write_text(ARTICLE[0])
+    (tmp_path / "c.toml").write_text('[dedup]\nmemory_limit = "lots"\n')
+    result = invoke(runner, "clean", tmp_path / "a.txt", "--config", tmp_path / "c.toml")
+    assert result.exit_code == 1
+    said = f"dedupe: error: {tmp_path / 'c.toml'}: dedup.memory_limit: not a size: 'lots' (use e.g. 512MB, 2GB)"
+    assert result.stderr.strip() == said
+    result = invoke(runner, "clean", tmp_path / "a.txt", "--memory-limit", "lots")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "dedupe: error: --memory-limit: not a size: 'lots' (use e.g. 512MB, 2GB)"
+
+
+def test_library_errors_name_parameters_not_flags(tmp_path):
+    (tmp_path / "bad.jsonl").write_text('{"id": 1, "body": "x"}\n')
+    with pytest.raises(InputError) as caught:
+        list(Cleaner().run(FileSource([tmp_path / "bad.jsonl"])))
+    assert "read.text_field" in str(caught.value) and "read.skip_bad" in str(caught.value)
+    assert "--" not in str(caught.value)
+    (tmp_path / "legacy.txt").write_bytes(LEGACY.encode("cp1252"))
+    with pytest.raises(InputError, match=r"read\.fallback_encoding \(e\.g\. cp1252\)") as caught:
+        list(Cleaner().run(FileSource([tmp_path / "legacy.txt"])))
+    assert "--" not in str(caught.value)
+    with pytest.raises(ConfigError, match=r"dedup\.memory_limit: not a size"):
+        DedupConfig(memory_limit="lots")  # type: ignore[arg-type]
+    # the command line says the same with its flags
+    result = CliRunner().invoke(app, ["clean", str(tmp_path / "bad.jsonl")])
+    assert "--text-field" in result.stderr and "--skip-bad" in result.stderr and "read." not in result.stderr
