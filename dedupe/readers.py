@@ -164,6 +164,33 @@ def decode_fallback(data: bytes, encoding: str) -> str:
     return data.decode(encoding, "dedupe-undefined-as-c1" if single_byte else "strict")
 
 
+#: Bytes of a file without a suffix looked at to tell JSON Lines from text.
+SNIFF_LINE_BYTES = 1 << 16
+PARQUET_MAGIC = b"PAR1"
+
+
+def _sniff_unnamed(path: Path, raw: str, compression: str) -> str:
+    """The format of a named input file without a suffix: ``.txt``, or an :class:`InputError`
+    when its first bytes say it is Parquet or JSON Lines (the name should say so)."""
+    try:
+        with open_input(str(path), compression) as stream:
+            line, _ = stream.read_line(SNIFF_LINE_BYTES)
+    except OSError:
+        return TEXT_SUFFIXES[0]  # the read says what is wrong, as for any text file
+    if line.startswith(PARQUET_MAGIC) and not compression:
+        raise InputError(raw, "no suffix, and it starts like a Parquet file: name it .parquet to read it")
+    body = line.removeprefix(UTF8_BOM).strip()
+    if body.startswith(b"{"):
+        try:
+            is_object = isinstance(json.loads(body), dict)
+        except (ValueError, RecursionError):
+            is_object = False
+        if is_object:
+            raise InputError(raw, "no suffix, and its first line is a JSON object: name it .jsonl to read JSON "
+                                  "Lines, or .txt to read it as one text")
+    return TEXT_SUFFIXES[0]
+
+
 def _suffix_list() -> str:
     return ", ".join(INPUT_SUFFIXES[:-1]) + " or " + INPUT_SUFFIXES[-1]
 
@@ -215,6 +242,7 @@ class FileSource:
         self.skipped_files: list[str] = []
         self._tempdir: ScratchDir | None = None
         self._warned: set[str] = set()
+        self._kinds: dict[Path, str] = {}  # the format of a named file without a suffix
         self.files: list[tuple[Path, Path | None, str]] = []
         for raw in inputs:
             self.files.extend(self._expand(str(raw)))
@@ -251,8 +279,11 @@ class FileSource:
             if path.is_symlink():
                 raise InputError(raw, f"dangling link (to {os.readlink(path)})")
             raise InputError(raw, "no such file or folder")
-        kind, _ = split_suffix(path)
-        if kind not in JSONL_SUFFIXES + TEXT_SUFFIXES + PARQUET_SUFFIXES:
+        kind, compression = split_suffix(path)
+        if not kind and path.is_file():
+            # README, LICENSE, a saved page: plain text, unless it says otherwise
+            self._kinds[path] = _sniff_unnamed(path, raw, compression)
+        elif kind not in INPUT_SUFFIXES:
             raise InputError(
                 raw, "unknown input format: name files .jsonl, .txt or .parquet (optionally .gz/.zst)"
             )
@@ -273,6 +304,7 @@ class FileSource:
         index = 0
         for path, root, shown in self.files:
             kind, compression = split_suffix(path)
+            kind = self._kinds.get(path, kind)
             if kind in TEXT_SUFFIXES:
                 reader = self._read_text(path, root, shown, compression, index)
             elif kind in PARQUET_SUFFIXES:

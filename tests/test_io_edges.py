@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 
 import pytest
@@ -118,3 +119,48 @@ def test_library_errors_name_parameters_not_flags(tmp_path):
     # the command line says the same with its flags
     result = CliRunner().invoke(app, ["clean", str(tmp_path / "bad.jsonl")])
     assert "--text-field" in result.stderr and "--skip-bad" in result.stderr and "read." not in result.stderr
+
+
+def test_a_folder_output_names_the_fields_it_does_not_write(runner, tmp_path):
+    rows = [{"id": "a", "text": "\n".join(ARTICLE), "url": "https://a.example/1", "date": "2024-01-01"},
+            {"id": "b", "text": "\n".join(OTHER), "url": "https://b.example/2"}]
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = invoke(runner, "clean", src, "-o", f"{tmp_path / 'out'}/", "-q")
+    assert result.exit_code == 0, result.output
+    (line,) = [x for x in result.stderr.splitlines() if "not written" in x]  # once for the run
+    assert "'url' (2 of 2 documents)" in line and "'date' (1 of 2 documents)" in line and "'text'" not in line
+    # text files in, text files out: nothing to drop, nothing said
+    result = invoke(runner, "clean", tmp_path / "out", "-o", f"{tmp_path / 'again'}/", "-q")
+    assert result.exit_code == 0 and result.stderr == ""
+
+
+def test_a_txt_output_holds_one_document_and_says_what_to_do_with_more(runner, tmp_path):
+    page = tmp_path / "page.txt"
+    page.write_bytes(b"\xef\xbb\xbf" + ("\n".join(ARTICLE) + "\nShare this:\n").encode())
+    out = tmp_path / "clean.txt"
+    result = invoke(runner, "clean", page, "-o", out, "-q")
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes() == b"\xef\xbb\xbf" + ("\n".join(ARTICLE) + "\n").encode()
+    rows = tmp_path / "two.jsonl"
+    rows.write_text("".join(json.dumps({"id": i, "text": t, "url": "u"}) + "\n"
+                            for i, t in enumerate(["\n".join(ARTICLE), "\n".join(OTHER)])))
+    result = invoke(runner, "clean", rows, "-o", tmp_path / "many.txt", "-q")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "a .txt output holds one document" in result.stderr and "folder" in result.stderr
+    assert not (tmp_path / "many.txt").exists()
+    assert invoke(runner, "clean", page, "-o", tmp_path / "clean.txt.gz", "-q").exit_code == 0
+    assert gzip.decompress((tmp_path / "clean.txt.gz").read_bytes()) == out.read_bytes()
+
+
+def test_an_input_file_without_a_suffix_is_text_unless_it_says_otherwise(runner, tmp_path):
+    notes = tmp_path / "NOTES"
+    notes.write_text("\n".join(ARTICLE) + "\nShare this:\n", encoding="utf-8")
+    result = invoke(runner, "clean", notes, "-q")
+    assert result.exit_code == 0, result.output
+    (doc,) = [json.loads(x) for x in result.stdout.splitlines()]
+    assert doc == {"id": "NOTES", "text": "\n".join(ARTICLE) + "\n"}
+    data = tmp_path / "DATA"
+    data.write_text(json.dumps({"id": 1, "text": ARTICLE[0]}) + "\n")
+    result = invoke(runner, "clean", data, "-q")
+    assert result.exit_code == 1 and "DATA: no suffix" in result.stderr and "name it .jsonl" in result.stderr
