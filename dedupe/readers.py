@@ -782,6 +782,11 @@ class IterableSource:
     """
 
     def __init__(self, docs: Iterable[dict[str, Any] | str], config: ReadConfig = ReadConfig()) -> None:
+        if isinstance(docs, (str, bytes, bytearray, dict)):
+            # iterating would make a document of every character (or key)
+            raise InputError("input", f"clean() takes documents (dicts or strings); got one "
+                                      f"{type(docs).__name__}, which would be read item by item: pass [doc] "
+                                      "for one document")
         self.config = config
         self._docs: Iterable[dict[str, Any] | str] | None = docs
         self._spool: IO[bytes] | None = None

@@ -9,7 +9,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from dedupe import Cleaner, ConfigError, DedupConfig, FileSource, InputError
+from dedupe import Cleaner, ConfigError, DedupConfig, DedupeError, FileSource, InputError, clean
 from dedupe.cli import app
 
 from .conftest import ARTICLE, OTHER, read_jsonl
@@ -164,3 +164,19 @@ def test_an_input_file_without_a_suffix_is_text_unless_it_says_otherwise(runner,
     data.write_text(json.dumps({"id": 1, "text": ARTICLE[0]}) + "\n")
     result = invoke(runner, "clean", data, "-q")
     assert result.exit_code == 1 and "DATA: no suffix" in result.stderr and "name it .jsonl" in result.stderr
+
+
+def test_a_string_alone_is_refused_not_cleaned_character_by_character():
+    for alone in ("Some text of a document.", b"bytes", {"id": 1, "text": "x"}):
+        with pytest.raises(InputError, match=r"pass \[doc\] for one document"):
+            list(clean(alone))  # type: ignore[arg-type]
+        with pytest.raises(InputError):
+            list(Cleaner().run(alone))  # type: ignore[arg-type]
+    assert [d["text"] for d in clean(["Some text of a document."])] == ["Some text of a document."]
+
+
+@pytest.mark.parametrize(("kwargs", "needle"), [({"jobs": -1}, "jobs"), ({"jobs": 1.5}, "jobs"),
+                                                ({"engine": "spark"}, "engine")])
+def test_cleaner_arguments_raise_dedupe_errors(kwargs, needle):
+    with pytest.raises(DedupeError, match=needle):
+        Cleaner(**kwargs)
