@@ -180,3 +180,12 @@ def test_a_string_alone_is_refused_not_cleaned_character_by_character():
 def test_cleaner_arguments_raise_dedupe_errors(kwargs, needle):
     with pytest.raises(DedupeError, match=needle):
         Cleaner(**kwargs)
+
+
+def test_a_bar_asked_for_in_a_pipe_becomes_log_lines_not_a_blank_line(runner, tmp_path):
+    (tmp_path / "a.txt").write_text("\n".join(ARTICLE), encoding="utf-8")
+    result = invoke(runner, "clean", tmp_path / "a.txt", "--progress", "bar", "--progress-interval", "0")
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.split("\n")[:-1]
+    assert lines and "" not in lines, result.stderr
+    assert any(line.startswith("dedupe: fingerprint") for line in lines)
