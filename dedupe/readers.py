@@ -459,7 +459,9 @@ class FileSource:
             meta = parquet.metadata
             names = parquet.schema_arrow.names
         except errors as exc:
-            yield _bad(index, shown, shown, "corrupt-file", f"cannot read Parquet: {exc}", b"")
+            raw, size = _file_bytes(path, cfg.max_document_bytes)
+            yield _bad(index, shown, shown, "corrupt-file", f"cannot read Parquet: {exc}", raw,
+                       partial=len(raw) < size, bytes_read=size)
             return
         if cfg.text_field not in names:
             yield _lost_rows(index, shown, "missing-text",
@@ -495,6 +497,17 @@ class FileSource:
                 index += 1
             row_no = first + group_rows
         self._check_ids(shown, ids)
+
+
+def _file_bytes(path: Path, max_bytes: int) -> tuple[bytes, int]:
+    """A file's bytes for the removal record, and its size: whole up to ``max_bytes``
+    (0: any size), else its first :data:`TOO_LONG_PREVIEW_BYTES`."""
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            return handle.read(size if not max_bytes or size <= max_bytes else TOO_LONG_PREVIEW_BYTES), size
+    except OSError:
+        return b"", 0
 
 
 def _parquet_rows(batch: Any, pa: Any) -> list[dict[str, Any]]:

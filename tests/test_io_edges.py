@@ -189,3 +189,15 @@ def test_a_bar_asked_for_in_a_pipe_becomes_log_lines_not_a_blank_line(runner, tm
     lines = result.stderr.split("\n")[:-1]
     assert lines and "" not in lines, result.stderr
     assert any(line.startswith("dedupe: fingerprint") for line in lines)
+
+
+def test_an_unreadable_parquet_file_is_recorded_with_its_bytes(runner, tmp_path):
+    pytest.importorskip("pyarrow")
+    data = b"PAR1 this is not a Parquet file at all \xff\x00 PAR1"
+    (tmp_path / "broken.parquet").write_bytes(data)
+    rec = tmp_path / "rec.jsonl"
+    result = invoke(runner, "clean", tmp_path / "broken.parquet", "--skip-bad", "--removed", rec, "-q")
+    assert result.exit_code == 0, result.output
+    (entry,) = read_jsonl(rec)
+    assert entry["rule"] == "corrupt-file" and entry["salvage"]["bytes_read"] == len(data)
+    assert entry["text_encoding"] == "base64" and base64.b64decode(entry["text"]) == data
