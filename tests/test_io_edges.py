@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import re
 
 import pytest
 from typer.testing import CliRunner
@@ -12,7 +13,7 @@ from typer.testing import CliRunner
 from dedupe import Cleaner, ConfigError, DedupConfig, DedupeError, FileSource, InputError, clean
 from dedupe.cli import app
 
-from .conftest import ARTICLE, OTHER, read_jsonl
+from .conftest import ARTICLE, OTHER, ROOT, read_jsonl
 
 
 def invoke(runner, *args, input=None):
@@ -201,3 +202,25 @@ def test_an_unreadable_parquet_file_is_recorded_with_its_bytes(runner, tmp_path)
     (entry,) = read_jsonl(rec)
     assert entry["rule"] == "corrupt-file" and entry["salvage"]["bytes_read"] == len(data)
     assert entry["text_encoding"] == "base64" and base64.b64decode(entry["text"]) == data
+
+
+def _commands(group, prefix=""):
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):
+            yield from _commands(command, f"{prefix}{name} ")
+        else:
+            yield prefix + name, command
+
+
+def test_every_option_of_every_command_is_in_the_readme():
+    import typer
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"(?<![\w-])(--?[a-zA-Z][\w-]*)", readme))
+    missing = []
+    for name, command in _commands(typer.main.get_command(app)):
+        for param in command.params:
+            flags = [*param.opts, *param.secondary_opts]
+            if any(flag.startswith("-") for flag in flags) and not named & set(flags):
+                missing.append(f"{name} {flags[0]}")
+    assert missing == []
