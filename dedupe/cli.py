@@ -177,7 +177,8 @@ FallbackEncoding = Annotated[
 ]
 MaxDocumentBytes = Annotated[
     str | None,
-    typer.Option("--max-document-bytes", help="Longest JSONL line or text file read (after decompression), "
+    typer.Option("--max-document-bytes", help="Longest document read (a JSONL line, a text file or a Parquet "
+                 "text cell, after decompression), "
                  "e.g. 64MB, 1GB; longer ones are bad input; 0: no limit. "
                  f"[default: {format_size(MAX_DOCUMENT_BYTES)}]"),
 ]

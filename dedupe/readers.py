@@ -54,8 +54,13 @@ COMPRESSED_SUFFIXES = (".gz", ".zst")
 TOO_LONG_PREVIEW_BYTES = 1 << 16
 #: Bytes inspected for NUL characters to tell a binary file from text.
 BINARY_SNIFF_BYTES = 8192
-#: Rows converted to Python objects at a time when reading Parquet.
+#: Rows read from Parquet at a time.
 PARQUET_BATCH_ROWS = 1024
+#: Bytes of text converted to Python objects at a time when reading Parquet:
+#: a dictionary-encoded column can repeat one long value on every row, so a
+#: kilobyte file may hold gigabytes of text (a batch of rows is converted in
+#: slices of at most this much).
+PARQUET_SLICE_BYTES = 64 << 20
 UTF8_BOM = b"\xef\xbb\xbf"
 # A carriage return not followed by a line feed: a line end in files written
 # with classic Mac OS line ends.
@@ -411,6 +416,7 @@ class FileSource:
                     pieces = _split_lone_cr(line) if record.error_rule == "invalid-json" else None
                     if pieces is None:
                         ids.count(record, cfg)
+                        del raw, line  # the record holds the text: the line's bytes need not wait with it
                         yield record
                         index += 1
                         continue
@@ -458,6 +464,10 @@ class FileSource:
             parquet = pq.ParquetFile(path)
             meta = parquet.metadata
             names = parquet.schema_arrow.names
+            if cfg.text_field in names:
+                # the text as a dictionary where the file has one: a value repeated on many
+                # rows stays one value until a row is converted (_parquet_cells)
+                parquet = pq.ParquetFile(path, read_dictionary=[cfg.text_field])
         except errors as exc:
             raw, size = _file_bytes(path, cfg.max_document_bytes)
             yield _bad(index, shown, shown, "corrupt-file", f"cannot read Parquet: {exc}", raw,
@@ -473,15 +483,28 @@ class FileSource:
                                     f"spelling (columns: {', '.join(names)})")
         ids = _IdCount()
         row_no = 0
+        cap = cfg.max_document_bytes
         for group in range(meta.num_row_groups):
             group_rows = meta.row_group(group).num_rows
             first, done = row_no, 0
+            text_bytes = _column_bytes(meta.row_group(group), cfg.text_field)
+            if cap and group_rows == 1 and text_bytes > cap:
+                # one row whose text alone is over the cap: known from the metadata, never read
+                location = f"{shown}:row {first + 1}"
+                yield self._too_long(index, location, location, b"", text_bytes, "the text (uncompressed)")
+                index += 1
+                row_no = first + group_rows
+                continue
             try:
                 for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS, row_groups=[group]):
-                    for row in _parquet_rows(batch, pa):
-                        # Arrow strings are valid UTF-8: no surrogate to look for
-                        record = _record_from_object(row, index, f"{shown}:row {first + done + 1}", cfg,
-                                                     check_surrogates=False)
+                    for row in _parquet_cells(batch, cfg, pa):
+                        location = f"{shown}:row {first + done + 1}"
+                        if isinstance(row, _OverCap):
+                            doc_id = location if row.doc_id is None else str(row.doc_id)
+                            record = self._too_long(index, doc_id, location, row.preview, row.total, "the text")
+                        else:
+                            # Arrow strings are valid UTF-8: no surrogate to look for
+                            record = _record_from_object(row, index, location, cfg, check_surrogates=False)
                         if cfg.id_field in names:
                             ids.count(record, cfg)
                         yield record
@@ -508,6 +531,59 @@ def _file_bytes(path: Path, max_bytes: int) -> tuple[bytes, int]:
             return handle.read(size if not max_bytes or size <= max_bytes else TOO_LONG_PREVIEW_BYTES), size
     except OSError:
         return b"", 0
+
+
+def _column_bytes(group: Any, name: str) -> int:
+    """The uncompressed bytes of column ``name`` in a Parquet row group's metadata (0: not found)."""
+    for number in range(group.num_columns):
+        column = group.column(number)
+        if column.path_in_schema == name:
+            return int(column.total_uncompressed_size)
+    return 0
+
+
+@dataclass(frozen=True, slots=True)
+class _OverCap:
+    """A Parquet row whose text is over ``read.max_document_bytes``: its id, size and first bytes."""
+
+    doc_id: Any
+    total: int
+    preview: bytes
+
+
+def _parquet_cells(batch: Any, config: ReadConfig, pa: Any) -> Iterator[dict[str, Any] | _OverCap]:
+    """A record batch's rows as dicts, converted a slice at a time; rows whose text is over the cap
+    come as :class:`_OverCap`, their text never converted."""
+    import pyarrow.compute as pc
+
+    names = batch.schema.names
+    lengths: list[int | None] = [None] * batch.num_rows
+    text = batch.column(names.index(config.text_field))
+    values, indices = (text.dictionary, text.indices) if pa.types.is_dictionary(text.type) else (text, None)
+    try:
+        sizes = pc.binary_length(values)
+        lengths = (sizes if indices is None else sizes.take(indices)).to_pylist()
+    except (pa.ArrowException, TypeError, ValueError):
+        pass  # not a string column: the record says so
+    cap = config.max_document_bytes
+    start = 0
+    while start < batch.num_rows:
+        stop, size = start, 0
+        while stop < batch.num_rows and (stop == start or size + (lengths[stop] or 0) <= PARQUET_SLICE_BYTES):
+            if cap and (lengths[stop] or 0) > cap:
+                break
+            size += lengths[stop] or 0
+            stop += 1
+        if stop > start:
+            yield from _parquet_rows(batch.slice(start, stop - start), pa)
+            start = stop
+            continue
+        # row ``start`` is over the cap
+        at = start if indices is None else indices[start].as_py()
+        preview = pc.binary_slice(values.slice(at, 1).cast(pa.binary()), 0, TOO_LONG_PREVIEW_BYTES)[0].as_py()
+        doc_id = batch.column(names.index(config.id_field))[start].as_py() if config.id_field in names else None
+        yield _OverCap(doc_id, int(lengths[start] or 0), preview)
+        start += 1
 
 
 def _parquet_rows(batch: Any, pa: Any) -> list[dict[str, Any]]:
@@ -633,6 +709,7 @@ def parse_json_record(line: bytes, index: int, location: str, config: ReadConfig
                     f"invalid UTF-8 at byte {exc.start} of the line", _line_body(line))
     try:
         obj = json.loads(text)
+        del text  # the parsed object holds the document's text: one copy, not two
     except json.JSONDecodeError as exc:
         return _bad(index, location, location, "invalid-json",
                     f"not valid JSON ({exc.msg} at column {exc.colno})", _line_body(line))

@@ -6,12 +6,16 @@ import base64
 import gzip
 import json
 import re
+import tracemalloc
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from dedupe import Cleaner, ConfigError, DedupConfig, DedupeError, FileSource, InputError, clean
+from dedupe import Cleaner, ConfigError, DedupConfig, DedupeError, FileSource, InputError, chars, clean, normalize
 from dedupe.cli import app
+from dedupe.normalize import match_key
 
 from .conftest import ARTICLE, OTHER, ROOT, read_jsonl
 
@@ -224,3 +228,84 @@ def test_every_option_of_every_command_is_in_the_readme():
             if any(flag.startswith("-") for flag in flags) and not named & set(flags):
                 missing.append(f"{name} {flags[0]}")
     assert missing == []
+
+
+def test_a_long_paragraph_costs_a_small_multiple_of_its_size():
+    # one 4 MB line: the stages once made lists of every word and int64 arrays of
+    # every character of it, 30 times its size in all
+    text = "word " * 800_000
+    list(Cleaner().run(["Warm up the catalogue and the context model once."]))
+    tracemalloc.start()
+    try:
+        (long, _) = list(Cleaner().run([{"id": "long", "text": text}, {"id": "short", "text": ARTICLE[0]}]))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert long.text == text
+    assert peak < 20 * len(text), peak / len(text)  # 13 now, 30 before
+
+
+@given(st.text(alphabet="ab1 2.,-_\u00e9\u00c9\u00bd\uff11\u00df\n\t", max_size=80), st.booleans(),
+       st.integers(1, 9))
+@settings(max_examples=300, deadline=None)
+def test_a_match_key_made_in_pieces_is_the_whole_texts_key(text, fold_digits, piece_chars):
+    whole = match_key(text, fold_digits)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(normalize, "KEY_PIECE_CHARS", piece_chars)
+        assert match_key(text, fold_digits) == whole
+
+
+@given(st.lists(st.text(alphabet="aB1 .,!?\u00e9\u00a0\t|", max_size=12), max_size=8), st.integers(1, 7))
+@settings(max_examples=300, deadline=None)
+def test_page_chars_counted_in_blocks_are_the_same(lines, block_chars):
+    page = chars.PageChars(lines)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(chars, "COUNT_BLOCK_CHARS", block_chars)
+        blocks = chars.PageChars(lines)
+        assert blocks.words.tolist() == page.words.tolist() == [len(line.split()) for line in lines]
+        assert blocks.nonspace.tolist() == page.nonspace.tolist()
+        assert [a.tolist() for a in blocks.first_letter_lower()] == [a.tolist() for a in page.first_letter_lower()]
+        mask = page.has(chars.UPPER)
+        assert blocks.count(mask).tolist() == page.count(mask).tolist() == [sum(c.isupper() for c in x) for x in lines]
+
+
+def test_parquet_cells_over_the_cap_are_bad_input_and_never_converted(runner, tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    big = "word " * 200_000  # 1 MB, on 100 rows: a 3 KB file of 100 MB of text
+    texts = [ARTICLE[0], big, OTHER[0]] + [big] * 97
+    pq.write_table(pa.table({"id": [f"d{i}" for i in range(100)], "text": texts}), tmp_path / "bomb.parquet",
+                   compression="zstd")
+    assert (tmp_path / "bomb.parquet").stat().st_size < 20_000
+    rec, out = tmp_path / "rec.jsonl", tmp_path / "out.jsonl"
+    tracemalloc.start()
+    try:
+        result = invoke(runner, "clean", tmp_path / "bomb.parquet", "--max-document-bytes", "512KB", "--skip-bad",
+                        "--removed", rec, "-o", out, "-q", "-j", "1")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result.exit_code == 0, result.output
+    assert [d["id"] for d in read_jsonl(out)] == ["d0", "d2"]
+    entries = read_jsonl(rec)
+    assert [e["doc_id"] for e in entries] == ["d1"] + [f"d{i}" for i in range(3, 100)]
+    assert {e["rule"] for e in entries} == {"too-long"}
+    assert entries[0]["salvage"] == {"bytes_read": len(big), "bytes_kept": 65536}
+    assert entries[0]["text"] == big[:65536] and "bomb.parquet:row 2" in entries[0]["detail"]
+    assert peak < 40_000_000, peak  # the 100 MB of text was never made into Python strings
+
+
+def test_a_parquet_row_group_of_one_row_over_the_cap_is_refused_from_its_metadata(runner, tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    table = pa.table({"id": ["a", "huge", "b"], "text": [ARTICLE[0], "word " * 400_000, OTHER[0]]})
+    pq.write_table(table, tmp_path / "groups.parquet", row_group_size=1, compression="zstd")
+    result = invoke(runner, "clean", tmp_path / "groups.parquet", "--max-document-bytes", "1MB", "-q")
+    assert result.exit_code == 1
+    assert "groups.parquet:row 2" in result.stderr and "--max-document-bytes" in result.stderr
+    rec = tmp_path / "rec.jsonl"
+    result = invoke(runner, "clean", tmp_path / "groups.parquet", "--max-document-bytes", "1MB", "--skip-bad",
+                    "--removed", rec, "-q")
+    assert [json.loads(x)["id"] for x in result.stdout.splitlines()] == ["a", "b"]
+    (entry,) = read_jsonl(rec)
+    assert entry["rule"] == "too-long" and entry["salvage"]["bytes_read"] >= 2_000_000
