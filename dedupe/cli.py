@@ -279,7 +279,7 @@ class _EscapingFormatter(logging.Formatter):
 _SETTING = re.compile(r"\b(?:read|normalize|strip|dedup)\.[a-z_]+\b")
 #: Library phrases with no ``section.name`` setting in them, as the command line says them.
 _PHRASES = {"with normalize.repair on it is replaced": "without --no-repair it is replaced",
-            "overwrite=True": "--overwrite"}
+            "overwrite=True": "--overwrite", "try fewer jobs": "try fewer --jobs"}
 
 
 @functools.cache

@@ -13,7 +13,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from dedupe import Cleaner, ConfigError, DedupConfig, DedupeError, FileSource, InputError, chars, clean, normalize
+from dedupe import (
+    CleanConfig,
+    Cleaner,
+    ConfigError,
+    DedupConfig,
+    DedupeError,
+    FileSource,
+    InputError,
+    chars,
+    clean,
+    normalize,
+)
 from dedupe.cli import app
 from dedupe.normalize import match_key
 
@@ -309,3 +320,16 @@ def test_a_parquet_row_group_of_one_row_over_the_cap_is_refused_from_its_metadat
     assert [json.loads(x)["id"] for x in result.stdout.splitlines()] == ["a", "b"]
     (entry,) = read_jsonl(rec)
     assert entry["rule"] == "too-long" and entry["salvage"]["bytes_read"] >= 2_000_000
+
+
+def test_an_index_refusal_names_settings_in_the_library_and_flags_on_the_command_line(runner, tmp_path):
+    pytest.importorskip("pyarrow")
+    (tmp_path / "a.txt").write_text("\n".join(ARTICLE), encoding="utf-8")
+    index = tmp_path / "corpus.index"
+    result = invoke(runner, "clean", tmp_path / "a.txt", "--index", index, "-o", tmp_path / "o.jsonl", "-q")
+    assert result.exit_code == 0, result.output
+    with pytest.raises(ConfigError, match=r"dedup\.num_perm=64") as caught:
+        list(clean(["x"], CleanConfig(dedup=DedupConfig(num_perm=64)), index=index))
+    assert "--" not in str(caught.value)
+    result = invoke(runner, "clean", tmp_path / "a.txt", "--index", index, "--num-perm", "64", "-q")
+    assert result.exit_code == 1 and "--num-perm=64" in result.stderr and "dedup." not in result.stderr
