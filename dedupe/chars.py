@@ -24,6 +24,9 @@ import numpy as np
 #: The table is filled in blocks of this many code points, as pages use them:
 #: building all 1.1M entries up front costs more than most runs' lookups.
 BLOCK_BITS = 12
+#: Characters counted at a time: per-character int64 work arrays stay this
+#: small whatever the page (a 20 MB line once took 360 MB to count).
+COUNT_BLOCK_CHARS = 1 << 20
 _CODE_POINTS = 0x110000
 
 SPACE, UPPER, LOWER, DIGIT, ALPHA = 1, 2, 4, 8, 16
@@ -105,8 +108,15 @@ class PageChars:
         self.lengths = np.fromiter(map(len, lines), np.int64, n)
         self.bounds = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(self.lengths, out=self.bounds[1:])
-        codes = np.frombuffer("".join(lines).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        self.classes = table(codes)
+        joined = "".join(lines)
+        # looked up a block at a time: the code points of a 20 MB page as one
+        # array, and the int64 indexes numpy makes of them, took 12 times its size
+        self.classes = np.empty(len(joined), dtype=np.uint16)
+        for lo in range(0, len(joined), COUNT_BLOCK_CHARS):
+            piece = joined[lo:lo + COUNT_BLOCK_CHARS]
+            codes = np.frombuffer(piece.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+            self.classes[lo:lo + len(piece)] = table(codes)
+        del joined
         starts = self.bounds[:-1]
         nonempty = self.lengths > 0
         self.first = np.zeros(n, dtype=np.uint16)
@@ -114,7 +124,7 @@ class PageChars:
         self.first[nonempty] = self.classes[starts[nonempty]]
         self.last[nonempty] = self.classes[self.bounds[1:][nonempty] - 1]
         space = (self.classes & SPACE) > 0
-        after_space = np.ones(codes.shape[0], dtype=bool)
+        after_space = np.ones(self.classes.shape[0], dtype=bool)
         after_space[1:] = space[:-1]
         after_space[starts[nonempty]] = True
         self.word_starts = ~space & after_space
@@ -128,14 +138,7 @@ class PageChars:
         One mask gives a vector, several a (lines x masks) matrix, summed in
         one pass over the page.
         """
-        n = self.lengths.shape[0]
-        stacked = np.stack(masks, axis=1).view(np.uint8) if masks[0].shape[0] else None
-        out = np.zeros((n, len(masks)), dtype=np.int64)
-        if stacked is not None:
-            nonempty = self.lengths > 0
-            # Empty lines own no characters, so each non-empty line's segment
-            # runs from its start to the next non-empty line's start.
-            out[nonempty] = np.add.reduceat(stacked, self.bounds[:-1][nonempty], axis=0, dtype=np.int64)
+        out = np.stack([np.diff(_prefix_counts(mask, self.bounds)) for mask in masks], axis=1)
         return out[:, 0] if len(masks) == 1 else out
 
     def has(self, bits: int) -> np.ndarray:
@@ -160,10 +163,55 @@ class PageChars:
 
     def first_letter_lower(self) -> tuple[np.ndarray, np.ndarray]:
         """Per line: does it have a letter, and is its first letter lowercase."""
-        letters = np.flatnonzero(self.has(ALPHA))
-        at = np.searchsorted(letters, self.bounds[:-1])
-        found = at < letters.shape[0]
-        found[found] = letters[at[found]] < self.bounds[1:][found]
+        first = _first_marked(self.has(ALPHA), self.bounds[:-1])
+        found = first < self.bounds[1:]
         lower = np.zeros(found.shape[0], dtype=bool)
-        lower[found] = (self.classes[letters[at[found]]] & LOWER) > 0
+        lower[found] = (self.classes[first[found]] & LOWER) > 0
         return found, lower
+
+
+def _prefix_counts(mask: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """How many characters before each of ``positions`` (sorted) ``mask`` marks.
+
+    Counted a block at a time, so that no int64 array as long as the page is made.
+
+    >>> _prefix_counts(np.array([True, False, True, True]), np.array([0, 1, 3, 4])).tolist()
+    [0, 1, 2, 3]
+    """
+    out = np.zeros(positions.shape[0], dtype=np.int64)
+    total = 0
+    done = 0  # positions settled
+    for lo in range(0, mask.shape[0], COUNT_BLOCK_CHARS):
+        hi = min(lo + COUNT_BLOCK_CHARS, mask.shape[0])
+        stop = int(np.searchsorted(positions, hi, side="left"))
+        if stop > done:
+            within = np.cumsum(mask[lo:hi], dtype=np.int64)
+            at = positions[done:stop] - lo  # 0 .. hi-lo-1: count the characters before
+            out[done:stop] = total + np.where(at > 0, within[np.maximum(at - 1, 0)], 0)
+            done = stop
+        total += int(np.count_nonzero(mask[lo:hi]))
+    out[done:] = total
+    return out
+
+
+def _first_marked(mask: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """For each of ``starts`` (sorted), the first position at or after it that ``mask`` marks
+    (``len(mask)`` if none), a block at a time.
+
+    >>> _first_marked(np.array([False, True, False, False, True]), np.array([0, 2, 5])).tolist()
+    [1, 4, 5]
+    """
+    size = mask.shape[0]
+    out = np.full(starts.shape[0], size, dtype=np.int64)
+    pending = np.arange(starts.shape[0])
+    for lo in range(0, size, COUNT_BLOCK_CHARS):
+        if not pending.shape[0]:
+            break
+        hi = min(lo + COUNT_BLOCK_CHARS, size)
+        here = pending[starts[pending] < hi]
+        marked = np.flatnonzero(mask[lo:hi]) + lo
+        at = np.searchsorted(marked, np.maximum(starts[here], lo))
+        hit = at < marked.shape[0]
+        out[here[hit]] = marked[at[hit]]
+        pending = np.setdiff1d(pending, here[hit], assume_unique=True)
+    return out

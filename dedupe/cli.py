@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import logging
 import os
+import re
 import signal
 import sys
 from collections.abc import Iterator
@@ -176,7 +178,8 @@ FallbackEncoding = Annotated[
 ]
 MaxDocumentBytes = Annotated[
     str | None,
-    typer.Option("--max-document-bytes", help="Longest JSONL line or text file read (after decompression), "
+    typer.Option("--max-document-bytes", help="Longest document read (a JSONL line, a text file or a Parquet "
+                 "text cell, after decompression), "
                  "e.g. 64MB, 1GB; longer ones are bad input; 0: no limit. "
                  f"[default: {format_size(MAX_DOCUMENT_BYTES)}]"),
 ]
@@ -253,7 +256,7 @@ def _errors_as_exit(target: str = "output") -> Iterator[None]:
     try:
         yield
     except DedupeError as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(speak_flags(str(exc))) from None
     except _RunEnded as exc:
         raise _fail(f"{_ENDING_SIGNALS[exc.signum]}; no output was written", 128 + exc.signum) from None
     except BrokenPipeError:
@@ -266,26 +269,64 @@ def _errors_as_exit(target: str = "output") -> Iterator[None]:
 
 
 class _EscapingFormatter(logging.Formatter):
-    """Log lines with control characters escaped: warnings quote ids and fields from the input."""
+    """Log lines with control characters escaped (warnings quote ids and fields from the input),
+    settings named by their flags."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return escape_controls(super().format(record))
+        return escape_controls(speak_flags(super().format(record)))
+
+
+#: A setting as the library names it in a message: ``read.skip_bad``.
+_SETTING = re.compile(r"\b(?:read|normalize|strip|dedup)\.[a-z_]+\b")
+#: Library phrases with no ``section.name`` setting in them, as the command line says them.
+_PHRASES = {"with normalize.repair on it is replaced": "without --no-repair it is replaced",
+            "overwrite=True": "--overwrite", "try fewer jobs": "try fewer --jobs"}
+
+
+@functools.cache
+def _flag_of_setting() -> dict[str, str]:
+    """``read.skip_bad`` -> ``--skip-bad``, for every setting ``clean`` or ``strip`` has a flag for."""
+    group = typer.main.get_command(app)
+    flags = {name for command in ("clean", "strip") for param in group.commands[command].params  # type: ignore[attr-defined]
+             for name in (*param.opts, *param.secondary_opts)}
+    return {f"{section}.{item.name}": f"--{item.name.replace('_', '-')}"
+            for section, config in (("read", ReadConfig), ("dedup", DedupConfig), ("strip", StripConfig))
+            for item in dataclasses.fields(config) if f"--{item.name.replace('_', '-')}" in flags}
+
+
+def speak_flags(message: str) -> str:
+    """A library message as the command line says it: settings named by their flags.
+
+    >>> speak_flags("a.jsonl:3: too long (with read.skip_bad such records are skipped); dedup.seed")
+    'a.jsonl:3: too long (with --skip-bad such records are skipped); dedup.seed'
+    """
+    for phrase, said in _PHRASES.items():
+        message = message.replace(phrase, said)
+    flags = _flag_of_setting()
+    return _SETTING.sub(lambda match: flags.get(match.group(0), match.group(0)), message)
 
 
 def _configure_logging(quiet: bool) -> None:
+    """Warnings and errors on stderr, ``quiet`` or not: ``--quiet`` drops progress and the
+    summary, never a warning (one says that data was skipped or changed)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_EscapingFormatter("dedupe: %(message)s"))
     root = logging.getLogger("dedupe")
     root.handlers[:] = [handler]
-    root.setLevel(logging.ERROR if quiet else logging.WARNING)
+    root.setLevel(logging.WARNING)
     root.propagate = False
 
 
 def _configure(quiet: bool, config_file: Path | None, **sections: dict[str, Any]) -> CleanConfig:
     """Logging set up, and the configuration from file and flags (``None``: not given; a bad one exits 1)."""
     _configure_logging(quiet)
+    config = CleanConfig()
+    if config_file:
+        try:
+            config = load_config(config_file)
+        except DedupeError as exc:  # a setting of the file: named as the file names it
+            raise _fail(str(exc)) from None
     with _errors_as_exit():
-        config = load_config(config_file) if config_file else CleanConfig()
         given = {name: {k: v for k, v in values.items() if v is not None} for name, values in sections.items()}
         return config.replace(**{name: values for name, values in given.items() if values})
 

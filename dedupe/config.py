@@ -121,10 +121,14 @@ RELATED_EVIDENCE_RUNS = 3
 #: paragraphs, ~400k documents of the benchmark corpus). Spilling changes no result.
 MEMORY_LIMIT = 2 << 30
 
-#: Longest line of a JSONL file, or text file, that is read (bytes after
-#: decompression). Longer ones are bad input, found without holding them:
-#: a small archive can hold gigabytes of one line. 0 reads any length.
-MAX_DOCUMENT_BYTES = 256 << 20
+#: Longest document read: a JSONL line, a text file, a Parquet text cell
+#: (bytes after decompression). Longer ones are bad input, found without
+#: holding them: a small archive can hold gigabytes of one line. 0 reads any
+#: length. Cleaning a document peaks at 13 (one long paragraph) to 60 (many
+#: short lines) times its size, so 16 MB keeps one document under 1 GB, which
+#: a 2 GB worker survives; the longest of 2,324 real documents (package
+#: changelogs) is 1.7 MB, and web crawls cut pages at 1 MB.
+MAX_DOCUMENT_BYTES = 16 << 20
 #: Permutation seeds are 32-bit (numpy's RandomState, as datasketch uses it).
 MAX_SEED = 2**32 - 1
 
@@ -132,21 +136,28 @@ _UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "m": 1 << 20, "mb": 1 << 2
           "g": 1 << 30, "gb": 1 << 30, "t": 1 << 40, "tb": 1 << 40}
 
 
-def parse_size(value: str | int) -> int:
+def parse_size(value: str | int, where: str = "") -> int:
     """Bytes in a size like ``512MB``, ``2GB`` or ``1048576`` (binary units; 0 = no limit).
+
+    ``where`` names the setting in an error.
 
     >>> parse_size("2GB"), parse_size("512 mb"), parse_size(4096)
     (2147483648, 536870912, 4096)
+    >>> parse_size("lots", "dedup.memory_limit")
+    Traceback (most recent call last):
+    ...
+    dedupe.errors.ConfigError: dedup.memory_limit: not a size: 'lots' (use e.g. 512MB, 2GB)
     """
+    prefix = f"{where}: " if where else ""
     if isinstance(value, int) and not isinstance(value, bool):
         number, unit = float(value), ""
     else:
         match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", str(value))
         if match is None or match.group(2).lower() not in _UNITS:
-            raise ConfigError(f"not a size: {value!r} (use e.g. 512MB, 2GB)")
+            raise ConfigError(f"{prefix}not a size: {value!r} (use e.g. 512MB, 2GB)")
         number, unit = float(match.group(1)), match.group(2).lower()
     if number < 0:
-        raise ConfigError(f"a size cannot be negative: {value!r}")
+        raise ConfigError(f"{prefix}a size cannot be negative: {value!r}")
     return int(number * _UNITS[unit])
 
 KeepPolicy = Literal["first", "earliest", "longest"]
@@ -280,10 +291,12 @@ def check_fallback_encoding(name: str) -> str:
 
     A fallback decodes files that are not UTF-8, which in practice are
     ASCII-compatible legacy encodings (cp1252, latin-1, shift_jis, gb18030,
-    koi8-r, ...). Codecs that are not text encodings (rot13, hex, base64) and
+    koi8-r, ...). Codecs that are not text encodings (rot13, hex, base64),
     ones that would turn an ASCII file into other characters (utf-16, utf-32,
-    utf-7, idna, punycode, EBCDIC code pages) are refused rather than let
-    them produce garbage silently.
+    utf-7, idna, punycode, EBCDIC code pages) and UTF-8 itself (always tried
+    first) are refused rather than let them produce garbage silently. A file
+    the fallback cannot decode either is bad input (see
+    :func:`dedupe.readers.decode_fallback`).
 
     >>> check_fallback_encoding("cp1252")
     'cp1252'
@@ -294,9 +307,12 @@ def check_fallback_encoding(name: str) -> str:
     """
     where = "read.fallback_encoding"
     try:
-        codecs.lookup(name)
+        info = codecs.lookup(name)
     except LookupError:
         raise ConfigError(f"{where}: unknown encoding {name!r}") from None
+    if info.name in ("utf-8", "utf-8-sig"):
+        raise ConfigError(f"{where}: {name!r} is what every file is read as first; a fallback decodes the "
+                          "files that are not UTF-8: give their encoding, such as cp1252 or latin-1")
     for probe in _ASCII_PROBES:
         try:
             same = probe.decode(name) == probe.decode("ascii")
@@ -326,11 +342,14 @@ class ReadConfig:
             instead of stopping with an error.
         fallback_encoding: decode a ``.txt`` file that is not UTF-8 with this
             encoding (``cp1252`` for most Western legacy files) instead of
-            rejecting it; the removal record is not involved, the text is kept.
-            Only ASCII-compatible text encodings are accepted
-            (:func:`check_fallback_encoding`).
-        max_document_bytes: longest JSONL line or text file read, in bytes
-            after decompression (a size string like ``"1GB"`` is accepted;
+            rejecting it. Only ASCII-compatible text encodings are accepted
+            (:func:`check_fallback_encoding`), and nothing is replaced: a
+            file with bytes this encoding cannot decode either is bad input
+            naming the first of them (cp1252's five undefined bytes read as
+            the C1 control characters of the same number, as browsers and
+            latin-1 read them; latin-1 decodes every byte).
+        max_document_bytes: longest document read (a JSONL line, a text
+            file or a Parquet text cell), in bytes after decompression (a size string like ``"1GB"`` is accepted;
             0: no limit). A longer one is bad input, detected without
             holding it in memory.
     """
@@ -345,7 +364,8 @@ class ReadConfig:
 
     def __post_init__(self) -> None:
         if isinstance(self.max_document_bytes, str):
-            object.__setattr__(self, "max_document_bytes", parse_size(self.max_document_bytes))
+            size = parse_size(self.max_document_bytes, "read.max_document_bytes")
+            object.__setattr__(self, "max_document_bytes", size)
         _check_types("read", self)
         for name in ("text_field", "id_field", "url_field", "date_field"):
             _check(bool(getattr(self, name)), f"read.{name} must not be empty")
@@ -503,7 +523,7 @@ class DedupConfig:
 
     def __post_init__(self) -> None:
         if isinstance(self.memory_limit, str):
-            object.__setattr__(self, "memory_limit", parse_size(self.memory_limit))
+            object.__setattr__(self, "memory_limit", parse_size(self.memory_limit, "dedup.memory_limit"))
         _check_types("dedup", self)
         _check(1 <= self.ngram <= 16, "dedup.ngram must be between 1 and 16")
         _check(2 <= self.num_perm <= 4096, "dedup.num_perm must be between 2 and 4096")
@@ -590,4 +610,7 @@ def load_config(path: str | Path, base: CleanConfig | None = None) -> CleanConfi
     bad = [k for k, v in data.items() if not isinstance(v, dict)]
     if bad:
         raise ConfigError(f"{path}: settings must sit in tables like [dedup]; found {bad[0]!r}")
-    return (base or CleanConfig()).replace(**data)
+    try:
+        return (base or CleanConfig()).replace(**data)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None

@@ -124,11 +124,12 @@ def _sentences(text: str) -> list[str]:
     carry = ""
     for piece in pieces:
         carry = f"{carry} {piece}" if carry else piece
-        if len(carry.split()) >= MIN_SENTENCE_WORDS:
+        # split no further than the count needs: a sentence may be megabytes long
+        if len(carry.split(None, MIN_SENTENCE_WORDS)) >= MIN_SENTENCE_WORDS:
             merged.append(carry)
             carry = ""
     if carry:
-        if merged and len(carry.split()) < MIN_SENTENCE_WORDS:
+        if merged and len(carry.split(None, MIN_SENTENCE_WORDS)) < MIN_SENTENCE_WORDS:
             merged[-1] = f"{merged[-1]} {carry}"
         else:
             merged.append(carry)

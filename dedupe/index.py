@@ -459,13 +459,14 @@ def _manifest_problem(manifest: dict[str, Any]) -> str | None:
     return None
 
 
-#: Parameters as the user sets them: flags where there is one, else the configuration's name.
+#: Parameters as the user sets them: the configuration's names (the command line says its flags).
 SETTING_NAMES = {
-    "shingle": "--shingle", "ngram": "--ngram", "num_perm": "--num-perm", "seed": "dedup.seed", "scheme": "--scheme",
+    "shingle": "dedup.shingle", "ngram": "dedup.ngram", "num_perm": "dedup.num_perm", "seed": "dedup.seed",
+    "scheme": "dedup.scheme",
     "min_minhash_length": "dedup.min_minhash_length", "max_minhash_chars": "dedup.max_minhash_chars",
 }
-#: Parameters derived from the settings above and from --threshold / --bands: checked after them,
-#: so that a changed --num-perm is named as such rather than by the bands it changes.
+#: Parameters derived from the settings above and from the threshold and bands: checked after them,
+#: so that a changed num_perm is named as such rather than by the bands it changes.
 DERIVED = ("bands", "rows")
 
 
@@ -489,15 +490,15 @@ def _check_parameters(folder: Path, stored: dict[str, Any], current: dict[str, A
 
 
 def _bands_message(folder: Path, stored: dict[str, Any], current: dict[str, Any], config: CleanConfig) -> str:
-    """The LSH bands differ while every setting they depend on but --threshold / --bands agrees."""
+    """The LSH bands differ while every setting they depend on but the threshold and bands agrees."""
     built = f"{stored.get('bands')} bands of {stored.get('rows')} rows"
     here = f"{current.get('bands')} of {current.get('rows')}"
     if config.dedup.bands:
-        given = f"--bands={config.dedup.bands} gives {here}"
+        given = f"dedup.bands={config.dedup.bands} gives {here}"
     else:
-        given = f"--threshold={config.dedup.threshold} chooses {here} (with --bands=0)"
-    return (f"{folder}: the index was built with {built} (from its --threshold, or --bands); this run's "
-            f"{given}; use the index's --threshold, or keep this one with --bands={stored.get('bands')}, "
+        given = f"dedup.threshold={config.dedup.threshold} chooses {here} (with dedup.bands=0)"
+    return (f"{folder}: the index was built with {built} (from its dedup.threshold, or dedup.bands); this run's "
+            f"{given}; use the index's dedup.threshold, or keep this one with dedup.bands={stored.get('bands')}, "
             f"or a new index")
 
 

@@ -75,6 +75,24 @@ def paragraph_separator(lines: list[str]) -> str:
     return first[len(first.rstrip("\r\n")):] or "\n"
 
 
+def join_blank_run(before: str, run: str) -> str:
+    """``run`` (blank lines) to follow ``before``, so that the two stay separate lines.
+
+    After a line ending in a lone ``\\r``, a run starting with ``\\n`` would
+    make ``\\r\\n``, one line ending: the kept line would gain a ``\\n`` and a
+    blank line would vanish. The run's leading empty lines end in ``\\r``
+    instead, the ending of the line before them (one ``\\r`` alone would join
+    the next ``\\n`` in turn).
+
+    >>> join_blank_run("A\\r", "\\n\\n  \\n"), join_blank_run("A\\n", "\\n"), join_blank_run("A\\r\\n", "\\n")
+    ('\\r\\r  \\n', '\\n', '\\n')
+    """
+    if run.startswith("\n") and before.endswith("\r"):
+        rest = run.lstrip("\n")
+        return "\r" * (len(run) - len(rest)) + rest
+    return run
+
+
 def take_out(text: str, removed: Collection[int]) -> str:
     """``text`` without the paragraphs numbered in ``removed``; its layout otherwise kept.
 
@@ -84,7 +102,10 @@ def take_out(text: str, removed: Collection[int]) -> str:
     (:func:`paragraph_separator`). Removed paragraphs at the start (end)
     leave only the blank lines the document had before (after) them, and a
     document without a final line break still ends without one. Taking out
-    every paragraph leaves nothing.
+    every paragraph leaves nothing. Empty lines that a removal brings right
+    after a line ended by a lone ``\r`` end in ``\r`` where they ended in
+    ``\n``: side by side the two would read as one ``\r\n`` ending, joining
+    the kept line and the blank line (:func:`join_blank_run`).
 
     >>> take_out("A\\n\\nX\\n\\nB\\n", {1})
     'A\\n\\nB\\n'
@@ -122,15 +143,15 @@ def take_out(text: str, removed: Collection[int]) -> str:
         if not first:
             out.append(runs[0])  # the document's own leading blank lines
         elif last + 1 == count:
-            out.append(runs[-1])  # its own trailing ones
+            out.append(join_blank_run(out[-1], runs[-1]))  # its own trailing ones
         else:
             filled = [run for run in runs if run]
             if len(filled) == 1:
-                out.append(filled[0])
+                out.append(join_blank_run(out[-1], filled[0]))
             elif filled:
                 if separator is None:
                     separator = paragraph_separator(lines)
-                out.append(separator)
+                out.append(join_blank_run(out[-1], separator))
         done = stop
     out.append("".join(lines[done:]))
     result = "".join(out)

@@ -34,7 +34,7 @@ import numpy as np
 
 from .assemble import DocResult, Plan, assemble
 from .config import CleanConfig, ReadConfig
-from .errors import AccountingError, InputError
+from .errors import AccountingError, ConfigError, InputError
 from .executors import Executor, close_within, open_executor
 from .executors.workers import worker_count
 from .features import Fingerprinted
@@ -82,10 +82,10 @@ class Cleaner:
         engine: str = "local",
         scheduler: str | None = None,
     ) -> None:
-        if jobs < 0:
-            raise ValueError("jobs must be 0 (every core) or positive")
+        if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 0:
+            raise ConfigError(f"jobs must be 0 (every core) or a positive number of processes, not {jobs!r}")
         if engine not in ("local", "dask"):
-            raise ValueError("engine must be 'local' or 'dask'")
+            raise ConfigError(f"engine must be 'local' or 'dask', not {engine!r}")
         self.config = config
         self.index = index
         self.engine = engine
@@ -99,7 +99,11 @@ class Cleaner:
         self.resolution: Resolution | None = None
 
     def run(self, source: Source | Iterable[dict[str, Any] | str]) -> Iterator[DocResult]:
-        """Clean every document of ``source``; results come in input order."""
+        """Clean every document of ``source``; results come in input order.
+
+        A ``str`` alone is refused (:class:`~dedupe.errors.InputError`): it
+        would be read as one document per character; pass ``[text]``.
+        """
         reading = as_source(source, self.config.read)
         self.stats = Stats()
         self._totals = None
@@ -173,7 +177,7 @@ class Cleaner:
         self._resolve_step("building tables", f"{len(documents.ids):,} documents")
         if store.spilled:
             self.stats.signatures_spilled = store.size
-            log.info("fingerprints passed --memory-limit: %d signatures spilled to disk", store.size)
+            log.info("fingerprints passed dedup.memory_limit: %d signatures spilled to disk", store.size)
         paragraphs = concat([batch.paragraphs for batch in batches])
         chars = np.zeros(len(documents.ids), dtype=np.int64)
         for batch in batches:
@@ -261,7 +265,8 @@ class Cleaner:
 
     def _check_bad(self, record: Record) -> None:
         if record.error is not None and not self.config.read.skip_bad:
-            raise InputError(record.location, f"{record.error} (use --skip-bad to skip such records)")
+            raise InputError(record.location,
+                             f"{record.error} (with read.skip_bad such records are skipped and recorded)")
 
     def _site(self, record: Record) -> str | None:
         return site_of((record.fields or {}).get(self.config.read.url_field))
@@ -301,7 +306,7 @@ class _Documents:
         duplicate_ids = len(self.ids) - len(set(self.ids))
         if duplicate_ids:
             log.warning("%d document id(s) occur more than once; removal records name documents by id, "
-                        "so give every document a unique --id-field to tell them apart", duplicate_ids)
+                        "so give every document a unique read.id_field to tell them apart", duplicate_ids)
         if keep == "earliest":
             unknown = int(np.isinf(docs.date).sum())
             if unknown:
@@ -349,8 +354,16 @@ def clean(
     once the last document has been yielded. Use :class:`Cleaner` to see the
     removals too.
 
+    A ``str`` (or ``bytes``) alone is refused with an
+    :class:`~dedupe.errors.InputError` rather than cleaned as one document
+    per character: pass ``[text]`` for one document.
+
     >>> [d["text"] for d in clean([{"text": "Same words here, twice over."}] * 2)]
     ['Same words here, twice over.']
+    >>> next(clean("A lone string."))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    dedupe.errors.InputError: input: clean() takes documents (dicts or strings); got one str, which would...
     """
     source = IterableSource(docs, config.read)
     opened = Index.open(index, config) if index is not None else None

@@ -182,14 +182,20 @@ def choose_mode(mode: str, quiet: bool, stream: TextIO) -> str:
 
     ``auto`` is ``none`` with ``--quiet``; ``log`` when ``CI`` is set (CI
     consoles that claim to be terminals render a redrawn bar as thousands of
-    lines) or stderr is not a terminal; otherwise ``bar``.
+    lines) or stderr is not a terminal; otherwise ``bar``. ``bar`` asked for
+    on a stream that is not a terminal is ``log``: a pipe or a file cannot
+    show a redrawn bar (it got an empty line).
 
     >>> import io
     >>> choose_mode("auto", False, io.StringIO()), choose_mode("auto", True, io.StringIO())
     ('log', 'none')
+    >>> choose_mode("bar", False, io.StringIO())
+    'log'
     """
     if mode not in PROGRESS_MODES:
         raise ValueError(f"progress mode must be one of {', '.join(PROGRESS_MODES)}")
+    if mode == "bar" and not stream.isatty():
+        return "log"
     if mode != "auto":
         return mode
     if quiet:

@@ -44,14 +44,23 @@ log = logging.getLogger(__name__)
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 TEXT_SUFFIXES = (".txt",)
 PARQUET_SUFFIXES = (".parquet",)
+#: What a folder read takes (and a named file must end in), before any .gz/.zst.
+INPUT_SUFFIXES = JSONL_SUFFIXES + TEXT_SUFFIXES + PARQUET_SUFFIXES
+#: The file in which a folder output lists what dedupe wrote (see dedupe.writers).
+OUTPUT_MANIFEST = ".dedupe-output.json"
 COMPRESSED_SUFFIXES = (".gz", ".zst")
 #: Bytes of a line (or document) over ``read.max_document_bytes`` that the
 #: removal record keeps: the line itself is not held, that is the point of the cap.
 TOO_LONG_PREVIEW_BYTES = 1 << 16
 #: Bytes inspected for NUL characters to tell a binary file from text.
 BINARY_SNIFF_BYTES = 8192
-#: Rows converted to Python objects at a time when reading Parquet.
+#: Rows read from Parquet at a time.
 PARQUET_BATCH_ROWS = 1024
+#: Bytes of text converted to Python objects at a time when reading Parquet:
+#: a dictionary-encoded column can repeat one long value on every row, so a
+#: kilobyte file may hold gigabytes of text (a batch of rows is converted in
+#: slices of at most this much).
+PARQUET_SLICE_BYTES = 64 << 20
 UTF8_BOM = b"\xef\xbb\xbf"
 # A carriage return not followed by a line feed: a line end in files written
 # with classic Mac OS line ends.
@@ -113,6 +122,84 @@ def split_suffix(path: str | Path) -> tuple[str, str]:
     return (suffixes[-1] if suffixes else ""), compression
 
 
+def is_hidden(relative: Path) -> bool:
+    """Whether a path inside a folder is hidden: a part of it starts with ``.``.
+
+    Reading a folder skips such files: a folder output's manifest, temporaries,
+    ``.git``. A hidden file named on the command line is read.
+
+    >>> is_hidden(Path("a/.git/x.txt")), is_hidden(Path(".dedupe-output.json")), is_hidden(Path("a/b.txt"))
+    (True, True, False)
+    """
+    return any(part.startswith(".") for part in relative.parts)
+
+
+#: The C1 control characters (U+0080-U+009F): what a single-byte encoding's
+#: undefined byte in 0x80-0x9F reads as (the WHATWG encoding standard's reading
+#: of windows-1252, and latin-1's), so that no byte is lost or replaced.
+_C1_BYTES = range(0x80, 0xA0)
+
+
+def _undefined_as_c1(exc: UnicodeError) -> tuple[str, int]:
+    if isinstance(exc, UnicodeDecodeError) and exc.end - exc.start == 1 and exc.object[exc.start] in _C1_BYTES:
+        return chr(exc.object[exc.start]), exc.end
+    raise exc
+
+
+codecs.register_error("dedupe-undefined-as-c1", _undefined_as_c1)
+
+
+def decode_fallback(data: bytes, encoding: str) -> str:
+    """``data`` decoded with a fallback encoding, replacing nothing; :class:`UnicodeDecodeError` if it cannot.
+
+    In a single-byte encoding (a code page), a byte in 0x80-0x9F it leaves
+    undefined reads as the C1 control character of that number, as browsers
+    read cp1252's five holes; any other byte the encoding cannot decode
+    raises, so a wrong fallback is never silent.
+
+    >>> decode_fallback(b"caf\\xe9 \\x81", "cp1252")
+    'café \\x81'
+    >>> decode_fallback(b"caf\\xe9", "ascii")
+    Traceback (most recent call last):
+    ...
+    UnicodeDecodeError: 'ascii' codec can't decode byte 0xe9 in position 3: ordinal not in range(128)
+    """
+    module = codecs.lookup(encoding).name.replace("-", "_")
+    single_byte = hasattr(sys.modules.get(f"encodings.{module}"), "decoding_table")
+    return data.decode(encoding, "dedupe-undefined-as-c1" if single_byte else "strict")
+
+
+#: Bytes of a file without a suffix looked at to tell JSON Lines from text.
+SNIFF_LINE_BYTES = 1 << 16
+PARQUET_MAGIC = b"PAR1"
+
+
+def _sniff_unnamed(path: Path, raw: str, compression: str) -> str:
+    """The format of a named input file without a suffix: ``.txt``, or an :class:`InputError`
+    when its first bytes say it is Parquet or JSON Lines (the name should say so)."""
+    try:
+        with open_input(str(path), compression) as stream:
+            line, _ = stream.read_line(SNIFF_LINE_BYTES)
+    except OSError:
+        return TEXT_SUFFIXES[0]  # the read says what is wrong, as for any text file
+    if line.startswith(PARQUET_MAGIC) and not compression:
+        raise InputError(raw, "no suffix, and it starts like a Parquet file: name it .parquet to read it")
+    body = line.removeprefix(UTF8_BOM).strip()
+    if body.startswith(b"{"):
+        try:
+            is_object = isinstance(json.loads(body), dict)
+        except (ValueError, RecursionError):
+            is_object = False
+        if is_object:
+            raise InputError(raw, "no suffix, and its first line is a JSON object: name it .jsonl to read JSON "
+                                  "Lines, or .txt to read it as one text")
+    return TEXT_SUFFIXES[0]
+
+
+def _suffix_list() -> str:
+    return ", ".join(INPUT_SUFFIXES[:-1]) + " or " + INPUT_SUFFIXES[-1]
+
+
 def _location(path: Path, root: Path | None) -> str:
     return (path.relative_to(root) if root is not None else path).as_posix()
 
@@ -160,6 +247,7 @@ class FileSource:
         self.skipped_files: list[str] = []
         self._tempdir: ScratchDir | None = None
         self._warned: set[str] = set()
+        self._kinds: dict[Path, str] = {}  # the format of a named file without a suffix
         self.files: list[tuple[Path, Path | None, str]] = []
         for raw in inputs:
             self.files.extend(self._expand(str(raw)))
@@ -173,25 +261,34 @@ class FileSource:
         if path.is_dir():
             found: list[tuple[Path, Path | None, str]] = []
             skipped: list[str] = []
+            hidden: list[str] = []
             for child in _walk(path):
                 kind, _ = split_suffix(child)
-                if kind in JSONL_SUFFIXES + TEXT_SUFFIXES + PARQUET_SUFFIXES:
+                if is_hidden(child.relative_to(path)):
+                    # a folder output's manifest and temporaries, .git and the like: never documents
+                    if kind in INPUT_SUFFIXES and child.name != OUTPUT_MANIFEST:
+                        hidden.append(child.as_posix())
+                elif kind in INPUT_SUFFIXES:
                     found.append((child, path, _location(child, path)))
                 else:
                     skipped.append(child.as_posix())
-            self.skipped_files.extend(skipped)
+            self.skipped_files.extend(skipped + hidden)
             if skipped:
-                log.warning(
-                    "%s: ignored %d file(s) that are not .txt, .jsonl or .parquet (first: %s)",
-                    raw, len(skipped), skipped[0],
-                )
+                log.warning("%s: ignored %d file(s) that are not %s (first: %s)",
+                            raw, len(skipped), _suffix_list(), skipped[0])
+            if hidden:
+                log.warning("%s: ignored %d hidden file(s) (a name starting with '.' on the way; first: %s); "
+                            "name the file itself to read it", raw, len(hidden), hidden[0])
             return found
         if not path.exists():
             if path.is_symlink():
                 raise InputError(raw, f"dangling link (to {os.readlink(path)})")
             raise InputError(raw, "no such file or folder")
-        kind, _ = split_suffix(path)
-        if kind not in JSONL_SUFFIXES + TEXT_SUFFIXES + PARQUET_SUFFIXES:
+        kind, compression = split_suffix(path)
+        if not kind and path.is_file():
+            # README, LICENSE, a saved page: plain text, unless it says otherwise
+            self._kinds[path] = _sniff_unnamed(path, raw, compression)
+        elif kind not in INPUT_SUFFIXES:
             raise InputError(
                 raw, "unknown input format: name files .jsonl, .txt or .parquet (optionally .gz/.zst)"
             )
@@ -212,6 +309,7 @@ class FileSource:
         index = 0
         for path, root, shown in self.files:
             kind, compression = split_suffix(path)
+            kind = self._kinds.get(path, kind)
             if kind in TEXT_SUFFIXES:
                 reader = self._read_text(path, root, shown, compression, index)
             elif kind in PARQUET_SUFFIXES:
@@ -236,8 +334,8 @@ class FileSource:
     def _too_long(self, index: int, doc_id: str, location: str, kept: bytes, total: int, what: str) -> Record:
         cap = self.config.max_document_bytes
         return _bad(index, doc_id, location, "too-long",
-                    f"{what} is {total:,} bytes, more than read.max_document_bytes ({cap:,}); raise the "
-                    "limit with --max-document-bytes (e.g. 1GB) to read it",
+                    f"{what} is {total:,} bytes, more than read.max_document_bytes ({cap:,}); raise "
+                    "read.max_document_bytes (e.g. 1GB) to read it",
                     kept[:TOO_LONG_PREVIEW_BYTES], partial=True, bytes_read=total)
 
     # -- formats -------------------------------------------------------------
@@ -273,10 +371,19 @@ class FileSource:
             if self.config.fallback_encoding is None:
                 line = data.count(b"\n", 0, exc.start) + 1
                 yield _bad(index, doc_id, f"{shown}:{line}", "invalid-utf8",
-                           f"invalid UTF-8 at byte {exc.start}; re-encode the file as UTF-8 or pass "
-                           "--fallback-encoding (e.g. cp1252)", data)
+                           f"invalid UTF-8 at byte {exc.start}; re-encode the file as UTF-8 or give its encoding "
+                           "as read.fallback_encoding (e.g. cp1252)", data)
                 return
-            text = data.decode(self.config.fallback_encoding, errors="replace")
+            try:
+                text = decode_fallback(data, self.config.fallback_encoding)
+            except UnicodeDecodeError as fallback:
+                line = data.count(b"\n", 0, fallback.start) + 1
+                undecoded = data[fallback.start:fallback.end].hex(" ")
+                yield _bad(index, doc_id, f"{shown}:{line}", "undecodable",
+                           f"invalid UTF-8 at byte {exc.start}, and byte(s) {undecoded} "
+                           f"at byte {fallback.start} are not {self.config.fallback_encoding} either; give the file's "
+                           "encoding as read.fallback_encoding (latin-1 decodes every byte)", data)
+                return
         fields = {self.config.id_field: doc_id, self.config.text_field: text}
         # the folder writer puts a byte-order mark back, so a .txt comes out as it went in
         extra = {"bom": True} if data.startswith(codecs.BOM_UTF8) else {}
@@ -309,6 +416,7 @@ class FileSource:
                     pieces = _split_lone_cr(line) if record.error_rule == "invalid-json" else None
                     if pieces is None:
                         ids.count(record, cfg)
+                        del raw, line  # the record holds the text: the line's bytes need not wait with it
                         yield record
                         index += 1
                         continue
@@ -337,7 +445,7 @@ class FileSource:
         if not ids.missing:
             return
         if not ids.found and field_name != ID_FIELD:
-            raise InputError(shown, f"no record has the id field {field_name!r} (--id-field); "
+            raise InputError(shown, f"no record has the id field {field_name!r} (read.id_field); "
                                     f"check its spelling (the first record's fields: {ids.first_fields})")
         if ids.found:
             self._warn_once(f"ids:{shown}", "%s: %d of %d records have no %r field; they are named by "
@@ -356,28 +464,47 @@ class FileSource:
             parquet = pq.ParquetFile(path)
             meta = parquet.metadata
             names = parquet.schema_arrow.names
+            if cfg.text_field in names:
+                # the text as a dictionary where the file has one: a value repeated on many
+                # rows stays one value until a row is converted (_parquet_cells)
+                parquet = pq.ParquetFile(path, read_dictionary=[cfg.text_field])
         except errors as exc:
-            yield _bad(index, shown, shown, "corrupt-file", f"cannot read Parquet: {exc}", b"")
+            raw, size = _file_bytes(path, cfg.max_document_bytes)
+            yield _bad(index, shown, shown, "corrupt-file", f"cannot read Parquet: {exc}", raw,
+                       partial=len(raw) < size, bytes_read=size)
             return
         if cfg.text_field not in names:
             yield _lost_rows(index, shown, "missing-text",
                              f"no {cfg.text_field!r} column (columns: {', '.join(names) or 'none'}); "
-                             "name another with --text-field", meta.num_rows, meta.num_rows)
+                             "name another with read.text_field", meta.num_rows, meta.num_rows)
             return
         if cfg.id_field not in names and cfg.id_field != ID_FIELD and meta.num_rows:
-            raise InputError(shown, f"no {cfg.id_field!r} column for the id (--id-field); check its "
+            raise InputError(shown, f"no {cfg.id_field!r} column for the id (read.id_field); check its "
                                     f"spelling (columns: {', '.join(names)})")
         ids = _IdCount()
         row_no = 0
+        cap = cfg.max_document_bytes
         for group in range(meta.num_row_groups):
             group_rows = meta.row_group(group).num_rows
             first, done = row_no, 0
+            text_bytes = _column_bytes(meta.row_group(group), cfg.text_field)
+            if cap and group_rows == 1 and text_bytes > cap:
+                # one row whose text alone is over the cap: known from the metadata, never read
+                location = f"{shown}:row {first + 1}"
+                yield self._too_long(index, location, location, b"", text_bytes, "the text (uncompressed)")
+                index += 1
+                row_no = first + group_rows
+                continue
             try:
                 for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS, row_groups=[group]):
-                    for row in _parquet_rows(batch, pa):
-                        # Arrow strings are valid UTF-8: no surrogate to look for
-                        record = _record_from_object(row, index, f"{shown}:row {first + done + 1}", cfg,
-                                                     check_surrogates=False)
+                    for row in _parquet_cells(batch, cfg, pa):
+                        location = f"{shown}:row {first + done + 1}"
+                        if isinstance(row, _OverCap):
+                            doc_id = location if row.doc_id is None else str(row.doc_id)
+                            record = self._too_long(index, doc_id, location, row.preview, row.total, "the text")
+                        else:
+                            # Arrow strings are valid UTF-8: no surrogate to look for
+                            record = _record_from_object(row, index, location, cfg, check_surrogates=False)
                         if cfg.id_field in names:
                             ids.count(record, cfg)
                         yield record
@@ -393,6 +520,70 @@ class FileSource:
                 index += 1
             row_no = first + group_rows
         self._check_ids(shown, ids)
+
+
+def _file_bytes(path: Path, max_bytes: int) -> tuple[bytes, int]:
+    """A file's bytes for the removal record, and its size: whole up to ``max_bytes``
+    (0: any size), else its first :data:`TOO_LONG_PREVIEW_BYTES`."""
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            return handle.read(size if not max_bytes or size <= max_bytes else TOO_LONG_PREVIEW_BYTES), size
+    except OSError:
+        return b"", 0
+
+
+def _column_bytes(group: Any, name: str) -> int:
+    """The uncompressed bytes of column ``name`` in a Parquet row group's metadata (0: not found)."""
+    for number in range(group.num_columns):
+        column = group.column(number)
+        if column.path_in_schema == name:
+            return int(column.total_uncompressed_size)
+    return 0
+
+
+@dataclass(frozen=True, slots=True)
+class _OverCap:
+    """A Parquet row whose text is over ``read.max_document_bytes``: its id, size and first bytes."""
+
+    doc_id: Any
+    total: int
+    preview: bytes
+
+
+def _parquet_cells(batch: Any, config: ReadConfig, pa: Any) -> Iterator[dict[str, Any] | _OverCap]:
+    """A record batch's rows as dicts, converted a slice at a time; rows whose text is over the cap
+    come as :class:`_OverCap`, their text never converted."""
+    import pyarrow.compute as pc
+
+    names = batch.schema.names
+    lengths: list[int | None] = [None] * batch.num_rows
+    text = batch.column(names.index(config.text_field))
+    values, indices = (text.dictionary, text.indices) if pa.types.is_dictionary(text.type) else (text, None)
+    try:
+        sizes = pc.binary_length(values)
+        lengths = (sizes if indices is None else sizes.take(indices)).to_pylist()
+    except (pa.ArrowException, TypeError, ValueError):
+        pass  # not a string column: the record says so
+    cap = config.max_document_bytes
+    start = 0
+    while start < batch.num_rows:
+        stop, size = start, 0
+        while stop < batch.num_rows and (stop == start or size + (lengths[stop] or 0) <= PARQUET_SLICE_BYTES):
+            if cap and (lengths[stop] or 0) > cap:
+                break
+            size += lengths[stop] or 0
+            stop += 1
+        if stop > start:
+            yield from _parquet_rows(batch.slice(start, stop - start), pa)
+            start = stop
+            continue
+        # row ``start`` is over the cap
+        at = start if indices is None else indices[start].as_py()
+        preview = pc.binary_slice(values.slice(at, 1).cast(pa.binary()), 0, TOO_LONG_PREVIEW_BYTES)[0].as_py()
+        doc_id = batch.column(names.index(config.id_field))[start].as_py() if config.id_field in names else None
+        yield _OverCap(doc_id, int(lengths[start] or 0), preview)
+        start += 1
 
 
 def _parquet_rows(batch: Any, pa: Any) -> list[dict[str, Any]]:
@@ -518,6 +709,7 @@ def parse_json_record(line: bytes, index: int, location: str, config: ReadConfig
                     f"invalid UTF-8 at byte {exc.start} of the line", _line_body(line))
     try:
         obj = json.loads(text)
+        del text  # the parsed object holds the document's text: one copy, not two
     except json.JSONDecodeError as exc:
         return _bad(index, location, location, "invalid-json",
                     f"not valid JSON ({exc.msg} at column {exc.colno})", _line_body(line))
@@ -562,7 +754,7 @@ def _record_from_object(
                                "character and cannot be written as UTF-8; fix the producer", obj, raw)
     if config.text_field not in obj:
         return _bad_object(index, doc_id, location, "missing-text",
-                           f"no {config.text_field!r} field (name another with --text-field)", obj, raw)
+                           f"no {config.text_field!r} field (name another with read.text_field)", obj, raw)
     text = obj[config.text_field]
     if text is None:
         text = ""
@@ -680,6 +872,11 @@ class IterableSource:
     """
 
     def __init__(self, docs: Iterable[dict[str, Any] | str], config: ReadConfig = ReadConfig()) -> None:
+        if isinstance(docs, (str, bytes, bytearray, dict)):
+            # iterating would make a document of every character (or key)
+            raise InputError("input", f"clean() takes documents (dicts or strings); got one "
+                                      f"{type(docs).__name__}, which would be read item by item: pass [doc] "
+                                      "for one document")
         self.config = config
         self._docs: Iterable[dict[str, Any] | str] | None = docs
         self._spool: IO[bytes] | None = None
@@ -752,7 +949,7 @@ def usable_records(source: Source, repair: bool, text_field: str) -> Iterator[Re
                 yield bad_record(rec, "invalid-unicode",
                                  f"the {text_field!r} field holds a lone surrogate "
                                  "(\\ud800-\\udfff), which is not a character and cannot be written "
-                                 "as UTF-8; clean without --no-repair to replace it with U+FFFD")
+                                 "as UTF-8; with normalize.repair on it is replaced with U+FFFD")
                 continue
             rec.text, rec.text_surrogates = fix_surrogates(rec.text), False
         yield rec

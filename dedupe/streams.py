@@ -256,10 +256,12 @@ class InputStream:
     def lines(self, max_bytes: int) -> Iterator[tuple[bytes, int]]:
         """:meth:`read_line` until the end."""
         while True:
-            line, total = self.read_line(max_bytes)
-            if not total:
+            # popped, not named: a suspended generator would hold a named line
+            # (megabytes, maybe) while the reader works on what it became
+            found = [self.read_line(max_bytes)]
+            if not found[0][1]:
                 return
-            yield line, total
+            yield found.pop()
 
     def close(self) -> None:
         self._buffer.close()

@@ -441,7 +441,7 @@ def is_headline_like(line: str, max_words: int = 18, questions: bool = False) ->
     >>> is_headline_like("What Gives You the Chills?"), is_headline_like("What Gives You the Chills?", questions=True)
     (False, True)
     """
-    words = line.split()
+    words = line.split(None, max_words)  # one piece over the limit is enough: no list of every word
     if not 2 <= len(words) <= max_words:
         return False
     # Titles may end in ? or ! ("What Gives You the Chills?"), but so do short
@@ -460,7 +460,7 @@ def is_body_like(line: str) -> bool:
     >>> is_body_like("Short headline")
     False
     """
-    count = len(line.split())
+    count = len(line.split(None, BODY_LONG_WORDS))  # counts up to BODY_LONG_WORDS + 1
     return count >= BODY_LONG_WORDS or (count >= BODY_MIN_WORDS and line.endswith(_SENTENCE_END))
 
 

@@ -33,7 +33,15 @@ from typing import IO, Any, Protocol
 
 from .config import ReadConfig
 from .errors import MissingExtraError, OutputError
-from .readers import JSONL_SUFFIXES, PARQUET_SUFFIXES, Record, json_default, split_suffix
+from .readers import (
+    JSONL_SUFFIXES,
+    OUTPUT_MANIFEST,
+    PARQUET_SUFFIXES,
+    TEXT_SUFFIXES,
+    Record,
+    json_default,
+    split_suffix,
+)
 from .scratch import link_beside, make_temp_beside, make_temp_dir_beside, sweep
 
 log = logging.getLogger(__name__)
@@ -382,6 +390,42 @@ class JsonlWriter(_OneFile):
         self.file.abort()
 
 
+class TextFileWriter(_OneFile):
+    """One cleaned document as a text file (``-o out.txt``): its text, as a folder output writes it.
+
+    A text file has no room for a second document: a second kept document
+    is an :class:`~dedupe.errors.OutputError` (write a folder or JSONL). No
+    kept document writes an empty file. Fields besides the text and id are
+    not written, with a warning, as in a folder output.
+    """
+
+    def __init__(self, target: str | Path, config: ReadConfig = ReadConfig()) -> None:
+        self.config = config
+        self.file = AtomicFile(target)
+        self._first: str | None = None
+
+    def write(self, record: Record, text: str) -> None:
+        if self._first is not None:
+            raise OutputError(f"{self.file.target}: a .txt output holds one document, and {self._first!r} and "
+                              f"{record.doc_id!r} are both kept; write a folder (name ending in /) or JSONL "
+                              "(.jsonl) for more")
+        self._first = record.doc_id
+        dropped = sorted(map(str, (record.fields or {}).keys() - {self.config.text_field, self.config.id_field}))
+        if dropped:
+            log.warning("%s: a .txt output holds the text only; not written: %s. An output named .jsonl or "
+                        ".parquet keeps every field", self.file.target, ", ".join(map(repr, dropped)))
+        self.file.write((codecs.BOM_UTF8 if record.extra.get("bom") else b"") + text.encode("utf-8"))
+
+    def finish(self) -> None:
+        self.file.finish()
+
+    def commit(self) -> None:
+        self.file.commit()
+
+    def abort(self) -> None:
+        self.file.abort()
+
+
 def output_fields(record: Record, text: str, config: ReadConfig) -> dict[str, Any]:
     """The output object for a record: its fields, in order, with the cleaned text."""
     fields = dict(record.fields) if record.fields is not None else {config.id_field: record.doc_id}
@@ -391,7 +435,7 @@ def output_fields(record: Record, text: str, config: ReadConfig) -> dict[str, An
 
 _UNSAFE_NAME = re.compile(r"[^\w.\-]+")
 #: The file in a folder output that lists what dedupe wrote there, with each file's hash.
-FOLDER_MANIFEST = ".dedupe-output.json"
+FOLDER_MANIFEST = OUTPUT_MANIFEST
 #: Longest file or folder name written, in bytes (file systems allow 255): a
 #: longer one is cut and ends in a hash of the whole name.
 MAX_NAME_BYTES = 200
@@ -437,7 +481,7 @@ def _read_folder_manifest(folder: Path) -> dict[str, list[str]]:
     except FileNotFoundError:
         return {}
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        log.warning("%s: unreadable (%s); files in %s are replaced only with --overwrite", path, exc, folder)
+        log.warning("%s: unreadable (%s); files in %s are replaced only with overwrite=True", path, exc, folder)
         return {}
 
 
@@ -469,12 +513,16 @@ class FolderWriter:
     the run succeeds: each file is replaced atomically, the set is not.
 
     ``protected``: paths (inputs, other outputs, an index) no file may be
-    written to or inside of.
+    written to or inside of. A file holds the text only: fields of a
+    document besides its text and id (JSONL or Parquet input) are not
+    written, and the run warns once, naming them.
     """
 
     def __init__(self, target: str | Path, *, protected: Iterable[str | Path] = (),
-                 overwrite: bool = False) -> None:
+                 overwrite: bool = False, config: ReadConfig = ReadConfig()) -> None:
         self.target = Path(target)
+        self._kept_fields = {config.text_field, config.id_field}
+        self._dropped_fields: dict[str, int] = {}  # field -> documents that had it
         if self.target.exists() and not self.target.is_dir():
             raise OutputError(f"{target}: exists and is not a folder")
         self.overwrite = overwrite
@@ -556,12 +604,14 @@ class FolderWriter:
         if _digest_of(dest) in self._previous.get(name, ()):
             return  # an earlier run wrote it and nobody changed it since
         raise OutputError(f"{self.target / name}: exists and was not written by an earlier dedupe run "
-                          f"(document {record.doc_id!r}); pass --overwrite to replace such files, "
+                          f"(document {record.doc_id!r}); pass overwrite=True to replace such files, "
                           "or write to another folder")
 
     # -- writing ------------------------------------------------------------------
 
     def write(self, record: Record, text: str) -> None:
+        for key in (record.fields or {}).keys() - self._kept_fields:
+            self._dropped_fields[key] = self._dropped_fields.get(key, 0) + 1
         name = self._name(record)
         dest = self._real / name
         self._check_destination(dest, name, record)
@@ -582,7 +632,14 @@ class FolderWriter:
         self._written[name] = _file_digest(data)
 
     def finish(self) -> None:
-        """Every file is already written and synced by :meth:`write`."""
+        """Every file is already written and synced by :meth:`write`; say which fields were not."""
+        if self._dropped_fields:
+            names = sorted(self._dropped_fields, key=lambda k: (-self._dropped_fields[k], str(k)))
+            total = len(self._written)
+            shown = ", ".join(f"{name!r} ({self._dropped_fields[name]:,} of {total:,} documents)" for name in names[:8])
+            more = f" and {len(names) - 8} more" if len(names) > 8 else ""
+            log.warning("%s: a folder output holds each document's text only; not written: %s%s. An output "
+                        "named .jsonl or .parquet keeps every field", self.target, shown, more)
 
     def publish(self, keep_previous: bool = False) -> None:
         """Move the files into place; remove an earlier run's files this run did not write.
@@ -824,7 +881,8 @@ def open_writer(
     """Writer for ``target`` chosen by its name.
 
     ``None`` or ``-``: JSONL on stdout. ``.jsonl`` (``.gz``/``.zst``): JSONL.
-    ``.parquet``: Parquet. A device, FIFO or open file of a process
+    ``.parquet``: Parquet. ``.txt``: one document's text
+    (:class:`TextFileWriter`). A device, FIFO or open file of a process
     (``/dev/null``, ``>(gzip > x.gz)``): JSONL written through. A folder, a
     name ending in ``/`` or a name without a suffix: one ``.txt`` file per
     document (see :class:`FolderWriter` for ``protected`` and ``overwrite``).
@@ -835,11 +893,14 @@ def open_writer(
     if kind in PARQUET_SUFFIXES:
         return ParquetWriter(target, config)
     if is_folder_output(target):
-        return FolderWriter(target, protected=protected, overwrite=overwrite)
+        return FolderWriter(target, protected=protected, overwrite=overwrite, config=config)
     if kind in JSONL_SUFFIXES or is_special_output(target):
         return JsonlWriter(target, config)
+    if kind in TEXT_SUFFIXES:
+        return TextFileWriter(target, config)
     raise OutputError(
-        f"{target}: unknown output format {kind!r}; use .jsonl(.gz/.zst), .parquet, or a folder"
+        f"{target}: unknown output format {kind!r}; use .jsonl(.gz/.zst), .parquet, .txt (one document), "
+        "or a folder"
     )
 
 

@@ -110,6 +110,13 @@ layout_documents = st.tuples(st.lists(_layout_line, max_size=10), st.booleans())
 _BREAK_AFTER = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")
 
 
+def after_lone_cr(out: str, run: str) -> str:
+    """Blank lines starting with \\n after a lone \\r end in \\r: \\r\\n would make them one line end."""
+    if out.endswith("\r") and run.startswith("\n"):
+        return "\r" * (len(run) - len(run.lstrip("\n"))) + run.lstrip("\n")
+    return run
+
+
 def reference_take_out(text: str, removed: set[int]) -> str:
     """The layout rule, written paragraph by paragraph (a second statement of
     ``dedupe.layout.take_out`` to test it against)."""
@@ -128,9 +135,9 @@ def reference_take_out(text: str, removed: set[int]) -> str:
         if position:
             previous = kept[position - 1]
             runs = [run for run in between[previous:number] if run]
-            out += runs[0] if len(runs) == 1 else separator if runs else ""
+            out += after_lone_cr(out, runs[0] if len(runs) == 1 else separator if runs else "")
         out += lines[where[number]]
-    out += "".join(lines[where[-1] + 1:])
+    out += after_lone_cr(out, "".join(lines[where[-1] + 1:]))
     if text and not text.endswith(("\n", "\r")) and out.endswith(("\n", "\r")):
         out = out[:-2] if out.endswith("\r\n") else out[:-1]
     return out

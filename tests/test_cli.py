@@ -96,14 +96,33 @@ def test_readme_opens_with_two_working_commands():
     assert "dedupe clean seeds/" in first[0] and "pytest" in first[1]
 
 
-def test_byte_identical_output_across_jobs(runner, tmp_path):
+def test_byte_identical_output_across_jobs(runner, tmp_path, monkeypatch):
+    from dedupe import pipeline
+    from dedupe.executors import workers
+
+    # The demo is far below the input that repays starting workers: with the
+    # threshold at 0 and batches of 4 documents, -j2 runs its 6 batches on 2 workers.
+    if workers.available_cores() < 2:
+        pytest.skip("one core: --jobs 2 runs one worker")
+    monkeypatch.setattr(workers, "MIN_POOL_CHARS", 0)
+    monkeypatch.setattr(pipeline, "BATCH_DOCS", 4)
+    started: list[int] = []
+    start = workers.WorkerPool._start
+
+    def counting_start(pool, count):
+        started.append(count)
+        start(pool, count)
+
+    monkeypatch.setattr(workers.WorkerPool, "_start", counting_start)
     outputs = []
     for jobs in (1, 2):
         out, rec = tmp_path / f"o{jobs}.jsonl", tmp_path / f"r{jobs}.jsonl"
         result = invoke(runner, "clean", SEEDS, "-o", out, "--removed", rec, "--jobs", jobs, "-q")
         assert result.exit_code == 0, result.output
         outputs.append((out.read_bytes(), rec.read_bytes()))
+        assert started == ([] if jobs == 1 else [2])  # -j2 ran on two worker processes
     assert outputs[0] == outputs[1]
+    assert read_jsonl(tmp_path / "r1.jsonl")  # something was removed: there was something to compare
 
 
 def test_stdin_to_stdout(runner):

@@ -355,7 +355,7 @@ def test_a_line_over_the_cap_is_reported_and_the_next_line_read(runner, tmp_path
     path.write_text(json.dumps({"id": "long", "text": "word " * 300_000}) + "\n"
                     + json.dumps({"id": "ok", "text": ARTICLE[0]}) + "\n")
     assert_one_line_failure(invoke(runner, "clean", path, "--max-document-bytes", "1MB", "-q"),
-                            "long.jsonl:1", "read.max_document_bytes", "--max-document-bytes")
+                            "long.jsonl:1", "more than --max-document-bytes", "raise --max-document-bytes")
     rec = tmp_path / "rec.jsonl"
     result = invoke(runner, "clean", path, "--max-document-bytes", "1MB", "--skip-bad", "--removed", rec, "-q")
     assert result.exit_code == 0 and [json.loads(x)["id"] for x in result.stdout.splitlines()] == ["ok"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dedupe import CleanConfig, Cleaner, DedupConfig, StripConfig
@@ -57,6 +57,15 @@ def test_a_removal_between_blank_lines_leaves_the_documents_own_separator():
     assert take_out("A\r\n\r\n\r\nX\r\n\r\n\r\nB\r\n\r\n\r\nC", {1}) == "A\r\n\r\n\r\nB\r\n\r\n\r\nC"
 
 
+def test_a_removal_never_joins_a_lone_cr_and_a_blank_line_into_one_ending():
+    # "A\r" then "\n" would read as "A\r\n": A gains a byte and the blank line vanishes
+    assert take_out("A\rX\n\nB", {1}) == "A\r\rB"
+    assert take_out("A\rX\n\n \nB", {1}) == "A\r\r \nB"
+    assert take_out("A\rX\n\n", {1}) == "A\r\r"
+    assert segment(take_out("A\rX\r\nY\n\n\nZ\n\nB", {1, 2})) == ["A", "Z", "B"]
+    assert take_out("A\r\nX\n\nB", {1}) == "A\r\n\nB"  # a CRLF line: nothing to join
+
+
 def test_blank_lines_on_one_side_of_a_removal_stay_as_they_were():
     assert take_out("A\n\n\nX\nB", {1}) == "A\n\n\nB"
     assert take_out("A\nX\n\n\nB", {1}) == "A\n\n\nB"
@@ -89,6 +98,8 @@ def test_take_out_equals_the_rule_paragraph_by_paragraph(text, removed):
 
 
 @given(layout_documents, st.sets(st.integers(0, 10)))
+@example("A\rX\n\nB", {1})  # \r then \n once X is gone: one \r\n ending, not a line and a blank line
+@example("A\rX\n\n", {1})
 @settings(max_examples=200)
 def test_kept_lines_keep_their_bytes(text, removed):
     lines = split_lines_keepends(text)

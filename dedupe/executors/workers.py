@@ -310,7 +310,7 @@ def _lost_message(exitcode: int | None) -> str:
             name = signal.Signals(-exitcode).name
         except ValueError:
             name = f"signal {-exitcode}"
-        hint = " (most often the out-of-memory killer: try fewer --jobs)" if name == "SIGKILL" else ""
+        hint = " (most often the out-of-memory killer: try fewer jobs)" if name == "SIGKILL" else ""
         return f"a worker process was killed by {name}{hint}"
     if exitcode is None:
         return "a worker process stopped answering"
