@@ -358,3 +358,30 @@ def test_the_record_of_a_cli_run_names_similar_kept_paragraphs(runner, tmp_path)
     counts = check_direct({d["id"]: d["text"] for d in docs}, {d["id"]: d["text"] for d in read_jsonl(out)},
                           read_jsonl(rec))
     assert counts.get("minhash") and counts.get("exact") and counts.get("sentences"), counts
+
+
+STANZA = ["License: GPL-1+ or Artistic", "This program is free software; you can redistribute it and/or modify it "
+          "under the terms of either the GNU General Public License or the Artistic License.",
+          "On Debian systems the complete text of the licences is in the common-licenses folder."]
+
+
+def test_lines_repeated_inside_one_document_are_its_structure():
+    """Failed before: the second copy of a stanza inside one copyright file was removed as a duplicate."""
+    own = "\n".join(["Files: *"] + STANZA + ["Files: lib/*"] + STANZA + [ARTICLE[0]])
+    docs = [{"id": "a", "text": own}, {"id": "b", "text": "\n".join(OTHER)}]
+    results, _ = run(docs)
+    assert [r.text for r in results] == [own, docs[1]["text"]]
+    assert not [r for res in results for r in res.removals]
+
+
+def test_a_copy_in_another_document_is_still_a_duplicate_of_a_repeated_line():
+    """Every copy in other documents goes; the repeats inside the first document stay."""
+    docs = [{"id": "a", "text": "\n".join(STANZA + [ARTICLE[0]] + STANZA)},
+            {"id": "b", "text": "\n".join([STANZA[1]] + OTHER)},
+            {"id": "c", "text": "\n".join(STANZA + [ARTICLE[0]] + STANZA)}]  # a whole copy of a
+    results, _ = run(docs)
+    assert results[0].text == docs[0]["text"]
+    dups = duplicates(results)
+    assert {(r.doc_id, r.kept_doc_id) for r in dups} == {("b", "a"), ("c", "a")}
+    assert results[2].output is None  # the copied document goes whole
+    check_results(docs, results)
