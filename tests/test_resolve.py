@@ -20,7 +20,7 @@ from dedupe.fingerprint import char_shingle_hash32, shingles
 from dedupe.normalize import match_key
 from dedupe.prepare import prepare
 
-from .conftest import ARTICLE, OTHER, read_jsonl, write_jsonl
+from .conftest import ARTICLE, OTHER, load_case, read_jsonl, write_jsonl
 from .test_cli import invoke
 
 
@@ -264,8 +264,11 @@ def test_a_templated_sign_off_line_on_many_documents_is_boilerplate():
 
 
 def test_a_templated_line_that_is_all_its_document_holds_is_content():
-    docs = [{"id": f"title-{n}", "text": f"Harbour kayak, model {n}"} for n in range(30)]
-    docs += [{"id": f"page-{n}", "text": f"Harbour kayak, model {n + 30}\n{(ARTICLE + OTHER)[n]}"} for n in range(7)]
+    def listed(n: int) -> str:
+        return f"Harbour kayak, listed {1 + n % 28} {('March', 'April')[n // 28]} 2021"
+
+    docs = [{"id": f"title-{n}", "text": listed(n)} for n in range(30)]
+    docs += [{"id": f"page-{n}", "text": f"{listed(n + 30)}\n{(ARTICLE + OTHER)[n]}"} for n in range(7)]
     results, _ = run(docs)
     assert all(res.kept for res in results)
     assert [res.text for res in results[:30]] == [d["text"] for d in docs[:30]]
@@ -385,3 +388,48 @@ def test_a_copy_in_another_document_is_still_a_duplicate_of_a_repeated_line():
     assert {(r.doc_id, r.kept_doc_id) for r in dups} == {("b", "a"), ("c", "a")}
     assert results[2].output is None  # the copied document goes whole
     check_results(docs, results)
+
+
+VALUE_CASES = load_case("values.json")
+
+
+def _pair(case: dict) -> list[dict]:
+    one, other = case["lines"]
+    return [{"id": "a", "text": "\n".join(ARTICLE + [one])}, {"id": "b", "text": "\n".join(OTHER + [other])}]
+
+
+@pytest.mark.parametrize("case", VALUE_CASES["different_lines"], ids=lambda c: c["label"])
+def test_lines_that_differ_in_an_identifier_in_a_link_or_a_reference_are_different_lines(case):
+    """Failed before for ids in links and "Bug N": the lines were removed as exact copies."""
+    results, _ = run(_pair(case), min_kept=0.0)
+    assert not duplicates(results)
+    assert [r.text.split("\n")[-1] for r in results] == case["lines"]
+
+
+@pytest.mark.parametrize("case", VALUE_CASES["same_lines"], ids=lambda c: c["label"])
+def test_lines_that_differ_in_a_count_or_a_rewritten_link_are_still_copies(case):
+    docs = _pair(case)
+    results, _ = run(docs, min_kept=0.0)
+    (dup,) = duplicates(results)
+    assert (dup.doc_id, dup.text, dup.kept_doc_id) == ("b", case["lines"][1], "a")
+    check_results(docs, results)
+
+
+NATO = ("alpha bravo charlie delta echo foxtrot golf hotel india juliett kilo lima mike november oscar papa quebec "
+        "romeo sierra tango uniform victor whiskey xray").split()
+
+
+def test_informative_lines_on_many_documents_are_not_templated_boilerplate():
+    """Failed before: copyright, contact and bug-closure lines with different values on 20+ files
+    went as `templated-docs`; dated sign-offs still do."""
+    docs = []
+    for i in range(24):
+        lines = [f"Upstream-Contact: Maintainer{chr(97 + i)} Person <m{i}@example.org>",
+                 f"Copyright: (C) 19{70 + i}-2022 Free Software Foundation",
+                 f"(Closes: #{961000 + i}).",
+                 f" -- Maintainer Person <m{i}@example.org>  Thu, {i + 1} Aug 2022 16:03:49 +0200",
+                 " ".join(NATO[(i * 7 + k * 11) % 24] + NATO[(i * 5 + k * 3) % 24] for k in range(6))]
+        docs.append({"id": f"d{i}", "text": "\n".join(lines)})
+    results, _ = run(docs, min_kept=0.0)
+    gone = {(r.paragraph, r.reason) for res in results for r in res.removals}
+    assert gone == {(3, "boilerplate")}
