@@ -46,7 +46,7 @@ def estimate(a: str, b: str, num_perm: int = 128, ngram: int = 5) -> float:
 
 
 def one_typo_apart(a: str, b: str) -> bool:
-    """The typo rule, from the texts: the same words but one of 4+ letters, a letter apart."""
+    """The typo rule, from the texts: the same words but one of 4+ letters, one edit apart."""
     words_a = exact_key(a, match_key(a))[0].split("\x00")[0].split(" ")
     words_b = exact_key(b, match_key(b))[0].split("\x00")[0].split(" ")
     if len(words_a) != len(words_b):
@@ -55,9 +55,18 @@ def one_typo_apart(a: str, b: str) -> bool:
     if len(differ) != 1:
         return False
     x, y = differ[0]
-    letters_x, letters_y = {ord(c) % 64 for c in x}, {ord(c) % 64 for c in y}
-    return (min(len(x), len(y)) >= TYPO_MIN_LETTERS and x.isalpha() and y.isalpha()
-            and abs(len(x) - len(y)) <= 1 and len(letters_x ^ letters_y) <= 2)
+    return min(len(x), len(y)) >= TYPO_MIN_LETTERS and x.isalpha() and y.isalpha() and edit_distance(x, y) == 1
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Damerau–Levenshtein distance (optimal string alignment), by the textbook table."""
+    d = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[len(a)][len(b)]
 
 
 DEFAULTS = DedupConfig()
