@@ -442,3 +442,17 @@ def test_informative_lines_on_many_documents_are_not_templated_boilerplate():
     results, _ = run(docs, min_kept=0.0)
     gone = {(r.paragraph, r.reason) for res in results for r in res.removals}
     assert gone == {(3, "boilerplate")}
+
+
+def test_two_texts_alike_only_to_each_other_meet_in_a_group_of_many_texts():
+    """Failed before: inside a group of rows sharing a key, each row met only the group's first row and
+    its predecessor; two typo copies with unlike lines between them never met (and met once a clean
+    output had lost those lines, so cleaning the output removed more)."""
+    words = ["Fixed", "Added", "Update", "Removed", "Updated"]
+    docs = [{"id": f"d{n}", "text": f"Notes: {word}\n{(ARTICLE + OTHER)[n]}"} for n, word in enumerate(words)]
+    results, _ = run(docs, min_kept=0.0)
+    assert [(r.doc_id, r.text, r.kept_doc_id, r.rule) for r in duplicates(results)] == [
+        ("d4", "Notes: Updated", "d2", "typo")]
+    check_results(docs, results)
+    again = [{"id": res.record.doc_id, "text": res.text} for res in results]
+    assert not duplicates(run(again, min_kept=0.0)[0])

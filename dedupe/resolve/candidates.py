@@ -14,12 +14,15 @@ from scipy.sparse.csgraph import connected_components
 from ..config import DedupConfig
 from ..features import one_edit_apart
 from ..schema import ParagraphTable
-from .groups import count_bits, group_pairs, group_starts, sorted_group_pairs
+from .groups import count_bits, group_pairs_across, group_starts, sorted_group_pairs
 
 #: Told the resolver's current step and how far into it (for progress lines).
 StepCallback = Callable[[str, str], None]
 #: Candidate pairs verified per step: bounds the per-pair temporaries.
 VERIFY_PAIRS = 1 << 22
+#: In a band (or typo) group holding three different texts or more, each text is paired with
+#: this many of the group's next texts (:func:`~dedupe.resolve.groups.group_pairs_across`).
+TEXT_WINDOW = 32
 
 
 def exact_edges(table: ParagraphTable) -> tuple[np.ndarray, np.ndarray]:
@@ -113,13 +116,14 @@ def candidate_edges(
     edges.add(*exact_edges(table))
     minhashed = np.flatnonzero(table.sig_row >= 0)
     sig_of = table.sig_row[minhashed]
+    texts, pages = table.exact[minhashed], table.doc[minhashed]
     store = table.signatures
 
     def one_band(band: int) -> tuple[np.ndarray, np.ndarray]:
         # Verified band by band: the distinct candidates of all bands together
         # are several per row and would all be held at once; the verified
         # edges are fewer, and each is kept once (compacted).
-        a, b = group_pairs(store.band(band)[sig_of], minhashed)
+        a, b = group_pairs_across(store.band(band)[sig_of], minhashed, texts, pages, TEXT_WINDOW)
         return band_edges(table, a, b, threshold, short_length, short_threshold)
 
     def done(band: int) -> None:
@@ -251,7 +255,8 @@ def typo_edges(table: ParagraphTable) -> tuple[np.ndarray, np.ndarray]:
     if table.typo_row.shape[0] < 2:
         return empty, empty
     at = np.arange(table.typo_row.shape[0], dtype=np.int64)
-    first, second = group_pairs(table.typo_hash, at)
+    _, word = np.unique(table.typo_word, return_inverse=True)
+    first, second = group_pairs_across(table.typo_hash, at, word.ravel(), table.doc[table.typo_row], TEXT_WINDOW)
     if first.shape[0] == 0:
         return empty, empty
     a, b = table.typo_row[first], table.typo_row[second]
