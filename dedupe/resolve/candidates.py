@@ -14,7 +14,7 @@ from scipy.sparse.csgraph import connected_components
 from ..config import DedupConfig
 from ..features import one_edit_apart
 from ..schema import ParagraphTable
-from .groups import count_bits, group_pairs_across, group_starts, sorted_group_pairs
+from .groups import count_bits, group_pairs_across, group_starts, sorted_group_pairs, text_representatives
 
 #: Told the resolver's current step and how far into it (for progress lines).
 StepCallback = Callable[[str, str], None]
@@ -22,7 +22,7 @@ StepCallback = Callable[[str, str], None]
 VERIFY_PAIRS = 1 << 22
 #: In a band (or typo) group holding three different texts or more, each text is paired with
 #: this many of the group's next texts (:func:`~dedupe.resolve.groups.group_pairs_across`).
-TEXT_WINDOW = 32
+TEXT_WINDOW = 8
 
 
 def exact_edges(table: ParagraphTable) -> tuple[np.ndarray, np.ndarray]:
@@ -114,7 +114,9 @@ def candidate_edges(
     n = table.size
     edges = _EdgeSet(n)
     edges.add(*exact_edges(table))
+    # one row per text stands for its copies (text_representatives), which exact edges join
     minhashed = np.flatnonzero(table.sig_row >= 0)
+    minhashed = minhashed[text_representatives(table.exact[minhashed], table.doc[minhashed])]
     sig_of = table.sig_row[minhashed]
     texts, pages = table.exact[minhashed], table.doc[minhashed]
     store = table.signatures

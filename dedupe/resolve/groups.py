@@ -81,14 +81,16 @@ def group_pairs_across(
     n = order.shape[0]
     if n < 3:
         return a, b
-    group_id = np.cumsum(starts) - 1
-    sizes = np.bincount(group_id)
-    big = sizes[group_id] >= 3
-    if not big.any():
+    starts_at = np.flatnonzero(starts)
+    sizes = np.diff(np.append(starts_at, n))
+    if not (sizes >= 3).any():
         return a, b
-    at = order[big]  # positions (into rows) of the rows in groups of 3+
-    g, c, d, r = group_id[big], classes[at], doc[at], rows[at]
-    sub = np.lexsort((r, c, g))
+    large = sizes >= 3
+    big = np.repeat(large, sizes)  # most groups are single rows: only groups of 3+ go on
+    at = order[big]  # positions (into rows) of those groups' rows, by group, then row
+    g = np.repeat(np.flatnonzero(large), sizes[large])
+    c, d, r = classes[at], doc[at], rows[at]
+    sub = np.lexsort((c, g))  # stable: rows stay in order inside a text
     g, c, d, r = g[sub], c[sub], d[sub], r[sub]
     m = g.shape[0]
     class_start = group_starts(g) | group_starts(c)
@@ -109,6 +111,30 @@ def group_pairs_across(
         more_a.append(pr[same + step])
         more_b.append(pr[same])
     return np.concatenate(more_a), np.concatenate(more_b)
+
+
+def text_representatives(texts: np.ndarray, doc: np.ndarray) -> np.ndarray:
+    """Positions of each text's first row, and of its first row in another document, in order.
+
+    Copies of one text (``texts``: exact hashes) have one signature and are
+    joined by their exact hash; for band candidates one row of each text
+    stands for all (two, when the text is also in another document: inside
+    one page only the very same text is a copy).
+
+    >>> text_representatives(np.array([7, 7, 7, 9, 7]), np.array([0, 0, 1, 1, 2])).tolist()
+    [0, 2, 3]
+    """
+    n = texts.shape[0]
+    if n == 0:
+        return np.empty(0, dtype=np.int64)
+    order = np.argsort(texts, kind="stable")
+    starts = group_starts(texts[order])
+    at = np.arange(n)
+    first = np.maximum.accumulate(np.where(starts, at, 0))
+    starts_at = np.flatnonzero(starts)
+    ordered_doc = doc[order]
+    elsewhere = np.minimum.reduceat(np.where(ordered_doc != ordered_doc[first], at, n), starts_at)
+    return np.sort(np.concatenate([order[starts_at], order[elsewhere[elsewhere < n]]]))
 
 
 def sorted_group_pairs(starts: np.ndarray, ordered_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
