@@ -201,7 +201,7 @@ TRACKING_PARAMETERS = frozenset(("fbclid", "gclid", "dclid", "msclkid", "mc_cid"
                                  "igshid", "_ga", "_gl", "cmpid", "ncid", "ocid", "yclid"))
 _QUERY_VALUE = re.compile(r"[?&;]([^=&;#\s]+)=(\d+)(?=[&;#]|$)")
 _HOST = re.compile(r"^(?:(?:https?|ftp)://)?[^/?#]*")
-_LAST_SEGMENT = re.compile(r"/([^/?#]*\d[^/?#]*)/?(?:[?#]|$)")
+_PATH = re.compile(r"[^?#]*")
 _A_DIGIT = re.compile(r"\d")
 _DIGIT_RUNS = re.compile(r"\d+(?:_\d+)*")  # "x86_64" folds to "x0", as one value
 _LETTER = re.compile(r"[^\W\d_]")
@@ -355,27 +355,21 @@ def _names_a_reference(folded: str, start: int) -> bool:
 
 
 def link_numbers(link: str) -> list[str]:
-    """The numbers a link names a thing by: those of its last path segment, numeric query values.
+    """The numbers a link names a thing by: those of its path, and numeric query values.
 
-    ``?id=85827``, ``bugs.debian.org/961097`` and ``…/msg00007.html`` name
-    one bug or message each; a repost rewrites a link's host or its
-    tracking parameters (``utm_*``, :data:`TRACKING_PARAMETERS`), which are
-    therefore left out, as is a dated path's date (``/2021/03/04/story``:
-    the story is named by words).
+    ``?id=85827``, ``bugs.debian.org/961097`` and
+    ``…/bug-tar/2013-01/msg00001.html`` name one bug or message each; a
+    repost rewrites a link's host or its tracking parameters (``utm_*``,
+    :data:`TRACKING_PARAMETERS`), which are therefore left out.
 
     >>> link_numbers("https://bugzilla.gnome.org/show_bug.cgi?id=85827&utm_source=feed&ref=7")
     ['85827']
-    >>> link_numbers("https://github.com/x/y/issues/12"), link_numbers("https://site.example/2021/03/04/story")
-    (['12'], [])
-    >>> link_numbers("http://lists.gnu.org/archive/html/bug-tar/2019-01/msg00019.html"), link_numbers("https://ex2.com")
-    (['00019'], [])
+    >>> link_numbers("http://lists.gnu.org/archive/html/bug-tar/2013-01/msg00001.html"), link_numbers("https://ex2.com")
+    (['2013', '01', '00001'], [])
     """
     numbers = [value for name, value in _QUERY_VALUE.findall(link)
                if not name.startswith("utm_") and name not in TRACKING_PARAMETERS]
-    last = _LAST_SEGMENT.search(_HOST.sub("", link, count=1))
-    if last is not None:
-        numbers += _DIGITS.findall(last.group(1))
-    return numbers
+    return numbers + _DIGITS.findall(_PATH.match(_HOST.sub("", link, count=1)).group())
 
 
 def split_lines(text: str) -> list[str]:
