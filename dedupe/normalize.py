@@ -201,7 +201,6 @@ TRACKING_PARAMETERS = frozenset(("fbclid", "gclid", "dclid", "msclkid", "mc_cid"
                                  "igshid", "_ga", "_gl", "cmpid", "ncid", "ocid", "yclid"))
 _QUERY_VALUE = re.compile(r"[?&;]([^=&;#\s]+)=(\d+)(?=[&;#]|$)")
 _HOST = re.compile(r"^(?:(?:https?|ftp)://)?[^/?#]*")
-_PATH = re.compile(r"[^?#]*")
 _A_DIGIT = re.compile(r"\d")
 _DIGIT_RUNS = re.compile(r"\d+(?:_\d+)*")  # "x86_64" folds to "x0", as one value
 _LETTER = re.compile(r"[^\W\d_]")
@@ -369,7 +368,8 @@ def link_numbers(link: str) -> list[str]:
     """
     numbers = [value for name, value in _QUERY_VALUE.findall(link)
                if not name.startswith("utm_") and name not in TRACKING_PARAMETERS]
-    return numbers + _DIGITS.findall(_PATH.match(_HOST.sub("", link, count=1)).group())
+    path = _HOST.sub("", link, count=1).split("?", 1)[0].split("#", 1)[0]
+    return numbers + _DIGITS.findall(path)
 
 
 def split_lines(text: str) -> list[str]:

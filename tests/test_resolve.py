@@ -372,8 +372,9 @@ def test_the_record_of_a_cli_run_names_similar_kept_paragraphs(runner, tmp_path)
     assert counts.get("minhash") and counts.get("exact") and counts.get("sentences"), counts
 
 
-STANZA = ["License: GPL-1+ or Artistic", "This program is free software; you can redistribute it and/or modify it "
-          "under the terms of either the GNU General Public License or the Artistic License.",
+STANZA = ["License: GPL-1+ or Artistic", ("This program is free software; you can redistribute it and/or modify it "
+                                          "under the terms of either the GNU General Public License or the Artistic "
+                                          "License."),
           "On Debian systems the complete text of the licences is in the common-licenses folder."]
 
 

@@ -185,10 +185,10 @@ class DaskExecutor:
             texts, pages = table.exact[minhashed], table.doc[minhashed]
             stands = np.zeros(total, dtype=bool)
             stands[text_representatives(texts, pages)] = True
-            frames = dd.from_delayed([dask.delayed(_band_frame)(future, offset, store.rows,
-                                                                texts[offset:offset + size], pages[offset:offset + size],
-                                                                stands[offset:offset + size])
-                                      for offset, size, future in blocks if size], meta=band_rows)
+            frames = dd.from_delayed([
+                dask.delayed(_band_frame)(future, offset, store.rows, texts[offset:offset + size],
+                                          pages[offset:offset + size], stands[offset:offset + size])
+                for offset, size, future in blocks if size], meta=band_rows)
             pairs = frames.shuffle(on=["band", "key"], npartitions=split_out) \
                 .map_partitions(_band_pairs, total, meta=pair_rows)
             pairs = pairs.shuffle(on="pair", npartitions=split_out).map_partitions(_distinct, meta=pair_rows)
