@@ -7,6 +7,8 @@ never from the resolver's own tables.
 
 from __future__ import annotations
 
+import random
+import string
 import sys
 
 import pytest
@@ -456,4 +458,22 @@ def test_two_texts_alike_only_to_each_other_meet_in_a_group_of_many_texts():
         ("d4", "Notes: Updated", "d2", "typo")]
     check_results(docs, results)
     again = [{"id": res.record.doc_id, "text": res.text} for res in results]
+    assert not duplicates(run(again, min_kept=0.0)[0])
+
+
+def test_a_long_chain_of_typo_copies_is_settled_and_cleaning_the_output_removes_nothing():
+    """Failed before (64 rounds): a chain of 140 lines, each one letter from the last, takes 70
+    rounds; the rows the rounds left were kept unchecked beside the copy they follow, and
+    cleaning the output removed them."""
+    letters = random.Random(7)
+    word, words = [letters.choice(string.ascii_lowercase) for _ in range(30)], []
+    for step in range(140):
+        words.append("".join(word))
+        word[step * 7 % 30] = letters.choice([c for c in string.ascii_lowercase if c != word[step * 7 % 30]])
+    docs = [{"id": f"d{n}", "text": f"Notes {w}"} for n, w in enumerate(words)]
+    results, stats = run(docs, min_kept=0.0)
+    assert stats.clusters["rows_kept_unverified"] == 0
+    assert len(duplicates(results)) == 70
+    check_results(docs, results)
+    again = [{"id": res.record.doc_id, "text": res.text} for res in results if res.kept]
     assert not duplicates(run(again, min_kept=0.0)[0])
