@@ -160,7 +160,7 @@ def parse_size(value: str | int, where: str = "") -> int:
         raise ConfigError(f"{prefix}a size cannot be negative: {value!r}")
     return int(number * _UNITS[unit])
 
-KeepPolicy = Literal["first", "earliest", "longest"]
+KeepPolicy = Literal["placement", "first", "earliest", "longest"]
 ShingleKind = Literal["char", "word"]
 SignatureScheme = Literal["datasketch", "oph"]
 CommentsPolicy = Literal["keep", "drop"]
@@ -168,7 +168,7 @@ CommentsPolicy = Literal["keep", "drop"]
 EngineName = Literal["local", "dask"]
 
 #: Which copy of a duplicate is kept: the first in input order.
-KEEP: KeepPolicy = "first"
+KEEP: KeepPolicy = "placement"
 #: User comments are text people wrote: kept unless asked otherwise.
 COMMENTS: CommentsPolicy = "keep"
 #: LSH bands: 0 chooses them from the threshold (``fingerprint.optimal_bands``).
@@ -481,7 +481,10 @@ class DedupConfig:
         boilerplate_sites: the same, counted in distinct sites, for clusters
             whose every copy has a URL.
         site_share, site_min_docs: per-site template detection (needs a url field).
-        keep: ``first`` (input order), ``earliest`` (date field) or ``longest``.
+        keep: ``placement`` (an article's title over its copies in link
+            lists, then input order), ``first`` (input order only),
+            ``earliest`` (date field) or ``longest``; placement breaks the
+            ties of the last two, input order every tie left.
         sentence_coverage: a paragraph whose earlier-seen sentences make up this
             share of it is a duplicate (``sentences``); above 1 switches it off.
         min_kept: documents keeping a smaller share of their text are dropped,

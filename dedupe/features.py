@@ -39,21 +39,48 @@ SHORT_KEY_WORDS = 8
 IDENTIFIER_MAX_WORDS = 30
 #: Words shorter than this are not matched as typos ("man" / "men", "Part I" / "Part II").
 TYPO_MIN_LETTERS = 4
+#: Longest word (UTF-8 bytes) kept for the typo check; a longer one gets no typo key.
+TYPO_MAX_BYTES = 32
 
 
-def typo_keys(key: str, max_words: int) -> list[tuple[int, int, int]]:
-    """(hash of the other words, letters of this word, its length) for each typo-able word.
+def one_edit_apart(a: str, b: str) -> bool:
+    """Whether two different words are one edit apart: a letter changed, added or dropped, or two
+    neighbours swapped (Damerau–Levenshtein distance 1).
+
+    >>> [one_edit_apart(a, b) for a, b in (("harbour", "harbor"), ("bike", "bkie"), ("paris", "parsi"))]
+    [True, True, True]
+    >>> [one_edit_apart(a, b) for a, b in (("support", "output"), ("pelletier", "pélissier"), ("that", "match"))]
+    [False, False, False]
+    """
+    if a == b:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    if len(b) - len(a) > 1:
+        return False
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    if len(a) < len(b):  # one letter added
+        return a[i:] == b[i + 1:]
+    return a[i + 1:] == b[i + 1:] or (a[i : i + 2] == b[i : i + 2][::-1] and a[i + 2:] == b[i + 2:])
+
+
+def typo_keys(key: str, max_words: int) -> list[tuple[int, int, int, bytes]]:
+    """(hash of the other words, letters of this word, its length, the word) for each typo-able word.
 
     A short line with one word mistyped is a copy the MinHash misses (a
     changed letter is a fifth of a short line's shingles). Two lines of the
     same words but one share the hash of the others (with the gap's position);
-    the resolver then asks whether the two differing words are a typo apart.
-    Only lines of 2 to ``max_words`` words, and words of 4+ letters with no
-    digit (a changed number is a different fact) take part; the letters are a
-    64-bit set (``ord % 64``).
+    the resolver then asks whether the two differing words are a typo apart:
+    a cheap look at their lengths and letters (a 64-bit set, ``ord % 64``)
+    first, then :func:`one_edit_apart` on the words themselves (UTF-8, up to
+    :data:`TYPO_MAX_BYTES`). Only lines of 2 to ``max_words`` words, and
+    words of 4+ letters with no digit (a changed number is a different fact)
+    take part.
 
-    >>> [length for _, _, length in typo_keys("storm hits coast", 6)]
-    [5, 4, 5]
+    >>> [(length, word) for _, _, length, word in typo_keys("storm hits coast", 6)]
+    [(5, b'storm'), (4, b'hits'), (5, b'coast')]
     >>> typo_keys("stage 9 in paris", 6)[-1][0] == typo_keys("stage 9 in parsi", 6)[-1][0]
     True
     >>> typo_keys("a very long line of more than six words here", 6)
@@ -64,11 +91,12 @@ def typo_keys(key: str, max_words: int) -> list[tuple[int, int, int]]:
         return []
     out = []
     for j, word in enumerate(words):
-        if len(word) >= TYPO_MIN_LETTERS and word.isalpha():
+        encoded = word.encode()
+        if len(word) >= TYPO_MIN_LETTERS and word.isalpha() and len(encoded) <= TYPO_MAX_BYTES:
             letters = 0
             for char in word:
                 letters |= 1 << (ord(char) % 64)
-            out.append((exact_hash(" ".join(words[:j] + ["\x00"] + words[j + 1:])), letters, len(word)))
+            out.append((exact_hash(" ".join(words[:j] + ["\x00"] + words[j + 1:])), letters, len(word), encoded))
     return out
 
 
@@ -264,7 +292,7 @@ def fingerprint_documents(
     """
     rows: list[tuple[Any, ...]] = []  # a tuple of _ROW_COLUMNS per row, and so on
     sentences: list[tuple[int, int, int]] = []
-    typos: list[tuple[int, int, int, int]] = []
+    typos: list[tuple[int, int, int, int, bytes]] = []
     keys: list[str] = []  # what the MinHash is computed over ("": exact hash only)
     exact_keys: list[str] = []
     templates: list[int] = []  # hash of the template key
@@ -327,7 +355,7 @@ def fingerprint_documents(
 #: The columns (:mod:`dedupe.schema`) of the tuples fingerprint_documents collects.
 _ROW_COLUMNS = ("doc", "para", "length", "shape", "text_hash", "ident", "related", "related_headed")
 _SENTENCE_COLUMNS = ("sent_row", "sent_hash", "sent_len")
-_TYPO_COLUMNS = ("typo_row", "typo_hash", "typo_letters", "typo_len")
+_TYPO_COLUMNS = ("typo_row", "typo_hash", "typo_letters", "typo_len", "typo_word")
 
 
 def _columns(names: tuple[str, ...], values: list[tuple[Any, ...]]) -> dict[str, tuple[Any, ...]]:

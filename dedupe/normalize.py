@@ -30,7 +30,7 @@ from .layout import split_lines_keepends
 #: Bumped whenever repair(), match_key() or value_keys() change what they
 #: return, because fingerprints (and any persistent index built from them)
 #: depend on them.
-NORMALIZER_VERSION = 2
+NORMALIZER_VERSION = 3
 
 # Repair transport damage only. Everything that would rewrite correct text is
 # off: quote uncurling, width folding, ligature expansion, Unicode normalisation
@@ -189,6 +189,7 @@ _PLAIN_NUMBER = re.compile(
 #: A link is a reference, not a value of the text: reposts rewrite them.
 _LINK = re.compile(r"(?:https?|ftp)://\S+|www\.\S+")
 #: A mailbox: up to three name words and ``<address>``, or a bare address.
+_ADDRESS = re.compile(r"[^\s<>@()]+@[^\s<>@()]+\.[^\s<>@()]+")
 _MAILBOX = re.compile(r"(?:[^\W\d_][^\s<>@,;:()]*\s+){0,3}<[^\s<>@]+@[^\s<>]+>|[^\s<>@()]+@[^\s<>@()]+\.[^\s<>@()]+")
 #: Month and weekday names (English): part of a date when next to a number.
 _DATE_WORDS = frozenset((
@@ -197,7 +198,30 @@ _DATE_WORDS = frozenset((
     "mon", "monday", "tue", "tues", "tuesday", "wed", "wednesday", "thu", "thur", "thurs", "thursday",
     "fri", "friday", "sat", "saturday", "sun", "sunday",
 ))
-_MASK = "\x00"
+_MASK = "\x00"  # a value: a number, an identifier
+_STAMP_MASK = "\x01"  # a date or a time: when a template printed the line
+_REF_MASK = "\x02"  # a mailbox or a link: whom or where it names
+_MASKS = _MASK + _STAMP_MASK + _REF_MASK
+#: A date or a time as one token: 2022-08-25, 25/08/2022, 16:03:49, 10:30pm.
+_STAMP = re.compile(
+    r"\d{4}([-/.])\d{1,2}\1\d{1,2}(?:t[\d:.]+z?)?|\d{1,2}([-/.])\d{1,2}\2\d{4}|\d{1,2}/\d{1,2}/\d{2}"
+    r"|\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:am|pm|h|z)?"
+)
+#: Values next to one another (only spaces and punctuation between): one slot.
+_SLOT = re.compile(rf"[{_MASKS}](?:[^\w{_MASKS}]*[{_MASKS}])*")
+#: Words right before a number that make it a reference, not a count: "Bug
+#: 12345", "issue 12", "LP: 1234", "Closes: 961097". A number so named is an
+#: identifier in a line of any length, as a bug number written "#12345" is.
+REFERENCE_WORDS = frozenset((
+    "bug", "bugs", "issue", "issues", "ticket", "tickets", "pr", "lp", "closes", "fixes", "bz", "rhbz", "gh",
+    "cve", "rfc", "pep", "revision", "rev", "commit", "changeset", "build", "patch", "release", "version",
+))
+_PREVIOUS_WORD = re.compile(r"(\w+)\W*$")
+#: Query parameters that track a reader, not name a thing: a repost rewrites them.
+TRACKING_PARAMETERS = frozenset(("fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "ref", "source", "src",
+                                 "igshid", "_ga", "_gl", "cmpid", "ncid", "ocid", "yclid"))
+_QUERY_VALUE = re.compile(r"[?&;]([^=&;#\s]+)=(\d+)(?=[&;#]|$)")
+_HOST = re.compile(r"^(?:(?:https?|ftp)://)?[^/?#]*")
 _A_DIGIT = re.compile(r"\d")
 _DIGIT_RUNS = re.compile(r"\d+(?:_\d+)*")  # "x86_64" folds to "x0", as one value
 _LETTER = re.compile(r"[^\W\d_]")
@@ -205,9 +229,9 @@ _LITERAL_WORD = re.compile(r"(?!0(?:\s|$))\w")
 _ZERO_RUN = re.compile(r"(?<!\S)0(?: 0)+(?!\S)")
 _DATE_NAMES = "|".join(sorted(_DATE_WORDS, key=len, reverse=True))
 #: A month or weekday name right before or after a masked value is part of it.
-_DATE_BEFORE = re.compile(rf"(?<!\S)(?:{_DATE_NAMES})[.,]?(?=(?:\s+(?:{_DATE_NAMES})[.,]?)*\s+\x00)")
-_DATE_AFTER = re.compile(rf"(\x00[.,]?\s+)(?:{_DATE_NAMES})[.,]?(?!\S)")
-_DATE_AFTER_MASKED = "\\1" + _MASK
+_DATE_BEFORE = re.compile(rf"(?<!\S)(?:{_DATE_NAMES})[.,]?(?=(?:\s+(?:{_DATE_NAMES})[.,]?)*\s+[\x00\x01])")
+_DATE_AFTER = re.compile(rf"([\x00\x01][.,]?\s+)(?:{_DATE_NAMES})[.,]?(?!\S)")
+_DATE_AFTER_MASKED = "\\1" + _STAMP_MASK
 _DATE_ANY = re.compile(rf"\b(?:{_DATE_NAMES})\b")
 #: Template items: words, and tokens of punctuation alone ("--", "*") or a mask.
 _TEMPLATE_ITEM = re.compile(r"\w+|(?<!\S)[^\w\s]+(?!\S)")
@@ -233,36 +257,41 @@ def value_keys(text: str, every_number: bool = False, template: bool = True) -> 
     """(identifier key, template key) of a line; the template key is None for a line without a template.
 
     The **identifier key** is the set of tokens that two copies of a line
-    must share: identifiers (:func:`is_identifier`), and with
-    ``every_number`` (short lines, whose numbers are their content) plain
-    numbers too; each as its letters and digits, so that punctuation does not
-    tell two apart ("6’5" is "6'5"). Links and e-mail addresses are left out
-    of long lines, whose reposts rewrite them; a short line's links are its
-    content.
+    must share: identifiers (:func:`is_identifier`), plain numbers named as
+    references by the word before them ("Bug 12345", "Closes: 961097",
+    :data:`REFERENCE_WORDS`), the numbers a link names a thing by
+    (:func:`link_numbers`), and with ``every_number`` (short lines, whose
+    numbers are their content) every number and whole links; each as its
+    letters and digits, so that punctuation does not tell two apart ("6’5"
+    is "6'5"), and e-mail addresses (each names one person or list). The
+    rest of a long line's links is left out: reposts rewrite them.
 
     The **template key** is the line with its values masked, each run of
-    values one slot ``0``: numbers (plain ones, and tokens of digits and
-    separators: dates, times, versions, bug numbers), month and weekday names
-    next to a number, mailboxes (up to three name words and an
-    ``<address>``, or a bare address) and links. A token mixing letters and
-    digits keeps its letters ("openldap-2.8" is "openldap 0"). Other words
-    are as in :func:`match_key`, and a token of punctuation alone (``--``,
-    ``*``) is kept: the lines a template prints with different values share
-    the key. A line without values, or without literal text (values alone,
-    a date or an address, or values and punctuation after them: no text to
-    be a template of) has none; so has any line with
-    ``template=False`` (the identifier key alone is cheaper).
+    values one slot ``0``, for a line a template prints with a date or a
+    time stamped in: dates, times, month and weekday names next to a
+    number, and with them mailboxes (up to three name words and an
+    ``<address>``, or a bare address) and links. Other words are as in
+    :func:`match_key`, and a token of punctuation alone (``--``, ``*``) is
+    kept: the lines a template prints at different times share the key. A
+    line whose values say *what* — a count, a bug or CVE number, a version,
+    a copyright year — or only *who* has none: its values are its
+    information, so it is a line of its own. Nor has a line without a
+    stamp, or without literal text (values alone, a date or an address, or
+    values and punctuation after them: no text to be a template of); nor any
+    line with ``template=False`` (the identifier key alone is cheaper).
 
-    >>> value_keys("Closes: #1038603")
-    ('1038603', 'closes 0')
     >>> value_keys(" -- Timo Aaltonen <tj@debian.org>  Thu, 25 Aug 2022 16:03:49 +0200")
-    ('16.03.49', '-- 0')
-    >>> value_keys("License: OpenLDAP-2.8")
-    ('openldap.2.8', 'license openldap 0')
+    ('16.03.49 tj.debian.org', '-- 0')
+    >>> value_keys("Closes: #1038603"), value_keys("License: OpenLDAP-2.8")
+    (('1038603', None), ('openldap.2.8', None))
     >>> value_keys("Power was cut to 40,000 homes", every_number=True)[0], value_keys("Power was cut")
     ('40.000', ('', None))
+    >>> value_keys("Fix Bug 12345 where the parser crashed when reading empty files from the network")[0]
+    '12345'
+    >>> value_keys("See https://bugs.debian.org/961097 for the details of the crash in the panel")[0]
+    '961097'
     >>> value_keys("2022-01-02  Colin Watson  <cjwatson@debian.org>")
-    ('2022.01.02', None)
+    ('2022.01.02 cjwatson.debian.org', None)
     >>> value_keys("Date:   Fri Feb 1 06:41:51 2019 +0000")[1], value_keys("<a@b.org> and Bruce <b@p.com>.")[1]
     ('date 0', None)
     """
@@ -287,38 +316,81 @@ def _value_keys(text: str, every_number: bool, template: bool) -> tuple[str, str
     if not linked and _DIGITS.search(folded) is None:
         return "", None
     identifiers = []
-    if linked and every_number:  # a short line's link is its content ("Fixes https://bugs.gnu.org/54521")
-        identifiers += [".".join(_WORD.findall(link)) for link in _LINK.findall(folded) if _DIGITS.search(link)]
+    if linked:
+        links = _LINK.findall(folded)
+        if every_number:  # a short line's link is its content ("Fixes https://bugs.gnu.org/54521")
+            identifiers += [".".join(_WORD.findall(link)) for link in links if _DIGITS.search(link)]
+        else:
+            identifiers += [number for link in links for number in link_numbers(link)]
+        # an address names one person or list: "Upstream-Contact: …" for two people are two lines
+        identifiers += [".".join(_WORD.findall(address)) for address in _ADDRESS.findall(folded)]
     if linked and template:
-        folded = _LINK.sub(f" {_MASK} ", folded)
+        folded = _LINK.sub(f" {_REF_MASK} ", folded)
         if "@" in folded:
-            folded = _MAILBOX.sub(f" {_MASK} ", folded)
-    elif linked:  # links and addresses are no identifiers of a long line: take them out of the way
+            folded = _MAILBOX.sub(f" {_REF_MASK} ", folded)
+    elif linked:  # the rest of a link is no identifier of a long line: take it out of the way
         folded = _MAILBOX.sub(" ", _LINK.sub(" ", folded))
     pieces = []
     last = 0
+    told = False  # a value that is not a date or a time: what the line says, not when it was printed
     for token in _NUMBER_TOKEN.finditer(folded):
         core = token.group().strip(_EDGE)  # the edge characters hold no digit: core has one
         plain = _PLAIN_NUMBER.fullmatch(core) is not None
-        if every_number or not plain:
+        if every_number or not plain or _names_a_reference(folded, token.start()):
             identifiers.append(".".join(_WORD.findall(core)))
+        if not template:
+            continue
         # a number, or digits and separators only (a date, a time, a version), fills a slot
-        if template and (plain or _LETTER.search(core) is None):
+        stamp = _STAMP.fullmatch(core) is not None
+        if stamp or plain or _LETTER.search(core) is None:
             pieces.append(folded[last : token.start()])
-            pieces.append(_MASK)
+            pieces.append(_STAMP_MASK if stamp else _MASK)
             last = token.end()
+        else:  # letters and digits (a version, a CVE id): a value that stays in the line's words
+            told = True
     identifier_key = " ".join(sorted(set(identifiers)))
-    if not template:
+    if not template or told:
         return identifier_key, None
     pieces.append(folded[last:])
     masked = "".join(pieces)
-    if _MASK in masked and _DATE_ANY.search(masked) is not None:
-        masked = _DATE_BEFORE.sub(_MASK, _DATE_AFTER.sub(_DATE_AFTER_MASKED, masked))
+    if _DATE_ANY.search(masked) is not None:
+        masked = _DATE_BEFORE.sub(_STAMP_MASK, _DATE_AFTER.sub(_DATE_AFTER_MASKED, masked))
+    slots = _SLOT.findall(masked)
+    # only a stamp (a date, a time; with mailboxes and links) is what a template varies
+    if not any(_STAMP_MASK in slot for slot in slots) or any(
+            _MASK in slot and _STAMP_MASK not in slot for slot in slots):
+        return identifier_key, None
+    masked = masked.replace(_STAMP_MASK, _MASK).replace(_REF_MASK, _MASK)
     items = " ".join(_TEMPLATE_ITEM.findall(_DIGIT_RUNS.sub("0", masked)))
     key = _ZERO_RUN.sub("0", items.replace(_MASK, "0"))  # no literal is "0": digits fold, runs collapse
     # literal text: a word, or the punctuation a line opens with ("--" of a sign-off, a bullet)
     literal = _LITERAL_WORD.search(key) is not None or not key.startswith("0")
     return identifier_key, (key if literal else None)
+
+
+def _names_a_reference(folded: str, start: int) -> bool:
+    """Whether the word before a number makes it a reference ("bug 12345", "LP: 1234")."""
+    before = _PREVIOUS_WORD.search(folded[max(0, start - 24) : start])
+    return before is not None and before.group(1) in REFERENCE_WORDS
+
+
+def link_numbers(link: str) -> list[str]:
+    """The numbers a link names a thing by: those of its path, and numeric query values.
+
+    ``?id=85827``, ``bugs.debian.org/961097`` and
+    ``…/bug-tar/2013-01/msg00001.html`` name one bug or message each; a
+    repost rewrites a link's host or its tracking parameters (``utm_*``,
+    :data:`TRACKING_PARAMETERS`), which are therefore left out.
+
+    >>> link_numbers("https://bugzilla.gnome.org/show_bug.cgi?id=85827&utm_source=feed&ref=7")
+    ['85827']
+    >>> link_numbers("http://lists.gnu.org/archive/html/bug-tar/2013-01/msg00001.html"), link_numbers("https://ex2.com")
+    (['2013', '01', '00001'], [])
+    """
+    numbers = [value for name, value in _QUERY_VALUE.findall(link)
+               if not name.startswith("utm_") and name not in TRACKING_PARAMETERS]
+    path = _HOST.sub("", link, count=1).split("?", 1)[0].split("#", 1)[0]
+    return numbers + _DIGITS.findall(path)
 
 
 def split_lines(text: str) -> list[str]:

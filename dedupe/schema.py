@@ -124,6 +124,7 @@ class Paragraphs:
     typo_hash: np.ndarray = field(metadata=column(TYPO, np.uint64, "hash of the row's other words"))
     typo_letters: np.ndarray = field(metadata=column(TYPO, np.uint64, "the word's letters, as a 64-bit set"))
     typo_len: np.ndarray = field(metadata=column(TYPO, np.int8, "the word's length"))
+    typo_word: np.ndarray = field(metadata=column(TYPO, "S32", "the word (UTF-8), for the edit-distance check"))
 
     @classmethod
     def build(cls, **columns: Any) -> Self:

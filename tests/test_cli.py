@@ -425,3 +425,25 @@ def test_memory_limit_spills_without_changing_output_and_rejects_bad_sizes(runne
     assert outputs[0] == outputs[1]
     result = invoke(runner, "clean", SEEDS, "--memory-limit", "lots", "-q")
     assert result.exit_code == 1 and "not a size" in result.output
+
+
+def test_keep_first_keeps_the_first_copy_wherever_its_headline_stands(runner, tmp_path):
+    """Failed before: the placement ranking overrode --keep first, keeping b's copy (a title) over a's
+    (an entry of a list after a's text); placement now decides for the default policy only."""
+    line = "Update Install Scripts For The Build"
+    a = OTHER + [line, "Council Approves New Bike Lanes", "Library Reopens After Long Repairs"]
+    b = [line] + ARTICLE
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": "a", "text": "\n".join(a)}, {"id": "b", "text": "\n".join(b)}])
+    holders = {}
+    for keep in ("first", "placement"):
+        out, removed = tmp_path / f"{keep}.jsonl", tmp_path / f"{keep}.removed.jsonl"
+        result = invoke(runner, "clean", source, "-o", out, "--removed", removed, "--keep", keep,
+                        "--min-kept", "0", "-q")
+        assert result.exit_code == 0, result.output
+        holders[keep] = [d["id"] for d in read_jsonl(out) if line in d["text"].split("\n")]
+        (dup,) = [r for r in read_jsonl(removed) if r["reason"] == "duplicate"]
+        assert dup["kept_doc_id"] == holders[keep][0]
+    assert holders == {"first": ["a"], "placement": ["b"]}
+    default = tmp_path / "default.jsonl"
+    assert invoke(runner, "clean", source, "-o", default, "--min-kept", "0", "-q").exit_code == 0
+    assert default.read_bytes() == (tmp_path / "placement.jsonl").read_bytes()

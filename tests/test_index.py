@@ -18,6 +18,10 @@ from .test_cli import invoke
 NEW = "A brand new paragraph about the harbour festival, which nobody had written about before this week."
 
 
+#: A line a template prints with a date: a template family of its own.
+DATED = "Harbour Gazette edition of March 3, 2012"
+
+
 def docs(prefix: str, texts: list[str], url: str | None = None) -> list[dict]:
     rows = [{"id": f"{prefix}{n}", "text": text} for n, text in enumerate(texts)]
     if url:
@@ -70,7 +74,7 @@ def test_a_batch_cleaned_twice_is_all_duplicate_the_second_time(tmp_path):
 
 
 def test_parameters_that_change_fingerprints_are_refused(runner, tmp_path):
-    batch = write_jsonl(tmp_path / "in.jsonl", docs("a", ["\n".join(ARTICLE)]))
+    batch = write_jsonl(tmp_path / "in.jsonl", docs("a", ["\n".join(ARTICLE + [DATED])]))
     index = tmp_path / "index"
     assert invoke(runner, "clean", batch, "-o", tmp_path / "o.jsonl", "--index", index, "-q").exit_code == 0
     result = invoke(runner, "clean", batch, "-o", tmp_path / "o2.jsonl", "--index", index, "--ngram", "4", "-q")
@@ -139,12 +143,12 @@ def test_a_failed_run_leaves_the_index_as_it_was(runner, tmp_path):
 
 def test_an_uncommitted_batch_is_discarded(tmp_path):
     folder = tmp_path / "ix"
-    run_batches(folder, [docs("a", ["\n".join(ARTICLE)])])
+    run_batches(folder, [docs("a", ["\n".join(ARTICLE + [DATED])])])
     manifest = (folder / "manifest.json").read_bytes()
     with Index.open(folder, CleanConfig()) as index:
         list(Cleaner(index=index).run(docs("b", ["\n".join(OTHER)])))  # staged, never committed
     assert (folder / "manifest.json").read_bytes() == manifest
-    # batch 1's rows and its template families ("120 km/h": a line with values) stay, batch 2's go
+    # batch 1's rows and its template families (a dated line) stay, batch 2's go
     assert sorted(p.name for p in folder.glob("batch-*")) == ["batch-000001.families.parquet",
                                                                "batch-000001.parquet"]
     (folder / "batch-000009.parquet").write_bytes(b"left by a killed run")
@@ -237,7 +241,7 @@ def test_loading_an_index_streams_its_signatures_into_the_run_s_budget(tmp_path)
 
 
 def test_a_damaged_index_file_stops_with_its_name(runner, tmp_path):
-    batch = write_jsonl(tmp_path / "in.jsonl", docs("a", ["\n".join(ARTICLE)]))
+    batch = write_jsonl(tmp_path / "in.jsonl", docs("a", ["\n".join(ARTICLE + [DATED])]))
     index = tmp_path / "index"
     assert invoke(runner, "clean", batch, "-o", tmp_path / "o.jsonl", "--index", index, "-q").exit_code == 0
     (index / "batch-000001.parquet").write_bytes(b"PAR1 not really")
@@ -248,7 +252,7 @@ def test_a_damaged_index_file_stops_with_its_name(runner, tmp_path):
 
 def test_an_index_of_the_format_before_identifiers_is_refused(runner, tmp_path):
     """Format 1 folded identifiers into its exact hashes and counted no template families."""
-    batch = write_jsonl(tmp_path / "in.jsonl", docs("a", ["\n".join(ARTICLE)]))
+    batch = write_jsonl(tmp_path / "in.jsonl", docs("a", ["\n".join(ARTICLE + [DATED])]))
     index = tmp_path / "index"
     assert invoke(runner, "clean", batch, "-o", tmp_path / "o.jsonl", "--index", index, "-q").exit_code == 0
     manifest = json.loads((index / "manifest.json").read_text())
@@ -293,7 +297,7 @@ def test_template_family_pages_carry_across_batches(tmp_path):
     ("some-other-hash", False),
 ])
 def test_an_index_is_served_only_when_its_hash_scheme_is_this_one(runner, tmp_path, recorded, accepted):
-    batch = write_jsonl(tmp_path / "in.jsonl", docs("a", ["\n".join(ARTICLE)]))
+    batch = write_jsonl(tmp_path / "in.jsonl", docs("a", ["\n".join(ARTICLE + [DATED])]))
     index = tmp_path / "index"
     assert invoke(runner, "clean", batch, "-o", tmp_path / "o.jsonl", "--index", index, "-q").exit_code == 0
     manifest = json.loads((index / "manifest.json").read_text())

@@ -365,6 +365,11 @@ def test_a_short_line_one_typo_apart_is_a_copy(kept, copy):
     ("Stage 9: Interlagos", "Stage 8: Interlagos"),  # a number is a different fact
     ("Photos from the Harbour", "Videos from the Harbour"),  # a different word
     ("Part I of the Story", "Part II of the Story"),  # words under four letters
+    # letters alike, but more than one edit apart (failed before: letter sets were compared)
+    ("Add testing support", "Add testing output"),
+    ("Jean Pelletier", "Jean Pélissier"),
+    ("Fix that bug now", "Fix match bug now"),
+    ("Storm Floods Harbour", "Storm Floods Harobru"),
 ])
 def test_short_lines_that_differ_by_more_than_a_typo_stay_apart(one, other):
     docs = [{"id": "a", "text": "\n".join(ARTICLE + [one])}, {"id": "b", "text": "\n".join(OTHER + [other])}]

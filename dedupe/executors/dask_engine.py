@@ -32,8 +32,8 @@ from ..errors import ConfigError, MissingExtraError
 from ..features import Fingerprinted
 from ..fingerprint import band_key
 from ..resolve import StepCallback
-from ..resolve.candidates import band_edges, component_labels, exact_edges
-from ..resolve.groups import sorted_group_pairs
+from ..resolve.candidates import TEXT_WINDOW, band_edges, component_labels, exact_edges
+from ..resolve.groups import group_pairs_across, text_representatives
 from ..schema import ParagraphTable
 from ..stages import Batch, Stage, run_in_process
 from ..store import SignatureStore
@@ -177,14 +177,21 @@ class DaskExecutor:
         if total > 1:
             blocks = self._all_signature_blocks(store)
             split_out = max(self.threads, -(-total * store.bands * 24 // PARTITION_BYTES))
-            band_rows = _empty(band=np.uint8, key=np.uint64, sig=np.int64)
+            band_rows = _empty(band=np.uint8, key=np.uint64, sig=np.int64, text=np.uint64, page=np.int64)
             pair_rows = _empty(pair=np.int64)
-            frames = dd.from_delayed([dask.delayed(_band_frame)(future, offset, store.rows)
-                                      for offset, size, future in blocks if size], meta=band_rows)
+            minhashed = np.flatnonzero(table.sig_row >= 0)  # signature i belongs to row minhashed[i]
+            # each signature's text and page, for pairing the different texts of a band group; one
+            # signature per text stands for its copies, as in the local engine (candidate_edges)
+            texts, pages = table.exact[minhashed], table.doc[minhashed]
+            stands = np.zeros(total, dtype=bool)
+            stands[text_representatives(texts, pages)] = True
+            frames = dd.from_delayed([
+                dask.delayed(_band_frame)(future, offset, store.rows, texts[offset:offset + size],
+                                          pages[offset:offset + size], stands[offset:offset + size])
+                for offset, size, future in blocks if size], meta=band_rows)
             pairs = frames.shuffle(on=["band", "key"], npartitions=split_out) \
                 .map_partitions(_band_pairs, total, meta=pair_rows)
             pairs = pairs.shuffle(on="pair", npartitions=split_out).map_partitions(_distinct, meta=pair_rows)
-            minhashed = np.flatnonzero(table.sig_row >= 0)  # signature i belongs to row minhashed[i]
             for future in self.client.compute(pairs.to_delayed()):
                 code = future.result()["pair"].to_numpy()
                 future.release()
@@ -230,17 +237,23 @@ def _empty(**dtypes: Any) -> Any:
     return pd.DataFrame({name: np.empty(0, dtype) for name, dtype in dtypes.items()})
 
 
-def _band_frame(signatures: np.ndarray, offset: int, rows: int) -> Any:
-    """One row per (band, signature): the band's key and the signature's global number."""
+def _band_frame(signatures: np.ndarray, offset: int, rows: int, texts: np.ndarray, pages: np.ndarray,
+                stands: np.ndarray) -> Any:
+    """One row per (band, signature that ``stands`` for its text): the band's key, the signature's
+    global number, its text's exact hash and its document."""
     import pandas as pd
 
-    count, bands = signatures.shape[0], signatures.shape[1] // rows
+    chosen = np.flatnonzero(stands)
+    count, bands = chosen.shape[0], signatures.shape[1] // rows
     if count == 0:
-        return _empty(band=np.uint8, key=np.uint64, sig=np.int64)
+        return _empty(band=np.uint8, key=np.uint64, sig=np.int64, text=np.uint64, page=np.int64)
+    signatures = signatures[chosen]
     return pd.DataFrame({
         "band": np.repeat(np.arange(bands, dtype=np.uint8), count),
         "key": np.concatenate([band_key(signatures, band, rows) for band in range(bands)]),
-        "sig": np.tile(np.arange(offset, offset + count, dtype=np.int64), bands),
+        "sig": np.tile(offset + chosen.astype(np.int64), bands),
+        "text": np.tile(texts[chosen], bands),
+        "page": np.tile(pages[chosen], bands),
     })
 
 
@@ -248,12 +261,13 @@ def _band_pairs(frame: Any, total: int) -> Any:
     """Candidate pairs of one partition of band rows (every (band, key) group lies in one)."""
     import pandas as pd
 
-    band, key, sig = (frame[name].to_numpy() for name in ("band", "key", "sig"))
+    band, key, sig, text, page = (frame[name].to_numpy() for name in ("band", "key", "sig", "text", "page"))
     order = np.lexsort((sig, key, band))
-    band, key, sig = band[order], key[order], sig[order]
+    band, key, sig, text, page = band[order], key[order], sig[order], text[order], page[order]
     starts = np.ones(sig.shape[0], dtype=bool)
     starts[1:] = (band[1:] != band[:-1]) | (key[1:] != key[:-1])
-    a, b = sorted_group_pairs(starts, sig)
+    # pairs as the local engine makes them (candidates.candidate_edges), group by group
+    a, b = group_pairs_across(np.cumsum(starts), sig, text, page, TEXT_WINDOW)
     return pd.DataFrame({"pair": np.minimum(a, b) * total + np.maximum(a, b)})
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -9,13 +10,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import DedupConfig
+from ..features import one_edit_apart
 from ..schema import ParagraphTable
-from .groups import count_bits, group_pairs, group_starts, sorted_group_pairs
+from .groups import count_bits, group_pairs_across, group_starts, sorted_group_pairs, text_representatives
 
 #: Told the resolver's current step and how far into it (for progress lines).
 StepCallback = Callable[[str, str], None]
 #: Candidate pairs verified per step: bounds the per-pair temporaries.
 VERIFY_PAIRS = 1 << 22
+#: In a band (or typo) group holding three different texts or more, each text is paired with
+#: this many of the group's next texts (:func:`~dedupe.resolve.groups.group_pairs_across`).
+TEXT_WINDOW = 8
 
 
 def exact_edges(table: ParagraphTable) -> tuple[np.ndarray, np.ndarray]:
@@ -107,15 +112,18 @@ def candidate_edges(
     n = table.size
     edges = _EdgeSet(n)
     edges.add(*exact_edges(table))
+    # one row per text stands for its copies (text_representatives), which exact edges join
     minhashed = np.flatnonzero(table.sig_row >= 0)
+    minhashed = minhashed[text_representatives(table.exact[minhashed], table.doc[minhashed])]
     sig_of = table.sig_row[minhashed]
+    texts, pages = table.exact[minhashed], table.doc[minhashed]
     store = table.signatures
 
     def one_band(band: int) -> tuple[np.ndarray, np.ndarray]:
         # Verified band by band: the distinct candidates of all bands together
         # are several per row and would all be held at once; the verified
         # edges are fewer, and each is kept once (compacted).
-        a, b = group_pairs(store.band(band)[sig_of], minhashed)
+        a, b = group_pairs_across(store.band(band)[sig_of], minhashed, texts, pages, TEXT_WINDOW)
         return band_edges(table, a, b, threshold, short_length, short_threshold)
 
     def done(band: int) -> None:
@@ -231,9 +239,10 @@ def typo_edges(table: ParagraphTable) -> tuple[np.ndarray, np.ndarray]:
     """Pairs of short rows in different documents whose words are equal but one, a typo apart.
 
     Rows sharing a typo key have the same words but one, at the same place;
-    the two differing words are a typo apart when their lengths differ by at
-    most one and their letter sets by at most two letters (a changed, added,
-    dropped or swapped letter). Rows of one page are left alone, as for
+    the two differing words are a typo apart when they are one edit apart (a
+    letter changed, added or dropped, or two neighbours swapped), checked on
+    the words once their lengths (at most one apart) and letter sets (at
+    most two letters apart) allow it. Rows of one page are left alone, as for
     every other edge.
 
     >>> from dedupe.features import typo_keys
@@ -242,7 +251,7 @@ def typo_edges(table: ParagraphTable) -> tuple[np.ndarray, np.ndarray]:
     >>> flat = [k for ks in keys for k in ks]
     >>> t = ParagraphTable.build(doc=[0, 1, 2], para=[0, 0, 0], exact=[0, 1, 2], length=[16] * 3, typo_row=rows,
     ...                          typo_hash=[k[0] for k in flat], typo_letters=[k[1] for k in flat],
-    ...                          typo_len=[k[2] for k in flat])
+    ...                          typo_len=[k[2] for k in flat], typo_word=[k[3] for k in flat])
     >>> [side.tolist() for side in typo_edges(t)]
     [[0], [1]]
     """
@@ -250,16 +259,40 @@ def typo_edges(table: ParagraphTable) -> tuple[np.ndarray, np.ndarray]:
     if table.typo_row.shape[0] < 2:
         return empty, empty
     at = np.arange(table.typo_row.shape[0], dtype=np.int64)
-    first, second = group_pairs(table.typo_hash, at)
+    _, word = np.unique(table.typo_word, return_inverse=True)
+    first, second = group_pairs_across(table.typo_hash, at, word.ravel(), table.doc[table.typo_row], TEXT_WINDOW)
     if first.shape[0] == 0:
         return empty, empty
     a, b = table.typo_row[first], table.typo_row[second]
     differ = count_bits(table.typo_letters[first] ^ table.typo_letters[second])
     close = (np.abs(table.typo_len[first].astype(np.int64) - table.typo_len[second]) <= 1) & (differ <= 2)
     keep = close & (table.exact[a] != table.exact[b]) & same_identifiers(table, a, b) & across_documents(table, a, b)
+    at_keep = np.flatnonzero(keep)
+    keep[at_keep] = words_one_edit_apart(table.typo_word[first[at_keep]], table.typo_word[second[at_keep]])
     edges = _EdgeSet(table.size)
     edges.add(a[keep], b[keep])
     return edges.pairs()
+
+
+def words_one_edit_apart(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Whether each pair of typo words (UTF-8) is one edit apart (:func:`~dedupe.features.one_edit_apart`).
+
+    Called on the pairs the letter sets and lengths let through only: few.
+
+    >>> words_one_edit_apart(np.array([b"harbour", b"support"]), np.array([b"harbor", b"output"])).tolist()
+    [True, False]
+    """
+    return np.fromiter((_one_edit(x, y) for x, y in zip(first.tolist(), second.tolist())), dtype=bool,
+                       count=first.shape[0])
+
+
+#: Word pairs whose edit check is remembered: headlines repeat across reposts.
+ONE_EDIT_CACHED = 1 << 16
+
+
+@functools.lru_cache(maxsize=ONE_EDIT_CACHED)
+def _one_edit(first: bytes, second: bytes) -> bool:
+    return one_edit_apart(first.decode(), second.decode())
 
 
 def same_identifiers(table: ParagraphTable, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -52,6 +52,91 @@ def group_pairs(keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndar
     return sorted_group_pairs(group_starts(keys[order]), rows[order])
 
 
+def group_pairs_across(
+    keys: np.ndarray, rows: np.ndarray, classes: np.ndarray, doc: np.ndarray, window: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`group_pairs`, plus pairs between the *different texts* of a group.
+
+    Pairing each row with its group's first row and its predecessor connects
+    copies of one text, but in a group of several different texts
+    (``classes``: rows of one class are copies, such as rows of one exact
+    key) two texts alike only to each other may never meet: with first and
+    predecessor unlike both, cleaning the output — where those had gone —
+    paired them, and removed more. So in every group of three texts or more,
+    each class's first row, and its first row in another document (inside
+    one page only the very same text is a copy), is paired with the next
+    ``window`` such rows of the group: every pair of texts in groups of up to
+    about ``window / 2`` texts.
+
+    >>> keys, classes = np.array([5, 5, 5, 5]), np.array([1, 2, 1, 3])
+    >>> a, b = group_pairs_across(keys, np.arange(4), classes, np.arange(4), window=8)
+    >>> def unordered(a, b): return {tuple(sorted(p)) for p in zip(a.tolist(), b.tolist())}
+    >>> sorted(unordered(a, b) - unordered(*group_pairs(keys, np.arange(4))))
+    [(1, 3)]
+    """
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    starts = group_starts(sorted_keys)
+    a, b = sorted_group_pairs(starts, rows[order])
+    n = order.shape[0]
+    if n < 3:
+        return a, b
+    starts_at = np.flatnonzero(starts)
+    sizes = np.diff(np.append(starts_at, n))
+    if not (sizes >= 3).any():
+        return a, b
+    large = sizes >= 3
+    big = np.repeat(large, sizes)  # most groups are single rows: only groups of 3+ go on
+    at = order[big]  # positions (into rows) of those groups' rows, by group, then row
+    g = np.repeat(np.flatnonzero(large), sizes[large])
+    c, d, r = classes[at], doc[at], rows[at]
+    sub = np.lexsort((c, g))  # stable: rows stay in order inside a text
+    g, c, d, r = g[sub], c[sub], d[sub], r[sub]
+    m = g.shape[0]
+    class_start = group_starts(g) | group_starts(c)
+    index = np.arange(m)
+    first = np.maximum.accumulate(np.where(class_start, index, 0))
+    starts_at = np.flatnonzero(class_start)
+    elsewhere = np.minimum.reduceat(np.where(d != d[first], index, m), starts_at)
+    picked = np.sort(np.concatenate([starts_at, elsewhere[elsewhere < m]]))
+    pg, pr = g[picked], r[picked]
+    texts = np.bincount(g[starts_at], minlength=int(g.max()) + 1)
+    wanted = texts[pg] >= 3  # two texts are paired already by first and predecessor
+    pg, pr = pg[wanted], pr[wanted]
+    more_a, more_b = [a], [b]
+    for step in range(1, min(window, pg.shape[0] - 1) + 1):
+        same = np.flatnonzero(pg[step:] == pg[:-step])
+        if same.shape[0] == 0:
+            break
+        more_a.append(pr[same + step])
+        more_b.append(pr[same])
+    return np.concatenate(more_a), np.concatenate(more_b)
+
+
+def text_representatives(texts: np.ndarray, doc: np.ndarray) -> np.ndarray:
+    """Positions of each text's first row, and of its first row in another document, in order.
+
+    Copies of one text (``texts``: exact hashes) have one signature and are
+    joined by their exact hash; for band candidates one row of each text
+    stands for all (two, when the text is also in another document: inside
+    one page only the very same text is a copy).
+
+    >>> text_representatives(np.array([7, 7, 7, 9, 7]), np.array([0, 0, 1, 1, 2])).tolist()
+    [0, 2, 3]
+    """
+    n = texts.shape[0]
+    if n == 0:
+        return np.empty(0, dtype=np.int64)
+    order = np.argsort(texts, kind="stable")
+    starts = group_starts(texts[order])
+    at = np.arange(n)
+    first = np.maximum.accumulate(np.where(starts, at, 0))
+    starts_at = np.flatnonzero(starts)
+    ordered_doc = doc[order]
+    elsewhere = np.minimum.reduceat(np.where(ordered_doc != ordered_doc[first], at, n), starts_at)
+    return np.sort(np.concatenate([order[starts_at], order[elsewhere[elsewhere < n]]]))
+
+
 def sorted_group_pairs(starts: np.ndarray, ordered_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Candidate pairs of rows already sorted by group, then by row.
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..config import DedupConfig
 from ..schema import ParagraphTable
-from .candidates import VERIFY_PAIRS, across_documents, same_identifiers
+from .candidates import VERIFY_PAIRS, across_documents, same_identifiers, words_one_edit_apart
 from .groups import count_bits
 from .resolution import MATCH_EXACT, MATCH_MINHASH, MATCH_TYPO
 
@@ -32,6 +32,7 @@ class Matcher:
         self.typo_hash = table.typo_hash[order]
         self.typo_letters = table.typo_letters[order]
         self.typo_len = table.typo_len[order].astype(np.int64)
+        self.typo_word = table.typo_word[order]
         every = np.arange(table.size)
         self.typo_start = np.searchsorted(rows, every)
         self.typo_count = np.searchsorted(rows, every, side="right") - self.typo_start
@@ -78,5 +79,7 @@ class Matcher:
             differ = count_bits(self.typo_letters[ka] ^ self.typo_letters[kb])
             close = ((self.typo_hash[ka] == self.typo_hash[kb]) & (differ <= 2)
                      & (np.abs(self.typo_len[ka] - self.typo_len[kb]) <= 1))
+            at = np.flatnonzero(close)
+            close[at] = words_one_edit_apart(self.typo_word[ka[at]], self.typo_word[kb[at]])
             out[lo + pair[close]] = True
         return out

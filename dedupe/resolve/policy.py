@@ -1,4 +1,4 @@
-"""The keep policy: which copy of a paragraph is kept, placement first."""
+"""The keep policy: which copy of a paragraph is kept (by default: placement, then input order)."""
 
 from __future__ import annotations
 
@@ -97,24 +97,35 @@ def policy_order(
 ) -> list[np.ndarray]:
     """Sort keys (least significant first, for lexsort) ranking rows within a cluster.
 
-    Placement comes first: a headline that leads into an article's text wins
-    over other copies, and one sitting in a list of links (a related-posts
-    list the stripper did not catch) loses to any other: the article keeps
-    its title and the list loses its link. Before placement, where a
-    headline stands: above its page's first body row (where titles stand,
-    whatever follows them: a tagline, a dek) it wins over a copy below the
-    start of some page's text (``late``: a link to the article in a list or
-    sidebar, however much it looks like a title there). Rows of earlier
+    The keep policy the user chose decides. ``placement`` (the default)
+    ranks by where a headline stands, then input order: a headline that
+    leads into an article's text wins over other copies, and one sitting in a
+    list of links (a related-posts list the stripper did not catch) loses to
+    any other, so the article keeps its title and the list loses its link.
+    Before placement, where a headline stands: above its page's first body
+    row (where titles stand, whatever follows them: a tagline, a dek) it wins
+    over a copy below the start of some page's text (``late``: a link to the
+    article in a list or sidebar, however much it looks like a title there).
+    ``first`` is input order alone; ``earliest`` and ``longest`` rank by
+    date or length, and placement breaks only their ties. Rows of earlier
     runs win over all: their copy is published.
+
+    >>> t = ParagraphTable.build(doc=[0, 1], para=[0, 0], exact=[7, 7], length=[40, 40])
+    >>> d = DocumentTable(chars=np.array([40, 40]), site=np.full(2, -1), date=np.zeros(2),
+    ...                   site_docs=np.empty(0, np.int64), earlier=np.zeros(2, bool))
+    >>> placed, late = np.array([LISTED, TITLE], np.int8), np.zeros(2, bool)
+    >>> [ranks(policy_order(t, d, keep, placed, late)).tolist() for keep in ("placement", "first", "longest")]
+    [[1, 0], [0, 1], [1, 0]]
     """
     order = np.arange(table.size, dtype=np.int64)
     keys = [order]
+    if keep != "first":
+        keys.append(placed)
+        keys.append(late.astype(np.int8))
     if keep == "earliest":
         keys.append(docs.date[table.doc])
     elif keep == "longest":
         keys.append(-table.length)
-    keys.append(placed)
-    keys.append(late.astype(np.int8))
     keys.append((~table.published).astype(np.int8))
     return keys
 

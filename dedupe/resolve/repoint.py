@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .candidates import Clusters, across_documents
+from .candidates import Clusters
 from .election import reassign
 from .matching import Matcher
 from .resolution import MATCH_EXACT, MATCH_MINHASH, MATCH_SENTENCES, MATCH_TYPO, Status, Verdicts
@@ -69,7 +69,8 @@ def _repoint(
     covered, coverage, pointer = settle_sentences(matcher.table, wanted, holders, rank, threshold)
     verdicts.cover(covered, coverage, pointer)
     rest = orphans[~covered[orphans]]
-    reassign(matcher, rest, labels, rank, holders, alive, matcher.table.published).record(verdicts, rest)
+    reassign(matcher, rest, labels, rank, holders, alive, matcher.table.published).record(
+        verdicts, rest, matcher.table.doc)
 
 
 def _prefer_exact(matcher: Matcher, verdicts: Verdicts, alive: np.ndarray) -> None:
@@ -88,6 +89,6 @@ def _prefer_exact(matcher: Matcher, verdicts: Verdicts, alive: np.ndarray) -> No
     kept = kept[np.argsort(table.exact[kept], kind="stable")]  # by key, then row
     keys = table.exact[kept]
     at = np.minimum(np.searchsorted(keys, table.exact[near]), keys.shape[0] - 1)
-    same = (keys[at] == table.exact[near]) & across_documents(table, near, kept[at])
+    same = (keys[at] == table.exact[near]) & (table.doc[near] != table.doc[kept[at]])
     moved = near[same]
     verdicts.canonical[moved], match[moved], verdicts.similarity[moved] = kept[at[same]], MATCH_EXACT, 1.0
