@@ -166,6 +166,11 @@ class Piece:
     first_row: int = 0
 
     @property
+    def chars(self) -> int:
+        """Bytes of a byte range (0 for a whole file or row groups): how executors weigh a job."""
+        return 0 if self.stop is None else self.stop - self.start
+
+    @property
     def first(self) -> bool:
         """Whether the piece starts its file (it reports what concerns the whole file)."""
         return self.start == 0 and (self.groups is None or self.groups[0] == 0)
@@ -179,10 +184,23 @@ class PieceReader:
     field, for :meth:`check_ids` once every piece of the file is read.
     """
 
-    def __init__(self, config: ReadConfig = ReadConfig()) -> None:
+    def __init__(self, config: ReadConfig = ReadConfig(), defer_ids: bool = False) -> None:
         self.config = config
         self.ids: dict[str, _IdCount] = {}
+        #: keep every file's id counts for :meth:`id_counts`, checking none
+        self.defer_ids = defer_ids
         self._warned: set[str] = set()
+
+    def check_ids(self, counts: dict[str, tuple[int, int, str, str]]) -> None:
+        """:meth:`_check_ids` on counts gathered from the pieces of files (:meth:`id_counts`), merged."""
+        for shown, (found, missing, first_missing, first_fields) in counts.items():
+            ids = _IdCount()
+            ids.found, ids.missing, ids.first_missing, ids.first_fields = found, missing, first_missing, first_fields
+            self._check_ids(shown, ids)
+
+    def id_counts(self) -> dict[str, tuple[int, int, str, str]]:
+        """Per file read only in part: records with and without the id field, and the first without."""
+        return {shown: (ids.found, ids.missing, ids.first_missing, ids.first_fields) for shown, ids in self.ids.items()}
 
     def read_piece(self, piece: Piece, index: int) -> Iterator[Record]:
         """The piece's records, numbered from ``index``."""
@@ -302,7 +320,7 @@ class PieceReader:
             location = f"{shown}:{line_no + 1}"
             yield _bad(index, location, location, "unreadable-file", f"cannot read past line {line_no}: {exc}", b"")
             return
-        if piece.stop is None and piece.start == 0:
+        if piece.stop is None and piece.start == 0 and not self.defer_ids:
             self._check_ids(shown, self.ids.pop(shown))
 
     def _check_ids(self, shown: str, ids: _IdCount) -> None:
@@ -369,7 +387,7 @@ class PieceReader:
                                  f"{exc}", group_rows - done, meta.num_rows)
                 index += 1
             row_no = first + group_rows
-        if piece.groups is None:
+        if piece.groups is None and not self.defer_ids:
             self._check_ids(shown, self.ids.pop(shown))
 
 
@@ -839,7 +857,12 @@ def usable_records(source: Source, repair: bool, text_field: str) -> Iterator[Re
     ftfy does; without repair the text cannot be kept as read, so the record
     is bad input.
     """
-    for rec in source.records():
+    return repair_surrogates(source.records(), repair, text_field)
+
+
+def repair_surrogates(records: Iterable[Record], repair: bool, text_field: str) -> Iterator[Record]:
+    """``records`` with lone surrogates in a text repaired or refused (see :func:`usable_records`)."""
+    for rec in records:
         if rec.error is None and rec.text_surrogates:
             if not repair:
                 yield bad_record(rec, "invalid-unicode",

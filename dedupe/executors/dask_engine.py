@@ -35,7 +35,7 @@ from ..resolve import StepCallback
 from ..resolve.candidates import band_edges, component_labels, exact_edges
 from ..resolve.groups import sorted_group_pairs
 from ..schema import ParagraphTable
-from ..stages import Batch, Stage, run_in_process
+from ..stages import Stage, run_in_process
 from ..store import SignatureStore
 from ..templates import TemplateTable
 from .workers import available_cores, sigint_blocked
@@ -102,7 +102,7 @@ class DaskExecutor:
         self.ahead = 2 * self.threads + 1
         log.info("dask engine: %d worker thread(s) at %s", self.threads, self.client.scheduler.address)
 
-    def map(self, stage: Stage[R], batches: Iterable[Batch]) -> Iterator[R]:
+    def map(self, stage: Stage[R], batches: Iterable[Any]) -> Iterator[R]:
         """Results of ``stage`` over ``batches``, in order.
 
         The signatures of fingerprinted batches also stay on the worker that
@@ -122,9 +122,10 @@ class DaskExecutor:
         future = pending.popleft()
         try:
             result = future.result()
-            if isinstance(result, Fingerprinted):
+            printed = getattr(result, "fingerprinted", result)
+            if isinstance(printed, Fingerprinted):
                 self._signature_blocks.append(
-                    (self.client.submit(_signatures_of, future, pure=False), result.signatures.shape[0]))
+                    (self.client.submit(_signatures_of, future, pure=False), printed.signatures.shape[0]))
             return result
         finally:
             future.release()
@@ -220,7 +221,8 @@ class DaskExecutor:
 
 
 def _signatures_of(batch: Any) -> np.ndarray:
-    return batch.signatures
+    # a batch's Fingerprinted, or a shard's (dedupe.sharded.ShardPrint)
+    return getattr(batch, "fingerprinted", batch).signatures
 
 
 def _empty(**dtypes: Any) -> Any:
