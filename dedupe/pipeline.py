@@ -121,7 +121,10 @@ class Cleaner(ShardedPasses):
             executor = open_executor(self.engine, self.config, self.jobs, self.scheduler, scratch.name)
             if self.parts is not None and not isinstance(reading, FileSource):
                 raise ValueError("part files are written from file inputs only")
-            if isinstance(reading, FileSource) and (self.parts is not None or self.engine == "dask"):
+            # standard input is spooled to this machine's disk: a scheduler's workers may not see it
+            remote_stdin = reading.spooled and self.scheduler is not None if isinstance(reading, FileSource) else True
+            if isinstance(reading, FileSource) and (self.parts is not None or (self.engine == "dask"
+                                                                                and not remote_stdin)):
                 # the tasks read the input themselves: the driver holds numbers only
                 yield from self._run_sharded(reading, executor, self.parts, self.shard_bytes)
             else:

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from .assemble import DocResult, Plan, ShardPlan, assemble
+from .config import ReadConfig
 from .errors import InputError
 from .features import Fingerprinted
 from .outputs import PartTargets, write_parts
@@ -214,6 +215,24 @@ def _receive(result: Any) -> Any:
     return result
 
 
+class _IdChecks(PieceReader):
+    """The id field's checks of a local run, on counts the shards' tasks gathered: a file's
+    pieces may lie in several shards, so they are checked once every shard is read."""
+
+    def __init__(self, config: ReadConfig) -> None:
+        super().__init__(config)
+        self.totals: dict[str, tuple[int, int, str, str]] = {}
+
+    def add(self, counts: dict[str, tuple[int, int, str, str]]) -> None:
+        for shown, (found, missing, first_missing, first_fields) in counts.items():
+            was = self.totals.get(shown, (0, 0, "", ""))
+            self.totals[shown] = (was[0] + found, was[1] + missing, was[2] or first_missing, was[3] or first_fields)
+
+    def check(self) -> None:
+        totals, self.totals = self.totals, {}
+        self.check_ids(totals)
+
+
 class ShardedPasses:
     """The passes of :class:`~dedupe.pipeline.Cleaner` over shards (mixed into it)."""
 
@@ -229,10 +248,9 @@ class ShardedPasses:
 
     def _run_sharded(self, source: FileSource, executor: Executor, parts: PartSink | None,
                      shard_bytes: int = SHARD_BYTES) -> Iterator[DocResult]:
-        started = time.perf_counter()
         shards = number_lines(list_shards(source.files, shard_bytes),
                               lambda stage, pieces: map(_receive, executor.map(stage, pieces)))
-        reader = PieceReader(self.config.read)
+        reader = _IdChecks(self.config.read)
         strip = self.config.strip
         if strip.enabled and strip.context and strip.templates:
             executor.share(self._count_shards(shards, executor, reader))
@@ -244,15 +262,14 @@ class ShardedPasses:
         else:
             offsets, digests = [-1] * len(shards), [""] * len(shards)
         yield from self._assemble_shards(shards, executor, plan, offsets, digests, parts)
-        self.stats.seconds["shards"] = time.perf_counter() - started
 
-    def _admit(self, read: ShardRead, reader: PieceReader) -> None:
+    def _admit(self, read: ShardRead, reader: _IdChecks) -> None:
         if read.errors and not self.config.read.skip_bad:
             _, location, message = read.errors[0]
             raise InputError(location, f"{message} (use --skip-bad to skip such records)")
-        reader.check_ids(read.id_counts)
+        reader.add(read.id_counts)
 
-    def _count_shards(self, shards: list[Shard], executor: Executor, reader: PieceReader) -> Any:
+    def _count_shards(self, shards: list[Shard], executor: Executor, reader: _IdChecks) -> Any:
         started = time.perf_counter()
         builder = TemplateBuilder()
         self._tick("count lines")
@@ -261,10 +278,11 @@ class ShardedPasses:
             for site, hashes in counted.counted:
                 builder.add(site, hashes)
             self._tick("count lines", len(counted.read.ids), counted.read.chars)
+        reader.check()
         self.stats.seconds["count lines"] = time.perf_counter() - started
         return builder.finish()
 
-    def _fingerprint_shards(self, shards: list[Shard], executor: Executor, reader: PieceReader,
+    def _fingerprint_shards(self, shards: list[Shard], executor: Executor, reader: _IdChecks,
                             offsets: list[int], digests: list[str]) -> Plan:
         from .pipeline import DocumentFacts
 
@@ -290,6 +308,7 @@ class ShardedPasses:
             for name, seconds in done.seconds.items():
                 self.stats.seconds[name] += seconds
             self._tick("fingerprint", len(read.ids), read.chars)
+        reader.check()
         self._totals = self._totals or (len(documents.ids), self.stats.bytes_in)
         self.stats.seconds["pass1"] = time.perf_counter() - started
         started = time.perf_counter()

@@ -205,3 +205,19 @@ def test_with_parts_the_driver_receives_no_document_text(runner, tmp_path, monke
     run(runner, tmp_path, "parts", [corpus], "--shard-size", "4KB", parts=True)
     assert len(received) > 6  # line counts, pass 1 and pass 2 of several shards
     assert paragraphs_in(received, texts) == 0  # (tests/test_dask.py shows the count finds text that comes back)
+
+
+def test_a_file_split_across_shards_is_checked_for_its_id_field_as_a_whole(runner, tmp_path):
+    """Records without the id field in one byte range, with it in the next: a warning, as for the
+    whole file, not the error a range without any id would earn alone."""
+    rows = [{"text": f"Line {n} without a key, long enough to matter."} for n in range(60)]
+    rows += [{"key": f"k{n}", "text": f"Line {n} with a key, long enough to matter."} for n in range(60)]
+    corpus = write_jsonl(tmp_path / "corpus.jsonl", rows)
+    out, rec = run(runner, tmp_path, "single", [corpus], "--id-field", "key")
+    parts, rec_parts = run(runner, tmp_path, "parts", [corpus], "--id-field", "key", "--shard-size", "1KB",
+                           parts=True)
+    assert len(list(parts.glob("part-*"))) > 4
+    assert joined(parts) == out.read_bytes() and joined(rec_parts) == rec.read_bytes()
+    misspelt = invoke(runner, "clean", corpus, "-o", tmp_path / "x", "--parts", "--id-field", "kee",
+                      "--shard-size", "1KB", "-q")
+    assert misspelt.exit_code == 1 and "no record has the id field 'kee'" in misspelt.output
