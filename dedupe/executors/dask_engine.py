@@ -1,8 +1,8 @@
 """The Dask executor: the batch stages of both passes, and the clustering step, on a Dask cluster.
 
-``dedupe clean … --engine dask [--scheduler ADDRESS]`` (extra ``dask``). The
-driver reads the input and cuts it into the same batches of documents as the
-local engine; each batch is one task, running the same stage function
+``dedupe clean … --engine dask [--scheduler ADDRESS]`` (extra ``dask``). Each
+shard of the input (:mod:`dedupe.sharded`), or each batch of documents of an
+input the driver reads itself, is one task, running the same stage functions
 (:mod:`dedupe.stages`) as the local executors. The resolver's clustering step
 groups band keys with dataframe shuffles on the workers and, past
 ``--memory-limit``, finds connected components there too
