@@ -51,7 +51,7 @@ from .pipeline import BATCH_DOCS, Cleaner
 from .progress import LOG_INTERVAL_SECONDS, PROGRESS_MODE, ProgressMode, show_progress
 from .readers import FileSource
 from .record import RECORD_FULL, RecordMode, read_record
-from .shards import SHARD_BYTES
+from .shards import MIN_SHARD_BYTES, SHARD_BYTES, SHARDS
 from .strip import load_catalogue
 
 #: Worker processes when ``--jobs`` is not given: every core (0), since the
@@ -218,7 +218,8 @@ ShardSize = Annotated[
     str | None,
     typer.Option("--shard-size", help="Input per shard (a task, and a part file), e.g. 64MB: big JSONL files are "
                  "split into byte ranges, Parquet files into row groups, small files grouped. Used with --parts "
-                 f"and with --engine dask. [default: {format_size(SHARD_BYTES)}]"),
+                 f"and with --engine dask. [default: the input's size over {SHARDS}, from "
+                 f"{format_size(MIN_SHARD_BYTES)} to {format_size(SHARD_BYTES)}]"),
 ]
 ContextThreshold = Annotated[
     float | None,
@@ -357,8 +358,8 @@ def _run(run: _Run, config: CleanConfig) -> None:
             run.output or (None if run.explain else "-"), run.removed, run.stats, inputs=run.inputs,
             index_dir=run.index_dir, read=config.read, overwrite=run.overwrite, record_mode=run.record_mode,
             parts_format=(run.parts_format or PARTS_FORMAT) if run.parts else None))
-        shard_bytes = parse_size(run.shard_size) if run.shard_size is not None else SHARD_BYTES
-        if shard_bytes < 1:
+        shard_bytes = parse_size(run.shard_size) if run.shard_size is not None else None
+        if shard_bytes is not None and shard_bytes < 1:
             raise _fail("--shard-size must be positive")
         source = stack.enter_context(contextlib.closing(FileSource(run.inputs, config.read)))
         index = None

@@ -47,7 +47,6 @@ from .resolve import Resolution, resolve
 from .schema import DocumentTable, ParagraphTable, concat
 from .scratch import make_scratch_dir
 from .sharded import PartSink, ShardedPasses
-from .shards import SHARD_BYTES
 from .stages import BATCH_DOCS, Batch, count_lines, fingerprint_batch, fingerprinter_for, prepare_batch
 from .store import SignatureStore
 from .templates import TemplateBuilder, TemplateTable, site_of
@@ -66,7 +65,8 @@ class Cleaner(ShardedPasses):
 
     With ``engine="dask"`` on files, or with ``parts`` (where part files go,
     a :class:`~dedupe.outputs.RunOutputs` with ``parts_format``), the tasks
-    read their own shards of about ``shard_bytes`` of input and the driver
+    read their own shards of about ``shard_bytes`` of input (None: chosen from the
+    input's size, :func:`~dedupe.shards.default_shard_bytes`) and the driver
     holds numbers only (:mod:`dedupe.sharded`); with ``parts`` the tasks
     write the documents and removals as part files, one per shard, and
     :meth:`run` yields nothing.
@@ -87,7 +87,7 @@ class Cleaner(ShardedPasses):
         engine: str = "local",
         scheduler: str | None = None,
         parts: PartSink | None = None,
-        shard_bytes: int = SHARD_BYTES,
+        shard_bytes: int | None = None,
     ) -> None:
         if jobs < 0:
             raise ValueError("jobs must be 0 (every core) or positive")
@@ -98,7 +98,7 @@ class Cleaner(ShardedPasses):
         self.engine = engine
         self.scheduler = scheduler
         self.parts = parts
-        if shard_bytes < 1:
+        if shard_bytes is not None and shard_bytes < 1:
             raise ValueError("shard_bytes must be positive")
         self.shard_bytes = shard_bytes
         # more processes than cores only cost memory (see dedupe.executors.workers)

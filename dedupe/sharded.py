@@ -40,7 +40,7 @@ from .outputs import PartTargets, write_parts
 from .readers import FileSource, PieceReader, Record, repair_surrogates, timestamp
 from .record import Stats
 from .schema import concat
-from .shards import SHARD_BYTES, Shard, list_shards, number_lines
+from .shards import Shard, list_shards, number_lines
 from .stages import BATCH_DOCS, Batch, StageContext, count_lines, fingerprint_batch, fingerprinter_for, prepare_batch
 from .store import SignatureStore
 from .templates import TemplateBuilder, site_of
@@ -247,7 +247,7 @@ class ShardedPasses:
                      executor: Executor, spill: str | None) -> Plan: ...
 
     def _run_sharded(self, source: FileSource, executor: Executor, parts: PartSink | None,
-                     shard_bytes: int = SHARD_BYTES) -> Iterator[DocResult]:
+                     shard_bytes: int | None = None) -> Iterator[DocResult]:
         shards = number_lines(list_shards(source.files, shard_bytes),
                               lambda stage, pieces: map(_receive, executor.map(stage, pieces)))
         reader = _IdChecks(self.config.read)

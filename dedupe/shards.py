@@ -33,8 +33,13 @@ from .streams import is_url, open_raw
 
 log = logging.getLogger(__name__)
 
-#: Input bytes per shard, and so per part file of ``--parts``.
+#: Input bytes per shard, and so per part file of ``--parts``, at most (by default).
 SHARD_BYTES = 64 << 20
+#: Shards a small input is cut into by default, so that a cluster has tasks
+#: for every worker: its size over this, but not under :data:`MIN_SHARD_BYTES`.
+SHARDS = 32
+#: Input bytes per shard at least (by default).
+MIN_SHARD_BYTES = 1 << 20
 #: Bytes read at a time when counting a piece's lines.
 COUNT_BYTES = 1 << 22
 
@@ -96,12 +101,26 @@ def _row_group_runs(piece: Piece, shard_bytes: int) -> list[tuple[Piece, int]]:
     return runs if len(runs) > 1 else []
 
 
-def list_shards(files: Sequence[Piece], shard_bytes: int = SHARD_BYTES) -> list[Shard]:
-    """The input files as shards of about ``shard_bytes``, in input order.
+def default_shard_bytes(total: int) -> int:
+    """Bytes per shard for ``total`` bytes of input: :data:`SHARDS` shards, within
+    :data:`MIN_SHARD_BYTES` and :data:`SHARD_BYTES`. It depends on the input alone, so the
+    part files do not change with the cluster.
+
+    >>> default_shard_bytes(10 << 20) == MIN_SHARD_BYTES, default_shard_bytes(1 << 40) == SHARD_BYTES
+    (True, True)
+    """
+    return max(MIN_SHARD_BYTES, min(SHARD_BYTES, -(-total // SHARDS)))
+
+
+def list_shards(files: Sequence[Piece], shard_bytes: int | None = None) -> list[Shard]:
+    """The input files as shards of about ``shard_bytes`` (None: :func:`default_shard_bytes`), in input order.
 
     Byte ranges of a JSONL file come without their first line numbers: set
     them with :func:`number_lines` before reading.
     """
+    sizes = [_size(whole.path) for whole in files]
+    if shard_bytes is None:
+        shard_bytes = default_shard_bytes(sum(sizes))
     shards: list[Shard] = []
     pieces: list[Piece] = []
     held = 0
@@ -112,8 +131,8 @@ def list_shards(files: Sequence[Piece], shard_bytes: int = SHARD_BYTES) -> list[
             shards.append(Shard(len(shards), tuple(pieces), held))
         pieces, held = [], 0
 
-    for whole in files:
-        for piece, size in _split(whole, _size(whole.path), shard_bytes):
+    for whole, whole_size in zip(files, sizes):
+        for piece, size in _split(whole, whole_size, shard_bytes):
             if held and held + size > shard_bytes:
                 close()
             pieces.append(piece)
