@@ -126,7 +126,7 @@ class Cleaner(ShardedPasses):
             if isinstance(reading, FileSource) and (self.parts is not None or (self.engine == "dask"
                                                                                 and not remote_stdin)):
                 # the tasks read the input themselves: the driver holds numbers only
-                yield from self._run_sharded(reading, executor, self.parts, self.shard_bytes)
+                yield from self._run_sharded(reading, executor, self.parts, self.shard_bytes, scratch.name)
             else:
                 strip = self.config.strip
                 if strip.enabled and strip.context and strip.templates:

@@ -43,7 +43,7 @@ from .schema import concat
 from .shards import Shard, list_shards, number_lines
 from .stages import BATCH_DOCS, Batch, StageContext, count_lines, fingerprint_batch, fingerprinter_for, prepare_batch
 from .store import SignatureStore
-from .templates import TemplateBuilder, site_of
+from .templates import TemplateBuilder, TemplateTable, site_of
 
 if TYPE_CHECKING:
     from .config import CleanConfig
@@ -247,7 +247,8 @@ class ShardedPasses:
                      executor: Executor, spill: str | None) -> Plan: ...
 
     def _run_sharded(self, source: FileSource, executor: Executor, parts: PartSink | None,
-                     shard_bytes: int | None = None) -> Iterator[DocResult]:
+                     shard_bytes: int | None, scratch: str) -> Iterator[DocResult]:
+        """Every pass over ``source``'s shards; ``scratch`` takes signatures past ``--memory-limit``."""
         shards = number_lines(list_shards(source.files, shard_bytes),
                               lambda stage, pieces: map(_receive, executor.map(stage, pieces)))
         reader = _IdChecks(self.config.read)
@@ -258,9 +259,7 @@ class ShardedPasses:
         digests: list[str] = []
         plan = None
         if self.config.dedup.enabled:
-            plan = self._fingerprint_shards(shards, executor, reader, offsets, digests)
-        else:
-            offsets, digests = [-1] * len(shards), [""] * len(shards)
+            plan = self._fingerprint_shards(shards, executor, reader, offsets, digests, scratch)
         yield from self._assemble_shards(shards, executor, plan, offsets, digests, parts)
 
     def _admit(self, read: ShardRead, reader: _IdChecks) -> None:
@@ -269,7 +268,7 @@ class ShardedPasses:
             raise InputError(location, f"{message} (use --skip-bad to skip such records)")
         reader.add(read.id_counts)
 
-    def _count_shards(self, shards: list[Shard], executor: Executor, reader: _IdChecks) -> Any:
+    def _count_shards(self, shards: list[Shard], executor: Executor, reader: _IdChecks) -> TemplateTable:
         started = time.perf_counter()
         builder = TemplateBuilder()
         self._tick("count lines")
@@ -283,12 +282,12 @@ class ShardedPasses:
         return builder.finish()
 
     def _fingerprint_shards(self, shards: list[Shard], executor: Executor, reader: _IdChecks,
-                            offsets: list[int], digests: list[str]) -> Plan:
+                            offsets: list[int], digests: list[str], scratch: str) -> Plan:
         from .pipeline import DocumentFacts
 
         started = time.perf_counter()
         documents = DocumentFacts(self.config.read)
-        store = SignatureStore(fingerprinter_for(self.config.dedup).rows, self.config.dedup.memory_limit, None)
+        store = SignatureStore(fingerprinter_for(self.config.dedup).rows, self.config.dedup.memory_limit, scratch)
         batches: list[Fingerprinted] = []
         self._tick("fingerprint")
         for printed in map(_receive, executor.map(fingerprint_shard, [ShardJob(shard) for shard in shards])):
