@@ -182,10 +182,12 @@ def deployed(args: argparse.Namespace, work: Path) -> None:
             deployment = Deployment(workers, work)
             try:
                 parts = work / f"parts-{workers}"
+                stats = work / f"stats-{workers}.json"
                 cmd = [sys.executable, "-m", "dedupe", "clean", str(corpus), "-o", str(parts), "--parts",
-                       "--removed", str(work / f"removed-{workers}"), "--engine", "dask", "--scheduler",
-                       deployment.address, "-q", "--overwrite", *args.options]
+                       "--removed", str(work / f"removed-{workers}"), "--stats", str(stats), "--engine", "dask",
+                       "--scheduler", deployment.address, "-q", "--overwrite", *args.options]
                 r = run_deployed(cmd, deployment)
+                seconds = json.loads(stats.read_text())["seconds"]
             finally:
                 deployment.stop()
             same = b"".join(p.read_bytes() for p in sorted(parts.glob("part-*.jsonl"))) == reference.read_bytes()
@@ -194,6 +196,8 @@ def deployed(args: argparse.Namespace, work: Path) -> None:
             print(f"  {workers} worker(s): {r['wall']:6.1f} s wall  CPU s: driver {r['driver']:5.1f}  scheduler "
                   f"{r['scheduler']:5.1f}  workers {r['workers']:6.1f}  driver share {100 * r['driver'] / total:4.1f}%"
                   f"  parts == local output: {same}")
+            print("    wall s by pass: " + "  ".join(f"{name} {seconds[name]:.1f}" for name in (
+                "count lines", "pass1", "resolve", "pass2") if name in seconds))
         if 1 in walls and 2 in walls:
             print(f"  wall, 2 workers against 1: {walls[1] / walls[2]:.2f}x faster")
 

@@ -125,8 +125,10 @@ Output = Annotated[
 ]
 Removed = Annotated[
     Path | None,
-    typer.Option("--removed", dir_okay=False,
-                 help="Write the removal record (JSONL, one line per removed paragraph or document)."),
+    # a folder with --parts; a folder without it is refused when the output opens
+    typer.Option("--removed",
+                 help="Write the removal record (JSONL, one line per removed paragraph or document; with --parts, "
+                 "a folder of part files)."),
 ]
 RecordOpt = Annotated[
     RecordMode,

@@ -221,3 +221,16 @@ def test_a_file_split_across_shards_is_checked_for_its_id_field_as_a_whole(runne
     misspelt = invoke(runner, "clean", corpus, "-o", tmp_path / "x", "--parts", "--id-field", "kee",
                       "--shard-size", "1KB", "-q")
     assert misspelt.exit_code == 1 and "no record has the id field 'kee'" in misspelt.output
+
+
+def test_parts_go_into_existing_folders_and_a_record_folder_needs_parts(runner, tmp_path):
+    corpus = write_jsonl(tmp_path / "corpus.jsonl", [{"id": "a", "text": "\n".join(ARTICLE)},
+                                                     {"id": "b", "text": "\n".join(ARTICLE)}])
+    (tmp_path / "out").mkdir()
+    (tmp_path / "removed").mkdir()
+    result = invoke(runner, "clean", corpus, "-o", tmp_path / "out", "--removed", tmp_path / "removed", "--parts",
+                    "-q")
+    assert result.exit_code == 0, result.output
+    assert joined(tmp_path / "removed").count(b'"reason":"duplicate-document"') == 1
+    result = invoke(runner, "clean", corpus, "-o", tmp_path / "single.jsonl", "--removed", tmp_path / "removed", "-q")
+    assert result.exit_code == 1 and "is a folder" in result.output
