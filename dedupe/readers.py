@@ -861,7 +861,12 @@ def usable_records(source: Source, repair: bool, text_field: str) -> Iterator[Re
 
 
 def repair_surrogates(records: Iterable[Record], repair: bool, text_field: str) -> Iterator[Record]:
-    """``records`` with lone surrogates in a text repaired or refused (see :func:`usable_records`)."""
+    """``records`` with lone surrogates in a text repaired or refused (see :func:`usable_records`).
+
+    >>> cut = Record(0, "a", "emoji \\ud83d", "f:1", text_surrogates=True)
+    >>> [r.text for r in repair_surrogates([cut], True, "text")]
+    ['emoji \\ufffd']
+    """
     for rec in records:
         if rec.error is None and rec.text_surrogates:
             if not repair:

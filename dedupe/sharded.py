@@ -20,6 +20,19 @@ stages as a local run, batch by batch (:mod:`dedupe.stages`):
 
 So the driver holds numbers only (text reaches it only when it writes a
 single output file). Every result it receives passes :func:`_receive`.
+
+>>> import tempfile, pathlib
+>>> from dedupe.config import CleanConfig
+>>> from dedupe.readers import Piece
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "in.jsonl"
+>>> _ = path.write_text('{"id": "a", "text": "One line.\\\\nShare this:"}\\n{"id": "b", "text": 5}\\n')
+>>> job = ShardJob(Shard(0, (Piece(str(path), "in.jsonl", "in.jsonl"),), 60))
+>>> printed = fingerprint_shard(StageContext(CleanConfig()), job)
+>>> printed.read.ids, printed.read.errors, printed.fingerprinted.documents.tolist()
+(['a', 'b'], [(1, 'in.jsonl:2', "field 'text' is int, not a string")], [0])
+>>> done = assemble_shard(StageContext(CleanConfig()), job)
+>>> [(r.record.doc_id, r.text, [x.rule for x in r.removals]) for r in done.results]
+[('a', 'One line.', ['share']), ('b', None, ['text-not-string'])]
 """
 
 from __future__ import annotations

@@ -697,7 +697,12 @@ class PartsWriter(FolderWriter):
 
 
 def write_part(path: str, lines: Iterable[bytes]) -> str:
-    """Write a JSONL part (compressed by its suffix) atomically; the hash of its bytes."""
+    """Write a JSONL part (compressed by its suffix) atomically; the hash of its bytes.
+
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> len(write_part(str(folder / "part-00000.jsonl"), [b'{"id": 1}\\n'])), (folder / "part-00000.jsonl").read_text()
+    (32, '{"id": 1}\\n')
+    """
     out = AtomicFile(path)
     try:
         for line in lines:
