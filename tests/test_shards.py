@@ -234,3 +234,16 @@ def test_parts_go_into_existing_folders_and_a_record_folder_needs_parts(runner, 
     assert joined(tmp_path / "removed").count(b'"reason":"duplicate-document"') == 1
     result = invoke(runner, "clean", corpus, "-o", tmp_path / "single.jsonl", "--removed", tmp_path / "removed", "-q")
     assert result.exit_code == 1 and "is a folder" in result.output
+
+
+def test_hashes_stay_exact_whatever_else_their_batch_holds():
+    """A batch's 64-bit hashes, read as Python ints, once became floats when some passed 2**63:
+    the same identifiers then hashed differently in two batches, and a corpus cut into other
+    batches (shards) lost a copy."""
+    from dedupe.schema import Paragraphs
+
+    small, big = 2**63 - 3, 2**64 - 5
+    built = Paragraphs.build(doc=(0, 0, 0), para=(0, 1, 2), exact=(1, 2, 3), ident=(0, small, big),
+                             text_hash=(small, small, big))
+    assert built.ident.tolist() == [0, small, big]
+    assert built.text_hash.tolist() == [small, small, big]
