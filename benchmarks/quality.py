@@ -172,8 +172,11 @@ def rules(eval_dir: Path) -> None:
     each story's origin copy) and the real text ``benchmarks/realtext.py``
     gathers (package documentation, changelogs, licences, READMEs), every
     file of it. On such text every removal is a loss; the last rows give
-    what the default stripper (rules and context pass) removes in all, and
-    on how many documents the context pass removed a line.
+    what the default stripper (rules and context pass) removes in all, on
+    how many documents the context pass removed a line, and the worst
+    document: the largest share of its lines any one document loses, and
+    how many lose more than 10% and more than half (an average hides a
+    document the stripper empties).
     """
     import collections
 
@@ -210,6 +213,7 @@ def rules(eval_dir: Path) -> None:
     documentation = [segment(text) for _, path in candidate_files() if (text := read_text(path)) is not None]
     sets = {"syndication articles": articles, "documentation": documentation}
     hits, totals = {}, {}
+    worst: dict[tuple[str, str], tuple[float, int, int]] = {}
     for name, pages in sets.items():
         rules_only = verdicts(pages, StripConfig(context=False))
         default = verdicts(pages, StripConfig())
@@ -217,6 +221,10 @@ def rules(eval_dir: Path) -> None:
         judged = sum(any(rule == "context" for rule in page) for page in default)
         totals[name] = (sum(map(len, pages)), sum(rule is not None for page in default for rule in page),
                         sum(rule == "context" for page in default for rule in page), judged, len(pages))
+        for run, found in (("default", default), ("--no-context", rules_only)):
+            shares = [sum(rule is not None for rule in page) / len(page) for page in found if page]
+            worst[name, run] = (max(shares, default=0.0), sum(share > 0.1 for share in shares),
+                                sum(share > 0.5 for share in shares))
     print("\n## Rules: precision on the labelled pages, removals from content-only text")
     print(f"{'rule':<16}{'dev hits':>10}{'precision':>11}" + "".join(f"{name:>22}" for name in sets))
     for rule in sorted(set(precision) | {r for c in hits.values() for r in c}, key=lambda r: -precision[r][1]):
@@ -228,6 +236,10 @@ def rules(eval_dir: Path) -> None:
     print(f"{'  of them the context pass':<37}" + "".join(f"{totals[name][2]:>22,}" for name in sets))
     print(f"{'  documents it removed from / all':<37}"
           + "".join(f"{f'{totals[name][3]} / {totals[name][4]}':>22}" for name in sets))
+    for run in ("default", "--no-context"):
+        print(f"{f'{run}: most lost by one document':<37}" + "".join(f"{worst[name, run][0]:>22.3f}" for name in sets))
+        print(f"{'  documents losing > 10% / > 50%':<37}"
+              + "".join(f"{f'{worst[name, run][1]} / {worst[name, run][2]}':>22}" for name in sets))
 
 
 def neardup(eval_dir: Path, work: Path, jobs: int, extra: list[str]) -> None:

@@ -1,6 +1,7 @@
 """dedupe on real text nobody here wrote, with every promise of the README checked.
 
-    python benchmarks/realtext.py [--max-mb 40] [--jobs 2] [--keep-files] [-- EXTRA clean OPTIONS]
+    python benchmarks/realtext.py [--max-mb 40] [--jobs 2] [--keep-files] [--corpus FILE] [--strip-only]
+                                  [-- EXTRA clean OPTIONS]
 
 The evaluation sets were built for this project; a corpus nobody on it wrote
 shows what they can hide. This script gathers the text a Debian-family system
@@ -21,6 +22,14 @@ each invariant:
   ``typo``);
 * **kept copy present**: the paragraph a record names as kept is in the output;
 * **idempotence**: cleaning the output again removes nothing.
+
+None of this text is page chrome, so every line the stripper removes is a
+loss. It prints, for ``dedupe clean`` and for ``dedupe strip`` with and without
+``--no-context``, the lines removed as chrome, how many documents lose more
+than 10% and more than half of their lines, and the worst documents: an
+average hides a document the stripper empties. ``--strip-only`` runs just the
+two ``dedupe strip`` runs and prints that; ``--corpus FILE`` takes a JSONL of
+such documents (``id`` and ``text``) instead of gathering them.
 
 It also prints the share of removals per reason and rule. Files are sampled
 deterministically (every k-th, sorted by path) to stay under ``--max-mb``.
@@ -58,6 +67,10 @@ MAX_FILE_BYTES = 2_000_000
 #: violation (the resolver estimates with 128 permutations: about +-0.04).
 JACCARD_MARGIN = 0.1
 SHINGLE_CHARS = 5
+#: Shares of a document's lines whose loss to the stripper is counted.
+LOSS_SHARES = (0.1, 0.5)
+#: Worst documents printed per run.
+WORST_SHOWN = 5
 
 
 def candidate_files() -> list[tuple[str, Path]]:
@@ -239,6 +252,40 @@ def check(corpus: Path, output: Path, record: Path, threshold: float) -> dict:
     return result
 
 
+def chrome_losses(lines: dict[str, int], record: Path) -> dict:
+    """Lines each document lost as chrome, from a removal record: totals, counts over LOSS_SHARES, the worst."""
+    removed: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    for r in read_jsonl(record):
+        if r["reason"] == "chrome" and r["paragraph"] is not None:
+            removed[str(r["doc_id"])][r["rule"]] += 1
+    shares = sorted(((sum(rules.values()) / max(lines[doc], 1), doc) for doc, rules in removed.items()),
+                    key=lambda item: (-item[0], item[1]))
+    return {"lines": sum(lines.values()), "removed": sum(sum(c.values()) for c in removed.values()),
+            "removed_context": sum(c["context"] for c in removed.values()),
+            "documents": len(lines), "documents_with_context": sum(c["context"] > 0 for c in removed.values()),
+            "max_share": round(shares[0][0], 4) if shares else 0.0,
+            **{f"documents_over_{int(bar * 100)}pct": sum(share > bar for share, _ in shares) for bar in LOSS_SHARES},
+            "worst": [{"doc_id": doc, "share": round(share, 4), "removed": sum(removed[doc].values()),
+                       "lines": lines[doc], "rules": dict(removed[doc].most_common())}
+                      for share, doc in shares[:WORST_SHOWN]]}
+
+
+def print_losses(runs: dict[str, dict]) -> None:
+    print("\nlines lost as chrome (none of this text is page chrome)")
+    print(f"{'run':<28}{'removed':>10}{'share':>9}{'context':>9}{'max/doc':>9}"
+          + "".join(f"{f'docs >{int(bar * 100)}%':>11}" for bar in LOSS_SHARES) + f"{'docs w/ context':>17}")
+    for name, row in runs.items():
+        print(f"{name:<28}{row['removed']:>10}{row['removed'] / max(row['lines'], 1):>9.4%}{row['removed_context']:>9}"
+              f"{row['max_share']:>9.3f}"
+              + "".join(f"{row[f'documents_over_{int(bar * 100)}pct']:>11}" for bar in LOSS_SHARES)
+              + f"{row['documents_with_context']:>17}")
+    for name, row in runs.items():
+        print(f"worst documents, {name}:")
+        for worst in row["worst"]:
+            rules = ", ".join(f"{rule} {count}" for rule, count in worst["rules"].items())
+            print(f"  {worst['share']:6.3f}  {worst['removed']:>6} of {worst['lines']:<7} {worst['doc_id']}  ({rules})")
+
+
 def dedupe(*args: str) -> list[str]:
     return [sys.executable, "-m", "dedupe", *args]
 
@@ -249,20 +296,40 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--threshold", type=float, default=0.5, help="the run's --threshold (for the checks)")
     parser.add_argument("--keep-files", action="store_true", help="keep the corpus and outputs in benchmarks/out")
+    parser.add_argument("--corpus", type=Path, help="a JSONL of plain documents (id, text) instead of the system's")
+    parser.add_argument("--strip-only", action="store_true", help="only what `dedupe strip` takes from each document")
     parser.add_argument("extra", nargs="*", help="more `dedupe clean` options, after --")
     args = parser.parse_args()
 
     OUT.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="realtext-", dir=OUT)) if args.keep_files else Path(
         tempfile.mkdtemp(prefix="dedupe-realtext-"))
-    corpus = work / "corpus.jsonl"
-    built = build_corpus(corpus, args.max_mb)
-    if built["documents"] == 0:
-        print("no real text found (no /usr/share/doc, /usr/share/common-licenses or package metadata): skipped")
-        return 0
+    if args.corpus is not None:
+        corpus = args.corpus
+        documents = read_jsonl(corpus)
+        built = {"documents": len(documents), "bytes": sum(len(str(d["text"]).encode()) for d in documents)}
+        print(f"corpus: {built['documents']} documents, {built['bytes'] / 1e6:.1f} MB ({corpus.name})")
+    else:
+        corpus = work / "corpus.jsonl"
+        built = build_corpus(corpus, args.max_mb)
+        if built["documents"] == 0:
+            print("no real text found (no /usr/share/doc, /usr/share/common-licenses or package metadata): skipped")
+            return 0
+        print(f"corpus: {built['documents']} documents, {built['bytes'] / 1e6:.1f} MB (every {built['step']}. of "
+              f"{built['files_text']} readable files)")
     mb = built["bytes"] / 1e6
-    print(f"corpus: {built['documents']} documents, {mb:.1f} MB (every {built['step']}. of "
-          f"{built['files_text']} readable files)")
+    lines = {str(d["id"]): len(paragraphs_of(repair_document(d["text"]))) for d in read_jsonl(corpus)}
+    losses = {}
+    for name, flags in (("dedupe strip", []), ("dedupe strip --no-context", ["--no-context"])):
+        strip_out, strip_rec = work / f"strip{len(flags)}.jsonl", work / f"strip{len(flags)}_removed.jsonl"
+        subprocess.run(dedupe("strip", str(corpus), "-o", str(strip_out), "--removed", str(strip_rec), "--jobs",
+                              str(args.jobs), "-q", *flags), check=True)
+        losses[name] = chrome_losses(lines, strip_rec)
+    if args.strip_only:
+        print_losses(losses)
+        if not args.keep_files:
+            shutil.rmtree(work, ignore_errors=True)
+        return 0
     out, rec, stats = work / "clean.jsonl", work / "removed.jsonl", work / "stats.json"
     options = ["--jobs", str(args.jobs), "--threshold", str(args.threshold), "-q", *args.extra]
     started = time.perf_counter()
@@ -280,6 +347,8 @@ def main() -> int:
     result["idempotence_output_identical"] = again_out.read_bytes() == out.read_bytes()
     result["idempotence_examples"] = [{k: r.get(k) for k in ("doc_id", "paragraph", "reason", "rule")}
                                       | {"text": str(r.get("text"))[:100]} for r in second[:5]]
+    losses = {"dedupe clean": chrome_losses(lines, rec), **losses}
+    result["chrome_losses"] = losses
     result["machine"] = f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}"
 
     print(f"dedupe clean: {wall:.1f} s wall ({mb / wall:.2f} MB/s, --jobs {args.jobs}); "
@@ -292,6 +361,7 @@ def main() -> int:
         ("duplicate not directly similar to kept copy", result["direct_similarity_violations"]),
         ("named kept copy absent from output", result["kept_copy_absent"]),
         ("removals when cleaning the output again", result["idempotence_removals"]),
+        ("documents losing over half their lines", max(row["documents_over_50pct"] for row in losses.values())),
     ]
     for name, count in rows:
         print(f"{name:<44}{count:>12}")
@@ -304,6 +374,7 @@ def main() -> int:
     for example in result["violation_examples"][:5]:
         print(f"  not similar [{example['rule']}, recorded {example['recorded']}, measured {example['measured']}]: "
               f"{example['removed']!r} -> {example['kept']!r}")
+    print_losses(losses)
     if not args.keep_files:
         shutil.rmtree(work, ignore_errors=True)
     (OUT / "realtext.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")

@@ -39,6 +39,7 @@ from .config import (
     PartsFormat,
     ReadConfig,
     ShingleKind,
+    SignatureScheme,
     StripConfig,
     load_config,
     parse_size,
@@ -430,6 +431,9 @@ def clean(
         "--shingle", help="Shingle kind: character or word n-grams." + _default(DedupConfig, "shingle"))] = None,
     ngram: Annotated[int | None, typer.Option(
         "--ngram", min=1, help="Characters (or words) per shingle." + _default(DedupConfig, "ngram"))] = None,
+    scheme: Annotated[SignatureScheme | None, typer.Option(
+        "--scheme", help="MinHash signatures: datasketch's (a permutation per slot) or one permutation hashing "
+        "(one hash per shingle)." + _default(DedupConfig, "scheme"))] = None,
     bands: Annotated[int | None, typer.Option(
         "--bands", min=0, help="LSH bands (0: chosen from the threshold)." + _default(DedupConfig, "bands"))] = None,
     boilerplate_docs: Annotated[int | None, typer.Option(
@@ -489,7 +493,7 @@ def clean(
               "skip_bad": skip_bad or None, "fallback_encoding": fallback_encoding,
               "max_document_bytes": max_document_bytes},
         dedup={"threshold": threshold, "num_perm": num_perm, "ngram": ngram, "bands": bands, "shingle": shingle,
-               "boilerplate_docs": boilerplate_docs, "boilerplate_sites": boilerplate_sites,
+               "scheme": scheme, "boilerplate_docs": boilerplate_docs, "boilerplate_sites": boilerplate_sites,
                "min_kept": min_kept, "novel_chars": novel_chars, "keep": keep,
                "related_evidence": related_evidence, "typo_words": typo_words, "memory_limit": memory_limit},
         normalize={"repair": False if no_repair else None},

@@ -59,6 +59,10 @@ SHINGLE: ShingleKind = "char"
 NGRAM = 5
 NUM_PERM = 128
 SEED = 1
+#: MinHash signature scheme: ``datasketch`` (one affine permutation per slot,
+#: equal to datasketch's MinHash) or ``oph`` (one permutation hashing with
+#: optimal densification: one hash per shingle).
+SCHEME: SignatureScheme = "datasketch"
 #: Estimated Jaccard similarity (character 5-grams) at or above which two
 #: paragraphs are copies. Reposts of syndication_dev edited with a changed
 #: word or two sit at 0.6-0.9; unrelated paragraphs below 0.1.
@@ -147,6 +151,7 @@ def parse_size(value: str | int) -> int:
 
 KeepPolicy = Literal["first", "earliest", "longest"]
 ShingleKind = Literal["char", "word"]
+SignatureScheme = Literal["datasketch", "oph"]
 CommentsPolicy = Literal["keep", "drop"]
 #: Where per-document work runs: worker processes on this machine, or a Dask cluster.
 EngineName = Literal["local", "dask"]
@@ -446,6 +451,8 @@ class DedupConfig:
         ngram: characters (or words) per shingle.
         num_perm: MinHash permutations.
         seed: MinHash permutation seed (datasketch's meaning).
+        scheme: MinHash signature scheme: ``datasketch`` (equal to
+            datasketch's MinHash) or ``oph`` (one permutation hashing).
         threshold: estimated Jaccard at or above which paragraphs are copies.
         short_chars, short_threshold: paragraphs shorter than ``short_chars``
             characters need ``short_threshold`` (if higher).
@@ -478,6 +485,7 @@ class DedupConfig:
     ngram: int = NGRAM
     num_perm: int = NUM_PERM
     seed: int = SEED
+    scheme: SignatureScheme = SCHEME
     threshold: float = THRESHOLD
     short_chars: int = SHORT_CHARS
     short_threshold: float = SHORT_THRESHOLD

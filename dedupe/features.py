@@ -22,6 +22,7 @@ import numpy as np
 
 from .config import DedupConfig
 from .fingerprint import Fingerprinter, exact_hash
+from .keys import match_keys
 from .normalize import match_key, value_keys
 from .prepare import Prepared
 from .schema import BODY, HEADLINE, Paragraphs
@@ -83,6 +84,41 @@ def sentence_hashes(text: str) -> list[tuple[int, int]]:
     >>> [n for _, n in sentence_hashes("Mr. Smith went to Washington on Monday. He met the press there.")]
     [39, 23]
     """
+    return sentence_hashes_many([text])[0]
+
+
+def sentence_hashes_many(texts: Sequence[str]) -> list[list[tuple[int, int]]]:
+    """:func:`sentence_hashes` of each paragraph, the match keys of all their sentences computed at once.
+
+    >>> found = sentence_hashes_many(["Short.", "It rained all day in the city. Then the storm stopped at noon."])
+    >>> [[n for _, n in one] for one in found]
+    [[], [30, 31]]
+    """
+    split = [_sentences(text) for text in texts]
+    sentences = [sentence for pieces in split for sentence in pieces]
+    keys = match_keys(sentences)
+    words = [key.count(" ") + 1 for key in keys]
+    # as for whole lines: a short sentence's numbers are part of it, a long one keeps its identifiers
+    short = [n for n, count in enumerate(words) if MIN_SENTENCE_WORDS <= count < SHORT_KEY_WORDS]
+    for n, unfolded in zip(short, match_keys([sentences[n] for n in short], fold_digits=False)):
+        keys[n] = unfolded
+    hashes: list[tuple[int, int] | None] = []
+    for sentence, key, count in zip(sentences, keys, words):
+        if count < MIN_SENTENCE_WORDS:
+            hashes.append(None)
+            continue
+        # digits to look at (links and addresses hold no identifier)
+        hashed = exact_key(sentence, key, template=False)[0] if count >= SHORT_KEY_WORDS and "0" in key else key
+        hashes.append((exact_hash(hashed), len(sentence)))
+    out, at = [], 0
+    for pieces in split:
+        out.append([h for h in hashes[at : at + len(pieces)] if h is not None])
+        at += len(pieces)
+    return out
+
+
+def _sentences(text: str) -> list[str]:
+    """A paragraph's sentences, those under :data:`MIN_SENTENCE_WORDS` words merged into the next."""
     pieces = [p for p in _SENTENCE_BREAK.split(text) if p]
     merged: list[str] = []
     carry = ""
@@ -96,21 +132,10 @@ def sentence_hashes(text: str) -> list[tuple[int, int]]:
             merged[-1] = f"{merged[-1]} {carry}"
         else:
             merged.append(carry)
-    out = []
-    for sentence in merged:
-        key = match_key(sentence)
-        words = key.count(" ") + 1
-        if words >= MIN_SENTENCE_WORDS:
-            # as for whole lines: a short sentence's numbers are part of it, a long one keeps its identifiers
-            if words < SHORT_KEY_WORDS:
-                key = match_key(sentence, fold_digits=False)
-            elif "0" in key:  # digits to look at (links and addresses hold no identifier)
-                key = exact_key(sentence, key, template=False)[0]
-            out.append((exact_hash(key), len(sentence)))
-    return out
+    return merged
 
 
-def exact_key(text: str, key: str, template: bool = True) -> tuple[str, str, str | None]:
+def exact_key(text: str, key: str, template: bool = True, unfolded: str | None = None) -> tuple[str, str, str | None]:
     """(exact key, identifier key, template key) of a line whose match key is ``key``.
 
     A line of fewer than :data:`SHORT_KEY_WORDS` words keeps its digits in
@@ -119,7 +144,8 @@ def exact_key(text: str, key: str, template: bool = True) -> tuple[str, str, str
     (:func:`~dedupe.normalize.value_keys`): two lines that differ in a CVE id,
     a bug number, a version or a date are different lines, up to
     :data:`IDENTIFIER_MAX_WORDS` words. ``template=False``
-    leaves the template key out (None).
+    leaves the template key out (None). ``unfolded`` is the line's match
+    key with its digits kept, when the caller has it (:func:`needs_unfolded`).
 
     >>> exact_key("For sale: $600,000", "for sale 0 0")[:2]
     ('for sale 600 000\\x00600.000', '600.000')
@@ -135,9 +161,20 @@ def exact_key(text: str, key: str, template: bool = True) -> tuple[str, str, str
     identifiers, template_key = value_keys(text, every_number=short, template=template)
     if words >= IDENTIFIER_MAX_WORDS:
         identifiers = ""
-    # folding changes only digits: a key without a folded digit is its own unfolded key
-    exact = match_key(text, fold_digits=False) if short and "0" in key else key
+    exact = key
+    if needs_unfolded(key):
+        exact = match_key(text, fold_digits=False) if unfolded is None else unfolded
     return (f"{exact}\x00{identifiers}" if identifiers else exact), identifiers, template_key
+
+
+def needs_unfolded(key: str) -> bool:
+    """Whether :func:`exact_key` of a line with match key ``key`` needs the key with its digits kept.
+
+    >>> needs_unfolded("for sale 0 0"), needs_unfolded("for sale"), needs_unfolded("a b c d e f g h 0")
+    (True, False, False)
+    """
+    # folding changes only digits: a key without a folded digit is its own unfolded key
+    return key.count(" ") + 1 < SHORT_KEY_WORDS and "0" in key
 
 
 def paragraph_shapes(paragraphs: list[str]) -> list[int]:
@@ -232,6 +269,7 @@ def fingerprint_documents(
     templates: list[int] = []  # hash of the template key
     valued: list[bool] = []  # whether the line has values (numbers, links, mailboxes) to mask
     chars = []
+    lines: list[tuple[int, int, str, str, int, bool, int, bool]] = []  # what each row is made from
     for index, prep in documents:
         if families:
             runs, headed = link_list_runs(prep.verdicts, families)
@@ -246,23 +284,30 @@ def fingerprint_documents(
             if runs[number] >= 0 and not key:
                 continue  # stays stripped: no row can bring it back
             total += len(text)
-            if not key:
-                continue
-            in_list = runs[number] >= 0
-            row = len(rows)
-            if not in_list:
-                sentences.extend((row, *sentence) for sentence in sentence_hashes(text))
-            line_key, identifiers, template = exact_key(text, key)
-            words_key = line_key.split("\x00", 1)[0]
-            if config.typo_words and not in_list and len(words_key) < config.short_chars:
-                typos.extend((row, *typo) for typo in typo_keys(words_key, config.typo_words))
-            rows.append((index, number, len(text), shapes[position], exact_hash(text),
-                         exact_hash(identifiers) if identifiers else 0, runs[number], headed[number]))
-            keys.append("" if in_list else key)
-            exact_keys.append(line_key)
-            templates.append(0 if template is None else exact_hash(template))
-            valued.append(template is not None)
+            if key:
+                lines.append((index, number, text, key, shapes[position], runs[number] >= 0, runs[number],
+                              headed[number]))
         chars.append(total)
+    # the keys each stage needs, for the whole batch at once (dedupe.keys)
+    listed = [line[5] for line in lines]
+    sentence_hashes_of = iter(sentence_hashes_many([text for (_, _, text, *_), in_list in zip(lines, listed)
+                                                    if not in_list]))
+    unfolding = [row for row, line in enumerate(lines) if needs_unfolded(line[3])]
+    unfolded: dict[int, str] = dict(zip(unfolding, match_keys([lines[row][2] for row in unfolding],
+                                                             fold_digits=False)))
+    for row, (index, number, text, key, shape, in_list, run, run_headed) in enumerate(lines):
+        if not in_list:
+            sentences.extend((row, *sentence) for sentence in next(sentence_hashes_of))
+        line_key, identifiers, template = exact_key(text, key, unfolded=unfolded.get(row))
+        words_key = line_key.split("\x00", 1)[0]
+        if config.typo_words and not in_list and len(words_key) < config.short_chars:
+            typos.extend((row, *typo) for typo in typo_keys(words_key, config.typo_words))
+        rows.append((index, number, len(text), shape, exact_hash(text),
+                     exact_hash(identifiers) if identifiers else 0, run, run_headed))
+        keys.append("" if in_list else key)
+        exact_keys.append(line_key)
+        templates.append(0 if template is None else exact_hash(template))
+        valued.append(template is not None)
     prints = fingerprinter.fingerprint(keys, exact_keys, with_bands=False)
     # a line without values is a template of its own: its exact hash
     template_hash = np.where(np.array(valued, dtype=bool), np.array(templates, dtype=np.uint64), prints.exact)

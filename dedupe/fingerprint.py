@@ -1,12 +1,22 @@
 """Paragraph fingerprints: exact hashes, batched MinHash signatures, LSH band keys.
 
-Everything here works on whole batches of paragraphs as numpy arrays; there is
-no Python object per shingle. The MinHash follows datasketch's ``affine32``
-scheme exactly (same permutation parameters for the same seed, the same
-MurmurHash3 pre-mix, ``a*h + b mod 2**32``), with :func:`shingle_hash32` as the
-hash function, so a signature computed here equals
-``datasketch.MinHash(num_perm, seed, hashfunc=shingle_hash32)`` fed the same
-shingles and can go straight into ``datasketch.MinHashLSH``.
+Everything here works on whole batches of paragraphs; there is no Python
+object per shingle. Two signature schemes give ``num_perm`` 32-bit slots whose
+share of equal slots estimates the Jaccard similarity of two keys' shingles:
+
+* ``datasketch`` follows datasketch's ``affine32`` MinHash exactly (same
+  permutation parameters for the same seed, the same MurmurHash3 pre-mix,
+  ``a*h + b mod 2**32``), with :func:`shingle_hash32` as the hash function,
+  so a signature computed here equals
+  ``datasketch.MinHash(num_perm, seed, hashfunc=shingle_hash32)`` fed the same
+  shingles and can go straight into ``datasketch.MinHashLSH``;
+* ``oph`` is one permutation hashing with optimal densification: one hash per
+  shingle instead of ``num_perm``.
+
+The work runs in compiled kernels (:mod:`dedupe.kernels`, numba) once a
+fingerprinter has seen :data:`KERNEL_MIN_CHARS` characters, and in numpy
+before that (loading the kernels costs more than small inputs take); both
+give the same numbers, bit for bit.
 
 >>> fp = Fingerprinter(num_perm=16)
 >>> batch = fp.fingerprint(["the cat sat on the mat", "the cat sat on a mat", "hello"])
@@ -18,32 +28,79 @@ True
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import itertools
+import logging
+import os
+import re
+import sys
+import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 import numpy as np
 import xxhash
 
-from .config import MAX_MINHASH_CHARS, MIN_MINHASH_LENGTH, NGRAM, NUM_PERM, SEED, SHINGLE, THRESHOLD, ShingleKind
-from .errors import MissingExtraError
+from .config import (
+    MAX_MINHASH_CHARS,
+    MIN_MINHASH_LENGTH,
+    NGRAM,
+    NUM_PERM,
+    SCHEME,
+    SEED,
+    SHINGLE,
+    THRESHOLD,
+    ShingleKind,
+    SignatureScheme,
+)
+from .errors import ConfigError, MissingExtraError
 
 if TYPE_CHECKING:
     from datasketch import LeanMinHash
 
-#: Names the arithmetic every fingerprint comes from, recorded by an index so
-#: that one built with other arithmetic is refused: shingle hashes (character
-#: shingles: code points mixed by fmix64 and rolled into a 64-bit polynomial
-#: hash; word shingles: xxh3-64 per word, rolled the same way; both finished by
-#: fmix64 and cut to 32 bits), datasketch's affine32 MinHash (fmix32, then
-#: a*h+b mod 2**32), band keys (rows xor-multiplied, then fmix64) and the
-#: exact hash (xxh3-64). Change it whenever any of them changes.
-HASH_SCHEME = "char:fmix64-roll64|word:xxh3-64-roll64>fmix64-32/minhash:affine32/bands:xormul-fmix64/exact:xxh3-64"
+logger = logging.getLogger(__name__)
+
+#: The signature schemes (:class:`dedupe.config.DedupConfig`'s ``scheme``).
+SCHEMES: tuple[SignatureScheme, ...] = typing.get_args(SignatureScheme)
+#: Names the arithmetic every fingerprint of each signature scheme comes from,
+#: recorded by an index so that one built with other arithmetic is refused:
+#: shingle hashes (character shingles: code points mixed by fmix64 and rolled
+#: into a 64-bit polynomial hash; word shingles: xxh3-64 per word, rolled the
+#: same way; both finished by fmix64 and cut to 32 bits), the MinHash
+#: (datasketch's affine32: fmix32, then a*h+b mod 2**32; or one permutation
+#: hashing with optimal densification), band keys (rows xor-multiplied, then
+#: fmix64) and the exact hash (xxh3-64). Change it whenever any of them changes.
+HASH_SCHEMES: dict[SignatureScheme, str] = {
+    "datasketch": "char:fmix64-roll64|word:xxh3-64-roll64>fmix64-32/minhash:affine32/bands:xormul-fmix64/exact:xxh3-64",
+    "oph": "char:fmix64-roll64|word:xxh3-64-roll64>fmix64-32/minhash:oph-optimal-densification-v1"
+           "/bands:xormul-fmix64/exact:xxh3-64",
+}
+#: The default scheme's arithmetic.
+HASH_SCHEME = HASH_SCHEMES[SCHEME]
+#: Characters of keys a fingerprinter takes in numpy before it loads the
+#: compiled kernels: loading numba and the cached kernels costs 0.3-0.6 s of
+#: CPU in a process (about 2 s to compile them on a machine's first run), as
+#: much as numpy takes for 2-4 million characters.
+KERNEL_MIN_CHARS = 1 << 21
+#: Signatures from which band keys are worth loading the compiled kernels
+#: for: numpy takes about 1.5 µs per signature for all 32 bands, the kernels
+#: a fifth of that, and loading them 0.3-0.6 s.
+KERNEL_MIN_BAND_ROWS = 1 << 19
 
 _U32 = np.uint32
 _U64 = np.uint64
 _ROLL = _U64(0x9E3779B97F4A7C15)  # odd 64-bit multiplier (golden ratio)
+_POINT_SALT = _U64(0x632BE59BD9B4E019)
 _BAND_MUL = _U64(0xBF58476D1CE4E5B9)
+_MASK32 = _U64(0xFFFFFFFF)
+_EMPTY = _U32(0xFFFFFFFF)
+_DRAW_MUL = _U64(0xD6E8FEB86659FD93)
+_DRAW_SALT = _U64(0xA0761D6478BD642F)
+_TABLED_DRAWS = 32  # dedupe.kernels.TABLED_DRAWS, without importing numba
 # Rows of the shingle x permutation product computed at once: 32k rows of
 # 128 permutations is 16 MB, large enough to vectorise well, small enough to
 # keep memory flat whatever the batch size.
@@ -124,7 +181,7 @@ def _mix_points(points: np.ndarray) -> np.ndarray:
     # Code points are small integers; mixing them first spreads every bit of
     # the rolling hash instead of leaning on the finaliser alone.
     with np.errstate(over="ignore"):
-        return _fmix64(points.astype(_U64) * _ROLL + _U64(0x632BE59BD9B4E019))
+        return _fmix64(points.astype(_U64) * _ROLL + _POINT_SALT)
 
 
 def shingles(key: str, ngram: int, kind: str = "word") -> list[bytes]:
@@ -198,10 +255,134 @@ class Fingerprints:
     bands: np.ndarray  # uint64[m, bands]
 
 
+@functools.cache
+def load_kernels() -> ModuleType | None:
+    """The compiled kernels (:mod:`dedupe.kernels`), or None when numba is not installed.
+
+    Imported once per process, on first use: numba and the kernels take
+    0.3-0.6 s to load (and about 2 s to compile on a machine's first run,
+    cached after that).
+
+    >>> load_kernels() is None or hasattr(load_kernels(), "affine_minhash")
+    True
+    """
+    try:
+        from . import kernels
+    except ImportError as exc:  # no numba wheel for this platform: numpy gives the same numbers
+        logger.info("compiled fingerprint kernels unavailable (%s); using numpy", exc)
+        return None
+    return kernels
+
+
+def kernels_cached() -> bool:
+    """Whether numba's on-disk cache holds every compiled kernel of :mod:`dedupe.kernels`, as it is now.
+
+    Read from the file system, without loading numba: each kernel has an
+    index file ``kernels.<name>-<line>.py<version>.nbi`` in numba's cache
+    folder for this package (beside the module, or under
+    ``NUMBA_CACHE_DIR``), written when the kernel was compiled; one older
+    than the module's source is stale. A cache elsewhere (numba's per-user
+    folder, when neither is writable) reads as not cached.
+
+    >>> isinstance(kernels_cached(), bool)
+    True
+    """
+    source = Path(__file__).with_name("kernels.py")
+    try:
+        text = source.read_text(encoding="utf-8")
+        changed = source.stat().st_mtime
+    except OSError:
+        return False
+    lines = text.splitlines()
+    # numba names a kernel's files by its first line, the decorator's
+    names = [f"kernels.{match.group(1)}-{number}.py{sys.version_info[0]}{sys.version_info[1]}.nbi"
+             for number, (line, after) in enumerate(itertools.pairwise(lines), start=1)
+             if line.startswith("@_compile(") and (match := re.match(r"def (\w+)\(", after))]
+    cache_dir = os.environ.get("NUMBA_CACHE_DIR")
+    if cache_dir:
+        # numba's subfolder for a source folder: its name and the SHA-1 of its path
+        where = str(source.parent.resolve())
+        folder = Path(cache_dir) / f"{Path(where).name}_{hashlib.sha1(where.encode()).hexdigest()}"
+    else:
+        folder = source.parent / "__pycache__"
+    try:
+        return bool(names) and all((folder / name).stat().st_mtime >= changed for name in names)
+    except OSError:
+        return False
+
+
+def warm_kernels() -> None:
+    """Compile the kernels into numba's cache here, if it does not hold them, before workers start.
+
+    Each worker process loads the kernels on its own: on a cold cache every
+    one of them would compile them (about 2 s of CPU each); compiled here
+    once, they all load them from the cache (about 0.5 s each).
+    """
+    if not kernels_cached():
+        load_kernels()
+
+
+def oph_salt(seed: int) -> int:
+    """The 64-bit salt one permutation hashing mixes shingle hashes with, from a seed.
+
+    >>> oph_salt(1) != oph_salt(2)
+    True
+    """
+    return int(_fmix64(np.array([seed], dtype=_U64) * _ROLL + _POINT_SALT)[0])
+
+
+def _draws(bins: np.ndarray, attempt: int, salt: int, width: int) -> np.ndarray:
+    """Densification draw ``attempt`` of each bin in ``bins``: a bin in ``[0, width)``."""
+    with np.errstate(over="ignore"):
+        mixed = _fmix64(((bins.astype(_U64) << _U64(32)) | _U64(attempt)) * _DRAW_MUL + (_U64(salt) ^ _DRAW_SALT))
+        return (((mixed >> _U64(32)) * _U64(width)) >> _U64(32)).astype(np.int64)
+
+
+def draw_table(width: int, salt: int) -> np.ndarray:
+    """The first densification draws of every bin (as :func:`dedupe.kernels.draw_table`).
+
+    >>> draw_table(16, 7).shape
+    (16, 32)
+    """
+    table = np.column_stack([_draws(np.arange(width), attempt, salt, width) for attempt in range(_TABLED_DRAWS)])
+    return table.astype(np.uint8 if width <= 256 else np.uint16)
+
+
+def _one_permutation_minhash(hashes: np.ndarray, counts: np.ndarray, salt: int, width: int) -> np.ndarray:
+    """numpy twin of :func:`dedupe.kernels.one_permutation_minhash` (same numbers)."""
+    keys = counts.shape[0]
+    out = np.full((keys, width), _EMPTY, dtype=_U32)
+    if not keys:
+        return out
+    with np.errstate(over="ignore"):
+        mixed = _fmix64(hashes.astype(_U64) ^ _U64(salt))
+    slot = ((mixed >> _U64(32)) * _U64(width)) >> _U64(32)
+    value = np.minimum(mixed & _MASK32, _U64(0xFFFFFFFE)).astype(_U32)
+    np.minimum.at(out, (np.repeat(np.arange(keys), counts), slot.astype(np.int64)), value)
+    filled = out != _EMPTY
+    donor = np.broadcast_to(np.arange(width), (keys, width)).copy()
+    rows, bins = np.nonzero(~filled)
+    table = draw_table(width, salt)
+    attempt = 0
+    while rows.shape[0]:
+        drawn = table[bins, attempt].astype(np.int64) if attempt < _TABLED_DRAWS else _draws(bins, attempt, salt, width)
+        hit = filled[rows, drawn]
+        donor[rows[hit], bins[hit]] = drawn[hit]
+        rows, bins = rows[~hit], bins[~hit]
+        attempt += 1
+    return np.take_along_axis(out, donor, axis=1)
+
+
 class Fingerprinter:
     """Computes :class:`Fingerprints` for batches of match keys.
 
-    Every default is the configuration's (:class:`~dedupe.config.DedupConfig`).
+    ``scheme`` is one of :data:`SCHEMES`. ``compiled`` chooses between the
+    compiled kernels and numpy, which give the same numbers: None uses the
+    kernels once :data:`KERNEL_MIN_CHARS` characters have been seen (and
+    numpy throughout where numba is not installed), True from the first
+    batch, False never.
+
+    Every other default is the configuration's (:class:`~dedupe.config.DedupConfig`).
 
     >>> Fingerprinter(num_perm=8, bands=2).fingerprint(["one two three four five six seven eight"]).bands.shape
     (1, 2)
@@ -217,21 +398,37 @@ class Fingerprinter:
         bands: int = 0,
         shingle: ShingleKind = SHINGLE,
         max_length: int = MAX_MINHASH_CHARS,
+        scheme: SignatureScheme = SCHEME,
+        compiled: bool | None = None,
     ) -> None:
         if shingle not in ("char", "word"):
             raise ValueError("shingle must be 'char' or 'word'")
+        if scheme not in SCHEMES:
+            raise ConfigError(f"scheme must be one of {', '.join(SCHEMES)}")
         self.num_perm = num_perm
         self.seed = seed
         self.ngram = ngram
         self.shingle = shingle
+        self.scheme = scheme
+        self.compiled = compiled
         # min_length counts characters of the key for char shingles, words for word shingles
         self.min_length = max(min_length, ngram)
         self.max_length = max_length
         self.a, self.b = permutations(num_perm, seed)
+        self.salt = oph_salt(seed)
         if bands:
             self.bands, self.rows = bands, num_perm // bands
         else:
             self.bands, self.rows = optimal_bands(threshold, num_perm)
+        self._chars_seen = 0
+        self._draws: np.ndarray | None = None
+
+    def _kernels(self, chars: int) -> ModuleType | None:
+        """The compiled kernels for a batch of ``chars`` characters, or None for numpy."""
+        self._chars_seen += chars
+        if self.compiled is False or (self.compiled is None and self._chars_seen < KERNEL_MIN_CHARS):
+            return None
+        return load_kernels()
 
     def fingerprint(
         self, keys: Sequence[str], exact_keys: Sequence[str] | None = None, with_bands: bool = True
@@ -243,16 +440,25 @@ class Fingerprinter:
         """
         source = keys if exact_keys is None else exact_keys
         exact = np.fromiter((exact_hash(k) for k in source), dtype=_U64, count=len(keys))
+        lengths = np.fromiter(map(len, keys), dtype=np.int64, count=len(keys))
         if self.shingle == "char":
-            minhashed = np.fromiter((self.min_length <= len(k) <= self.max_length for k in keys),
-                                    dtype=bool, count=len(keys))
-            hashes, counts = self._char_shingles([k for k, m in zip(keys, minhashed) if m])
+            minhashed = (lengths >= self.min_length) & (lengths <= self.max_length)
         else:
-            minhashed = np.fromiter((len(k) <= self.max_length and len(k.split()) >= self.min_length
-                                     for k in keys), dtype=bool, count=len(keys))
-            hashes, counts = self._word_shingles([k for k, m in zip(keys, minhashed) if m])
-        signatures = self._signatures(hashes, counts)
-        bands = self.band_keys(signatures) if with_bands else np.empty((signatures.shape[0], 0), _U64)
+            minhashed = np.fromiter((length <= self.max_length and len(k.split()) >= self.min_length
+                                     for k, length in zip(keys, lengths)), dtype=bool, count=len(keys))
+        chosen = [k for k, m in zip(keys, minhashed) if m]
+        kernels = self._kernels(int(lengths[minhashed].sum()))
+        if self.shingle == "char":
+            hashes, counts = self._char_shingles(chosen, kernels)
+        else:
+            hashes, counts = self._word_shingles(chosen)
+        signatures = self._signatures(hashes, counts, kernels)
+        if not with_bands:
+            bands = np.empty((signatures.shape[0], 0), _U64)
+        elif kernels is not None:
+            bands = kernels.band_keys(signatures, self.bands, self.rows)
+        else:
+            bands = self.band_keys(signatures)
         return Fingerprints(exact, minhashed, signatures, bands)
 
     def lean_minhashes(self, keys: Sequence[str]) -> list[LeanMinHash | None]:
@@ -274,6 +480,8 @@ class Fingerprinter:
         >>> lsh.query(edited), short
         (['first'], None)
         """
+        if self.scheme != "datasketch":
+            raise ConfigError(f"signatures as datasketch objects need the datasketch scheme, not {self.scheme!r}")
         try:
             from datasketch import LeanMinHash
         except ImportError as exc:
@@ -283,13 +491,18 @@ class Fingerprinter:
         return [LeanMinHash(seed=self.seed, hashvalues=next(signatures), scheme="affine32") if minhashed else None
                 for minhashed in batch.minhashed]
 
-    def _char_shingles(self, keys: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """All character n-gram hashes of all keys, in one vectorised pass."""
+    def _char_shingles(self, keys: list[str], kernels: ModuleType | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """All character n-gram hashes of all keys, in one pass over their code points."""
         n = self.ngram
         if not keys:
             return np.empty(0, _U32), np.empty(0, np.int64)
-        lengths = np.fromiter((len(k) for k in keys), dtype=np.int64, count=len(keys))
+        lengths = np.fromiter(map(len, keys), dtype=np.int64, count=len(keys))
         points = np.frombuffer("".join(keys).encode("utf-32-le"), dtype=np.uint32)
+        counts = lengths - n + 1
+        if kernels is not None:
+            starts = np.zeros(len(keys) + 1, dtype=np.int64)
+            np.cumsum(lengths, out=starts[1:])
+            return kernels.char_shingle_hashes(points, starts, n), counts
         mixed = _mix_points(points)
         total = points.shape[0]
         windows = total - n + 1
@@ -300,7 +513,6 @@ class Fingerprinter:
         hashed = (_fmix64(combined) & _U64(0xFFFFFFFF)).astype(_U32)
         # keep the windows that lie inside one key
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-        counts = lengths - n + 1
         offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
         index = np.repeat(starts, counts) + offsets
         return hashed[index], counts
@@ -319,7 +531,21 @@ class Fingerprinter:
         counts = np.fromiter((p.shape[0] for p in parts), dtype=np.int64, count=len(parts))
         return (np.concatenate(parts) if parts else np.empty(0, _U32)), counts
 
-    def _signatures(self, hashes: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    def _signatures(self, hashes: np.ndarray, counts: np.ndarray, kernels: ModuleType | None = None) -> np.ndarray:
+        """One signature row per key from the keys' shingle hashes, back to back."""
+        if kernels is not None:
+            starts = np.zeros(counts.shape[0] + 1, dtype=np.int64)
+            np.cumsum(counts, out=starts[1:])
+            if self.scheme == "oph":
+                if self._draws is None:
+                    self._draws = kernels.draw_table(self.num_perm, self.salt)
+                return kernels.one_permutation_minhash(hashes, starts, self.salt, self._draws)
+            return kernels.affine_minhash(hashes, starts, self.a, self.b)
+        if self.scheme == "oph":
+            return _one_permutation_minhash(hashes, counts, self.salt, self.num_perm)
+        return self._affine_signatures(hashes, counts)
+
+    def _affine_signatures(self, hashes: np.ndarray, counts: np.ndarray) -> np.ndarray:
         """Per-paragraph minima of the permuted shingle hashes, a chunk of shingles at a time."""
         out = np.empty((counts.shape[0], self.num_perm), dtype=_U32)
         ends = np.cumsum(counts)
@@ -343,15 +569,29 @@ class Fingerprinter:
 
     def band_keys(self, signatures: np.ndarray) -> np.ndarray:
         """One 64-bit key per band and paragraph: equal keys mean an equal band."""
-        return np.column_stack([band_key(signatures, band, self.rows) for band in range(self.bands)]) \
+        return np.column_stack([_numpy_band_key(signatures, band, self.rows) for band in range(self.bands)]) \
             if signatures.shape[0] else np.empty((0, self.bands), _U64)
 
 
 def band_key(signatures: np.ndarray, band: int, rows: int) -> np.ndarray:
     """The 64-bit key of one band for every signature (rows ``band*rows`` onward).
 
-    Computed band by band so the resolver never holds all band keys at once.
+    Computed band by band so the resolver never holds all band keys at once:
+    in the compiled kernels once they are loaded in the process or the
+    signatures are :data:`KERNEL_MIN_BAND_ROWS` or more (five times faster),
+    else in numpy; the keys are the same.
+
+    >>> band_key(np.array([[1, 2, 3, 4]], np.uint32), 1, 2).dtype.name
+    'uint64'
     """
+    if "dedupe.kernels" in sys.modules or signatures.shape[0] >= KERNEL_MIN_BAND_ROWS:
+        kernels = load_kernels()
+        if kernels is not None:
+            return kernels.band_keys(signatures, 1, rows, first=band)[:, 0]
+    return _numpy_band_key(signatures, band, rows)
+
+
+def _numpy_band_key(signatures: np.ndarray, band: int, rows: int) -> np.ndarray:
     part = signatures[:, band * rows : (band + 1) * rows].astype(_U64)
     keys = np.zeros(signatures.shape[0], dtype=_U64)
     with np.errstate(over="ignore"):

@@ -76,12 +76,13 @@ def parameters(config: CleanConfig) -> dict[str, Any]:
     import ftfy
 
     from . import __version__
-    from .fingerprint import HASH_SCHEME, Fingerprinter
+    from .fingerprint import HASH_SCHEMES, Fingerprinter
     from .normalize import NORMALIZER_VERSION
 
     d = config.dedup
     fp = Fingerprinter(num_perm=d.num_perm, seed=d.seed, ngram=d.ngram, min_length=d.min_minhash_length,
-                       threshold=d.threshold, bands=d.bands, shingle=d.shingle, max_length=d.max_minhash_chars)
+                       threshold=d.threshold, bands=d.bands, shingle=d.shingle, max_length=d.max_minhash_chars,
+                       scheme=d.scheme)
     return json.loads(json.dumps({
         "shingle": d.shingle,
         "ngram": d.ngram,
@@ -91,7 +92,8 @@ def parameters(config: CleanConfig) -> dict[str, Any]:
         "rows": fp.rows,
         "min_minhash_length": d.min_minhash_length,
         "max_minhash_chars": d.max_minhash_chars,
-        "hash_scheme": HASH_SCHEME,
+        "scheme": d.scheme,
+        "hash_scheme": HASH_SCHEMES[d.scheme],
         "normalizer_version": NORMALIZER_VERSION,
         "normalize": dataclasses.asdict(config.normalize),
         "ftfy_version": ftfy.__version__,
@@ -459,7 +461,7 @@ def _manifest_problem(manifest: dict[str, Any]) -> str | None:
 
 #: Parameters as the user sets them: flags where there is one, else the configuration's name.
 SETTING_NAMES = {
-    "shingle": "--shingle", "ngram": "--ngram", "num_perm": "--num-perm", "seed": "dedup.seed",
+    "shingle": "--shingle", "ngram": "--ngram", "num_perm": "--num-perm", "seed": "dedup.seed", "scheme": "--scheme",
     "min_minhash_length": "dedup.min_minhash_length", "max_minhash_chars": "dedup.max_minhash_chars",
 }
 #: Parameters derived from the settings above and from --threshold / --bands: checked after them,
@@ -471,7 +473,8 @@ def _check_parameters(folder: Path, stored: dict[str, Any], current: dict[str, A
                       config: CleanConfig) -> None:
     """Refuse an index built with other parameters, naming the setting the user gave."""
     scheme = stored.get("hash_scheme")
-    stored = {**stored, "hash_scheme": _EARLIER_HASH_SCHEMES.get(str(scheme), scheme)}
+    # indexes from before the scheme setting all hold datasketch's signatures
+    stored = {"scheme": "datasketch", **stored, "hash_scheme": _EARLIER_HASH_SCHEMES.get(str(scheme), scheme)}
     keys = sorted(set(stored) | set(current), key=lambda k: (k in DERIVED, k not in SETTING_NAMES, k))
     for key in keys:
         if stored.get(key) == current.get(key):

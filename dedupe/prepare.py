@@ -15,7 +15,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from .config import CleanConfig
+from .keys import match_keys
 from .layout import segment, split_lines_keepends
 from .normalize import match_key, repair, repair_document
 from .strip import Catalogue, strip_pages
@@ -75,33 +78,32 @@ def prepare_many(
     [['comment-count'], ['comment-form']]
     """
     started = time.perf_counter()
-    pages, keys, repeats, shares, texts, site_pages = [], [], [], [], [], []
-    for given, site in documents:
-        repeat = share = None
+    texts, pages, sources = [], [], []
+    for given, _ in documents:
         if templates is not None:
             # counted on the raw lines, as the counting pass saw them (it does not
             # repair): a paragraph takes the count of the input line it came from
             raw = split_lines_keepends(given)
             pieces = [repair(line) for line in raw] if config.normalize.repair else raw
-            text = "".join(pieces)  # = repair_document(text)
-            sources = [line for line, piece in zip(raw, pieces) for _ in segment(piece)]
-            source_keys = [match_key(line) for line in sources]
-            repeat, share = templates.lookup(sources, site, hashes=key_hashes(source_keys))
-            paragraphs = segment(text)
-            # most lines need no repair, and their keys are already known
-            page_keys = [key if line.strip() == paragraph else match_key(paragraph)
-                         for line, paragraph, key in zip(sources, paragraphs, source_keys)]
+            texts.append("".join(pieces))  # = repair_document(text)
+            sources.append([line for line, piece in zip(raw, pieces) for _ in segment(piece)])
         else:
-            text = _repaired(given, config)
-            paragraphs = segment(text)
-            page_keys = [match_key(p) for p in paragraphs]
-        # the site's evidence decides where a resolver follows (docs/strip.md)
-        site_pages.append(templates.site_pages(site) if templates is not None and config.dedup.enabled else 0)
-        texts.append(text)
-        pages.append(paragraphs)
-        keys.append(page_keys)
-        repeats.append(repeat)
-        shares.append(share)
+            texts.append(_repaired(given, config))
+        pages.append(segment(texts[-1]))
+    # the batch's keys in one call: a call per line costs four times as much (dedupe.keys)
+    keys = _split_as(match_keys([line for lines in (sources or pages) for line in lines]), sources or pages)
+    repeats: list[np.ndarray | None] = [None] * len(documents)
+    shares: list[np.ndarray | None] = [None] * len(documents)
+    site_pages = [0] * len(documents)
+    if templates is not None:
+        for number, ((_, site), lines, paragraphs) in enumerate(zip(documents, sources, pages)):
+            source_keys = keys[number]
+            repeats[number], shares[number] = templates.lookup(lines, site, hashes=key_hashes(source_keys))
+            # most lines need no repair, and their keys are already known
+            keys[number] = [key if line.strip() == paragraph else match_key(paragraph)
+                            for line, paragraph, key in zip(lines, paragraphs, source_keys)]
+            # the site's evidence decides where a resolver follows (docs/strip.md)
+            site_pages[number] = templates.site_pages(site) if config.dedup.enabled else 0
     normalized = time.perf_counter()
     verdicts = strip_pages(pages, config.strip, catalogue=catalogue, keys=keys, repeats=repeats, site_share=shares,
                            site_pages=site_pages)
@@ -109,6 +111,15 @@ def prepare_many(
         seconds["normalize"] = seconds.get("normalize", 0.0) + normalized - started
         seconds["strip"] = seconds.get("strip", 0.0) + time.perf_counter() - normalized
     return [Prepared(*parts) for parts in zip(pages, keys, verdicts, texts)]
+
+
+def _split_as(flat: list[str], nested: Sequence[Sequence[str]]) -> list[list[str]]:
+    """``flat`` cut into lists as long as those of ``nested``."""
+    out, at = [], 0
+    for items in nested:
+        out.append(flat[at : at + len(items)])
+        at += len(items)
+    return out
 
 
 def _repaired(text: str, config: CleanConfig) -> str:

@@ -74,7 +74,7 @@ def fingerprinter_for(config: DedupConfig) -> Fingerprinter:
     """The fingerprinter the settings ask for."""
     return Fingerprinter(num_perm=config.num_perm, seed=config.seed, ngram=config.ngram,
                          min_length=config.min_minhash_length, threshold=config.threshold, bands=config.bands,
-                         shingle=config.shingle, max_length=config.max_minhash_chars)
+                         shingle=config.shingle, max_length=config.max_minhash_chars, scheme=config.scheme)
 
 
 #: A stage: a module-level function of the process's context and a job (a

@@ -34,7 +34,7 @@ import re
 import tomllib
 import unicodedata
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -94,10 +94,54 @@ HOLDER_LIST_MIN = 3
 _YEAR = re.compile(r"(?<!\d)(?:1[89]|20)\d\d(?!\d)")
 #: Families of the catalogue that belong to a website's template (menus, comment
 #: widgets, share and subscribe bars, ads, cookie notices, "related" headers).
-#: A page with none of them, and no line shared with its site's other pages, is
-#: not a rendering of a whole web page (a README, a changelog, a licence, an
-#: extracted article): the context pass leaves it alone.
+#: Their lines, and lines shared with the site's other pages, are the evidence
+#: that a document is a rendering of a whole web page; without enough of it (a
+#: README, a changelog, a licence, an extracted article) the context pass
+#: leaves the document alone.
 TEMPLATE_FAMILIES = frozenset({"navigation", "comments", "share", "subscribe", "ads", "cookies", "related-header"})
+#: Evidence a page needs: TEMPLATE_MIN_EVIDENCE, and one per
+#: LINES_PER_EVIDENCE lines (a 45,000-line licence with a stray "Comment:" is no
+#: page). Each distinct template line counts once, twice within EDGE_LINES of
+#: the page's top or bottom, where a site's menus and footers sit: one weak
+#: signal in the middle of a document (a code line, a Markdown table) is not
+#: enough. On the labelled pages this judges 3 pages fewer than one signal
+#: anywhere, and content F1 does not drop.
+TEMPLATE_MIN_EVIDENCE = 2
+LINES_PER_EVIDENCE = 300
+EDGE_LINES = 15
+#: A page judged on less than STRONG_EVIDENCE whose lines the context pass
+#: would remove more than CONTEXT_MAX_SHARE of, where the catalogue and the
+#: related-link runs removed under RULES_MIN_SHARE, is a document the model
+#: misreads (code, a record file, a list of file names): it keeps the rules'
+#: verdicts. No labelled page is such a page.
+STRONG_EVIDENCE = 4
+CONTEXT_MAX_SHARE = 0.8
+RULES_MIN_SHARE = 0.02
+#: Markup source a page rendered as text never shows: a Markdown link
+#: ``[text](url)``, a fenced code block, a reStructuredText directive or link.
+#: A document with MARKUP_MIN_LINES such lines is a README or a changelog as
+#: written, not a web page (one labelled page of 1,196 has one such line, a
+#: row of tildes).
+_MARKUP = re.compile(r"\]\((?:https?:|\.{0,2}/|#)|^(?:```|~~~)[\w+.-]*$|^\.\. [\w-]+::|`[^`]+ <https?://[^>]+>`_")
+MARKUP_MIN_LINES = 3
+_MARKUP_STARTS = ("```", "~~~", ".. ")
+#: A Debian machine-readable copyright file is a record file: every line is a
+#: field or its continuation, "Comment:", "Source: https://…" and "All rights
+#: reserved." included. The stripper leaves it whole. Each of its stanzas opens
+#: with a ``Files:`` field; one beside another of its fields (RECORD_FIELDS)
+#: marks the file, also once `dedupe clean` has taken out the fields it shares
+#: with other files ("License: GPL-2+"). No labelled page has a ``Files:`` line.
+RECORD_STANZA = "Files:"
+RECORD_FIELDS = ("Copyright:", "License:", "Comment:", "Format:", "Upstream-Name:", "Upstream-Contact:",
+                 "Disclaimer:")
+#: Catalogue rule of dates and bylines. A date alone on a line followed by a
+#: list item ("2000-05-30" then "* Fixed a crash.") heads a changelog's entry.
+BYLINE_RULE = "byline"
+_LETTER_WORD = re.compile(r"[^\W\d_]+")
+#: A table written in plain text: TABLE_MIN_ROWS rows whose column bars line
+#: up, or rows around a rule line (``----|----``). Its rows read like menus.
+TABLE_MIN_ROWS = 3
+_TABLE_RULE = re.compile(r"[\s|:+=-]*-{3,}[\s:=-]*[|+][\s|:+=-]*")
 #: Hard-wrapped text (a changelog, a licence, a mail) breaks each paragraph
 #: into lines of a fixed width, where a page dump has one block per line and its
 #: paragraphs are long lines. A line wraps when it is WRAP_MIN_CHARS..
@@ -239,29 +283,59 @@ class Catalogue:
             first = shaped[0]
             regex = self._by_first.get(first) or (self._by_digit if first.isdecimal() else self._by_other)
         found = regex.fullmatch(shaped) if regex is not None else None
-        return None if found is None or found.lastgroup is None else self._group_rule[found.lastgroup]
+        if found is None or found.lastgroup is None or is_source_line(line):
+            return None  # a line of code or of markup source is the document's own
+        return self._group_rule[found.lastgroup]
 
 
 def _not_a_label(line: str) -> bool:
     """A line whose words match a phrase but which is no widget label.
 
-    Two shapes: a single word closed by a full stop, the end of a sentence
+    Three shapes: a single word closed by a full stop, the end of a sentence
     wrapped onto its own line ("...the other\ncomments."), where labels are
-    not written so ("Comments", "Website"); and a list item or heading marked
+    not written so ("Comments", "Website"); a list item or heading marked
     up in plain text ("* **meta**:", "- no comments", "## Homepage"), a
     document's own list or heading: a page rendered from its markup shows
-    no such markers.
+    no such markers; and a line of code or markup source (:func:`is_source_line`).
 
     >>> [_not_a_label(line) for line in ("comments.", "Comments", "Read more...", "* **meta**:", "## Homepage")]
     [True, False, False, True, True]
+    >>> _not_a_label("'name': {"), _not_a_label("/* name */")
+    (True, True)
     """
     if line.endswith(".") and not line.endswith("..") and " " not in line:
         return True
-    return line.startswith(_LIST_MARKERS) or _MARKDOWN_HEADING.match(line) is not None
+    return line.startswith(_LIST_MARKERS) or _MARKDOWN_HEADING.match(line) is not None or is_source_line(line)
 
 
 _LIST_MARKERS = ("* ", "- ", "+ ")
 _MARKDOWN_HEADING = re.compile(r"#{1,6} ")
+#: Marks of code and of markup source that a page rendered as text never shows:
+#: C and HTML comments, shell substitution and prompts, backslashes, a grammar's
+#: ``::=``, a Markdown link's ``](url``, a line that opens a block (``{ [ (``
+#: at its end) or closes one (``} ] )`` at its start), and a table's rule
+#: line (``----|----``, ``---+---``). On the labelled pages no catalogue hit
+#: has one; in package documentation they were shell pipelines and Markdown
+#: tables read as menus, ``'name': {`` and ``/* name */`` read as form labels.
+_SOURCE_OPENS = ("{", "[", "(")
+_SOURCE_CLOSES = ("}", "]", ")", "$ ", ">>> ")
+_MARKDOWN_LINK = re.compile(r"\]\((?:https?:|\.{0,2}/|#)")
+
+
+def is_source_line(line: str) -> bool:
+    """A line of code or of markup source: never a widget label, menu or notice.
+
+    >>> [is_source_line(line) for line in ("'name': {", "},", "cs=$(grep charset= $x | cut -f2)", "---|---|---",
+    ...                                "Home | About | Contact", "{ 131 comments }", "[Reply]")]
+    [True, True, True, True, False, False, False]
+    """
+    # plain substring tests: the catalogue asks this of every distinct line it tests
+    line = line.strip()
+    return (line.endswith(_SOURCE_OPENS) or line.startswith(_SOURCE_CLOSES)
+            or "/*" in line or "*/" in line or "<!--" in line or "$(" in line or "::=" in line or "&&" in line
+            or "\\" in line
+            or ("](" in line and _MARKDOWN_LINK.search(line) is not None)
+            or ("---" in line and _TABLE_RULE.fullmatch(line) is not None))
 
 
 def shape(line: str) -> str:
@@ -501,7 +575,25 @@ def strip_pages(
                     changed = True
             if changed:
                 active.append(number)
+    misread = [number for number, page in enumerate(lines) if _misread(page, verdicts[number])]
+    if misread:
+        # judged on weak evidence and nearly emptied: the rules' verdicts alone
+        again = strip_pages([pages[number] for number in misread], replace(config, context=False),
+                            catalogue=catalogue, keys=[keys[number] for number in misread],
+                            repeats=None if repeats is None else [repeats[number] for number in misread],
+                            site_share=None if site_share is None else [site_share[number] for number in misread])
+        for number, found in zip(misread, again):
+            verdicts[number] = found
     return verdicts
+
+
+def _misread(lines: _Lines, verdicts: Sequence[str | None]) -> bool:
+    """A page judged on weak evidence that the context pass nearly empties while the rules barely touch it."""
+    if not lines.templated or lines.evidence >= STRONG_EVIDENCE or not verdicts:
+        return False
+    by_context = sum(verdict == CONTEXT for verdict in verdicts)
+    by_rules = sum(verdict is not None for verdict in verdicts) - by_context
+    return by_context > CONTEXT_MAX_SHARE * len(verdicts) and by_rules < RULES_MIN_SHARE * len(verdicts)
 
 
 @dataclass
@@ -528,8 +620,18 @@ class _Lines:
     lower: np.ndarray
     #: hard-wrapped text, not one block per line: the layout passes leave it alone
     wrapped: bool = False
-    #: shows a website's template (catalogue chrome or lines shared with the site's pages)
+    #: lines of the document's own structures (a licence's holder list, a table, a
+    #: changelog's dated entry), put back after the catalogue: no pass removes them
+    own: np.ndarray | None = None
+    #: a record file (a Debian copyright file): no pass removes any of its lines
+    records: bool = False
+    #: written in Markdown or reStructuredText source, not rendered: no page either
+    markup: bool = False
+    #: shows enough of a website's template (catalogue chrome or lines shared with
+    #: the site's pages), and how much: a page laid out one block per line is then
+    #: judged by context, and text written as text is a page's all the same
     templated: bool = False
+    evidence: int = 0
 
     @classmethod
     def of(cls, text: Sequence[str], keys: Sequence[str], config: StripConfig,
@@ -554,14 +656,24 @@ class _Lines:
                       [self.headline[i] for i in index], [self.body[i] for i in index],
                       subset(self.repeats), subset(self.site_share),
                       None if self.stats is None else self.stats.take(index), self.site_pages,
-                      self.wraps[index], self.lower[index], self.wrapped, self.templated)
+                      self.wraps[index], self.lower[index], wrapped=self.wrapped, own=subset(self.own),
+                      records=self.records, markup=self.markup, templated=self.templated, evidence=self.evidence)
+
+    @property
+    def laid_out(self) -> bool:
+        """A page rendered one block per line: the layout passes (related-link runs, context) apply."""
+        return not (self.wrapped or self.records or self.markup)
 
     def read_kind(self, verdicts: Sequence[str | None], catalogue: Catalogue) -> None:
         """Whether the page is hard-wrapped text, and whether it shows a website's template.
 
-        Read on the lines the catalogue keeps, which are the lines a second
-        stripping of the output starts from, so both answers (and with them
-        what the layout passes do) are the same there.
+        Read on the catalogue's verdicts of the first round. Wrapping and
+        markup are read on the lines the catalogue keeps, which are the lines
+        a second stripping of the output starts from, so the answers (and with
+        them what the layout passes do) are the same there. The template's
+        evidence is the lines the catalogue removes, which a second stripping
+        no longer finds, and the lines the site's other pages share: a page
+        not judged the first time has no more evidence the second.
         """
         kept = np.array([verdict is None for verdict in verdicts], dtype=bool)
         wraps, lower = self.wraps[kept], self.lower[kept]
@@ -570,8 +682,73 @@ class _Lines:
         count = int(kept.sum())
         self.wrapped = (count > 1 and pairs >= WRAPPED_SHARE * (count - 1)
                         and long_lines < WRAPPED_LONG_SHARE * count)
-        self.templated = (any(catalogue.families.get(v) in TEMPLATE_FAMILIES for v in verdicts if v is not None)
-                          or (self.site_share is not None and bool((np.asarray(self.site_share) > 0).any())))
+        # counted on every line first: most documents have none, and need no list of the kept ones
+        self.markup = (_markup_lines(self.text) >= MARKUP_MIN_LINES
+                       and _markup_lines([line for line, keep in zip(self.text, kept) if keep]) >= MARKUP_MIN_LINES)
+        # in text written as text, a piece of a wrapped sentence is no widget, whatever its words
+        pieces = set() if self.laid_out else set(_sentence_pieces(self, verdicts))
+        signals = [index for index, verdict in enumerate(verdicts)
+                   if verdict is not None and catalogue.families.get(verdict) in TEMPLATE_FAMILIES
+                   and index not in pieces]
+        if self.site_share is not None:
+            signals.extend(np.flatnonzero(np.asarray(self.site_share) > 0).tolist())
+        self.evidence = _template_evidence(signals, self.keys)
+        self.templated = self.evidence >= max(TEMPLATE_MIN_EVIDENCE, -(-len(self.text) // LINES_PER_EVIDENCE))
+
+
+def _template_evidence(signals: Sequence[int], keys: Sequence[str]) -> int:
+    """How much of a website's template the lines at ``signals`` show.
+
+    Each distinct line (by match key) counts once, twice within
+    :data:`EDGE_LINES` of the top or the bottom of the page, where a site
+    puts its menus and footers; the same menu item twice is one signal.
+
+    >>> keys = ["home"] + [f"line {n}" for n in range(40)] + ["share"]
+    >>> _template_evidence([0, 41], keys), _template_evidence([20], keys), _template_evidence([0, 0], keys)
+    (4, 1, 2)
+    """
+    weight: dict[str, int] = {}
+    for index in signals:
+        edge = index < EDGE_LINES or index >= len(keys) - EDGE_LINES
+        key = keys[index]
+        weight[key] = max(weight.get(key, 0), 2 if edge else 1)
+    return sum(weight.values())
+
+
+def _markup_lines(paragraphs: Sequence[str]) -> int:
+    """Lines written in Markdown or reStructuredText source (links, fences, directives).
+
+    >>> _markup_lines(["See [the docs](https://example.org/docs).", "```python", ".. note::", "Home"])
+    3
+    """
+    joined = "\n" + "\n".join(paragraphs)
+    if "](" not in joined and "`_" not in joined and "\n```" not in joined and "\n~~~" not in joined \
+            and "\n.. " not in joined:
+        return 0  # most documents, in a few passes over one string
+    search = _MARKUP.search
+    return sum(1 for line in paragraphs
+               if ("](" in line or "`_" in line or line.startswith(_MARKUP_STARTS)) and search(line))
+
+
+def _is_record_file(paragraphs: Sequence[str]) -> bool:
+    """A Debian machine-readable copyright file: a ``Files:`` field and another of its fields.
+
+    >>> _is_record_file(["Files: *", "Copyright: 2004 Robert Love", "License: GPL-2"])
+    True
+    >>> _is_record_file(["License: MIT", "Copyright: 2020 Ann"]), _is_record_file(["Files: a.c, b.c"])
+    (False, False)
+    """
+    if RECORD_STANZA not in "\n".join(paragraphs):  # most documents, in one pass over one string
+        return False
+    stanza = field = False
+    for line in paragraphs:
+        if line.startswith(RECORD_STANZA):
+            stanza = True
+        elif line.startswith(RECORD_FIELDS):
+            field = True
+        if stanza and field:
+            return True
+    return False
 
 
 def _strip_round(pages: list[_Lines], config: StripConfig, catalogue: Catalogue,
@@ -582,34 +759,51 @@ def _strip_round(pages: list[_Lines], config: StripConfig, catalogue: Catalogue,
     for lines in pages:
         verdicts: list[str | None] = [None] * len(lines.text)
         if rules:
+            lines.records = _is_record_file(lines.text)
+            if lines.records:  # nothing in a record file is page chrome
+                out.append(verdicts)
+                continue
             verdicts = catalogue.match_lines(lines.text, lines.keys, config.max_rule_chars)
             if disabled:
                 verdicts = [None if rule in disabled else rule for rule in verdicts]
-            _keep_holder_lists(lines.text, verdicts)
+            # a document's own structures, which the layout passes must not break up either
+            kept = (_keep_holder_lists(lines.text, verdicts) + _keep_entry_dates(lines.text, verdicts)
+                    + _keep_tables(lines.text, verdicts))
             lines.read_kind(verdicts, catalogue)
+            if not lines.laid_out and not lines.templated:
+                kept += _keep_written_text(lines, verdicts, catalogue)
+            lines.own = np.zeros(len(lines.text), dtype=bool)
+            lines.own[kept] = True
         if rules and config.comments == "drop" and COMMENT not in disabled:
             _mark_comments(lines, verdicts)
-        if RELATED_LINKS not in disabled and not lines.wrapped:
+        if RELATED_LINKS not in disabled and lines.laid_out:
             _mark_related_runs(lines, verdicts, config, catalogue)
         out.append(verdicts)
     if config.context and CONTEXT not in disabled:
         _mark_context(pages, out, config, scorer or _scorer())
+    for lines, verdicts in zip(pages, out):
+        if lines.own is not None:
+            for index in np.flatnonzero(lines.own).tolist():
+                verdicts[index] = None
     return out
 
 
-def _keep_holder_lists(paragraphs: Sequence[str], verdicts: list[str | None]) -> None:
+def _keep_holder_lists(paragraphs: Sequence[str], verdicts: list[str | None]) -> list[int]:
     """Put back runs of copyright notices: a licence's list of holders, not a page footer.
 
     A footer carries one notice ("© 2019 Example Inc."); a licence or a
     package's copyright file lists its holders one a line, each with a year.
     A run of at least :data:`HOLDER_LIST_MIN` such lines is the document's
-    own text. The run is the same in the output, so stripping again keeps it.
+    own text. Returns the lines put back, which the layout passes then keep,
+    so the run is the same in the output and stripping again keeps it.
 
     >>> verdicts = ["copyright"] * 3 + [None, "copyright"]
     >>> _keep_holder_lists(["Copyright 1998 A", "Copyright 2001 B", "(c) 2004 C", "text", "© 2020 Site"], verdicts)
+    [0, 1, 2]
     >>> verdicts
     [None, None, None, None, 'copyright']
     """
+    kept: list[int] = []
     run: list[int] = []
     for index in range(len(paragraphs) + 1):
         if index < len(paragraphs) and verdicts[index] == COPYRIGHT_RULE and _YEAR.search(paragraphs[index]):
@@ -618,14 +812,157 @@ def _keep_holder_lists(paragraphs: Sequence[str], verdicts: list[str | None]) ->
         if len(run) >= HOLDER_LIST_MIN:
             for member in run:
                 verdicts[member] = None
+            kept.extend(run)
         run = []
+    return kept
+
+
+def _keep_entry_dates(paragraphs: Sequence[str], verdicts: list[str | None]) -> list[int]:
+    """Put back dates that head a changelog's entries: a date alone, followed by a list item.
+
+    On a page a date alone is a dateline; in a changelog or a NEWS file
+    ("2000-05-30", then "* Fixed a crash in the parser.") it is the heading
+    of the entry below it. A page rendered as text shows no list markers.
+    Returns each date put back and the item under it, which the layout
+    passes then keep.
+
+    >>> verdicts = ["byline", None, "byline", None, "byline"]
+    >>> _keep_entry_dates(["2000-05-30", "* Fixed a crash.", "July 22, 1999", "- First release.", "May 3, 2021"],
+    ...                   verdicts)
+    [0, 1, 2, 3]
+    >>> verdicts
+    [None, None, None, None, 'byline']
+    """
+    kept: list[int] = []
+    for index in range(len(paragraphs) - 1):
+        line = paragraphs[index]
+        if (verdicts[index] == BYLINE_RULE and verdicts[index + 1] is None
+                and paragraphs[index + 1].startswith(_LIST_MARKERS) and ":" not in line and _YEAR.search(line)
+                and len(_LETTER_WORD.findall(line)) <= 2):
+            verdicts[index] = None
+            kept.extend((index, index + 1))
+    return kept
+
+
+def _keep_written_text(lines: _Lines, verdicts: list[str | None], catalogue: Catalogue) -> list[int]:
+    """Put back what a document written as text says of itself: it is no page, so only a template is chrome.
+
+    Called for hard-wrapped text and markup source that show no website's
+    template (a licence, a changelog, a README, a mail). They carry dates and
+    bylines, "Source:" and credit lines, copyright notices and "All rights
+    reserved." as their own text: a licence opens with its notice, a
+    changelog's entries with a date or a sign-off. Only the template
+    families (:data:`TEMPLATE_FAMILIES`: menus, comment widgets, share bars,
+    cookie notices, ...) still go there. And no rule removes a piece of a
+    wrapped sentence: a line the line before wraps onto, or that wraps onto
+    the next ("by default]", "accepts cookies using control codes ... When
+    cookies"); a widget label stands alone. A blog page whose text is
+    hard-wrapped shows its template (comment counters, archive menus), and
+    keeps none of this. Read on the catalogue's verdicts, so a second
+    stripping of the output puts back the same lines. Returns the lines put
+    back.
+
+    >>> text = ["Copyright (C) 2021 Free Software Foundation, Inc.",
+    ...         "The tool keeps a log of each change and answers all of the", "comments", "Comments"]
+    >>> lines = _Lines.of(text, [match_key(line) for line in text], StripConfig(context=False), None, None)
+    >>> verdicts = ["copyright", None, "comment-count", "comment-count"]
+    >>> _keep_written_text(lines, verdicts, load_catalogue()), verdicts
+    ([0, 2], [None, None, None, 'comment-count'])
+    """
+    kept: list[int] = []
+    for index, verdict in enumerate(verdicts):
+        if verdict is not None and catalogue.families.get(verdict) not in TEMPLATE_FAMILIES:
+            verdicts[index] = None
+            kept.append(index)
+    pieces = _sentence_pieces(lines, verdicts)
+    for index in pieces:
+        verdicts[index] = None
+    return sorted(kept + pieces)
+
+
+def _sentence_pieces(lines: _Lines, verdicts: Sequence[str | None]) -> list[int]:
+    """Lines a rule hit that a wrapped sentence runs into or out of: the neighbour is kept and wraps onto them.
+
+    Neighbours are taken as the verdicts leave them, so that the output, where
+    they still are, reads the same.
+
+    >>> text = ["The tool keeps a log of each change and answers all of the", "comments", "Comments"]
+    >>> lines = _Lines.of(text, [match_key(line) for line in text], StripConfig(context=False), None, None)
+    >>> _sentence_pieces(lines, [None, "comment-count", "comment-count"])
+    [1]
+    """
+    wraps, lower = lines.wraps.tolist(), lines.lower.tolist()
+    pieces = []
+    for index, verdict in enumerate(verdicts):
+        if verdict is None:
+            continue
+        continues = index > 0 and verdicts[index - 1] is None and wraps[index - 1] and lower[index]
+        goes_on = index + 1 < len(verdicts) and verdicts[index + 1] is None and wraps[index] and lower[index + 1]
+        if continues or goes_on:
+            pieces.append(index)
+    return pieces
+
+
+def _keep_tables(paragraphs: Sequence[str], verdicts: list[str | None]) -> list[int]:
+    """Put back the rows of a table written in plain text, which read like menus.
+
+    A table is a run of lines with ``|`` in them that contains a rule line
+    (``----|----``), or :data:`TABLE_MIN_ROWS` rows in a row whose bars
+    line up (two or more each). A menu's separators do not line up with the
+    next line's. Returns the table's lines, which the layout passes then keep.
+
+    >>> rows = ["uid   | name    | description", "63434 | netplan | netplan", "64000 | ftn     | fidogate"]
+    >>> verdicts = ["navigation"] * 3
+    >>> _keep_tables(rows, verdicts)
+    [0, 1, 2]
+    >>> verdicts
+    [None, None, None]
+    >>> verdicts = ["navigation", None, "navigation", "navigation"]
+    >>> _keep_tables(["uid | name | description", "----+------+---", "6 | ftn | fidogate", "Home | News | Sport"],
+    ...              verdicts)
+    [0, 1, 2, 3]
+    >>> verdicts
+    [None, None, None, None]
+    """
+    kept: list[int] = []
+    start = 0
+    # a row, or a rule line drawn with "+"
+    in_table = ["|" in line or ("---" in line and _TABLE_RULE.fullmatch(line) is not None) for line in paragraphs]
+    if not any(in_table):
+        return kept
+    while start < len(paragraphs):
+        if not in_table[start]:
+            start += 1
+            continue
+        end = start
+        while end < len(paragraphs) and in_table[end]:
+            end += 1
+        block = range(start, end)
+        if any(_TABLE_RULE.fullmatch(paragraphs[i]) for i in block):
+            for i in block:
+                verdicts[i] = None
+            kept.extend(block)
+        else:
+            bars = [tuple(at for at, char in enumerate(paragraphs[i]) if char == "|") for i in block]
+            run = 1
+            for offset in range(1, len(bars) + 1):
+                if offset < len(bars) and len(bars[offset]) >= 2 and bars[offset] == bars[offset - 1]:
+                    run += 1
+                    continue
+                if run >= TABLE_MIN_ROWS:
+                    for i in range(start + offset - run, start + offset):
+                        verdicts[i] = None
+                        kept.append(i)
+                run = 1
+        start = end
+    return kept
 
 
 def _mark_context(pages: list[_Lines], verdicts: list[list[str | None]], config: StripConfig,
                   scorer: ContextScorer) -> None:
     # too little page to judge a line by its neighbours, or not a page of a website
     judged = [number for number, lines in enumerate(pages)
-              if len(lines.text) >= CONTEXT_MIN_LINES and lines.templated and not lines.wrapped]
+              if len(lines.text) >= CONTEXT_MIN_LINES and lines.templated and lines.laid_out]
     if not judged:
         return
     threshold = scorer.threshold if config.context_threshold is None else config.context_threshold

@@ -34,6 +34,24 @@ def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def invoke_one_job(runner: CliRunner, *args, input=None):
+    """The CLI in this process; clean and strip on one worker, since a pool costs more than these small runs."""
+    from dedupe.cli import app
+
+    jobs = ["-j", "1"] if args[0] in ("clean", "strip") else []
+    return runner.invoke(app, [str(a) for a in args] + jobs, input=input)
+
+
+def assert_one_line_failure(result, *needles) -> None:
+    """Exit 1 with one ``dedupe: error:`` line naming every needle, and no traceback."""
+    assert result.exit_code == 1, (result.exit_code, result.output, result.exception)
+    assert "Traceback" not in result.output and "Traceback" not in (result.stderr or "")
+    lines = result.stderr.strip().splitlines()
+    assert lines and lines[-1].startswith("dedupe: error:"), result.stderr
+    for needle in needles:
+        assert needle in lines[-1], lines[-1]
+
+
 def load_case(name: str) -> dict:
     return json.loads((CASES / name).read_text(encoding="utf-8"))
 

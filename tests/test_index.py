@@ -79,6 +79,32 @@ def test_parameters_that_change_fingerprints_are_refused(runner, tmp_path):
     assert not (tmp_path / "o2.jsonl").exists()
 
 
+def test_an_index_of_one_signature_scheme_is_refused_by_another(runner, tmp_path):
+    batch = write_jsonl(tmp_path / "in.jsonl", docs("a", ["\n".join(ARTICLE)]))
+    index = tmp_path / "index"
+    assert invoke(runner, "clean", batch, "-o", tmp_path / "o.jsonl", "--index", index, "-q").exit_code == 0
+    result = invoke(runner, "clean", batch, "-o", tmp_path / "o2.jsonl", "--index", index, "--scheme", "oph", "-q")
+    assert result.exit_code == 1
+    assert "--scheme='datasketch'" in result.output and "--scheme='oph'" in result.output
+    assert not (tmp_path / "o2.jsonl").exists()
+    again = invoke(runner, "clean", batch, "-o", tmp_path / "o2.jsonl", "--index", index,
+                   "--scheme", "datasketch", "-q")
+    assert again.exit_code == 0, again.output
+
+
+def test_an_index_from_before_the_scheme_setting_holds_datasketch_signatures(runner, tmp_path):
+    batch = write_jsonl(tmp_path / "in.jsonl", docs("a", ["\n".join(ARTICLE)]))
+    index = tmp_path / "index"
+    assert invoke(runner, "clean", batch, "-o", tmp_path / "o.jsonl", "--index", index, "-q").exit_code == 0
+    manifest = json.loads((index / "manifest.json").read_text())
+    del manifest["parameters"]["scheme"]
+    (index / "manifest.json").write_text(json.dumps(manifest))
+    served = invoke(runner, "clean", batch, "-o", tmp_path / "o2.jsonl", "--index", index, "-q")
+    assert served.exit_code == 0, served.output
+    refused = invoke(runner, "clean", batch, "-o", tmp_path / "o3.jsonl", "--index", index, "--scheme", "oph", "-q")
+    assert refused.exit_code == 1 and "--scheme='datasketch'" in refused.output
+
+
 @pytest.mark.parametrize("flags, named", [
     (["--threshold", "0.8"], "--threshold=0.8"),
     (["--num-perm", "64"], "--num-perm=64"),

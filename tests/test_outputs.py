@@ -26,12 +26,7 @@ from dedupe import writers
 from dedupe.cli import app
 
 from .conftest import ARTICLE, OTHER, read_jsonl, write_jsonl
-
-
-def invoke(runner, *args, input=None):
-    """The CLI in this process; clean and strip on one worker (these tests are about files)."""
-    jobs = ["-j", "1"] if args[0] in ("clean", "strip") else []
-    return runner.invoke(app, [str(a) for a in args] + jobs, input=input)
+from .conftest import invoke_one_job as invoke
 
 
 def assert_refused(result, *needles):

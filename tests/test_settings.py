@@ -15,27 +15,11 @@ import json
 import pytest
 
 from dedupe import CleanConfig
-from dedupe.cli import app
 from dedupe.config import DedupConfig, NormalizeConfig, ReadConfig, StripConfig
 from dedupe.errors import ConfigError
 
-from .conftest import ARTICLE, write_jsonl
-
-
-def invoke(runner, *args, input=None):
-    # one process: these runs are small, and a worker pool would cost more than they do
-    jobs = ["-j", "1"] if args[0] in ("clean", "strip") else []
-    return runner.invoke(app, [str(a) for a in args] + jobs, input=input)
-
-
-def assert_one_line_failure(result, *needles):
-    assert result.exit_code == 1, (result.exit_code, result.output, result.exception)
-    assert "Traceback" not in result.output and "Traceback" not in (result.stderr or "")
-    lines = result.stderr.strip().splitlines()
-    assert lines and lines[-1].startswith("dedupe: error:"), result.stderr
-    for needle in needles:
-        assert needle in lines[-1], lines[-1]
-
+from .conftest import ARTICLE, assert_one_line_failure, write_jsonl
+from .conftest import invoke_one_job as invoke
 
 # -- settings ----------------------------------------------------------------------------
 

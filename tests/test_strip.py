@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import json
 import time
 import tomllib
 from importlib import resources
@@ -21,6 +22,7 @@ from dedupe.prepare import prepare
 from dedupe.strip import (
     RELATED_LINKS,
     is_headline_like,
+    is_source_line,
     load_catalogue,
     parse_catalogue,
     shape,
@@ -67,6 +69,14 @@ def test_a_plain_document_keeps_every_line(case):
     """Excerpts of real documents without page chrome: the catalogue, the related-link runs
     and the context pass (on by default) all leave them alone."""
     assert strip(case["lines"]) == [None] * len(case["lines"])
+
+
+@pytest.mark.parametrize("case", CASES["documents_with_chrome"], ids=lambda c: c["source"][:40])
+def test_chrome_in_a_document_still_goes_and_nothing_else(case):
+    """Pages one block per line lose their bylines and footers; hard-wrapped text keeps its notices
+    and dates but not a site's menu, share bar or comment form."""
+    verdicts = strip(case["lines"])
+    assert [index for index, verdict in enumerate(verdicts) if verdict] == case["chrome"]
 
 
 def test_every_rule_has_examples_and_negatives():
@@ -353,6 +363,117 @@ def test_hard_wrapped_text_is_not_read_as_one_block_per_line():
     assert strip(blocks, RULES)[3:5] == [RELATED_LINKS, RELATED_LINKS]
 
 
+#: A package's list of file names, the bulk of a long copyright file: short lines, no prose,
+#: which the context model, reading them as a page, scores as chrome.
+FILE_LIST = [f"src/module_{n:03d}/reader_{n % 7}.c" for n in range(400)]
+
+
+def _with_lines(lines, inserted):
+    """``lines`` with ``inserted`` ({position: line}) put in, from the last position back."""
+    out = list(lines)
+    for position in sorted(inserted, reverse=True):
+        out.insert(position, inserted[position])
+    return out
+
+
+def test_a_long_document_with_stray_chrome_like_lines_keeps_its_lines():
+    """A 45,000-line copyright file with one "Comment:" field was read as a web page and lost all
+    but 13 lines; a page needs evidence in proportion to its length."""
+    document = _with_lines(FILE_LIST * 3, {300: "Comment:", 600: "Share this:", 900: "Comment:"})
+    verdicts = strip(document)
+    assert "context" not in verdicts
+    assert [document[i] for i, v in enumerate(verdicts) if v] == ["Comment:", "Share this:", "Comment:"]
+    assert verdicts == strip(document, RULES)
+
+
+def test_template_signals_in_the_middle_of_a_document_do_not_make_it_a_page():
+    """A menu sits at a page's top and a footer at its bottom; one chrome-like line inside a
+    document (a heading "Links", a code line) is no evidence that it is a page."""
+    body = ([HEADINGS[0]] + ARTICLE + [HEADINGS[1]] + OTHER + [HEADINGS[2]]) * 4
+    middle = _with_lines(body, {20: "Links"})
+    assert strip(middle) == strip(middle, RULES)
+    assert [v for v in strip(middle) if v] == ["navigation"]
+    # the same lines at the edges of the page are a site's menu and footer
+    edges = ["Home", "Search"] + body + ["Contact us", "Sitemap"]
+    assert "context" in strip(edges)
+
+
+def test_a_page_judged_on_weak_evidence_that_the_model_would_empty_keeps_its_lines():
+    """One menu-like line at the top of a list of file names: judged, the model would keep 1 line in 81."""
+    document = ["Home"] + FILE_LIST[:80]
+    assert strip(document) == strip(document, RULES) == ["navigation"] + [None] * 80
+
+
+def test_a_document_written_in_markup_source_is_not_a_page():
+    """Markdown links and fences are what a page's rendering removes: a README as written."""
+    page = NAV[:6] + ARTICLE + NAV[6:]
+    assert "context" in strip(page)
+    readme = NAV[:6] + ["[Documentation](https://example.org/docs)", "```python", "import tracker", "```",
+                        "See [the changelog](./CHANGES.md)."] + ARTICLE + NAV[6:]
+    assert "context" not in strip(readme)
+
+
+def test_a_date_heads_a_changelog_entry_only_above_a_list_item():
+    entries = ["2000-05-30", "* Fixed a crash in the parser.", "July 22, 1999", "- First release."]
+    assert strip(entries, RULES) == strip(entries) == [None] * 4
+    assert strip(["July 22, 1999", ARTICLE[0]], RULES) == ["byline", None]
+
+
+def test_a_debian_copyright_file_is_left_whole():
+    """Its "Comment:", "Source:" and "All rights reserved." lines are fields, not page chrome."""
+    record = ["Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/",
+              "Source: https://github.com/lz4/lz4", "Files: *", "Copyright: 2011-2020, Yann Collet.",
+              "All rights reserved.", "License: BSD-2-clause", "Comment:", "Assuming main license."]
+    assert strip(record) == strip(record, RULES) == [None] * len(record)
+    assert strip([record[1]] + record[3:5], RULES)[0] == "read-more"  # without a Files: stanza, a credit line
+    # once `dedupe clean` has taken out the fields it shares with other files, still a record file
+    assert strip([line for line in record if not line.startswith(("Format:", "License:"))]) == [None] * 6
+    assert strip(["Comment:"] + FILE_LIST[:3], RULES)[0] == "comment-count"
+
+
+def test_plain_documents_keep_their_lines_through_the_cli(tmp_path):
+    """The commands a user runs: each file comes out byte for byte, nothing recorded as chrome."""
+    from typer.testing import CliRunner
+
+    from dedupe.cli import app
+
+    files = {
+        "copyright.txt": "\n".join(_with_lines(FILE_LIST * 3, {300: "Comment:", 900: "Comment:"})) + "\n",
+        "README.txt": "My project\n\nThis library parses configuration files quickly and safely for you.\n"
+                      "It supports YAML and TOML.\n\nUsage:\n\n    config = {\n        'name': {\n"
+                      "            'type': 'str',\n        },\n    }\n\nInstall it with pip.\nLicense: MIT\n",
+        "changelog.txt": "2000-05-30\n\n  * Fixed a crash in the parser.\n\nJuly 22, 1999\n\n  * First release.\n",
+        "LICENSE.txt": "\n".join(next(case["lines"] for case in CASES["plain_documents"]
+                                      if case["source"].startswith("BSD licence"))) + "\n",
+        "NEWS.txt": "\n".join(next(case["lines"] for case in CASES["plain_documents"]
+                                   if case["source"].startswith("GNU ChangeLog (gprof)"))) + "\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    inputs = [str(tmp_path / name) for name in files]
+    for command in (["strip"], ["strip", "--no-context"], ["clean"]):
+        out, removed = tmp_path / "out", tmp_path / "removed.jsonl"
+        result = CliRunner().invoke(app, [*command, *inputs, "-o", str(out), "--removed", str(removed),
+                                          "-q", "--overwrite"])
+        assert result.exit_code == 0, result.output
+        records = [json.loads(line) for line in removed.read_text(encoding="utf-8").splitlines()]
+        chrome = {(r["text"], r["rule"]) for r in records if r["reason"] == "chrome"}
+        assert chrome == {("Comment:", "comment-count")}, command
+        for name in ("README.txt", "changelog.txt", "LICENSE.txt", "NEWS.txt"):
+            assert (out / name).read_text(encoding="utf-8") == files[name], (command, name)
+
+
+def test_plain_documents_keep_their_lines_through_the_library():
+    """``dedupe.clean`` on a licence, a changelog and a README together: nothing is taken out."""
+    from dedupe import clean
+
+    documents = [{"id": case["source"], "text": "\n".join(case["lines"])} for case in CASES["plain_documents"]
+                 if case["source"].startswith(("BSD licence", "GNU ChangeLog (gprof)", "changelog (sqlite)",
+                                               "Debian changelog:", "README with shell lines"))]
+    assert len(documents) == 5
+    assert [(doc["id"], doc["text"]) for doc in clean(documents)] == [(doc["id"], doc["text"]) for doc in documents]
+
+
 def test_a_licence_list_of_holders_stays_and_a_footer_notice_goes():
     holders = ["Copyright (C) 1999-2004 Dirk Eddelbuettel <edd@debian.org>",
                "Copyright (C) 2005-2013 John Hasler <jhasler@debian.org>",
@@ -401,6 +522,24 @@ def test_the_default_is_idempotent_on_mixed_blocks_and_wrapped_text(lines):
     verdicts = strip(lines)
     kept = [p for p, v in zip(lines, verdicts) if v is None]
     assert strip(kept) == [None] * len(kept)
+
+
+#: Lines of plain documents and articles that no catalogue rule matches, and short random lines.
+NO_CHROME_LINES = [line for line in dict.fromkeys(PLAIN_LINES + ARTICLE + OTHER + WRAPPED + HEADINGS)
+                   if CATALOGUE.match(line) is None]
+no_chrome_line = st.one_of(
+    st.sampled_from(NO_CHROME_LINES),
+    st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1, max_size=60)
+    .map(str.strip).filter(lambda text: bool(text) and CATALOGUE.match(text) is None),
+)
+
+
+@given(st.lists(no_chrome_line, max_size=40), st.sampled_from([StripConfig(), StripConfig(comments="drop")]))
+@settings(max_examples=150, deadline=None)
+def test_a_document_with_no_chrome_like_line_loses_nothing(lines, config):
+    """Every pass needs a line the catalogue knows as chrome before it removes anything: the context
+    pass a template line, a related-link run a frame, a comment section a counter."""
+    assert strip(lines, config) == [None] * len(lines)
 
 
 COMMENTS = ["Anna said...",
@@ -458,7 +597,10 @@ def _phrases_only(catalogue):
 
 
 def _every_rule_on_the_line(catalogue, line):
-    """The rule whose phrase the line is, or else the first whose pattern matches it, trying them all."""
+    """The rule whose phrase the line is, or else the first whose pattern matches it, trying them all
+    (none for a line of code or markup source)."""
+    if is_source_line(line):
+        return None
     phrases = _phrases_only(catalogue)
     return phrases.match(line) or next(
         (name for name, pattern in catalogue.patterns if pattern.fullmatch(shape(line))), None)

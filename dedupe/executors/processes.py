@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from ..config import CleanConfig, DedupConfig
+from ..fingerprint import warm_kernels
 from ..resolve import StepCallback, cluster_labels
 from ..schema import ParagraphTable
 from ..stages import Stage, StageContext, run_in_process, start_process
@@ -39,7 +40,7 @@ class ProcessExecutor:
         self.config = config
         self.workers = workers
         self.scratch = scratch
-        self.pool = WorkerPool(workers, start_process, (config,))
+        self.pool = WorkerPool(workers, start_process, (config,), before_start=warm_kernels)
         self.context = StageContext(config)  # for an input too small for workers
         self._shared: str | None = None
 

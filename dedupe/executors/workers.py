@@ -93,7 +93,9 @@ class WorkerPool:
     :data:`MIN_POOL_CHARS` characters beyond their largest one; an input that
     ends before that runs in this process (``local``), every pass. Otherwise
     the workers start, one per batch read up to ``workers``, and serve every
-    later pass; ``initializer(*initargs)`` prepares each.
+    later pass; ``initializer(*initargs)`` prepares each, and
+    ``before_start()`` runs here first (what all of them would otherwise
+    each do, such as compiling kernels).
 
     Each worker has a pipe of its own and takes one job at a time; there is
     no shared queue or lock, so stopping never waits on a lock a worker held
@@ -109,10 +111,12 @@ class WorkerPool:
     0
     """
 
-    def __init__(self, workers: int, initializer: Callable[..., object] | None, initargs: tuple[Any, ...]) -> None:
+    def __init__(self, workers: int, initializer: Callable[..., object] | None, initargs: tuple[Any, ...],
+                 before_start: Callable[[], object] | None = None) -> None:
         self.workers = max(1, workers)
         self._initializer = initializer
         self._initargs = initargs
+        self._before_start = before_start
         self._procs: list[Any] = []
         self._conns: list[Connection] = []
         self._busy: set[int] = set()  # workers holding a job whose result is not read yet
@@ -142,6 +146,8 @@ class WorkerPool:
         return self._ordered(func, jobs)
 
     def _start(self, workers: int) -> None:
+        if self._before_start is not None:
+            self._before_start()
         # PR_SET_PDEATHSIG fires when the *thread* that started a worker ends,
         # so the kernel is asked only when that thread is the main one.
         main_thread = threading.current_thread() is threading.main_thread()

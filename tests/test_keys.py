@@ -1,0 +1,79 @@
+"""Batch match keys: equal to the per-line match key, whatever the text."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dedupe.fingerprint import load_kernels
+from dedupe.keys import match_keys
+from dedupe.normalize import match_key
+
+pytestmark = pytest.mark.skipif(load_kernels() is None, reason="numba is not installed")
+
+#: Characters that stress the proof: combining marks after a line break,
+#: compatibility forms, digits of other scripts, case folds that grow.
+TRICKY = "\u0301\u0308\u1100\u1161\u11a8ﬁＷ０１٣۳߀_ßİſΣς\u00a0…½²\u2028\u0085\r\t\ufeff\ud800"
+lines = st.lists(st.text(st.one_of(st.characters(exclude_categories=()), st.sampled_from(TRICKY + " .,-1a")),
+                         max_size=60), max_size=40)
+
+
+@given(lines, st.booleans())
+@settings(max_examples=300, deadline=None)
+def test_batch_keys_equal_keys_line_by_line(batch, fold_digits):
+    assert match_keys(batch, fold_digits) == [match_key(line, fold_digits) for line in batch]
+
+
+def test_every_code_point_keys_as_it_does_alone():
+    points = [chr(c) for c in range(0x110000)]
+    # each code point at a word start and before a digit, 32 to a line
+    batch = [" ".join(c + "1" for c in points[start : start + 32]) for start in range(0, len(points), 32)]
+    for fold_digits in (True, False):
+        assert match_keys(batch, fold_digits) == [match_key(line, fold_digits) for line in batch]
+
+
+def test_no_character_folds_into_a_line_break():
+    # the joined batch splits back into its lines only if this holds
+    made = [c for c in map(chr, range(0x110000)) if c != "\n"
+            and ("\n" in c.casefold() or "\n" in unicodedata.normalize("NFKC", c))]
+    assert made == []
+
+
+def test_lines_holding_line_breaks_still_get_their_own_keys():
+    batch = ["one\ntwo 3", "four"]
+    assert match_keys(batch) == ["one two 0", "four"]
+
+
+@given(st.lists(st.text(st.characters(max_codepoint=127), max_size=80), max_size=30), st.booleans())
+@settings(max_examples=100, deadline=None)
+def test_ascii_batches_key_as_their_lines(batch, fold_digits):
+    assert match_keys(batch, fold_digits) == [match_key(line, fold_digits) for line in batch]
+
+
+sentences = st.lists(st.sampled_from(["Storm Ada hit the coast.", "It cost $4.5m.", "Mr.", "Call 555-0199 now!",
+                                      "CVE-2022-0794: use after free in WebShare, reported on 3 May 2022.",
+                                      "Prices rose 12% in the third quarter of 2024, the office said."]),
+                     max_size=6).map(" ".join)
+
+
+@given(st.lists(sentences, max_size=12))
+@settings(max_examples=100, deadline=None)
+def test_sentences_hashed_for_a_batch_are_each_paragraphs_own(paragraphs):
+    from dedupe.features import sentence_hashes, sentence_hashes_many
+
+    assert sentence_hashes_many(paragraphs) == [sentence_hashes(p) for p in paragraphs]
+
+
+@given(st.lists(sentences, max_size=12))
+@settings(max_examples=100, deadline=None)
+def test_exact_keys_from_batch_keys_are_the_line_by_line_ones(paragraphs):
+    from dedupe.features import exact_key, needs_unfolded
+
+    keys = match_keys(paragraphs)
+    unfolded = match_keys(paragraphs, fold_digits=False)
+    for text, key, digits in zip(paragraphs, keys, unfolded):
+        given_unfolded = digits if needs_unfolded(key) else None
+        assert exact_key(text, key, unfolded=given_unfolded) == exact_key(text, match_key(text))
