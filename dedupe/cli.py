@@ -32,16 +32,19 @@ from .assemble import DocResult
 from .config import (
     ENGINE,
     MAX_DOCUMENT_BYTES,
+    PARTS_FORMAT,
     CleanConfig,
     CommentsPolicy,
     DedupConfig,
     EngineName,
     KeepPolicy,
+    PartsFormat,
     ReadConfig,
     ShingleKind,
     SignatureScheme,
     StripConfig,
     load_config,
+    parse_size,
 )
 from .display import escape_controls
 from .errors import DedupeError
@@ -51,6 +54,7 @@ from .pipeline import BATCH_DOCS, Cleaner
 from .progress import LOG_INTERVAL_SECONDS, PROGRESS_MODE, ProgressMode, show_progress
 from .readers import FileSource
 from .record import RECORD_FULL, RecordMode, read_record
+from .shards import MIN_SHARD_BYTES, SHARD_BYTES, SHARDS
 from .strip import load_catalogue
 
 #: Worker processes when ``--jobs`` is not given: every core (0), since the
@@ -124,8 +128,10 @@ Output = Annotated[
 ]
 Removed = Annotated[
     Path | None,
-    typer.Option("--removed", dir_okay=False,
-                 help="Write the removal record (JSONL, one line per removed paragraph or document)."),
+    # a folder with --parts; a folder without it is refused when the output opens
+    typer.Option("--removed",
+                 help="Write the removal record (JSONL, one line per removed paragraph or document; with --parts, "
+                 "a folder of part files)."),
 ]
 RecordOpt = Annotated[
     RecordMode,
@@ -202,6 +208,24 @@ CommentsOpt = Annotated[
     CommentsPolicy | None,
     typer.Option("--comments", help="Keep user comments, or drop a page's comment section (after a comment "
                  "counter that follows the main text, up to the comment form)." + _default(StripConfig, "comments")),
+]
+Parts = Annotated[
+    bool,
+    typer.Option("--parts", help="Write -o FOLDER (and --removed FOLDER) as part files, part-00000.jsonl and on, one "
+                 "per input shard in input order, committed by a manifest written last; concatenated, they are the "
+                 "single-file output. With --engine dask every part is written by the task that read its shard."),
+]
+PartsFormatOpt = Annotated[
+    PartsFormat | None,
+    typer.Option("--parts-format", help="Format of the documents' part files (the removal record's are JSONL, "
+                 f"compressed alike). [default: {PARTS_FORMAT}]"),
+]
+ShardSize = Annotated[
+    str | None,
+    typer.Option("--shard-size", help="Input per shard (a task, and a part file), e.g. 64MB: big JSONL files are "
+                 "split into byte ranges, Parquet files into row groups, small files grouped. Used with --parts "
+                 f"and with --engine dask. [default: the input's size over {SHARDS}, from "
+                 f"{format_size(MIN_SHARD_BYTES)} to {format_size(SHARD_BYTES)}]"),
 ]
 ContextThreshold = Annotated[
     float | None,
@@ -352,11 +376,18 @@ class _Run:
     index_dir: Path | None = None
     engine: EngineName = ENGINE
     scheduler: str | None = None
+    parts: bool = False
+    parts_format: PartsFormat | None = None
+    shard_size: str | None = None
 
     def check(self) -> None:
         """Refuse option combinations that mean nothing (exit 1)."""
         if self.scheduler and self.engine != "dask":
             raise _fail("--scheduler needs --engine dask")
+        if self.parts and (self.output is None or self.output == "-"):
+            raise _fail("--parts needs -o FOLDER")
+        if self.parts_format is not None and not self.parts:
+            raise _fail("--parts-format needs --parts")
         if self.record_mode != RECORD_FULL and self.removed is None:
             raise _fail("--record ids needs --removed FILE")
 
@@ -369,7 +400,11 @@ def _run(run: _Run, config: CleanConfig) -> None:
         # so documents go there only when asked for with -o
         outputs = stack.enter_context(RunOutputs(
             run.output or (None if run.explain else "-"), run.removed, run.stats, inputs=run.inputs,
-            index_dir=run.index_dir, read=config.read, overwrite=run.overwrite, record_mode=run.record_mode))
+            index_dir=run.index_dir, read=config.read, overwrite=run.overwrite, record_mode=run.record_mode,
+            parts_format=(run.parts_format or PARTS_FORMAT) if run.parts else None))
+        shard_bytes = parse_size(run.shard_size) if run.shard_size is not None else None
+        if shard_bytes is not None and shard_bytes < 1:
+            raise _fail("--shard-size must be positive")
         source = stack.enter_context(contextlib.closing(FileSource(run.inputs, config.read)))
         index = None
         if run.index_dir is not None:  # after the outputs: a bad output path leaves no new index folder
@@ -377,8 +412,8 @@ def _run(run: _Run, config: CleanConfig) -> None:
 
             index = stack.enter_context(Index.open(run.index_dir, config))
         with show_progress(run.progress, run.quiet, run.progress_interval) as progress:
-            cleaner = Cleaner(config, jobs=run.jobs, progress=progress, index=index,
-                              engine=run.engine, scheduler=run.scheduler)
+            cleaner = Cleaner(config, jobs=run.jobs, progress=progress, index=index, engine=run.engine,
+                              scheduler=run.scheduler, parts=outputs if run.parts else None, shard_bytes=shard_bytes)
             # closed explicitly so that an interrupted run stops its workers now,
             # not whenever the suspended generator is collected
             with contextlib.closing(cleaner.run(source)) as results:  # type: ignore[type-var]
@@ -469,6 +504,9 @@ def clean(
     scheduler: Annotated[str | None, typer.Option(
         "--scheduler", help="With --engine dask: the scheduler's address (e.g. tcp://10.0.0.5:8786); without it "
         "a local cluster of --jobs workers starts.")] = None,
+    parts: Parts = False,
+    parts_format: PartsFormatOpt = None,
+    shard_size: ShardSize = None,
     index_dir: Annotated[Path | None, typer.Option(
         "--index", file_okay=False, help="Clean against every batch cleaned before with this index folder, then "
         "add this batch to it (needs pyarrow).")] = None,
@@ -504,7 +542,8 @@ def clean(
                "context_threshold": context_threshold, "comments": comments},
     )
     _run(_Run(inputs, output, removed, stats, record_mode, jobs, quiet, overwrite, progress, progress_interval,
-              index_dir=index_dir, engine=engine, scheduler=scheduler), config)
+              index_dir=index_dir, engine=engine, scheduler=scheduler, parts=parts, parts_format=parts_format,
+              shard_size=shard_size), config)
 
 
 @app.command("strip")

@@ -174,6 +174,9 @@ COMMENTS: CommentsPolicy = "keep"
 #: LSH bands: 0 chooses them from the threshold (``fingerprint.optimal_bands``).
 BANDS = 0
 ENGINE: EngineName = "local"
+#: What ``--parts`` writes: JSONL (compressed or not) or Parquet part files.
+PartsFormat = Literal["jsonl", "jsonl.gz", "jsonl.zst", "parquet"]
+PARTS_FORMAT: PartsFormat = "jsonl"
 
 
 def _check(condition: bool, message: str) -> None:

@@ -27,6 +27,10 @@ class InputError(DedupeError):
         self.message = message
         super().__init__(f"{location}: {message}")
 
+    def __reduce__(self) -> tuple[type[InputError], tuple[str, str]]:
+        # raised in a worker, it reaches the driver pickled
+        return type(self), (self.location, self.message)
+
 
 class OutputError(DedupeError):
     """An output cannot be written (unknown format, unwritable path)."""

@@ -29,8 +29,10 @@ from .layout import split_lines_keepends
 
 #: Bumped whenever repair(), match_key() or value_keys() change what they
 #: return, because fingerprints (and any persistent index built from them)
-#: depend on them.
-NORMALIZER_VERSION = 3
+#: depend on them. 3: identifiers in links and bug references; 4: the hashes
+#: of identifiers, texts and sentences are stored exact (before, a batch could
+#: keep them with their low bits lost).
+NORMALIZER_VERSION = 4
 
 # Repair transport damage only. Everything that would rewrite correct text is
 # off: quote uncurling, width folding, ligature expansion, Unicode normalisation

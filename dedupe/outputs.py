@@ -36,10 +36,17 @@ from .writers import (
     AtomicFile,
     DocumentWriter,
     FolderWriter,
+    ParquetWriter,
+    PartsWriter,
     dumps_json,
+    dumps_jsonl,
     is_folder_output,
     is_special_output,
     open_writer,
+    output_fields,
+    part_digest,
+    part_name,
+    write_part,
 )
 
 DOCUMENTS = "documents"
@@ -129,6 +136,48 @@ def check_output_paths(
     return protected + ([index_real] if index_real is not None else [])
 
 
+@dataclass(frozen=True, slots=True)
+class PartTargets:
+    """Where whoever assembles a shard writes its part files (see :func:`write_parts`)."""
+
+    documents: str | None  # the staging folder of the documents' parts
+    suffix: str  # of the documents' parts: .jsonl, .jsonl.gz, .jsonl.zst or .parquet
+    record: str | None  # the staging folder of the removal record's parts
+    record_suffix: str
+    record_mode: str
+    read: ReadConfig
+
+
+def write_parts(targets: PartTargets, number: int, results: Sequence[Result]) -> dict[str, tuple[str, str]]:
+    """Shard ``number``'s documents and removals as part files; ``{output: (part name, hash)}``.
+
+    Each part is written atomically into its staging folder; the driver
+    publishes them (:meth:`RunOutputs.add_parts`, :meth:`RunOutputs.commit`).
+    """
+    written = {}
+    if targets.documents is not None:
+        name = part_name(number, targets.suffix)
+        path = os.path.join(targets.documents, name)
+        kept = [r for r in results if r.text is not None]
+        if targets.suffix == ".parquet":
+            writer = ParquetWriter(path, targets.read)
+            try:
+                for result in kept:
+                    writer.write(result.record, result.text or "")
+                writer.commit()
+            finally:
+                writer.abort()
+            written[DOCUMENTS] = (name, part_digest(path))
+        else:
+            written[DOCUMENTS] = (name, write_part(path, (
+                dumps_jsonl(output_fields(r.record, r.text or "", targets.read)) for r in kept)))
+    if targets.record is not None:
+        name = part_name(number, targets.record_suffix)
+        written[RECORD] = (name, write_part(os.path.join(targets.record, name), (
+            dumps_entry(entry) for r in results for entry in record_entries(r.removals, targets.record_mode))))
+    return written
+
+
 class RunOutputs:
     """The documents, removal record and stats of one run, all or none.
 
@@ -152,20 +201,30 @@ class RunOutputs:
         read: ReadConfig = ReadConfig(),
         overwrite: bool = False,
         record_mode: str = RECORD_FULL,
+        parts_format: str | None = None,
     ) -> None:
-        folder = documents is not None and is_folder_output(documents)
+        folder = documents is not None and (parts_format is not None or is_folder_output(documents))
+        parts = parts_format is not None
         protected = check_output_paths(
-            [(DOCUMENTS, documents, folder), (RECORD, record, False), (STATS, stats, False)], inputs, index_dir)
+            [(DOCUMENTS, documents, folder), (RECORD, record, parts), (STATS, stats, False)], inputs, index_dir)
         self.record_mode = record_mode
+        self.read = read
+        self.parts_format = parts_format
         self.documents: DocumentWriter | None = None
         self.record: AtomicFile | None = None
         self.stats: AtomicFile | None = None
         self._committed = False
         try:
-            if documents is not None:
-                self.documents = open_writer(documents, read, protected=protected, overwrite=overwrite)
-            if record is not None:
-                self.record = AtomicFile(record)
+            if parts:
+                if documents is not None:
+                    self.documents = PartsWriter(documents, protected=protected, overwrite=overwrite)
+                if record is not None:
+                    self.record = PartsWriter(record, protected=protected, overwrite=overwrite)  # type: ignore[assignment]
+            else:
+                if documents is not None:
+                    self.documents = open_writer(documents, read, protected=protected, overwrite=overwrite)
+                if record is not None:
+                    self.record = AtomicFile(record)
             if stats is not None:
                 self.stats = AtomicFile(stats)
         except BaseException:
@@ -182,6 +241,24 @@ class RunOutputs:
 
     def __exit__(self, *exc: object) -> None:
         self.abort()
+
+    def part_targets(self) -> PartTargets | None:
+        """Where the parts go, with ``parts_format`` (else None: the outputs are written here)."""
+        if self.parts_format is None:
+            return None
+        compression = self.parts_format.removeprefix("jsonl")
+        documents, record = self.documents, self.record
+        return PartTargets(
+            documents.staging if isinstance(documents, PartsWriter) else None, "." + self.parts_format,
+            record.staging if isinstance(record, PartsWriter) else None, ".jsonl" + compression * (
+                compression != "parquet"), self.record_mode, self.read)
+
+    def add_parts(self, written: dict[str, tuple[str, str]]) -> None:
+        """A shard's parts (see :func:`write_parts`) are in the staging folders: they join the outputs."""
+        for label, (name, digest) in written.items():
+            writer = self.documents if label == DOCUMENTS else self.record
+            if isinstance(writer, PartsWriter):
+                writer.add(name, digest)
 
     def write(self, result: Result) -> None:
         """The document (unless dropped) and its removals."""

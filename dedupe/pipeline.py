@@ -41,12 +41,13 @@ from .features import Fingerprinted
 from .index import Index, extend_with_earlier, new_rows
 from .prepare import Prepared, read_spilled
 from .progress import ProgressCallback, ProgressEvent
-from .readers import IterableSource, Record, Source, as_source, timestamp, usable_records
+from .readers import FileSource, IterableSource, Record, Source, as_source, timestamp, usable_records
 from .record import Stats
 from .resolve import Resolution, resolve
 from .schema import DocumentTable, ParagraphTable, concat
 from .scratch import make_scratch_dir
-from .stages import Batch, count_lines, fingerprint_batch, fingerprinter_for, prepare_batch
+from .sharded import PartSink, ShardedPasses
+from .stages import BATCH_DOCS, Batch, count_lines, fingerprint_batch, fingerprinter_for, prepare_batch
 from .store import SignatureStore
 from .templates import TemplateBuilder, TemplateTable, site_of
 
@@ -54,17 +55,21 @@ log = logging.getLogger(__name__)
 
 R = TypeVar("R")
 
-#: Documents per unit of work handed to an executor.
-BATCH_DOCS = 256
-
-
-class Cleaner:
+class Cleaner(ShardedPasses):
     """Runs the whole pipeline over a source and yields a :class:`DocResult` per document.
 
     ``jobs`` worker processes (0: every core) do the per-document stages,
     capped at the cores available; an input too small to repay starting them
     runs in this process (:mod:`dedupe.executors.workers`). No caller needs an
     ``if __name__ == "__main__":`` guard: workers never re-run the caller's script.
+
+    With ``engine="dask"`` on files, or with ``parts`` (where part files go,
+    a :class:`~dedupe.outputs.RunOutputs` with ``parts_format``), the tasks
+    read their own shards of about ``shard_bytes`` of input (None: chosen from the
+    input's size, :func:`~dedupe.shards.default_shard_bytes`) and the driver
+    holds numbers only (:mod:`dedupe.sharded`); with ``parts`` the tasks
+    write the documents and removals as part files, one per shard, and
+    :meth:`run` yields nothing.
 
     >>> from dedupe.readers import IterableSource
     >>> results = list(Cleaner().run(IterableSource(["Hello there, this is a document.", ""])))
@@ -81,6 +86,8 @@ class Cleaner:
         index: Index | None = None,
         engine: str = "local",
         scheduler: str | None = None,
+        parts: PartSink | None = None,
+        shard_bytes: int | None = None,
     ) -> None:
         if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 0:
             raise ConfigError(f"jobs must be 0 (every core) or a positive number of processes, not {jobs!r}")
@@ -90,6 +97,10 @@ class Cleaner:
         self.index = index
         self.engine = engine
         self.scheduler = scheduler
+        self.parts = parts
+        if shard_bytes is not None and shard_bytes < 1:
+            raise ValueError("shard_bytes must be positive")
+        self.shard_bytes = shard_bytes
         # more processes than cores only cost memory (see dedupe.executors.workers)
         self.jobs = worker_count(jobs)
         self.progress = progress
@@ -112,11 +123,21 @@ class Cleaner:
         scratch = make_scratch_dir("run")  # also sweeps away the scratch of runs that were killed
         try:
             executor = open_executor(self.engine, self.config, self.jobs, self.scheduler, scratch.name)
-            strip = self.config.strip
-            if strip.enabled and strip.context and strip.templates:
-                executor.share(self._count_lines(reading, executor))
-            plan = self._fingerprint_and_resolve(reading, executor, scratch.name) if self.config.dedup.enabled else None
-            yield from self._assemble(reading, executor, plan)
+            if self.parts is not None and not isinstance(reading, FileSource):
+                raise ValueError("part files are written from file inputs only")
+            # standard input is spooled to this machine's disk: a scheduler's workers may not see it
+            remote_stdin = reading.spooled and self.scheduler is not None if isinstance(reading, FileSource) else True
+            if isinstance(reading, FileSource) and (self.parts is not None or (self.engine == "dask"
+                                                                                and not remote_stdin)):
+                # the tasks read the input themselves: the driver holds numbers only
+                yield from self._run_sharded(reading, executor, self.parts, self.shard_bytes, scratch.name)
+            else:
+                strip = self.config.strip
+                if strip.enabled and strip.context and strip.templates:
+                    executor.share(self._count_lines(reading, executor))
+                plan = (self._fingerprint_and_resolve(reading, executor, scratch.name) if self.config.dedup.enabled
+                        else None)
+                yield from self._assemble(reading, executor, plan)
             executor.close()
             executor = None
         finally:
@@ -145,7 +166,7 @@ class Cleaner:
     def _fingerprint_and_resolve(self, source: Source, executor: Executor, scratch: str) -> Plan:
         """Pass 1, then the resolver over its numbers (and an index's)."""
         started = time.perf_counter()
-        documents = _Documents(self.config.read)
+        documents = DocumentFacts(self.config.read)
         store = SignatureStore(fingerprinter_for(self.config.dedup).rows, self.config.dedup.memory_limit, scratch)
         # pass 1 spills prepared documents for pass 2 only where the workers see this disk
         spill = scratch if executor.shares_disk else None
@@ -172,7 +193,7 @@ class Cleaner:
         self.stats.seconds["resolve"] = time.perf_counter() - started
         return plan
 
-    def _resolve(self, documents: _Documents, batches: list[Fingerprinted], store: SignatureStore,
+    def _resolve(self, documents: DocumentFacts, batches: list[Fingerprinted], store: SignatureStore,
                  executor: Executor, spill: str | None) -> Plan:
         self._resolve_step("building tables", f"{len(documents.ids):,} documents")
         if store.spilled:
@@ -280,7 +301,7 @@ class Cleaner:
         self._tick("resolve", step=step, detail=detail)
 
 
-class _Documents:
+class DocumentFacts:
     """What pass 1 notes of every document for the resolver: its id, its site, its date."""
 
     def __init__(self, config: ReadConfig) -> None:
@@ -291,9 +312,13 @@ class _Documents:
         self.dates: list[float] = []
 
     def add(self, record: Record, site: str | None) -> None:
-        self.ids.append(record.doc_id)
+        self.add_read(record.doc_id, site, timestamp((record.fields or {}).get(self.config.date_field)))
+
+    def add_read(self, doc_id: str, site: str | None, date: float) -> None:
+        """A document as a task that read it reports it: id, site, date."""
+        self.ids.append(doc_id)
         self.site_of.append(-1 if site is None else self.sites.setdefault(site, len(self.sites)))
-        self.dates.append(timestamp((record.fields or {}).get(self.config.date_field)))
+        self.dates.append(date)
 
     def table(self, chars: np.ndarray, keep: str) -> DocumentTable:
         """The documents' table (``chars``: what each keeps after stripping), warning of what weakens it."""

@@ -37,7 +37,7 @@ from ftfy.fixes import fix_surrogates
 from .config import ID_FIELD, ReadConfig
 from .errors import InputError, MissingExtraError
 from .scratch import ScratchDir, make_scratch_dir
-from .streams import Damage, open_input, sniff_compression
+from .streams import Damage, is_url, open_input, open_raw, sniff_compression
 
 log = logging.getLogger(__name__)
 
@@ -232,98 +232,74 @@ def _find_surrogate(value: Any, path: str) -> str | None:
     return None
 
 
-class FileSource:
-    """Documents from files and folders (recursively, sorted by path), or ``-`` for stdin.
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """A part of one input file that one reader reads, in input order.
 
-    Standard input is copied to a temporary file first, because the pipeline
-    reads its input twice; gzip or zstd bytes on standard input are recognised
-    by their first bytes. In folders, links to folders are followed (a folder
-    reached a second time, by a loop or a second link, is skipped with a
-    warning), and dangling links and special files are skipped with a warning.
+    The whole file; or, of an uncompressed JSONL file, the lines that start
+    in bytes ``[start, stop)`` (``first_line`` lines come before them); or, of
+    a Parquet file, row groups ``[groups[0], groups[1])`` (``first_row`` rows
+    come before them). ``path`` is a local path or an fsspec URL; ``shown``
+    names the file in locations, ``name`` is a text file's name (its id).
     """
 
-    def __init__(self, inputs: Iterable[str | Path], config: ReadConfig = ReadConfig()) -> None:
+    path: str
+    shown: str
+    name: str
+    start: int = 0
+    stop: int | None = None
+    first_line: int = 0
+    groups: tuple[int, int] | None = None
+    first_row: int = 0
+    #: the format when the name has no suffix to say it (``.txt``)
+    kind: str = ""
+
+    @property
+    def chars(self) -> int:
+        """Bytes of a byte range (0 for a whole file or row groups): how executors weigh a job."""
+        return 0 if self.stop is None else self.stop - self.start
+
+    @property
+    def first(self) -> bool:
+        """Whether the piece starts its file (it reports what concerns the whole file)."""
+        return self.start == 0 and (self.groups is None or self.groups[0] == 0)
+
+
+class PieceReader:
+    """Reads :class:`Piece`\\ es of input files into records; what :class:`FileSource` reads with,
+    and what a worker reading its own shard uses.
+
+    ``ids`` counts, per file (as shown), the records with and without the id
+    field, for :meth:`check_ids` once every piece of the file is read.
+    """
+
+    def __init__(self, config: ReadConfig = ReadConfig(), defer_ids: bool = False) -> None:
         self.config = config
-        self.skipped_files: list[str] = []
-        self._tempdir: ScratchDir | None = None
+        self.ids: dict[str, _IdCount] = {}
+        #: keep every file's id counts for :meth:`id_counts`, checking none
+        self.defer_ids = defer_ids
         self._warned: set[str] = set()
-        self._kinds: dict[Path, str] = {}  # the format of a named file without a suffix
-        self.files: list[tuple[Path, Path | None, str]] = []
-        for raw in inputs:
-            self.files.extend(self._expand(str(raw)))
-        if not self.files:
-            raise InputError(", ".join(map(str, inputs)) or "input", "no input files found")
 
-    def _expand(self, raw: str) -> list[tuple[Path, Path | None, str]]:
-        if raw == "-":
-            return [(self._spool_stdin(), None, "<stdin>")]
-        path = Path(raw)
-        if path.is_dir():
-            found: list[tuple[Path, Path | None, str]] = []
-            skipped: list[str] = []
-            hidden: list[str] = []
-            for child in _walk(path):
-                kind, _ = split_suffix(child)
-                if is_hidden(child.relative_to(path)):
-                    # a folder output's manifest and temporaries, .git and the like: never documents
-                    if kind in INPUT_SUFFIXES and child.name != OUTPUT_MANIFEST:
-                        hidden.append(child.as_posix())
-                elif kind in INPUT_SUFFIXES:
-                    found.append((child, path, _location(child, path)))
-                else:
-                    skipped.append(child.as_posix())
-            self.skipped_files.extend(skipped + hidden)
-            if skipped:
-                log.warning("%s: ignored %d file(s) that are not %s (first: %s)",
-                            raw, len(skipped), _suffix_list(), skipped[0])
-            if hidden:
-                log.warning("%s: ignored %d hidden file(s) (a name starting with '.' on the way; first: %s); "
-                            "name the file itself to read it", raw, len(hidden), hidden[0])
-            return found
-        if not path.exists():
-            if path.is_symlink():
-                raise InputError(raw, f"dangling link (to {os.readlink(path)})")
-            raise InputError(raw, "no such file or folder")
-        kind, compression = split_suffix(path)
-        if not kind and path.is_file():
-            # README, LICENSE, a saved page: plain text, unless it says otherwise
-            self._kinds[path] = _sniff_unnamed(path, raw, compression)
-        elif kind not in INPUT_SUFFIXES:
-            raise InputError(
-                raw, "unknown input format: name files .jsonl, .txt or .parquet (optionally .gz/.zst)"
-            )
-        return [(path, None, path.as_posix())]
+    def check_ids(self, counts: dict[str, tuple[int, int, str, str]]) -> None:
+        """:meth:`_check_ids` on counts gathered from the pieces of files (:meth:`id_counts`), merged."""
+        for shown, (found, missing, first_missing, first_fields) in counts.items():
+            ids = _IdCount()
+            ids.found, ids.missing, ids.first_missing, ids.first_fields = found, missing, first_missing, first_fields
+            self._check_ids(shown, ids)
 
-    def _spool_stdin(self) -> Path:
-        if self._tempdir is None:
-            self._tempdir = make_scratch_dir("stdin")
-        head = sys.stdin.buffer.read(4)
-        compression = sniff_compression(head)
-        target = Path(self._tempdir.name) / f"stdin-{len(self.files)}.jsonl{compression}"
-        with open(target, "wb") as out:
-            out.write(head)
-            shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
-        return target
+    def id_counts(self) -> dict[str, tuple[int, int, str, str]]:
+        """Per file read only in part: records with and without the id field, and the first without."""
+        return {shown: (ids.found, ids.missing, ids.first_missing, ids.first_fields) for shown, ids in self.ids.items()}
 
-    def records(self) -> Iterator[Record]:
-        index = 0
-        for path, root, shown in self.files:
-            kind, compression = split_suffix(path)
-            kind = self._kinds.get(path, kind)
-            if kind in TEXT_SUFFIXES:
-                reader = self._read_text(path, root, shown, compression, index)
-            elif kind in PARQUET_SUFFIXES:
-                reader = self._read_parquet(path, shown, index)
-            else:
-                reader = self._read_jsonl(path, shown, compression, index)
-            for record in reader:
-                yield record
-                index += 1
-
-    def close(self) -> None:
-        if self._tempdir is not None:
-            self._tempdir.cleanup()
-            self._tempdir = None
+    def read_piece(self, piece: Piece, index: int) -> Iterator[Record]:
+        """The piece's records, numbered from ``index``."""
+        kind, compression = split_suffix(piece.path)
+        kind = piece.kind or kind
+        if kind in TEXT_SUFFIXES:
+            return self._read_text(piece, compression, index)
+        if kind in PARQUET_SUFFIXES:
+            return self._read_parquet(piece, index)
+        return self._read_jsonl(piece, compression, index)
 
     def _warn_once(self, key: str, message: str, *args: Any) -> None:
         # every pass reads the input again; say it once
@@ -340,14 +316,12 @@ class FileSource:
 
     # -- formats -------------------------------------------------------------
 
-    def _read_text(
-        self, path: Path, root: Path | None, shown: str, compression: str, index: int
-    ) -> Iterator[Record]:
-        name = _location(path, root) if root is not None else path.name
+    def _read_text(self, piece: Piece, compression: str, index: int) -> Iterator[Record]:
+        name, shown = piece.name, piece.shown
         if compression:
             name = name[: -len(compression)]
         try:
-            with open_input(str(path), compression) as stream:
+            with open_input(piece.path, compression) as stream:
                 data, total = stream.read_all(self.config.max_document_bytes)
                 damage = stream.damage
         except OSError as exc:
@@ -389,14 +363,23 @@ class FileSource:
         extra = {"bom": True} if data.startswith(codecs.BOM_UTF8) else {}
         yield Record(index, doc_id, text, shown, fields=fields, name=name, extra=extra)
 
-    def _read_jsonl(self, path: Path, shown: str, compression: str, index: int) -> Iterator[Record]:
+    def _read_jsonl(self, piece: Piece, compression: str, index: int) -> Iterator[Record]:
         cfg = self.config
         cap = cfg.max_document_bytes
-        ids = _IdCount()
-        line_no = 0
+        shown = piece.shown
+        ids = self.ids.setdefault(shown, _IdCount())
+        line_no = piece.first_line
+        # a piece holds the lines that start in its byte range: one starting
+        # before it is the previous piece's, so reading begins after the first
+        # line end at or after start - 1
+        begin = max(piece.start - 1, 0)
         try:
-            with open_input(str(path), compression) as stream:
+            with open_input(piece.path, compression, begin) as stream:
+                if piece.start > 0:
+                    stream.read_line(1)
                 for raw, raw_total in stream.lines(cap):
+                    if piece.stop is not None and begin + stream.bytes_read - raw_total >= piece.stop:
+                        break
                     line_no += 1
                     line, total = raw, raw_total
                     if line_no == 1 and line.startswith(UTF8_BOM):
@@ -413,18 +396,18 @@ class FileSource:
                     if not line or line.isspace():
                         continue
                     record = parse_json_record(line, index, location, cfg)
-                    pieces = _split_lone_cr(line) if record.error_rule == "invalid-json" else None
-                    if pieces is None:
+                    parts = _split_lone_cr(line) if record.error_rule == "invalid-json" else None
+                    if parts is None:
                         ids.count(record, cfg)
                         del raw, line  # the record holds the text: the line's bytes need not wait with it
                         yield record
                         index += 1
                         continue
-                    for number, piece in enumerate(pieces):
+                    for number, part in enumerate(parts):
                         if number:
                             line_no += 1
-                        if piece.strip():
-                            record = parse_json_record(piece, index, f"{shown}:{line_no}", cfg)
+                        if part.strip():
+                            record = parse_json_record(part, index, f"{shown}:{line_no}", cfg)
                             ids.count(record, cfg)
                             yield record
                             index += 1
@@ -437,7 +420,8 @@ class FileSource:
             location = f"{shown}:{line_no + 1}"
             yield _bad(index, location, location, "unreadable-file", f"cannot read past line {line_no}: {exc}", b"")
             return
-        self._check_ids(shown, ids)
+        if piece.stop is None and piece.start == 0 and not self.defer_ids:
+            self._check_ids(shown, self.ids.pop(shown))
 
     def _check_ids(self, shown: str, ids: _IdCount) -> None:
         """A misspelt id field is an error; documents without an id, a warning per file."""
@@ -452,28 +436,31 @@ class FileSource:
                             "file and line (first: %s)", shown, ids.missing, ids.missing + ids.found,
                             field_name, ids.first_missing)
 
-    def _read_parquet(self, path: Path, shown: str, index: int) -> Iterator[Record]:
+    def _read_parquet(self, piece: Piece, index: int) -> Iterator[Record]:
         try:
             import pyarrow as pa
             import pyarrow.parquet as pq
         except ImportError as exc:
             raise MissingExtraError("reading Parquet", "parquet", "pyarrow") from exc
         cfg = self.config
+        shown = piece.shown
         errors = (OSError, ValueError, OverflowError, pa.ArrowException)
         try:
-            parquet = pq.ParquetFile(path)
+            parquet = pq.ParquetFile(_parquet_source(piece.path))
             meta = parquet.metadata
             names = parquet.schema_arrow.names
             if cfg.text_field in names:
                 # the text as a dictionary where the file has one: a value repeated on many
                 # rows stays one value until a row is converted (_parquet_cells)
-                parquet = pq.ParquetFile(path, read_dictionary=[cfg.text_field])
+                parquet = pq.ParquetFile(_parquet_source(piece.path), read_dictionary=[cfg.text_field])
         except errors as exc:
-            raw, size = _file_bytes(path, cfg.max_document_bytes)
+            raw, size = _file_bytes(piece.path, cfg.max_document_bytes)
             yield _bad(index, shown, shown, "corrupt-file", f"cannot read Parquet: {exc}", raw,
                        partial=len(raw) < size, bytes_read=size)
             return
         if cfg.text_field not in names:
+            if not piece.first:  # the file's first piece says it for the whole file
+                return
             yield _lost_rows(index, shown, "missing-text",
                              f"no {cfg.text_field!r} column (columns: {', '.join(names) or 'none'}); "
                              "name another with read.text_field", meta.num_rows, meta.num_rows)
@@ -481,10 +468,10 @@ class FileSource:
         if cfg.id_field not in names and cfg.id_field != ID_FIELD and meta.num_rows:
             raise InputError(shown, f"no {cfg.id_field!r} column for the id (read.id_field); check its "
                                     f"spelling (columns: {', '.join(names)})")
-        ids = _IdCount()
-        row_no = 0
+        ids = self.ids.setdefault(shown, _IdCount())
+        row_no = piece.first_row
         cap = cfg.max_document_bytes
-        for group in range(meta.num_row_groups):
+        for group in range(*(piece.groups or (0, meta.num_row_groups))):
             group_rows = meta.row_group(group).num_rows
             first, done = row_no, 0
             text_bytes = _column_bytes(meta.row_group(group), cfg.text_field)
@@ -519,15 +506,150 @@ class FileSource:
                                  f"{exc}", group_rows - done, meta.num_rows)
                 index += 1
             row_no = first + group_rows
-        self._check_ids(shown, ids)
+        if piece.groups is None and not self.defer_ids:
+            self._check_ids(shown, self.ids.pop(shown))
 
 
-def _file_bytes(path: Path, max_bytes: int) -> tuple[bytes, int]:
+class FileSource(PieceReader):
+    """Documents from files and folders (recursively, sorted by path), or ``-`` for stdin.
+
+    Standard input is copied to a temporary file first, because the pipeline
+    reads its input twice; gzip or zstd bytes on standard input are recognised
+    by their first bytes. In folders, links to folders are followed (a folder
+    reached a second time, by a loop or a second link, is skipped with a
+    warning), and dangling links and special files are skipped with a warning.
+    """
+
+    def __init__(self, inputs: Iterable[str | Path], config: ReadConfig = ReadConfig()) -> None:
+        super().__init__(config)
+        self.skipped_files: list[str] = []
+        self._tempdir: ScratchDir | None = None
+        #: every input file, whole, in input order
+        self.files: list[Piece] = []
+        #: whether a file is standard input, spooled to this machine's disk
+        self.spooled = False
+        for raw in inputs:
+            self.files.extend(self._expand(str(raw)))
+        if not self.files:
+            raise InputError(", ".join(map(str, inputs)) or "input", "no input files found")
+
+    def _expand(self, raw: str) -> list[Piece]:
+        if raw == "-":
+            self.spooled = True
+            path = self._spool_stdin()
+            return [Piece(str(path), "<stdin>", path.name)]
+        if is_url(raw):
+            return self._expand_url(raw)
+        path = Path(raw)
+        if path.is_dir():
+            found: list[Piece] = []
+            skipped: list[str] = []
+            hidden: list[str] = []
+            for child in _walk(path):
+                kind, _ = split_suffix(child)
+                if is_hidden(child.relative_to(path)):
+                    # a folder output's manifest and temporaries, .git and the like: never documents
+                    if kind in INPUT_SUFFIXES and child.name != OUTPUT_MANIFEST:
+                        hidden.append(child.as_posix())
+                elif kind in INPUT_SUFFIXES:
+                    found.append(Piece(str(child), _location(child, path), _location(child, path)))
+                else:
+                    skipped.append(child.as_posix())
+            self._skipped(raw, skipped, hidden)
+            return found
+        if not path.exists():
+            if path.is_symlink():
+                raise InputError(raw, f"dangling link (to {os.readlink(path)})")
+            raise InputError(raw, "no such file or folder")
+        kind, compression = split_suffix(path)
+        if not kind and path.is_file():
+            # README, LICENSE, a saved page: plain text, unless it says otherwise
+            return [Piece(str(path), path.as_posix(), path.name, kind=_sniff_unnamed(path, raw, compression))]
+        _check_format(raw)
+        return [Piece(str(path), path.as_posix(), path.name)]
+
+    def _skipped(self, raw: str, skipped: list[str], hidden: list[str]) -> None:
+        self.skipped_files.extend(skipped + hidden)
+        if skipped:
+            log.warning("%s: ignored %d file(s) that are not %s (first: %s)",
+                        raw, len(skipped), _suffix_list(), skipped[0])
+        if hidden:
+            log.warning("%s: ignored %d hidden file(s) (a name starting with '.' on the way; first: %s); "
+                        "name the file itself to read it", raw, len(hidden), hidden[0])
+
+    def _expand_url(self, raw: str) -> list[Piece]:
+        """A file or a folder (searched recursively, sorted) named by an fsspec URL."""
+        try:
+            import fsspec
+        except ImportError as exc:
+            raise MissingExtraError(f"reading {raw}", "dask", "fsspec") from exc
+        try:
+            fs, root = fsspec.core.url_to_fs(raw)
+            if fs.isdir(root):
+                found: list[Piece] = []
+                skipped: list[str] = []
+                base = root.rstrip("/")
+                hidden: list[str] = []
+                for inner in sorted(fs.find(root)):
+                    relative = inner[len(base):].lstrip("/")
+                    kind, _ = split_suffix(inner)
+                    if is_hidden(Path(relative)):
+                        if kind in INPUT_SUFFIXES and Path(relative).name != OUTPUT_MANIFEST:
+                            hidden.append(relative)
+                    elif kind in INPUT_SUFFIXES:
+                        found.append(Piece(fs.unstrip_protocol(inner), relative, relative))
+                    else:
+                        skipped.append(relative)
+                self._skipped(raw, skipped, hidden)
+                return found
+            if not fs.exists(root):
+                raise InputError(raw, "no such file or folder")
+        except (OSError, ValueError) as exc:
+            raise InputError(raw, f"cannot list: {exc}") from exc
+        _check_format(raw)
+        return [Piece(raw, raw, raw.rstrip("/").rsplit("/", 1)[-1])]
+
+    def _spool_stdin(self) -> Path:
+        if self._tempdir is None:
+            self._tempdir = make_scratch_dir("stdin")
+        head = sys.stdin.buffer.read(4)
+        compression = sniff_compression(head)
+        target = Path(self._tempdir.name) / f"stdin-{len(self.files)}.jsonl{compression}"
+        with open(target, "wb") as out:
+            out.write(head)
+            shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
+        return target
+
+    def records(self) -> Iterator[Record]:
+        index = 0
+        for piece in self.files:
+            for record in self.read_piece(piece, index):
+                yield record
+                index += 1
+
+    def close(self) -> None:
+        if self._tempdir is not None:
+            self._tempdir.cleanup()
+            self._tempdir = None
+
+
+def _check_format(raw: str) -> None:
+    kind, _ = split_suffix(raw)
+    if kind not in INPUT_SUFFIXES:
+        raise InputError(raw, "unknown input format: name files .jsonl, .txt or .parquet (optionally .gz/.zst)")
+
+
+def _parquet_source(path: str) -> Any:
+    """What pyarrow opens: a local path as it is, a URL through fsspec."""
+    return open_raw(path)[0] if is_url(path) else path
+
+
+def _file_bytes(path: str, max_bytes: int) -> tuple[bytes, int]:
     """A file's bytes for the removal record, and its size: whole up to ``max_bytes``
     (0: any size), else its first :data:`TOO_LONG_PREVIEW_BYTES`."""
     try:
-        with open(path, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
+        handle, size = open_raw(path)
+        with handle:
             return handle.read(size if not max_bytes or size <= max_bytes else TOO_LONG_PREVIEW_BYTES), size
     except OSError:
         return b"", 0
@@ -943,7 +1065,17 @@ def usable_records(source: Source, repair: bool, text_field: str) -> Iterator[Re
     ftfy does; without repair the text cannot be kept as read, so the record
     is bad input.
     """
-    for rec in source.records():
+    return repair_surrogates(source.records(), repair, text_field)
+
+
+def repair_surrogates(records: Iterable[Record], repair: bool, text_field: str) -> Iterator[Record]:
+    """``records`` with lone surrogates in a text repaired or refused (see :func:`usable_records`).
+
+    >>> cut = Record(0, "a", "emoji \\ud83d", "f:1", text_surrogates=True)
+    >>> [r.text for r in repair_surrogates([cut], True, "text")]
+    ['emoji \\ufffd']
+    """
+    for rec in records:
         if rec.error is None and rec.text_surrogates:
             if not repair:
                 yield bad_record(rec, "invalid-unicode",

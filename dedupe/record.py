@@ -315,6 +315,22 @@ class Stats:
             self.paragraphs_removed[removal.reason] += 1
         self.rules[f"{removal.reason}/{removal.rule}"] += 1
 
+    def merge(self, other: Stats) -> None:
+        """Add ``other``'s counts and seconds to these (a task's, assembling a shard).
+
+        >>> a, b = Stats(documents_in=2), Stats(documents_in=3)
+        >>> b.rules["chrome/share"] += 1
+        >>> a.merge(b); a.documents_in, dict(a.rules)
+        (5, {'chrome/share': 1})
+        """
+        for name in ("documents_in", "documents_kept", "paragraphs_in", "paragraphs_kept",
+                     "paragraphs_in_dropped_documents", "bytes_in", "signatures_spilled", "index_rows"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for counter in ("documents_dropped", "paragraphs_removed", "rules", "clusters"):
+            getattr(self, counter).update(getattr(other, counter))
+        for stage, seconds in other.seconds.items():
+            self.seconds[stage] += seconds
+
     def check(self) -> list[str]:
         """Accounting violations (empty when the books balance)."""
         problems = []

@@ -140,7 +140,9 @@ class Paragraphs:
         values: dict[str, Any] = {}
         for name, spec in _specs(cls):
             if name in columns:
-                values[name] = np.asarray(columns.pop(name)).astype(spec.dtype, copy=False)
+                # straight to the dtype: Python ints above 2**63 among smaller ones would
+                # otherwise make a float64 array first, and a 64-bit hash lose its low bits
+                values[name] = np.asarray(columns.pop(name), dtype=spec.dtype)
         for name, spec in _specs(cls):
             if name not in values:
                 values[name] = (values[spec.fill].astype(spec.dtype) if isinstance(spec.fill, str)

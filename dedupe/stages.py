@@ -34,6 +34,9 @@ from .templates import TemplateTable, line_hashes
 
 R = TypeVar("R")
 
+#: Documents per unit of work handed to an executor.
+BATCH_DOCS = 256
+
 
 @dataclass(slots=True)
 class Batch:
@@ -74,8 +77,10 @@ def fingerprinter_for(config: DedupConfig) -> Fingerprinter:
                          shingle=config.shingle, max_length=config.max_minhash_chars, scheme=config.scheme)
 
 
-#: A stage: a module-level function of the process's context and a batch.
-Stage = Callable[[StageContext, Batch], R]
+#: A stage: a module-level function of the process's context and a job (a
+#: :class:`Batch`, or a shard's job: :mod:`dedupe.sharded`) that tells the
+#: input it holds in ``chars``.
+Stage = Callable[[StageContext, Any], R]
 
 
 def count_lines(context: StageContext, batch: Batch) -> list[tuple[str | None, np.ndarray]]:

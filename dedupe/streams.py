@@ -273,13 +273,46 @@ class InputStream:
         self.close()
 
 
-def open_input(path: str, compression: str) -> InputStream:
-    """An :class:`InputStream` over the file at ``path``."""
-    raw = open(path, "rb")  # noqa: SIM115 - the stream owns and closes it
+def is_url(path: str) -> bool:
+    """Whether ``path`` names a file through fsspec (``s3://``, ``memory://``, ``file://``…).
+
+    >>> is_url("s3://bucket/a.jsonl"), is_url("a/b.jsonl"), is_url("C:/x.jsonl")
+    (True, False, False)
+    """
+    return "://" in path
+
+
+def open_raw(path: str) -> tuple[IO[bytes], int]:
+    """A binary file over ``path`` (a local path or an fsspec URL) and its size in bytes."""
+    if is_url(path):
+        try:
+            import fsspec
+        except ImportError as exc:
+            from .errors import MissingExtraError
+
+            raise MissingExtraError(f"reading {path}", "dask", "fsspec") from exc
+        fs, inner = fsspec.core.url_to_fs(path)
+        try:
+            raw = fs.open(inner, "rb")
+        except FileNotFoundError as exc:
+            raise FileNotFoundError(exc.errno, "no such file", path) from exc
+        return raw, int(fs.size(inner))
+    raw = open(path, "rb")  # noqa: SIM115 - the caller's stream owns and closes it
     try:
         import os
 
-        size = os.fstat(raw.fileno()).st_size
+        return raw, os.fstat(raw.fileno()).st_size
+    except BaseException:
+        raw.close()
+        raise
+
+
+def open_input(path: str, compression: str, offset: int = 0) -> InputStream:
+    """An :class:`InputStream` over the file at ``path`` (or fsspec URL), from byte ``offset`` on."""
+    raw, size = open_raw(path)
+    try:
+        if offset:
+            raw.seek(offset)
         return InputStream(raw, compression, size)
     except BaseException:
         raw.close()

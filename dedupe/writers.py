@@ -706,6 +706,75 @@ class FolderWriter:
         _remove_empty_dirs(self._created)
 
 
+#: ``--parts-format`` choices: the part files' suffix.
+PART_FORMATS = ("jsonl", "jsonl.gz", "jsonl.zst", "parquet")
+
+
+def part_name(number: int, suffix: str) -> str:
+    """The name of part ``number``: ``part-00000.jsonl`` and so on, in input order.
+
+    >>> part_name(3, ".jsonl.gz")
+    'part-00003.jsonl.gz'
+    """
+    return f"part-{number:05d}{suffix}"
+
+
+class PartsWriter(FolderWriter):
+    """A folder of part files (``-o DIR --parts``): one per input shard, written by whoever
+    assembled the shard into :attr:`staging`, and published by the driver as one.
+
+    Each part is written atomically into the staging folder (a locked
+    temporary folder inside the target, as :class:`FolderWriter` writes);
+    :meth:`add` checks its name as a folder output checks a file's (a file
+    no dedupe run wrote stops the run unless ``overwrite``), and
+    :meth:`publish` moves the parts into place, removes the parts of an
+    earlier run this one did not write again (unchanged ones only), and
+    writes the manifest (:data:`FOLDER_MANIFEST`) last: it lists every
+    part with its hash, so a reader takes the parts it lists.
+    """
+
+    @property
+    def staging(self) -> str:
+        """The folder part files are written to before they are published."""
+        return str(self._tmp)
+
+    def write(self, record: Record, text: str) -> None:
+        raise OutputError(f"{self.target}: a folder of parts is written part by part")
+
+    def add(self, name: str, digest: str) -> None:
+        """Part ``name``, with the hash of its bytes, is written in the staging folder."""
+        dest = self._real / name
+        if str(dest) in self._protected:
+            raise OutputError(f"{self.target / name}: is an input or another output; write the parts elsewhere")
+        if dest.exists() and not self.overwrite and digest not in self._previous.get(name, ()) \
+                and _digest_of(dest) not in self._previous.get(name, ()):
+            raise OutputError(f"{self.target / name}: exists and was not written by an earlier dedupe run; "
+                              "pass --overwrite to replace such files, or write to another folder")
+        self._written[name] = digest
+
+
+def write_part(path: str, lines: Iterable[bytes]) -> str:
+    """Write a JSONL part (compressed by its suffix) atomically; the hash of its bytes.
+
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> len(write_part(str(folder / "part-00000.jsonl"), [b'{"id": 1}\\n'])), (folder / "part-00000.jsonl").read_text()
+    (32, '{"id": 1}\\n')
+    """
+    out = AtomicFile(path)
+    try:
+        for line in lines:
+            out.write(line)
+        out.commit()
+    finally:
+        out.abort()
+    return _digest_of(Path(path)) or ""
+
+
+def part_digest(path: str) -> str:
+    """The hash a folder's manifest lists for the file at ``path``."""
+    return _digest_of(Path(path)) or ""
+
+
 def _json_text(value: Any) -> str | None:
     return None if value is None else dumps_json(value if not isinstance(value, bytes) else
                                                  value.decode("utf-8", "backslashreplace"))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -247,3 +249,124 @@ def test_identifiers_and_template_families_give_the_same_output_on_both_engines(
     assert dask == local
     rules = local[2]["removals_by_rule"]
     assert rules["boilerplate/templated-docs"] == 72 and rules["duplicate/minhash"] == 1
+
+
+def joined_parts(folder):
+    return b"".join(path.read_bytes() for path in sorted(folder.glob("part-*.jsonl")))
+
+
+def test_shards_read_by_the_workers_give_the_local_engines_output(runner, tmp_path, cluster):
+    """Byte ranges of a big file, read by the tasks themselves, in single files and in parts."""
+    from make_corpus import write
+
+    corpus = write(tmp_path / "corpus.jsonl", 1500)
+    local = run(runner, tmp_path, "local", corpus, SEEDS, "--jobs", "1")
+    address = cluster.scheduler_address
+    dask = run(runner, tmp_path, "dask", corpus, SEEDS, "--engine", "dask", "--scheduler", address,
+               "--shard-size", "300KB")
+    assert dask == local
+    parts, removed = tmp_path / "parts", tmp_path / "removed"
+    result = invoke(runner, "clean", corpus, SEEDS, "-o", parts, "--removed", removed, "--parts", "--shard-size",
+                    "300KB", "--engine", "dask", "--scheduler", address, "-q")
+    assert result.exit_code == 0, result.output
+    assert len(list(parts.glob("part-*.jsonl"))) > 4
+    assert (joined_parts(parts), joined_parts(removed)) == local[:2]
+    assert local[2]["paragraphs"]["removed_by_reason"]["duplicate"] > 300
+
+
+def test_shards_against_an_index_give_the_local_engines_output(runner, tmp_path, cluster):
+    from make_corpus import write
+
+    corpus = write(tmp_path / "corpus.jsonl", 1000)
+    lines = corpus.read_text(encoding="utf-8").splitlines(keepends=True)
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    first.write_text("".join(lines[:500]), encoding="utf-8")
+    second.write_text("".join(lines[500:]), encoding="utf-8")
+    outputs = {}
+    for engine in ("local", "dask"):
+        options = (["--engine", "dask", "--scheduler", cluster.scheduler_address, "--shard-size", "200KB"]
+                   if engine == "dask" else [])
+        index = tmp_path / f"index-{engine}"
+        run(runner, tmp_path, f"{engine}-1", first, "--index", index, *options)
+        outputs[engine] = run(runner, tmp_path, f"{engine}-2", second, "--index", index, *options)
+    assert outputs["dask"] == outputs["local"]
+    assert outputs["local"][2]["paragraphs"]["removed_by_reason"]["duplicate"] > 0
+
+
+def test_the_driver_receives_document_text_only_to_write_a_single_file(runner, tmp_path, cluster, monkeypatch):
+    from make_corpus import write
+
+    from .test_shards import paragraphs_in, texts_received
+
+    corpus = write(tmp_path / "corpus.jsonl", 600)
+    texts = [json.loads(line)["text"] for line in corpus.read_text(encoding="utf-8").splitlines()]
+    received = texts_received(monkeypatch)
+    address = cluster.scheduler_address
+    result = invoke(runner, "clean", corpus, "-o", tmp_path / "parts", "--removed", tmp_path / "removed", "--parts",
+                    "--shard-size", "200KB", "--engine", "dask", "--scheduler", address, "-q")
+    assert result.exit_code == 0, result.output
+    assert len(received) > 6
+    assert paragraphs_in(received, texts) == 0
+    # the same count, where the driver writes one output file: the documents come back to it
+    received.clear()
+    run(runner, tmp_path, "single", corpus, "--engine", "dask", "--scheduler", address, "--shard-size", "200KB")
+    assert paragraphs_in(received, texts) > 100_000
+
+
+@pytest.fixture
+def deployed(tmp_path):
+    """``dask scheduler`` and one ``dask worker``, separate processes on loopback, always stopped."""
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import time
+
+    dask = shutil.which("dask") or str(Path(sys.executable).parent / "dask")
+    if not Path(dask).exists():
+        pytest.skip("no dask command")
+    info = tmp_path / "scheduler.json"
+    started = []
+    try:
+        started.append(subprocess.Popen(
+            [dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", "--scheduler-file", str(info)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+        started.append(subprocess.Popen(
+            [dask, "worker", "--scheduler-file", str(info), "--host", "127.0.0.1", "--nworkers", "1", "--nthreads",
+             "1", "--memory-limit", "2GB", "--no-dashboard"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+        from distributed import Client
+
+        deadline = time.monotonic() + 60
+        while not info.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        address = json.loads(info.read_text())["address"]
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(1, timeout=60)
+        yield address
+    finally:
+        for process in reversed(started):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in reversed(started):
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def test_a_scheduler_and_a_worker_started_as_separate_processes_clean_a_corpus(runner, tmp_path, deployed):
+    from .conftest import ARTICLE, OTHER
+
+    rows = [{"id": f"d{n}", "text": "\n".join((ARTICLE if n % 2 else OTHER) + [f"Line {n} of its own."])}
+            for n in range(40)]
+    corpus = write_jsonl(tmp_path / "corpus.jsonl", rows)
+    local = run(runner, tmp_path, "local", corpus, "--jobs", "1")
+    parts = tmp_path / "parts"
+    result = invoke(runner, "clean", corpus, "-o", parts, "--removed", tmp_path / "removed", "--parts",
+                    "--shard-size", "2KB", "--engine", "dask", "--scheduler", deployed, "-q")
+    assert result.exit_code == 0, result.output
+    assert joined_parts(parts) == local[0] and joined_parts(tmp_path / "removed") == local[1]
+    assert local[2]["paragraphs"]["removed"] > 30

@@ -24,14 +24,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable, Iterator
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
 from ..config import CleanConfig, DedupConfig
 from ..resolve import StepCallback
 from ..schema import ParagraphTable
-from ..stages import Batch, Stage
+from ..stages import Stage
 from ..templates import TemplateTable
 
 log = logging.getLogger(__name__)
@@ -49,8 +49,8 @@ class Executor(Protocol):
     #: it prepared for pass 2 to the run's scratch folder.
     shares_disk: bool
 
-    def map(self, stage: Stage[R], batches: Iterable[Batch]) -> Iterator[R]:
-        """``stage`` over ``batches``, results in input order."""
+    def map(self, stage: Stage[R], batches: Iterable[Any]) -> Iterator[R]:
+        """``stage`` over ``batches`` (:class:`~dedupe.stages.Batch`\\ es, or shards' jobs), results in input order."""
         ...
 
     def share(self, counts: TemplateTable) -> None:

@@ -1,8 +1,8 @@
 """The Dask executor: the batch stages of both passes, and the clustering step, on a Dask cluster.
 
-``dedupe clean … --engine dask [--scheduler ADDRESS]`` (extra ``dask``). The
-driver reads the input and cuts it into the same batches of documents as the
-local engine; each batch is one task, running the same stage function
+``dedupe clean … --engine dask [--scheduler ADDRESS]`` (extra ``dask``). Each
+shard of the input (:mod:`dedupe.sharded`), or each batch of documents of an
+input the driver reads itself, is one task, running the same stage functions
 (:mod:`dedupe.stages`) as the local executors. The resolver's clustering step
 groups band keys with dataframe shuffles on the workers and, past
 ``--memory-limit``, finds connected components there too
@@ -35,7 +35,7 @@ from ..resolve import StepCallback
 from ..resolve.candidates import TEXT_WINDOW, band_edges, component_labels, exact_edges
 from ..resolve.groups import group_pairs_across, text_representatives
 from ..schema import ParagraphTable
-from ..stages import Batch, Stage, run_in_process
+from ..stages import Stage, run_in_process
 from ..store import SignatureStore
 from ..templates import TemplateTable
 from .workers import available_cores, sigint_blocked
@@ -102,7 +102,7 @@ class DaskExecutor:
         self.ahead = 2 * self.threads + 1
         log.info("dask engine: %d worker thread(s) at %s", self.threads, self.client.scheduler.address)
 
-    def map(self, stage: Stage[R], batches: Iterable[Batch]) -> Iterator[R]:
+    def map(self, stage: Stage[R], batches: Iterable[Any]) -> Iterator[R]:
         """Results of ``stage`` over ``batches``, in order.
 
         The signatures of fingerprinted batches also stay on the worker that
@@ -122,9 +122,10 @@ class DaskExecutor:
         future = pending.popleft()
         try:
             result = future.result()
-            if isinstance(result, Fingerprinted):
+            printed = getattr(result, "fingerprinted", result)
+            if isinstance(printed, Fingerprinted):
                 self._signature_blocks.append(
-                    (self.client.submit(_signatures_of, future, pure=False), result.signatures.shape[0]))
+                    (self.client.submit(_signatures_of, future, pure=False), printed.signatures.shape[0]))
             return result
         finally:
             future.release()
@@ -227,7 +228,8 @@ class DaskExecutor:
 
 
 def _signatures_of(batch: Any) -> np.ndarray:
-    return batch.signatures
+    # a batch's Fingerprinted, or a shard's (dedupe.sharded.ShardPrint)
+    return getattr(batch, "fingerprinted", batch).signatures
 
 
 def _empty(**dtypes: Any) -> Any:

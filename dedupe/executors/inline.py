@@ -8,14 +8,14 @@ True
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
 from ..config import CleanConfig, DedupConfig
 from ..resolve import StepCallback, cluster_labels
 from ..schema import ParagraphTable
-from ..stages import Batch, Stage, StageContext
+from ..stages import Stage, StageContext
 from ..templates import TemplateTable
 
 R = TypeVar("R")
@@ -29,7 +29,7 @@ class InlineExecutor:
     def __init__(self, config: CleanConfig) -> None:
         self.context = StageContext(config)
 
-    def map(self, stage: Stage[R], batches: Iterable[Batch]) -> Iterator[R]:
+    def map(self, stage: Stage[R], batches: Iterable[Any]) -> Iterator[R]:
         return (stage(self.context, batch) for batch in batches)
 
     def share(self, counts: TemplateTable) -> None:

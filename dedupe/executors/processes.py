@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -24,7 +24,7 @@ from ..config import CleanConfig, DedupConfig
 from ..fingerprint import warm_kernels
 from ..resolve import StepCallback, cluster_labels
 from ..schema import ParagraphTable
-from ..stages import Batch, Stage, StageContext, run_in_process, start_process
+from ..stages import Stage, StageContext, run_in_process, start_process
 from ..templates import TemplateTable
 from .workers import WorkerPool
 
@@ -44,7 +44,7 @@ class ProcessExecutor:
         self.context = StageContext(config)  # for an input too small for workers
         self._shared: str | None = None
 
-    def map(self, stage: Stage[R], batches: Iterable[Batch]) -> Iterator[R]:
+    def map(self, stage: Stage[R], batches: Iterable[Any]) -> Iterator[R]:
         return self.pool.imap(functools.partial(run_in_process, stage, self.config, self._shared), batches,
                               functools.partial(stage, self.context))
 
