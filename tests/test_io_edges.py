@@ -26,6 +26,7 @@ from dedupe import (
     normalize,
 )
 from dedupe.cli import app
+from dedupe.fingerprint import load_kernels
 from dedupe.normalize import match_key
 
 from .conftest import ARTICLE, OTHER, ROOT, read_jsonl
@@ -246,6 +247,7 @@ def test_a_long_paragraph_costs_a_small_multiple_of_its_size():
     # every character of it, 30 times its size in all
     text = "word " * 800_000
     list(Cleaner().run(["Warm up the catalogue and the context model once."]))
+    load_kernels()  # a long line is fingerprinted by the compiled kernels: numba's import is not its cost
     tracemalloc.start()
     try:
         (long, _) = list(Cleaner().run([{"id": "long", "text": text}, {"id": "short", "text": ARTICLE[0]}]))
@@ -253,7 +255,7 @@ def test_a_long_paragraph_costs_a_small_multiple_of_its_size():
     finally:
         tracemalloc.stop()
     assert long.text == text
-    assert peak < 20 * len(text), peak / len(text)  # 13 now, 30 before
+    assert peak < 20 * len(text), peak / len(text)  # 18 now, 30 before
 
 
 @given(st.text(alphabet="ab1 2.,-_\u00e9\u00c9\u00bd\uff11\u00df\n\t", max_size=80), st.booleans(),
