@@ -65,23 +65,29 @@ def encode(first: np.ndarray, second: np.ndarray, size: int) -> np.ndarray:
 
 
 @njit(cache=True)
+def _shared(flat, i, end_i, j, end_j):  # type: ignore[no-untyped-def]
+    """Elements two sorted runs of ``flat`` have in common: a merge."""
+    shared = 0
+    while i < end_i and j < end_j:
+        if flat[i] == flat[j]:
+            shared += 1
+            i += 1
+            j += 1
+        elif flat[i] < flat[j]:
+            i += 1
+        else:
+            j += 1
+    return shared
+
+
+@njit(cache=True)
 def _jaccard(flat, starts, first, second):  # type: ignore[no-untyped-def]
     out = np.empty(first.shape[0])
     for number in range(first.shape[0]):
         i, end_i = starts[first[number]], starts[first[number] + 1]
         j, end_j = starts[second[number]], starts[second[number] + 1]
-        size = (end_i - i) + (end_j - j)
-        shared = 0
-        while i < end_i and j < end_j:  # both sorted: a merge
-            if flat[i] == flat[j]:
-                shared += 1
-                i += 1
-                j += 1
-            elif flat[i] < flat[j]:
-                i += 1
-            else:
-                j += 1
-        out[number] = shared / (size - shared)
+        shared = _shared(flat, i, end_i, j, end_j)
+        out[number] = shared / ((end_i - i) + (end_j - j) - shared)
     return out
 
 
@@ -111,16 +117,7 @@ def _all_pairs(flat, starts, prefix, post_starts, postings, threshold):  # type:
                 size_y = starts[y + 1] - starts[y]
                 if min(size_x, size_y) < threshold * max(size_x, size_y):
                     continue  # the smaller set caps the intersection
-                i, j, shared = starts[x], starts[y], 0
-                while i < starts[x + 1] and j < starts[y + 1]:
-                    if flat[i] == flat[j]:
-                        shared += 1
-                        i += 1
-                        j += 1
-                    elif flat[i] < flat[j]:
-                        i += 1
-                    else:
-                        j += 1
+                shared = _shared(flat, starts[x], starts[x + 1], starts[y], starts[y + 1])
                 value = shared / (size_x + size_y - shared)
                 if value >= threshold:
                     first.append(x)

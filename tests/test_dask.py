@@ -174,18 +174,19 @@ def test_edges_past_the_memory_limit_give_the_same_output(runner, tmp_path, clus
     assert dask == local
 
 
-def test_an_index_gives_the_same_output_on_both_engines(runner, tmp_path, cluster):
-    """Rows of an index of earlier runs reach the cluster's grouping from the driver."""
+@pytest.mark.parametrize("shards", [[], ["--shard-size", "200KB"]], ids=["one-shard-per-file", "byte-ranges"])
+def test_an_index_gives_the_same_output_on_both_engines(runner, tmp_path, cluster, shards):
+    """Rows of an index of earlier runs reach the cluster's grouping from the driver, whole files or byte ranges."""
     from make_corpus import write
 
-    corpus = write(tmp_path / "corpus.jsonl", 1200)
+    corpus = write(tmp_path / "corpus.jsonl", 1000)
     lines = corpus.read_text(encoding="utf-8").splitlines(keepends=True)
     first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
-    first.write_text("".join(lines[:600]), encoding="utf-8")
-    second.write_text("".join(lines[600:]), encoding="utf-8")
+    first.write_text("".join(lines[:500]), encoding="utf-8")
+    second.write_text("".join(lines[500:]), encoding="utf-8")
     outputs = {}
     for engine in ("local", "dask"):
-        options = ["--engine", "dask", "--scheduler", cluster.scheduler_address] if engine == "dask" else []
+        options = ["--engine", "dask", "--scheduler", cluster.scheduler_address, *shards] if engine == "dask" else []
         index = tmp_path / f"index-{engine}"
         run(runner, tmp_path, f"{engine}-1", first, "--index", index, *options)
         outputs[engine] = run(runner, tmp_path, f"{engine}-2", second, "--index", index, *options)
@@ -272,25 +273,6 @@ def test_shards_read_by_the_workers_give_the_local_engines_output(runner, tmp_pa
     assert len(list(parts.glob("part-*.jsonl"))) > 4
     assert (joined_parts(parts), joined_parts(removed)) == local[:2]
     assert local[2]["paragraphs"]["removed_by_reason"]["duplicate"] > 300
-
-
-def test_shards_against_an_index_give_the_local_engines_output(runner, tmp_path, cluster):
-    from make_corpus import write
-
-    corpus = write(tmp_path / "corpus.jsonl", 1000)
-    lines = corpus.read_text(encoding="utf-8").splitlines(keepends=True)
-    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
-    first.write_text("".join(lines[:500]), encoding="utf-8")
-    second.write_text("".join(lines[500:]), encoding="utf-8")
-    outputs = {}
-    for engine in ("local", "dask"):
-        options = (["--engine", "dask", "--scheduler", cluster.scheduler_address, "--shard-size", "200KB"]
-                   if engine == "dask" else [])
-        index = tmp_path / f"index-{engine}"
-        run(runner, tmp_path, f"{engine}-1", first, "--index", index, *options)
-        outputs[engine] = run(runner, tmp_path, f"{engine}-2", second, "--index", index, *options)
-    assert outputs["dask"] == outputs["local"]
-    assert outputs["local"][2]["paragraphs"]["removed_by_reason"]["duplicate"] > 0
 
 
 def test_the_driver_receives_document_text_only_to_write_a_single_file(runner, tmp_path, cluster, monkeypatch):
