@@ -46,3 +46,18 @@ def test_a_line_break_sent_as_an_entity_is_broken_on_the_first_run():
     once = [d["text"] for d in clean([text])]
     assert once == [ARTICLE[0] + "\n" + ARTICLE[1]]
     assert [d["text"] for d in clean(once)] == once
+
+
+def test_lines_of_one_key_in_one_page_go_with_their_copy_elsewhere_on_the_first_run():
+    """Numbered versions of one line in a page share a match key but not a text: each must meet
+    the near copy in another page, not only the first of them (cleaning the output found the rest)."""
+    licensor = '"Licensor" means the individual, individuals, entity or entities'
+    elsewhere = ("Another page keeps a different paragraph about mountain trails, weather and huts.\n"
+                 f"  d. {licensor} that\n  offer(s) the Licensed Material under this Public License.\n")
+    versions = (f"This page keeps a paragraph of its own about the harbour, the tides and the boats.\n"
+                f" 6.  {licensor}\nVersion four follows.\n 3.  {licensor}\n")
+    once = [d["text"] for d in clean([elsewhere, versions])]
+    assert licensor not in once[1]
+    cleaner = Cleaner()
+    assert [r.text for r in cleaner.run(once)] == once
+    assert sum(cleaner.stats.paragraphs_removed.values()) == 0

@@ -26,38 +26,22 @@ TEXT_WINDOW = 8
 def exact_edges(table: ParagraphTable) -> tuple[np.ndarray, np.ndarray]:
     """Edges between rows with equal exact hashes (each once, as (later row, earlier row)).
 
-    Rows are paired inside each group of equal exact hashes, and again
-    inside each group of equal exact hash and text: inside one page only the
-    very same text is a copy, so a line repeated on a page whose group's
-    first row and its own predecessor are other texts of that page would be
-    left out by the first pairing alone (and joined once a clean output no
-    longer held them).
+    Every row of one exact hash joins one cluster, even two texts of one page
+    (numbered versions of a line, say): a cluster is the unit of work, not a
+    verdict, and the election still never takes one of them for a copy of
+    the other (``across_documents``). Band candidates rely on it: one row per
+    text and page stands for the rows of its exact hash there
+    (:func:`~dedupe.resolve.groups.text_representatives`), so a page's other
+    versions left out of the cluster met the near copy in another page only
+    once a first clean had removed the version that stood for them.
 
     >>> t = ParagraphTable.build(doc=[0, 1, 1, 1], para=[0, 0, 1, 2], exact=[7, 7, 7, 7], length=[80] * 4,
     ...                          text_hash=[1, 2, 3, 2])
     >>> sorted(zip(*[side.tolist() for side in exact_edges(t)]))
-    [(1, 0), (2, 0), (3, 0), (3, 1)]
+    [(1, 0), (2, 0), (2, 1), (3, 0), (3, 2)]
     """
-    n = table.size
-    rows = np.arange(n, dtype=np.int64)
     order = np.argsort(table.exact, kind="stable")
-    starts = group_starts(table.exact[order])
-    a, b = sorted_group_pairs(starts, order)
-    if n > 1:
-        # Every pair is (row, an earlier row), and a row's partners in the first
-        # pairing are its group's first row and its predecessor: pairs of the
-        # second one with another partner are new, so every edge comes once.
-        first_of = np.empty(n, dtype=np.int64)
-        first_of[order] = order[np.maximum.accumulate(np.where(starts, np.arange(n), 0))]
-        pred_of = np.full(n, -1, dtype=np.int64)
-        pred_of[order[1:]] = np.where(starts[1:], -1, order[:-1])
-        by_text = np.lexsort((rows, table.text_hash, table.exact))
-        runs = group_starts(table.exact[by_text]) | group_starts(table.text_hash[by_text])
-        more_a, more_b = sorted_group_pairs(runs, by_text)
-        fresh = (more_b != first_of[more_a]) & (more_b != pred_of[more_a])
-        a, b = np.concatenate([a, more_a[fresh]]), np.concatenate([b, more_b[fresh]])
-    keep = across_documents(table, a, b)
-    return a[keep], b[keep]
+    return sorted_group_pairs(group_starts(table.exact[order]), order)
 
 
 def band_edges(
