@@ -614,6 +614,9 @@ def explain(
         entries = list(read_record(removed, doc_id))
     if not entries:
         raise _fail(f"no removals of document {doc_id!r} in {removed}")
+    if all(entry.get("paragraph") is not None for entry in entries):
+        # no line for the document itself: it was kept, less these paragraphs
+        typer.echo(f"{'document':<14} kept, {len(entries):,} paragraph(s) removed")
     # records written before the document's line came first list it last
     for entry in sorted(entries, key=lambda e: e.get("paragraph") is not None):
         where = "document" if entry.get("paragraph") is None else f"paragraph {entry['paragraph']}"

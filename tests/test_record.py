@@ -182,3 +182,15 @@ def test_reading_one_document_equals_reading_all_and_keeping_its_first_run(tmp_p
         if not expected:
             with pytest.raises(InputError, match=f":{len(rows) + 1}:"):
                 list(read_record(path, wanted))
+
+
+def test_explain_says_a_kept_document_was_kept_before_its_removed_paragraphs(runner, tmp_path):
+    rec = write_jsonl(tmp_path / "r.jsonl", [
+        {"doc_id": "d", "paragraph": 1, "text": "Share this:", "reason": "chrome", "rule": "share"},
+        {"doc_id": "d", "paragraph": 4, "text": "Leave a comment", "reason": "chrome", "rule": "comment-form"},
+    ])
+    result = invoke(runner, "explain", "d", "--removed", rec)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["document", "kept,", "2", "paragraph(s)", "removed"]
+    assert lines[1].startswith("paragraph 1") and lines[3].startswith("paragraph 4")
