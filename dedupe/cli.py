@@ -52,7 +52,7 @@ from .executors.workers import MIN_POOL_CHARS, available_cores
 from .outputs import RunOutputs
 from .pipeline import BATCH_DOCS, Cleaner
 from .progress import LOG_INTERVAL_SECONDS, PROGRESS_MODE, ProgressMode, show_progress
-from .readers import FileSource
+from .readers import INPUT_SUFFIXES, FileSource, split_suffix
 from .record import RECORD_FULL, RecordMode, read_record
 from .shards import MIN_SHARD_BYTES, SHARD_BYTES, SHARDS
 from .strip import load_catalogue
@@ -386,6 +386,13 @@ class _Run:
             raise _fail("--scheduler needs --engine dask")
         if self.parts and (self.output is None or self.output == "-"):
             raise _fail("--parts needs -o FOLDER")
+        if self.parts:
+            for flag, target in (("-o", self.output), ("--removed", self.removed)):
+                named = Path(str(target)) if target is not None else None
+                # a name like out.jsonl would become a folder of that name: a typo, not a wish
+                if named is not None and not named.is_dir() and split_suffix(named)[0] in INPUT_SUFFIXES:
+                    raise _fail(f"--parts writes a folder of part files: {flag} {target} names a file; "
+                                f"give a folder (e.g. {named.with_name(named.name.split('.')[0] or 'parts')}/)")
         if self.parts_format is not None and not self.parts:
             raise _fail("--parts-format needs --parts")
         if self.record_mode != RECORD_FULL and self.removed is None:

@@ -176,6 +176,11 @@ def test_parts_need_a_folder(runner, tmp_path):
     assert result.exit_code == 1 and "--parts needs -o FOLDER" in result.output
     result = invoke(runner, "clean", corpus, "-o", tmp_path / "o", "--parts-format", "parquet", "-q")
     assert result.exit_code == 1 and "--parts-format needs --parts" in result.output
+    # a file name under --parts is a slip: it would have become a folder of that name
+    result = invoke(runner, "clean", corpus, "-o", tmp_path / "out.jsonl", "--parts", "-q")
+    assert result.exit_code == 1 and "names a file" in result.output and not (tmp_path / "out.jsonl").exists()
+    result = invoke(runner, "clean", corpus, "-o", tmp_path / "out", "--removed", tmp_path / "rm.jsonl", "--parts", "-q")
+    assert result.exit_code == 1 and "--removed" in result.output and not (tmp_path / "out").exists()
 
 
 def texts_received(monkeypatch) -> list[bytes]:
