@@ -49,7 +49,7 @@ MAX_HEADLINE_WORDS = 18
 #: In ``clean``, a page whose site has at least this many other pages in the
 #: corpus is judged with the site's evidence: the context pass removes a line it
 #: scores low only when the site's other pages carry it too.
-SITE_PAGES = 4
+SITE_PAGES = 3
 
 #: Shingles are character n-grams of the match key by default: a typo or a
 #: swapped word changes a handful of the ~200 shingles of a paragraph, where

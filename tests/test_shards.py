@@ -179,7 +179,8 @@ def test_parts_need_a_folder(runner, tmp_path):
     # a file name under --parts is a slip: it would have become a folder of that name
     result = invoke(runner, "clean", corpus, "-o", tmp_path / "out.jsonl", "--parts", "-q")
     assert result.exit_code == 1 and "names a file" in result.output and not (tmp_path / "out.jsonl").exists()
-    result = invoke(runner, "clean", corpus, "-o", tmp_path / "out", "--removed", tmp_path / "rm.jsonl", "--parts", "-q")
+    result = invoke(runner, "clean", corpus, "-o", tmp_path / "out", "--removed", tmp_path / "rm.jsonl", "--parts",
+                    "-q")
     assert result.exit_code == 1 and "--removed" in result.output and not (tmp_path / "out").exists()
 
 

@@ -508,7 +508,7 @@ def test_in_clean_a_well_covered_sites_own_pages_decide_a_low_score():
     verdicts = strip(page, site_share=template, site_pages=4)
     assert all(verdicts[i] == "context" or is_headline_like(page[i]) for i in nav)
     assert any(verdicts[i] == "context" for i in nav)
-    assert strip(page, site_share=template, site_pages=3) == strip(page, site_share=template)  # too few pages
+    assert strip(page, site_share=template, site_pages=2) == strip(page, site_share=template)  # too few pages
 
 
 PLAIN_LINES = [line for doc in CASES["plain_documents"] for line in doc["lines"]]
