@@ -419,13 +419,16 @@ if sys.platform != "win32":
                 cmd = spawn.get_command_line(tracker_fd=tracker_fd, pipe_handle=child_r)
                 self._fds.extend([child_r, child_w])  # type: ignore[attr-defined]
                 # here, not around the whole launch: starting multiprocessing's
-                # resource tracker (getfd above) unblocks SIGINT in this thread
+                # resource tracker (getfd above) unblocks SIGINT in this thread.
+                # The child's start-up data is written inside too: a Ctrl-C
+                # between the spawn and the write closed the pipe on a child
+                # that then printed "EOFError: Ran out of input".
                 with sigint_blocked():
                     self.pid = util.spawnv_passfds(
                         spawn.get_executable(), cmd, self._fds)  # type: ignore[arg-type,attr-defined]
-                self.sentinel = parent_r
-                with open(parent_w, "wb", closefd=False) as f:
-                    f.write(fp.getbuffer())
+                    self.sentinel = parent_r
+                    with open(parent_w, "wb", closefd=False) as f:
+                        f.write(fp.getbuffer())
             finally:
                 fds_to_close = [fd for fd in (parent_r, parent_w) if fd is not None]
                 self.finalizer = util.Finalize(self, util.close_fds, fds_to_close)  # type: ignore[attr-defined]
