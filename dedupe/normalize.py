@@ -212,7 +212,7 @@ _STAMP = re.compile(
 #: Values next to one another (only spaces and punctuation between): one slot.
 _SLOT = re.compile(rf"[{_MASKS}](?:[^\w{_MASKS}]*[{_MASKS}])*")
 #: Words right before a number that make it a reference, not a count: "Bug
-#: 12345", "issue 12", "LP: 1234", "Closes: 961097". A number so named is an
+#: 12345", "ticket 77", "LP: 1234", "Closes: 961097". A number so named is an
 #: identifier in a line of any length, as a bug number written "#12345" is.
 REFERENCE_WORDS = frozenset((
     "bug", "bugs", "issue", "issues", "ticket", "tickets", "pr", "lp", "closes", "fixes", "bz", "rhbz", "gh",
