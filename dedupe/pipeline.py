@@ -47,7 +47,15 @@ from .resolve import Resolution, resolve
 from .schema import DocumentTable, ParagraphTable, concat
 from .scratch import make_scratch_dir
 from .sharded import PartSink, ShardedPasses
-from .stages import BATCH_DOCS, Batch, count_lines, fingerprint_batch, fingerprinter_for, prepare_batch
+from .stages import (
+    BATCH_DOCS,
+    Batch,
+    count_lines,
+    fingerprint_batch,
+    fingerprinter_for,
+    in_batches,
+    prepare_batch,
+)
 from .store import SignatureStore
 from .templates import TemplateBuilder, TemplateTable, site_of
 
@@ -265,7 +273,7 @@ class Cleaner(ShardedPasses):
 
         def batches() -> Iterator[Batch]:
             records = usable_records(source, self.config.normalize.repair, self.config.read.text_field)
-            for number, chunk in enumerate(_chunks(records, BATCH_DOCS)):
+            for number, chunk in enumerate(in_batches(records, BATCH_DOCS)):
                 for record in chunk:
                     admit(record)
                 chunks.append(chunk)
@@ -346,15 +354,6 @@ def _read_spilled(folder: str, batches: Iterable[Batch]) -> Iterator[list[Prepar
         yield read_spilled(_spill_path(folder, number), [text for _, text, _ in batch.documents])
 
 
-def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
-    chunk: list[Record] = []
-    for record in records:
-        chunk.append(record)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def _spill_path(folder: str, number: int) -> str:

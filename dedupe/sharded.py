@@ -54,7 +54,16 @@ from .readers import FileSource, PieceReader, Record, repair_surrogates, timesta
 from .record import Stats
 from .schema import concat
 from .shards import Shard, list_shards, number_lines
-from .stages import BATCH_DOCS, Batch, StageContext, count_lines, fingerprint_batch, fingerprinter_for, prepare_batch
+from .stages import (
+    BATCH_DOCS,
+    Batch,
+    StageContext,
+    count_lines,
+    fingerprint_batch,
+    fingerprinter_for,
+    in_batches,
+    prepare_batch,
+)
 from .store import SignatureStore
 from .templates import TemplateBuilder, TemplateTable, site_of
 
@@ -150,8 +159,8 @@ def _read(context: StageContext, shard: Shard, offset: int) -> tuple[Iterator[li
                 yield record
                 index += 1
 
-    def batches() -> Iterator[list[Record]]:
-        chunk: list[Record] = []
+    def noted() -> Iterator[Record]:
+        # what the driver keeps of each record, noted as it passes
         for record in repair_surrogates(records(), config.normalize.repair, config.read.text_field):
             fields = record.fields or {}
             summary.ids.append(record.doc_id)
@@ -161,16 +170,11 @@ def _read(context: StageContext, shard: Shard, offset: int) -> tuple[Iterator[li
                 summary.errors.append((record.index - offset, record.location, record.error))
             else:
                 summary.chars += len(record.text)
-            chunk.append(record)
-            if len(chunk) >= BATCH_DOCS:
-                yield chunk
-                chunk = []
-        if chunk:
-            yield chunk
+            yield record
         summary.id_counts = reader.id_counts()
         summary.digest = _ids_digest(summary.ids)
 
-    return batches(), summary
+    return in_batches(noted(), BATCH_DOCS), summary
 
 
 def _batch(chunk: list[Record], sites: list[str | None], offset: int) -> Batch:

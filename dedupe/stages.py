@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -36,6 +36,24 @@ R = TypeVar("R")
 
 #: Documents per unit of work handed to an executor.
 BATCH_DOCS = 256
+
+_T = TypeVar("_T")
+
+
+def in_batches(items: Iterable[_T], size: int = BATCH_DOCS) -> Iterator[list[_T]]:
+    """``items`` in lists of ``size`` (the last one shorter), read as they are needed.
+
+    >>> list(in_batches(range(5), 2))
+    [[0, 1], [2, 3], [4]]
+    """
+    batch: list[_T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 @dataclass(slots=True)

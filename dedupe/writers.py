@@ -369,6 +369,16 @@ class _OneFile:
     def discard_previous(self) -> None:
         self.file.discard_previous()
 
+    def finish(self) -> None:
+        self.file.finish()
+
+    def commit(self) -> None:
+        self.finish()
+        self.publish()
+
+    def abort(self) -> None:
+        self.file.abort()
+
 
 class JsonlWriter(_OneFile):
     """Cleaned documents as JSONL: the input's fields with the text replaced."""
@@ -379,15 +389,6 @@ class JsonlWriter(_OneFile):
 
     def write(self, record: Record, text: str) -> None:
         self.file.write(dumps_jsonl(output_fields(record, text, self.config)))
-
-    def finish(self) -> None:
-        self.file.finish()
-
-    def commit(self) -> None:
-        self.file.commit()
-
-    def abort(self) -> None:
-        self.file.abort()
 
 
 class TextFileWriter(_OneFile):
@@ -415,15 +416,6 @@ class TextFileWriter(_OneFile):
             log.warning("%s: a .txt output holds the text only; not written: %s. An output named .jsonl or "
                         ".parquet keeps every field", self.file.target, ", ".join(map(repr, dropped)))
         self.file.write((codecs.BOM_UTF8 if record.extra.get("bom") else b"") + text.encode("utf-8"))
-
-    def finish(self) -> None:
-        self.file.finish()
-
-    def commit(self) -> None:
-        self.file.commit()
-
-    def abort(self) -> None:
-        self.file.abort()
 
 
 def output_fields(record: Record, text: str, config: ReadConfig) -> dict[str, Any]:
@@ -918,10 +910,6 @@ class ParquetWriter(_OneFile):
                 self._spool_path.unlink()
             self._spool.close()
             self._spool = None
-
-    def commit(self) -> None:
-        self.finish()
-        self.publish()
 
     def abort(self) -> None:
         self._drop_spool()
