@@ -275,6 +275,30 @@ def test_shards_read_by_the_workers_give_the_local_engines_output(runner, tmp_pa
     assert local[2]["paragraphs"]["removed_by_reason"]["duplicate"] > 300
 
 
+def test_strip_parts_on_the_cluster_are_the_local_single_file(runner, tmp_path, cluster):
+    """``strip --parts --engine dask``: every part written by the task that read its shard."""
+    from .test_shards import chrome_corpus
+
+    corpus = chrome_corpus(tmp_path / "corpus.jsonl", 300)
+    out, rec = tmp_path / "single.jsonl", tmp_path / "single.removed.jsonl"
+    result = invoke(runner, "strip", corpus, SEEDS, "-o", out, "--removed", rec, "--skip-bad", "-q", "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    for context in ("--context", "--no-context"):
+        parts, removed = tmp_path / f"parts{context}", tmp_path / f"removed{context}"
+        result = invoke(runner, "strip", corpus, SEEDS, "-o", parts, "--removed", removed, "--parts", "--shard-size",
+                        "20KB", "--skip-bad", "--engine", "dask", "--scheduler", cluster.scheduler_address, "-q",
+                        *(() if context == "--context" else (context,)))
+        assert result.exit_code == 0, result.output
+        assert len(list(parts.glob("part-*.jsonl"))) > 4
+        if context == "--context":
+            assert (joined_parts(parts), joined_parts(removed)) == (out.read_bytes(), rec.read_bytes())
+        else:  # fewer removals than with context, the same on both engines
+            local = tmp_path / "local-no-context"
+            assert invoke(runner, "strip", corpus, SEEDS, "-o", local, "--parts", "--shard-size", "20KB",
+                          "--skip-bad", "--no-context", "-q").exit_code == 0
+            assert joined_parts(parts) == joined_parts(local) != out.read_bytes()
+
+
 def test_the_driver_receives_document_text_only_to_write_a_single_file(runner, tmp_path, cluster, monkeypatch):
     from make_corpus import write
 
