@@ -308,3 +308,29 @@ def test_strip_explain_needs_the_documents_here(runner, tmp_path):
     result = invoke(runner, "strip", corpus, "-o", tmp_path / "out", "--parts", "--explain", "--skip-bad")
     assert result.exit_code == 1 and "--explain" in result.output and not (tmp_path / "out").exists()
 
+
+# -- compressed inputs ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", ["gz", "zst"])
+def test_a_compressed_file_is_one_shard_whatever_its_size(runner, tmp_path, suffix):
+    """A compressed stream cannot be entered in the middle: a .jsonl.gz or .jsonl.zst file is read
+    whole by one task, however small the shards, and the parts still equal the single file."""
+    rows = [{"id": f"d{n}", "text": "\n".join((ARTICLE if n % 3 else OTHER)[: 1 + n % 4] + [f"Unique line {n}."])}
+            for n in range(150)]
+    plain = write_jsonl(tmp_path / "plain.jsonl", rows)
+    packed = tmp_path / f"packed.jsonl.{suffix}"
+    if suffix == "gz":
+        packed.write_bytes(gzip.compress(plain.read_bytes()))
+    else:
+        zstandard = pytest.importorskip("zstandard")
+        packed.write_bytes(zstandard.ZstdCompressor().compress(plain.read_bytes()))
+    shards = list_shards(FileSource([str(plain), str(packed)]).files, 2048)
+    whole = [s for s in shards if s.pieces[0].path == str(packed)]
+    assert len(whole) == 1 and whole[0].pieces[0].stop is None and whole[0].size == packed.stat().st_size
+    assert len(shards) > 5  # the plain copy is cut into byte ranges
+    assert shard_records([str(packed)], 2048) == whole_records([str(packed)])
+    out, rec = run(runner, tmp_path, "single", [plain, packed], "--jobs", "1")
+    parts, rec_parts = run(runner, tmp_path, "parts", [plain, packed], "--shard-size", "2KB", parts=True)
+    assert joined(parts) == out.read_bytes() and joined(rec_parts) == rec.read_bytes()
+    assert len(list(parts.glob("part-*"))) == len(shards)
