@@ -158,25 +158,33 @@ def test_the_driver_never_optimises_while_an_in_process_scheduler_builds_a_graph
 
 
 def test_edges_past_the_memory_limit_give_the_same_output(runner, tmp_path, cluster, monkeypatch):
-    """A tiny --memory-limit sends the verified edges to the cluster; nothing else changes."""
+    """A tiny --memory-limit spills the driver's signatures, so the candidate pairs are verified on
+    the workers that hold the signatures, and sends the verified edges to the cluster: the output
+    stays the local engine's, one shard per file or byte ranges."""
     from make_corpus import write
 
     from dedupe.executors import dask_engine
 
-    calls = []
-    original = dask_engine._propagate
+    calls, verified = [], []
+    original, verify = dask_engine._propagate, dask_engine._verify_at_signatures
     monkeypatch.setattr(dask_engine, "_propagate", lambda chunks, n: calls.append(n) or original(chunks, n))
+    monkeypatch.setattr(dask_engine, "_verify_at_signatures", lambda *args: verified.extend(verify(*args)) or verified)
     corpus = write(tmp_path / "corpus.jsonl", 1500)
     local = run(runner, tmp_path, "local", corpus, "--jobs", "1")
-    dask = run(runner, tmp_path, "dask", corpus, "--engine", "dask", "--scheduler", cluster.scheduler_address,
-               "--memory-limit", "64KB")
-    assert calls, "the edges should have gone to the cluster"
-    assert dask == local
+    for shards in ([], ["--shard-size", "100KB"]):
+        verified.clear()
+        dask = run(runner, tmp_path, "dask", corpus, "--engine", "dask", "--scheduler", cluster.scheduler_address,
+                   "--memory-limit", "64KB", *shards)
+        assert calls, "the edges should have gone to the cluster"
+        assert verified, "the candidates should have been verified where the signatures are"
+        assert dask == local
 
 
-@pytest.mark.parametrize("shards", [[], ["--shard-size", "200KB"]], ids=["one-shard-per-file", "byte-ranges"])
+@pytest.mark.parametrize("shards", [[], ["--shard-size", "200KB"], ["--shard-size", "200KB", "--memory-limit", "64KB"]],
+                         ids=["one-shard-per-file", "byte-ranges", "verified-on-the-workers"])
 def test_an_index_gives_the_same_output_on_both_engines(runner, tmp_path, cluster, shards):
-    """Rows of an index of earlier runs reach the cluster's grouping from the driver, whole files or byte ranges."""
+    """Rows of an index of earlier runs reach the cluster's grouping (and, past --memory-limit, its
+    verification) from the driver, whole files or byte ranges."""
     from make_corpus import write
 
     corpus = write(tmp_path / "corpus.jsonl", 1000)
