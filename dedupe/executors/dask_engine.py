@@ -153,7 +153,8 @@ class DaskExecutor:
         Band keys are grouped by a shuffle on (band, key) into ``split_out``
         partitions, candidate pairs are made distinct by a second shuffle, and
         the driver verifies them against its signature store as they stream
-        in. Components are found on the driver while the verified edges fit
+        in; once that store has spilled past ``memory_limit``, the workers
+        holding the signatures verify them (:func:`_verify_at_signatures`). Components are found on the driver while the verified edges fit
         ``memory_limit``; past it, by large-star/small-star rounds on the cluster. The
         labels equal the local step's, so the resolution is the same.
         """
