@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("distributed")
 
@@ -103,6 +106,54 @@ def test_components_on_the_cluster_number_clusters_like_the_local_step(cluster):
         chunks = [client.scatter(pd.DataFrame({"u": part_u, "v": part_v}))
                   for part_u, part_v in zip(np.array_split(u, 3), np.array_split(v, 3))]
         assert _propagate(chunks, n).tolist() == component_labels(n, u, v).tolist()
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), cuts=st.lists(st.integers(0, 60), max_size=4))
+def test_verification_at_the_signatures_keeps_the_local_rules_edges(seed, cuts):
+    """The two hops over signature blocks (without a cluster: the same functions, called here)
+    keep exactly the candidate pairs the driver's own verification keeps, however the blocks fall."""
+    import numpy as np
+    import pandas as pd
+
+    from dedupe.executors.dask_engine import _attach_first, _split_by_block, _verify_second
+    from dedupe.resolve.candidates import band_edges
+    from dedupe.schema import ParagraphTable
+    from dedupe.store import SignatureStore
+
+    rng = np.random.default_rng(seed)
+    n, width, rows = 70, 16, 2
+    base = rng.integers(0, 6, (4, width)).astype(np.uint32)
+    # near copies of four texts: a few slots changed, so some pairs pass the threshold and some fail
+    signatures = base[rng.integers(0, 4, n)] + (rng.random((n, width)) < 0.3).astype(np.uint32)
+    sig_row = np.where(rng.random(n) < 0.8, 0, -1)
+    signed = np.flatnonzero(sig_row >= 0)
+    sig_row[signed] = np.arange(signed.shape[0])
+    total = signed.shape[0]
+    table = ParagraphTable.build(
+        doc=rng.integers(0, 12, n), para=np.zeros(n, np.int64), exact=rng.integers(0, 30, n),
+        ident=rng.integers(0, 2, n), text_hash=rng.integers(0, 30, n), length=rng.integers(10, 200, n),
+        sig_row=sig_row, signatures=SignatureStore.of(signatures[signed], rows))
+    a, b = rng.integers(0, total, 300), rng.integers(0, total, 300)
+    keep = a != b
+    codes = np.unique(np.minimum(a, b)[keep] * total + np.maximum(a, b)[keep])
+    rule = (rows, 0.6, 80, 0.8)
+    expected = band_edges(table, signed[codes // total], signed[codes % total], *rule[1:])
+    # empty blocks too (a shard without paragraphs): they share their start with the next
+    starts = np.sort(np.clip([0, *cuts], 0, total)).astype(np.int64)
+    bounds = [*starts.tolist(), total]
+    columns = [{name: getattr(table, name)[signed[lo:hi]] for name in ("exact", "doc", "ident", "text_hash", "length")}
+               for lo, hi in itertools.pairwise(bounds)]
+    blocks = [signatures[signed][lo:hi] for lo, hi in itertools.pairwise(bounds)]
+    frames = [pd.DataFrame({"pair": part}) for part in np.array_split(codes, 3)]
+    firsts = [_split_by_block(frame, starts, total, True) for frame in frames]
+    attached = [_attach_first(blocks[k], bounds[k], columns[k], total, *[p[k] for p in firsts])
+                for k in range(len(blocks))]
+    seconds = [_split_by_block(half, starts, total, False) for half in attached]
+    found = [_verify_second(blocks[k], bounds[k], columns[k], rule, *[p[k] for p in seconds])
+             for k in range(len(blocks))]
+    got = sorted((int(signed[x]), int(signed[y])) for fa, fb in found for x, y in zip(fa, fb))
+    assert got == sorted(zip(expected[0].tolist(), expected[1].tolist()))
 
 
 def test_the_driver_never_optimises_while_an_in_process_scheduler_builds_a_graph(cluster, monkeypatch):
