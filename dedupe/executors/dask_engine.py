@@ -154,9 +154,10 @@ class DaskExecutor:
         partitions, candidate pairs are made distinct by a second shuffle, and
         the driver verifies them against its signature store as they stream
         in; once that store has spilled past ``memory_limit``, the workers
-        holding the signatures verify them (:func:`_verify_at_signatures`). Components are found on the driver while the verified edges fit
-        ``memory_limit``; past it, by large-star/small-star rounds on the cluster. The
-        labels equal the local step's, so the resolution is the same.
+        holding the signatures verify them (:func:`_verify_at_signatures`).
+        Components are found on the driver while the verified edges fit
+        ``memory_limit``; past it, by large-star/small-star rounds on the
+        cluster. The labels equal the local step's, so the resolution is the same.
         """
         import dask
 
