@@ -209,6 +209,16 @@ CommentsOpt = Annotated[
     typer.Option("--comments", help="Keep user comments, or drop a page's comment section (after a comment "
                  "counter that follows the main text, up to the comment form)." + _default(StripConfig, "comments")),
 ]
+Engine = Annotated[
+    EngineName,
+    typer.Option("--engine", help="Where per-document work runs: worker processes here, or a Dask cluster "
+                 "(needs the dask extra)."),
+]
+Scheduler = Annotated[
+    str | None,
+    typer.Option("--scheduler", help="With --engine dask: the scheduler's address (e.g. tcp://10.0.0.5:8786); "
+                 "without it a local cluster of --jobs workers starts."),
+]
 Parts = Annotated[
     bool,
     typer.Option("--parts", help="Write -o FOLDER (and --removed FOLDER) as part files, part-00000.jsonl and on, one "
@@ -395,6 +405,9 @@ class _Run:
                                 f"give a folder (e.g. {named.with_name(named.name.split('.')[0] or 'parts')}/)")
         if self.parts_format is not None and not self.parts:
             raise _fail("--parts-format needs --parts")
+        if self.parts and self.explain:
+            # the documents stay with the tasks that write the parts: nothing here to print
+            raise _fail("--explain prints the documents here; it cannot be used with --parts")
         if self.record_mode != RECORD_FULL and self.removed is None:
             raise _fail("--record ids needs --removed FILE")
 
@@ -505,12 +518,8 @@ def clean(
         "keeps one." + _default(DedupConfig, "related_evidence"))] = None,
     keep: Annotated[KeepPolicy | None, typer.Option(
         "--keep", help="Which copy of a duplicate to keep." + _default(DedupConfig, "keep"))] = None,
-    engine: Annotated[EngineName, typer.Option(
-        "--engine", help="Where per-document work runs: worker processes here, or a Dask cluster "
-        "(needs the dask extra).")] = ENGINE,
-    scheduler: Annotated[str | None, typer.Option(
-        "--scheduler", help="With --engine dask: the scheduler's address (e.g. tcp://10.0.0.5:8786); without it "
-        "a local cluster of --jobs workers starts.")] = None,
+    engine: Engine = ENGINE,
+    scheduler: Scheduler = None,
     parts: Parts = False,
     parts_format: PartsFormatOpt = None,
     shard_size: ShardSize = None,
@@ -572,6 +581,11 @@ def strip_command(
     fallback_encoding: FallbackEncoding = None,
     max_document_bytes: MaxDocumentBytes = None,
     jobs: Jobs = JOBS,
+    engine: Engine = ENGINE,
+    scheduler: Scheduler = None,
+    parts: Parts = False,
+    parts_format: PartsFormatOpt = None,
+    shard_size: ShardSize = None,
     quiet: Quiet = False,
     overwrite: Overwrite = False,
     progress: Progress = PROGRESS_MODE,
@@ -586,7 +600,8 @@ def strip_command(
         strip={"context": context, "context_threshold": context_threshold, "comments": comments},
     )
     _run(_Run(inputs, output, removed, stats, record_mode, jobs, quiet, overwrite, progress, progress_interval,
-              explain=explain), config)
+              explain=explain, engine=engine, scheduler=scheduler, parts=parts, parts_format=parts_format,
+              shard_size=shard_size), config)
 
 
 @app.command()

@@ -136,6 +136,7 @@ class ShardDone:
     written: dict[str, tuple[str, str]]
     results: list[DocResult] | None
     chars: int
+    read: ShardRead | None = None  # its records, when no earlier pass read the shard
 
 
 def _ids_digest(ids: Iterable[str]) -> str:
@@ -222,9 +223,11 @@ def assemble_shard(context: StageContext, job: ShardJob) -> ShardDone:
         where = job.shard.pieces[0].shown
         raise InputError(where, f"input changed between the two passes ({job.records} then {len(summary.ids)} "
                          "records in its shard, or other ids)")
+    # a run without pass 1 (strip) learns of bad records and id fields here
+    read = summary if job.plan is None else None
     if job.parts is None:
-        return ShardDone(stats, {}, results, summary.chars)
-    return ShardDone(stats, write_parts(job.parts, job.shard.number, results), None, summary.chars)
+        return ShardDone(stats, {}, results, summary.chars, read)
+    return ShardDone(stats, write_parts(job.parts, job.shard.number, results), None, summary.chars, read)
 
 
 def _receive(result: Any) -> Any:
@@ -270,14 +273,16 @@ class ShardedPasses:
                               lambda stage, pieces: map(_receive, executor.map(stage, pieces)))
         reader = _IdChecks(self.config.read)
         strip = self.config.strip
-        if strip.enabled and strip.context and strip.templates:
+        counted = strip.enabled and strip.context and strip.templates
+        if counted:
             executor.share(self._count_shards(shards, executor, reader))
         offsets: list[int] = []
         digests: list[str] = []
         plan = None
         if self.config.dedup.enabled:
             plan = self._fingerprint_shards(shards, executor, reader, offsets, digests, scratch)
-        yield from self._assemble_shards(shards, executor, plan, offsets, digests, parts)
+        yield from self._assemble_shards(shards, executor, plan, offsets, digests, parts,
+                                         None if counted or plan is not None else reader)
 
     def _admit(self, read: ShardRead, reader: _IdChecks) -> None:
         if read.errors and not self.config.read.skip_bad:
@@ -333,22 +338,28 @@ class ShardedPasses:
         return plan
 
     def _assemble_shards(self, shards: list[Shard], executor: Executor, plan: Plan | None,
-                         offsets: list[int], digests: list[str], parts: PartSink | None) -> Iterator[DocResult]:
+                         offsets: list[int], digests: list[str], parts: PartSink | None,
+                         reader: _IdChecks | None) -> Iterator[DocResult]:
+        """Pass 2; ``reader`` checks the records when no earlier pass did (then ``plan`` is None)."""
         started = time.perf_counter()
         targets = parts.part_targets() if parts is not None else None
         stage = "assemble" if plan is not None else "strip"
 
         def jobs() -> Iterator[ShardJob]:
             for number, shard in enumerate(shards):
-                offset = offsets[number] if plan is not None else 0
-                stop = offsets[number + 1] if number + 1 < len(shards) else (plan.n_input if plan else 0)
-                yield ShardJob(shard, offset, stop - offset if plan is not None else -1,
-                               digests[number] if plan is not None else "",
-                               plan.shard(offset, stop) if plan is not None else None, targets)
+                if plan is None:
+                    # without pass 1 nothing numbers the documents: no plan needs their numbers
+                    yield ShardJob(shard, parts=targets)
+                    continue
+                offset = offsets[number]
+                stop = offsets[number + 1] if number + 1 < len(shards) else plan.n_input
+                yield ShardJob(shard, offset, stop - offset, digests[number], plan.shard(offset, stop), targets)
 
         self._tick(stage)
         seen = 0
         for done in map(_receive, executor.map(assemble_shard, jobs())):
+            if reader is not None and done.read is not None:
+                self._admit(done.read, reader)
             self.stats.merge(done.stats)
             if parts is not None:
                 parts.add_parts(done.written)
@@ -357,6 +368,8 @@ class ShardedPasses:
             if done.results is not None:
                 yield from done.results
             self._tick(stage, documents, done.chars)
+        if reader is not None:
+            reader.check()
         if plan is not None and seen != plan.n_input:
             raise InputError("input", f"input changed between the two passes ({plan.n_input} then {seen} records)")
         self.stats.seconds["pass2"] = time.perf_counter() - started

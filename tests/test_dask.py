@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("distributed")
 
@@ -105,6 +108,54 @@ def test_components_on_the_cluster_number_clusters_like_the_local_step(cluster):
         assert _propagate(chunks, n).tolist() == component_labels(n, u, v).tolist()
 
 
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), cuts=st.lists(st.integers(0, 60), max_size=4))
+def test_verification_at_the_signatures_keeps_the_local_rules_edges(seed, cuts):
+    """The two hops over signature blocks (without a cluster: the same functions, called here)
+    keep exactly the candidate pairs the driver's own verification keeps, however the blocks fall."""
+    import numpy as np
+    import pandas as pd
+
+    from dedupe.executors.dask_engine import _attach_first, _split_by_block, _verify_second
+    from dedupe.resolve.candidates import band_edges
+    from dedupe.schema import ParagraphTable
+    from dedupe.store import SignatureStore
+
+    rng = np.random.default_rng(seed)
+    n, width, rows = 70, 16, 2
+    base = rng.integers(0, 6, (4, width)).astype(np.uint32)
+    # near copies of four texts: a few slots changed, so some pairs pass the threshold and some fail
+    signatures = base[rng.integers(0, 4, n)] + (rng.random((n, width)) < 0.3).astype(np.uint32)
+    sig_row = np.where(rng.random(n) < 0.8, 0, -1)
+    signed = np.flatnonzero(sig_row >= 0)
+    sig_row[signed] = np.arange(signed.shape[0])
+    total = signed.shape[0]
+    table = ParagraphTable.build(
+        doc=rng.integers(0, 12, n), para=np.zeros(n, np.int64), exact=rng.integers(0, 30, n),
+        ident=rng.integers(0, 2, n), text_hash=rng.integers(0, 30, n), length=rng.integers(10, 200, n),
+        sig_row=sig_row, signatures=SignatureStore.of(signatures[signed], rows))
+    a, b = rng.integers(0, total, 300), rng.integers(0, total, 300)
+    keep = a != b
+    codes = np.unique(np.minimum(a, b)[keep] * total + np.maximum(a, b)[keep])
+    rule = (rows, 0.6, 80, 0.8)
+    expected = band_edges(table, signed[codes // total], signed[codes % total], *rule[1:])
+    # empty blocks too (a shard without paragraphs): they share their start with the next
+    starts = np.sort(np.clip([0, *cuts], 0, total)).astype(np.int64)
+    bounds = [*starts.tolist(), total]
+    columns = [{name: getattr(table, name)[signed[lo:hi]] for name in ("exact", "doc", "ident", "text_hash", "length")}
+               for lo, hi in itertools.pairwise(bounds)]
+    blocks = [signatures[signed][lo:hi] for lo, hi in itertools.pairwise(bounds)]
+    frames = [pd.DataFrame({"pair": part}) for part in np.array_split(codes, 3)]
+    firsts = [_split_by_block(frame, starts, total, True) for frame in frames]
+    attached = [_attach_first(blocks[k], bounds[k], columns[k], total, *[p[k] for p in firsts])
+                for k in range(len(blocks))]
+    seconds = [_split_by_block(half, starts, total, False) for half in attached]
+    found = [_verify_second(blocks[k], bounds[k], columns[k], rule, *[p[k] for p in seconds])
+             for k in range(len(blocks))]
+    got = sorted((int(signed[x]), int(signed[y])) for fa, fb in found for x, y in zip(fa, fb))
+    assert got == sorted(zip(expected[0].tolist(), expected[1].tolist()))
+
+
 def test_the_driver_never_optimises_while_an_in_process_scheduler_builds_a_graph(cluster, monkeypatch):
     """Components on a LocalCluster cannot deadlock the driver (a hang seen in CI on Python 3.11).
 
@@ -158,25 +209,31 @@ def test_the_driver_never_optimises_while_an_in_process_scheduler_builds_a_graph
 
 
 def test_edges_past_the_memory_limit_give_the_same_output(runner, tmp_path, cluster, monkeypatch):
-    """A tiny --memory-limit sends the verified edges to the cluster; nothing else changes."""
+    """A tiny --memory-limit spills the driver's signatures, so the candidate pairs are verified on
+    the workers that hold the signatures, and sends the verified edges to the cluster: the output
+    stays the local engine's (byte ranges: the index test below)."""
     from make_corpus import write
 
     from dedupe.executors import dask_engine
 
-    calls = []
-    original = dask_engine._propagate
+    calls, verified = [], []
+    original, verify = dask_engine._propagate, dask_engine._verify_at_signatures
     monkeypatch.setattr(dask_engine, "_propagate", lambda chunks, n: calls.append(n) or original(chunks, n))
+    monkeypatch.setattr(dask_engine, "_verify_at_signatures", lambda *args: verified.extend(verify(*args)) or verified)
     corpus = write(tmp_path / "corpus.jsonl", 1500)
     local = run(runner, tmp_path, "local", corpus, "--jobs", "1")
     dask = run(runner, tmp_path, "dask", corpus, "--engine", "dask", "--scheduler", cluster.scheduler_address,
                "--memory-limit", "64KB")
     assert calls, "the edges should have gone to the cluster"
+    assert verified, "the candidates should have been verified where the signatures are"
     assert dask == local
 
 
-@pytest.mark.parametrize("shards", [[], ["--shard-size", "200KB"]], ids=["one-shard-per-file", "byte-ranges"])
+@pytest.mark.parametrize("shards", [[], ["--shard-size", "200KB"], ["--shard-size", "200KB", "--memory-limit", "64KB"]],
+                         ids=["one-shard-per-file", "byte-ranges", "verified-on-the-workers"])
 def test_an_index_gives_the_same_output_on_both_engines(runner, tmp_path, cluster, shards):
-    """Rows of an index of earlier runs reach the cluster's grouping from the driver, whole files or byte ranges."""
+    """Rows of an index of earlier runs reach the cluster's grouping (and, past --memory-limit, its
+    verification) from the driver, whole files or byte ranges."""
     from make_corpus import write
 
     corpus = write(tmp_path / "corpus.jsonl", 1000)
@@ -273,6 +330,30 @@ def test_shards_read_by_the_workers_give_the_local_engines_output(runner, tmp_pa
     assert len(list(parts.glob("part-*.jsonl"))) > 4
     assert (joined_parts(parts), joined_parts(removed)) == local[:2]
     assert local[2]["paragraphs"]["removed_by_reason"]["duplicate"] > 300
+
+
+def test_strip_parts_on_the_cluster_are_the_local_single_file(runner, tmp_path, cluster):
+    """``strip --parts --engine dask``: every part written by the task that read its shard."""
+    from .test_shards import chrome_corpus
+
+    corpus = chrome_corpus(tmp_path / "corpus.jsonl", 300)
+    out, rec = tmp_path / "single.jsonl", tmp_path / "single.removed.jsonl"
+    result = invoke(runner, "strip", corpus, SEEDS, "-o", out, "--removed", rec, "--skip-bad", "-q", "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    for context in ("--context", "--no-context"):
+        parts, removed = tmp_path / f"parts{context}", tmp_path / f"removed{context}"
+        result = invoke(runner, "strip", corpus, SEEDS, "-o", parts, "--removed", removed, "--parts", "--shard-size",
+                        "20KB", "--skip-bad", "--engine", "dask", "--scheduler", cluster.scheduler_address, "-q",
+                        *(() if context == "--context" else (context,)))
+        assert result.exit_code == 0, result.output
+        assert len(list(parts.glob("part-*.jsonl"))) > 4
+        if context == "--context":
+            assert (joined_parts(parts), joined_parts(removed)) == (out.read_bytes(), rec.read_bytes())
+        else:  # fewer removals than with context, the same on both engines
+            local = tmp_path / "local-no-context"
+            assert invoke(runner, "strip", corpus, SEEDS, "-o", local, "--parts", "--shard-size", "20KB",
+                          "--skip-bad", "--no-context", "-q").exit_code == 0
+            assert joined_parts(parts) == joined_parts(local) != out.read_bytes()
 
 
 def test_the_driver_receives_document_text_only_to_write_a_single_file(runner, tmp_path, cluster, monkeypatch):

@@ -253,3 +253,84 @@ def test_hashes_stay_exact_whatever_else_their_batch_holds():
                              text_hash=(small, small, big))
     assert built.ident.tolist() == [0, small, big]
     assert built.text_hash.tolist() == [small, small, big]
+
+
+# -- strip --parts ------------------------------------------------------------------------------
+
+
+def chrome_corpus(path: Path, count: int) -> Path:
+    """Pages with chrome lines (some repeated on a site, for --context), one unreadable record."""
+    rows: list[dict] = [{"id": f"p{n}", "url": f"https://site{n % 3}.example/{n}",
+                         "text": "\n".join([f"Menu of site {n % 3}", *ARTICLE[n % 3:], "Share this:",
+                                            f"Page {n} ends here, with words of its own.", "Post a Comment"])}
+                        for n in range(count)]
+    rows.insert(count // 2, {"id": "bad", "text": 5})
+    return write_jsonl(path, rows)
+
+
+@pytest.mark.parametrize("context", ["--context", "--no-context"])
+def test_strip_parts_concatenated_are_the_single_file_output(runner, tmp_path, monkeypatch, context):
+    corpus = chrome_corpus(tmp_path / "corpus.jsonl", 90)
+    out, rec = tmp_path / "single.jsonl", tmp_path / "single.removed.jsonl"
+    result = invoke(runner, "strip", corpus, SEEDS, "-o", out, "--removed", rec, "--skip-bad", context, "-q",
+                    "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    received = texts_received(monkeypatch)
+    for form, pattern, read in (("jsonl", "part-*.jsonl", Path.read_bytes),
+                                ("jsonl.gz", "part-*.jsonl.gz", lambda p: gzip.decompress(p.read_bytes()))):
+        parts, rec_parts = tmp_path / f"parts-{form}", tmp_path / f"removed-{form}"
+        result = invoke(runner, "strip", corpus, SEEDS, "-o", parts, "--removed", rec_parts, "--parts",
+                        "--parts-format", form, "--shard-size", "4KB", "--skip-bad", context, "-q")
+        assert result.exit_code == 0, result.output
+        files = sorted(parts.glob(pattern))
+        assert len(files) > 3 and files[0].name.startswith("part-00000.")
+        assert b"".join(read(p) for p in files) == out.read_bytes()
+        assert b"".join(read(p) for p in sorted(rec_parts.glob(pattern))) == rec.read_bytes()
+    assert b'"reason":"bad-input"' in rec.read_bytes() and b'"rule":"share"' in rec.read_bytes()
+    texts = [r["text"] for r in read_jsonl(corpus) if isinstance(r["text"], str)]
+    assert len(received) > 6 and paragraphs_in(received, texts) == 0
+
+
+@pytest.mark.parametrize("context", ["--context", "--no-context"])
+def test_strip_parts_stop_at_bad_input_and_a_misspelt_id_field(runner, tmp_path, context):
+    """With no pass before the one that writes, the tasks still report what a local run checks."""
+    corpus = chrome_corpus(tmp_path / "corpus.jsonl", 40)
+    result = invoke(runner, "strip", corpus, "-o", tmp_path / "out", "--parts", "--shard-size", "2KB", context)
+    assert result.exit_code == 1 and "corpus.jsonl:21: field 'text' is int" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "out").exists()
+    result = invoke(runner, "strip", corpus, "-o", tmp_path / "out", "--parts", "--shard-size", "2KB", "--skip-bad",
+                    "--id-field", "key", context, "-q")
+    assert result.exit_code == 1 and "no record has the id field 'key'" in result.output
+
+
+def test_strip_explain_needs_the_documents_here(runner, tmp_path):
+    corpus = chrome_corpus(tmp_path / "corpus.jsonl", 3)
+    result = invoke(runner, "strip", corpus, "-o", tmp_path / "out", "--parts", "--explain", "--skip-bad")
+    assert result.exit_code == 1 and "--explain" in result.output and not (tmp_path / "out").exists()
+
+
+# -- compressed inputs ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", ["gz", "zst"])
+def test_a_compressed_file_is_one_shard_whatever_its_size(runner, tmp_path, suffix):
+    """A compressed stream cannot be entered in the middle: a .jsonl.gz or .jsonl.zst file is read
+    whole by one task, however small the shards, and the parts still equal the single file."""
+    rows = [{"id": f"d{n}", "text": "\n".join((ARTICLE if n % 3 else OTHER)[: 1 + n % 4] + [f"Unique line {n}."])}
+            for n in range(150)]
+    plain = write_jsonl(tmp_path / "plain.jsonl", rows)
+    packed = tmp_path / f"packed.jsonl.{suffix}"
+    if suffix == "gz":
+        packed.write_bytes(gzip.compress(plain.read_bytes()))
+    else:
+        zstandard = pytest.importorskip("zstandard")
+        packed.write_bytes(zstandard.ZstdCompressor().compress(plain.read_bytes()))
+    shards = list_shards(FileSource([str(plain), str(packed)]).files, 2048)
+    whole = [s for s in shards if s.pieces[0].path == str(packed)]
+    assert len(whole) == 1 and whole[0].pieces[0].stop is None and whole[0].size == packed.stat().st_size
+    assert len(shards) > 5  # the plain copy is cut into byte ranges
+    assert shard_records([str(packed)], 2048) == whole_records([str(packed)])
+    out, rec = run(runner, tmp_path, "single", [plain, packed], "--jobs", "1")
+    parts, rec_parts = run(runner, tmp_path, "parts", [plain, packed], "--shard-size", "2KB", parts=True)
+    assert joined(parts) == out.read_bytes() and joined(rec_parts) == rec.read_bytes()
+    assert len(list(parts.glob("part-*"))) == len(shards)

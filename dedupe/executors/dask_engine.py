@@ -153,9 +153,11 @@ class DaskExecutor:
         Band keys are grouped by a shuffle on (band, key) into ``split_out``
         partitions, candidate pairs are made distinct by a second shuffle, and
         the driver verifies them against its signature store as they stream
-        in. Components are found on the driver while the verified edges fit
-        ``memory_limit``; past it, by large-star/small-star rounds on the cluster. The
-        labels equal the local step's, so the resolution is the same.
+        in; once that store has spilled past ``memory_limit``, the workers
+        holding the signatures verify them (:func:`_verify_at_signatures`).
+        Components are found on the driver while the verified edges fit
+        ``memory_limit``; past it, by large-star/small-star rounds on the
+        cluster. The labels equal the local step's, so the resolution is the same.
         """
         import dask
 
@@ -193,11 +195,19 @@ class DaskExecutor:
             pairs = frames.shuffle(on=["band", "key"], npartitions=split_out) \
                 .map_partitions(_band_pairs, total, meta=pair_rows)
             pairs = pairs.shuffle(on="pair", npartitions=split_out).map_partitions(_distinct, meta=pair_rows)
-            for future in self.client.compute(pairs.to_delayed()):
-                code = future.result()["pair"].to_numpy()
-                future.release()
-                a, b = minhashed[code // total], minhashed[code % total]
-                edges.add(*band_edges(table, a, b, config.threshold, config.short_chars, config.short_threshold))
+            if store.spilled:
+                # the driver's store is on its disk: its signatures are read where they are
+                verified = _verify_at_signatures(self.client, table, pairs, blocks, minhashed, config)
+                for future in self.client.compute(verified):
+                    a, b = future.result()
+                    future.release()
+                    edges.add(minhashed[a], minhashed[b])
+            else:
+                for future in self.client.compute(pairs.to_delayed()):
+                    code = future.result()["pair"].to_numpy()
+                    future.release()
+                    a, b = minhashed[code // total], minhashed[code % total]
+                    edges.add(*band_edges(table, a, b, config.threshold, config.short_chars, config.short_threshold))
         return edges.labels(table.size), edges.count
 
     def _all_signature_blocks(self, store: SignatureStore) -> list[tuple[int, int, Any]]:
@@ -271,6 +281,80 @@ def _band_pairs(frame: Any, total: int) -> Any:
     # pairs as the local engine makes them (candidates.candidate_edges), group by group
     a, b = group_pairs_across(np.cumsum(starts), sig, text, page, TEXT_WINDOW)
     return pd.DataFrame({"pair": np.minimum(a, b) * total + np.maximum(a, b)})
+
+
+#: The columns of the paragraph table that verifying a candidate pair reads (besides the signatures).
+_VERIFY_COLUMNS = ("exact", "doc", "ident", "text_hash", "length")
+
+
+def _verify_at_signatures(client: Any, table: ParagraphTable, pairs: Any, blocks: list[tuple[int, int, Any]],
+                          minhashed: np.ndarray, config: DedupConfig) -> list[Any]:
+    """Delayed ``(a, b)`` arrays of signature numbers: the candidate pairs that are edges, verified on
+    the workers that hold the signatures (pass 1's blocks), by :func:`band_edges` itself.
+
+    Two hops: each pair goes to the block of its first signature, which adds that signature and
+    its row's columns, then to the block of its second, which checks the pair. Only the pairs
+    and one signature per pair move; the driver reads none of its (spilled) store.
+    """
+    import dask
+
+    starts = np.array([offset for offset, _, _ in blocks], dtype=np.int64)
+    total = table.signatures.size
+    # a list of dicts: scatter() takes a dict for names of its own
+    columns = client.scatter([{name: getattr(table, name)[minhashed[offset:offset + size]] for name in _VERIFY_COLUMNS}
+                              for offset, size, _ in blocks])
+    split = dask.delayed(_split_by_block, nout=len(blocks))
+    firsts = [split(frame, starts, total, True) for frame in pairs.to_delayed()]
+    attached = [dask.delayed(_attach_first)(future, offset, columns[k], total, *[parts[k] for parts in firsts])
+                for k, (offset, _, future) in enumerate(blocks)]
+    seconds = [split(half, starts, total, False) for half in attached]
+    rule = (table.signatures.rows, config.threshold, config.short_chars, config.short_threshold)
+    return [dask.delayed(_verify_second)(future, offset, columns[k], rule, *[parts[k] for parts in seconds])
+            for k, (offset, _, future) in enumerate(blocks)]
+
+
+def _split_by_block(pairs: Any, starts: np.ndarray, total: int, first: bool) -> list[Any]:
+    """``pairs`` (a frame of pair codes, or :func:`_attach_first`'s dict) cut by the block of their
+    first (or second) signature: one piece per block."""
+    if isinstance(pairs, dict):
+        side = pairs["b"]
+        pieces = np.searchsorted(starts, side, side="right") - 1
+        return [{name: values[pieces == k] for name, values in pairs.items()} for k in range(starts.shape[0])]
+    code = pairs["pair"].to_numpy()
+    side = code // total if first else code % total
+    pieces = np.searchsorted(starts, side, side="right") - 1
+    return [code[pieces == k] for k in range(starts.shape[0])]
+
+
+def _attach_first(signatures: np.ndarray, offset: int, columns: dict[str, np.ndarray], total: int,
+                  *codes: np.ndarray) -> dict[str, np.ndarray]:
+    """The pairs whose first signature is in this block, with that signature and its row's columns."""
+    code = np.concatenate(codes) if codes else np.empty(0, np.int64)
+    a, b = code // total, code % total
+    local = a - offset
+    return {"a": a, "b": b, "signature": signatures[local], **{name: values[local] for name, values in columns.items()}}
+
+
+def _verify_second(signatures: np.ndarray, offset: int, columns: dict[str, np.ndarray],
+                   rule: tuple[int, float, int, float], *halves: dict[str, np.ndarray]
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs whose second signature is in this block that :func:`band_edges` keeps."""
+    rows, threshold, short_length, short_threshold = rule
+    empty = np.empty(0, np.int64)
+    halves = tuple(half for half in halves if half["a"].shape[0])
+    if not halves:
+        return empty, empty
+    first = {name: np.concatenate([half[name] for half in halves]) for name in halves[0]}
+    count = first["a"].shape[0]
+    local = first["b"] - offset
+    # a table of the pairs' rows, first sides then second sides: the local rule, verbatim
+    pair_rows = ParagraphTable.build(
+        **{name: np.concatenate([first[name], columns[name][local]]) for name in _VERIFY_COLUMNS},
+        para=np.zeros(2 * count, np.int64), sig_row=np.arange(2 * count, dtype=np.int64),
+        signatures=SignatureStore.of(np.concatenate([first["signature"], signatures[local]]), rows))
+    kept_a, _ = band_edges(pair_rows, np.arange(count, dtype=np.int64), np.arange(count, 2 * count, dtype=np.int64),
+                           threshold, short_length, short_threshold)
+    return first["a"][kept_a], first["b"][kept_a]
 
 
 def _distinct(frame: Any) -> Any:
