@@ -181,8 +181,19 @@ class LineStats:
     key_ids: np.ndarray
 
     @classmethod
-    def of(cls, lines: Sequence[str], keys: Sequence[str] | None = None, chars: PageChars | None = None) -> LineStats:
-        """Read each line (``keys`` and ``chars`` may pass them, already computed)."""
+    def of(cls, lines: Sequence[str], keys: Sequence[str] | None = None, chars: PageChars | None = None,
+           page_lengths: Sequence[int] | None = None) -> LineStats:
+        """Read each line (``keys`` and ``chars`` may pass them, already computed).
+
+        ``page_lengths`` says where pages begin when ``lines`` are several
+        pages end to end (a batch read at once): lines are numbered by match
+        key within their own page, so :meth:`slice` gives each page the
+        stats it gets alone.
+
+        >>> both = LineStats.of(["Home", "Home", "Home"], page_lengths=[2, 1])
+        >>> both.slice(2, 3).key_ids.tolist() == LineStats.of(["Home"]).key_ids.tolist()
+        True
+        """
         if keys is None:
             keys = [match_key(line) for line in lines]
         n = len(lines)
@@ -208,9 +219,20 @@ class LineStats:
             stops[:, column] = np.bincount(line_of, weights=(stop_bits >> column) & 1, minlength=n)
         # The first line with a key gives every later one its number.
         first_with: dict[str, int] = {}
-        key_ids = np.where(present, np.fromiter(map(first_with.setdefault, keys, count()), np.int64, n), -1)
+        key_ids = np.fromiter(map(first_with.setdefault, keys, count()), np.int64, n)
+        if page_lengths is not None and len(page_lengths) > 1:
+            # numbered within each page: the first line of the page with the key
+            page_of = np.repeat(np.arange(len(page_lengths)), page_lengths)
+            starts = np.concatenate([[0], np.cumsum(page_lengths)[:-1]]).astype(np.int64)
+            _, first, inverse = np.unique(page_of * max(n, 1) + key_ids, return_index=True, return_inverse=True)
+            key_ids = first[inverse.reshape(-1)] - starts[page_of]
+        key_ids = np.where(present, key_ids, -1)
         return cls(words=words, stops=stops, chars=chars.lengths.astype(np.float64),
                    key_ids=key_ids, **_char_stats(chars, words))
+
+    def slice(self, start: int, stop: int) -> LineStats:
+        """The stats of lines ``start`` to ``stop`` (views, not copies): one page of a batch."""
+        return LineStats(**{name: getattr(self, name)[start:stop] for name in self.__dataclass_fields__})
 
     def take(self, index: Sequence[int] | np.ndarray) -> LineStats:
         """The stats of the lines at ``index``, in that order."""

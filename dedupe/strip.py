@@ -30,6 +30,7 @@ name of the rule that removes it.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import tomllib
 import unicodedata
@@ -546,11 +547,9 @@ def strip_pages(
     catalogue = catalogue or load_catalogue()
     if keys is None:
         keys = [[match_key(p) for p in paragraphs] for paragraphs in pages]
-    lines = [_Lines.of(paragraphs, page_keys, config,
-                       None if repeats is None else repeats[number],
-                       None if site_share is None else site_share[number],
-                       0 if site_pages is None else site_pages[number])
-             for number, (paragraphs, page_keys) in enumerate(zip(pages, keys))]
+    lines = _Lines.of_pages(pages, keys, config, [None] * len(pages) if repeats is None else repeats,
+                            [None] * len(pages) if site_share is None else site_share,
+                            [0] * len(pages) if site_pages is None else site_pages)
     verdicts = _strip_round(lines, config, catalogue, scorer=scorer)
     # A document takes part in the next round while the last one removed something.
     active = list(range(len(pages)))
@@ -636,17 +635,39 @@ class _Lines:
     @classmethod
     def of(cls, text: Sequence[str], keys: Sequence[str], config: StripConfig,
            repeats: np.ndarray | None, site_share: np.ndarray | None, site_pages: int = 0) -> _Lines:
-        chars = PageChars(text)
+        return cls.of_pages([text], [keys], config, [repeats], [site_share], [site_pages])[0]
+
+    @classmethod
+    def of_pages(cls, pages: Sequence[Sequence[str]], keys: Sequence[Sequence[str]], config: StripConfig,
+                 repeats: Sequence[np.ndarray | None], site_share: Sequence[np.ndarray | None],
+                 site_pages: Sequence[int]) -> list[_Lines]:
+        """:meth:`of` for each page of a batch, reading the batch's lines at once.
+
+        What a line says alone does not depend on its page (the key numbers
+        of :class:`~dedupe.context.LineStats` are counted per page), so the
+        batch is read as one run of lines and cut into pages: numpy's cost
+        per call, paid a few dozen times per page, was most of the
+        stripper's time on pages of a few dozen lines.
+        """
+        flat = [line for text in pages for line in text]
+        lengths = [len(text) for text in pages]
+        bounds = [0, *itertools.accumulate(lengths)]
+        chars = PageChars(flat)
         stats = None
-        if config.context and CONTEXT not in config.disabled_rules and len(text) >= CONTEXT_MIN_LINES:
+        if config.context and CONTEXT not in config.disabled_rules and max(lengths, default=0) >= CONTEXT_MIN_LINES:
             from .context import LineStats
 
-            stats = LineStats.of(text, keys, chars)
+            stats = LineStats.of(flat, [key for page_keys in keys for key in page_keys], chars, lengths)
         _, lower = chars.first_letter_lower()
         wraps = ((chars.lengths >= WRAP_MIN_CHARS) & (chars.lengths <= WRAP_MAX_CHARS)
                  & (chars.words >= WRAP_MIN_WORDS) & ~chars.ends_with(UNHEADED))
-        return cls(text, keys, headline_flags(chars, config.max_headline_words).tolist(),
-                   body_flags(chars).tolist(), repeats, site_share, stats, site_pages, wraps, lower)
+        headline = headline_flags(chars, config.max_headline_words).tolist()
+        body = body_flags(chars).tolist()
+        return [cls(text, page_keys, headline[start:stop], body[start:stop], page_repeats, page_share,
+                    None if stats is None or stop - start < CONTEXT_MIN_LINES else stats.slice(start, stop),
+                    pages_of_site, wraps[start:stop], lower[start:stop])
+                for text, page_keys, page_repeats, page_share, pages_of_site, start, stop
+                in zip(pages, keys, repeats, site_share, site_pages, bounds, bounds[1:])]
 
     def take(self, index: list[int]) -> _Lines:
         def subset(values: np.ndarray | None) -> np.ndarray | None:
