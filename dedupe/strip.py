@@ -46,7 +46,7 @@ from .chars import QUESTION, SENTENCE, SENTENCE_END, UNHEADED, UNHEADED_END, Pag
 from .config import StripConfig
 from .errors import ConfigError
 from .normalize import match_key
-from .pattern_starts import alternations_by_first
+from .pattern_set import Check, PatternSet
 
 if TYPE_CHECKING:
     from .context import ContextScorer, LineStats
@@ -168,6 +168,11 @@ _SENTENCE_END = tuple(SENTENCE_END)
 _NOT_HEADLINE_END = tuple(UNHEADED_END)
 
 
+#: A catalogue pattern given as a table: the shape fully matches every pattern of
+#: ``all`` and none of ``none`` (how a lookaround is written for RE2).
+Conditions = tuple[tuple[str, ...], tuple[str, ...]]
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     """One named chrome rule of the catalogue."""
@@ -176,13 +181,13 @@ class Rule:
     family: str
     lang: str
     phrases: tuple[str, ...] = ()
-    patterns: tuple[str, ...] = ()
+    patterns: tuple[str | Conditions, ...] = ()
     examples: tuple[str, ...] = ()
     negatives: tuple[str, ...] = ()
 
 
 class Catalogue:
-    """A compiled rule catalogue: phrase lookup by match key, one combined regex.
+    """A compiled rule catalogue: phrase lookup by match key, every pattern in one RE2 set.
 
     >>> cat = load_catalogue()
     >>> cat.match("Subscribe to: Post Comments (Atom)")
@@ -196,10 +201,8 @@ class Catalogue:
         self.families = {rule.name: rule.family for rule in self.rules}
         vocab = vocab or {}
         self._phrases: dict[str, str] = {}
-        groups: list[str] = []
-        self._group_rule: dict[str, str] = {}
-        #: (rule name, compiled pattern) for every pattern, placeholders filled in, in catalogue order.
-        self.patterns: tuple[tuple[str, re.Pattern[str]], ...] = ()
+        #: every pattern, placeholders filled in, in catalogue order
+        self.checks: tuple[Check, ...] = ()
         seen: set[str] = set()
         for rule in self.rules:
             if rule.name in seen:
@@ -215,19 +218,12 @@ class Catalogue:
                         f"chrome catalogue: phrase {phrase!r} is in both {owner!r} and {rule.name!r}"
                     )
             for pattern in rule.patterns:
-                expanded = _expand(pattern, vocab, rule.name)
-                try:
-                    self.patterns += ((rule.name, re.compile(expanded)),)
-                except re.error as exc:
-                    raise ConfigError(f"chrome rule {rule.name!r}: bad pattern {pattern!r}: {exc}") from None
-                group = f"r{len(groups)}"
-                groups.append(f"(?P<{group}>{expanded})")
-                self._group_rule[group] = rule.name
-        self._regex = re.compile("|".join(groups)) if groups else None
-        # The same alternation cut down per first character: re tries every
-        # branch in turn, and most cannot start where the line does. Kept in
-        # catalogue order, so the first branch to match is the same one.
-        self._by_first, self._by_digit, self._by_other = alternations_by_first(groups)
+                every, refused = ((pattern,), ()) if isinstance(pattern, str) else pattern
+                self.checks += (Check(rule.name, tuple(_expand(p, vocab, rule.name) for p in every),
+                                      tuple(_expand(p, vocab, rule.name) for p in refused)),)
+        # One automaton for every pattern: a line is read once, in time linear
+        # in its length whatever the patterns (no backtracking on hostile lines).
+        self._patterns = PatternSet(self.checks) if self.checks else None
         # Chrome recurs on every page of a site, so most short lines tested are
         # ones seen before (on the dev pages, 211k lines under 100 characters
         # are 87k distinct ones), and a line's pattern verdict never changes.
@@ -235,6 +231,14 @@ class Catalogue:
         # fills, it becomes the old one and the oldest lines are forgotten.
         self._young: dict[str, str | None] = {}
         self._old: dict[str, str | None] = {}
+
+    @functools.cached_property
+    def reference_patterns(self) -> tuple[tuple[str, re.Pattern[str]], ...]:
+        """(rule name, the pattern as one Python ``re`` pattern) for every pattern, in catalogue order.
+
+        What the RE2 set must agree with, line for line (the tests hold it to that).
+        """
+        return tuple((check.rule, check.reference()) for check in self.checks)
 
     @property
     def remembered(self) -> int:
@@ -264,7 +268,7 @@ class Catalogue:
             hit = phrases.get(key)
             if hit is not None and _not_a_label(line.strip()):
                 hit = None
-            if hit is None and self._regex is not None:
+            if hit is None and self._patterns is not None:
                 if len(line) > SEEN_MAX_CHARS:
                     hit = self._pattern(line)
                 elif line in young:
@@ -278,15 +282,10 @@ class Catalogue:
         return out
 
     def _pattern(self, line: str) -> str | None:
-        shaped = shape(line)
-        regex = self._regex
-        if shaped:
-            first = shaped[0]
-            regex = self._by_first.get(first) or (self._by_digit if first.isdecimal() else self._by_other)
-        found = regex.fullmatch(shaped) if regex is not None else None
-        if found is None or found.lastgroup is None or is_source_line(line):
+        hit = self._patterns.first(shape(line)) if self._patterns is not None else None
+        if hit is None or is_source_line(line):
             return None  # a line of code or of markup source is the document's own
-        return self._group_rule[found.lastgroup]
+        return hit
 
 
 def _not_a_label(line: str) -> bool:
@@ -377,7 +376,7 @@ def parse_catalogue(data: dict[str, object], source: str = "catalogue") -> Catal
                 family=str(raw.get("family", raw["name"])),
                 lang=str(raw.get("lang", "*")),
                 phrases=tuple(raw.get("phrases", ())),
-                patterns=tuple(raw.get("patterns", ())),
+                patterns=tuple(_pattern_entry(entry, str(raw["name"]), source) for entry in raw.get("patterns", ())),
                 examples=tuple(raw.get("examples", ())),
                 negatives=tuple(raw.get("negatives", ())),
             )
@@ -386,6 +385,19 @@ def parse_catalogue(data: dict[str, object], source: str = "catalogue") -> Catal
     if not isinstance(vocab, dict):
         raise ConfigError(f"{source}: [vocab] must be a table")
     return Catalogue(rules, {str(k): str(v) for k, v in vocab.items()})
+
+
+def _pattern_entry(entry: object, rule: str, source: str) -> str | Conditions:
+    """A pattern of the TOML file: a string, or a table of ``all`` and ``none`` patterns."""
+    if isinstance(entry, str):
+        return entry
+    if isinstance(entry, dict) and set(entry) <= {"all", "none"}:
+        every, refused = entry.get("all", []), entry.get("none", [])
+        if (isinstance(every, list) and every and isinstance(refused, list)
+                and all(isinstance(p, str) for p in every + refused)):
+            return tuple(every), tuple(refused)
+    raise ConfigError(f"{source}: rule {rule!r}: a pattern is a string or a table "
+                      "{ all = [patterns, at least one], none = [patterns] }")
 
 
 @functools.lru_cache(maxsize=8)
