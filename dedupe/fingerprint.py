@@ -462,7 +462,7 @@ class Fingerprinter:
         return Fingerprints(exact, minhashed, signatures, bands)
 
     def lean_minhashes(self, keys: Sequence[str]) -> list[LeanMinHash | None]:
-        """The signatures of match keys as datasketch ``LeanMinHash`` objects (needs the datasketch extra).
+        """The signatures of match keys as datasketch ``LeanMinHash`` objects.
 
         For an index kept with datasketch: each equals what
         ``datasketch.MinHash(num_perm, seed, hashfunc=char_shingle_hash32)``

@@ -477,12 +477,16 @@ def _read_folder_manifest(folder: Path) -> dict[str, list[str]]:
         return {}
 
 
-def _write_folder_manifest(folder: Path, files: dict[str, list[str]]) -> None:
+def _write_folder_manifest(folder: Path, files: dict[str, list[str]], ids: dict[str, str] | None = None) -> None:
     out = AtomicFile(folder / FOLDER_MANIFEST)
     try:
-        body = {"format": 1, "about": "files written by dedupe: a later run may replace or remove them "
-                "while their hash is listed here; it leaves every other file alone",
-                "files": dict(sorted(files.items()))}
+        body: dict[str, Any] = {
+            "format": 1, "about": "files written by dedupe: a later run may replace or remove them "
+            "while their hash is listed here; it leaves every other file alone",
+            "files": dict(sorted(files.items()))}
+        if ids:
+            # a file name cannot always be the id (slashes, length, case): this maps back
+            body["ids"] = dict(sorted(ids.items()))
         out.write((dumps_json(body, indent=1) + "\n").encode("utf-8"))
         out.commit()
     finally:
@@ -529,6 +533,7 @@ class FolderWriter:
             _remove_empty_dirs(self._created)
             raise OutputError(f"{target}: cannot write in the folder: {exc.strerror or exc}") from exc
         self._written: dict[str, str] = {}  # name -> digest, in writing order
+        self._ids: dict[str, str] = {}  # name -> the id of the document written there
         self._taken: set[str] = set()  # casefolded names
         self._folders: set[str] = set()  # casefolded folder prefixes of taken names
         self._published = False
@@ -622,6 +627,7 @@ class FolderWriter:
             raise OutputError(f"{self.target / name}: {exc.strerror or exc} "
                               f"(document {record.doc_id!r}, {record.location})") from exc
         self._written[name] = _file_digest(data)
+        self._ids[name] = str(record.doc_id)
 
     def finish(self) -> None:
         """Every file is already written and synced by :meth:`write`; say which fields were not."""
@@ -666,7 +672,8 @@ class FolderWriter:
             if kept:
                 log.warning("%s: kept %d file(s) of an earlier run that were changed since", self.target, kept)
             current = FOLDER_MANIFEST
-            _write_folder_manifest(self._real, {name: [digest] for name, digest in self._written.items()})
+            _write_folder_manifest(self._real, {name: [digest] for name, digest in self._written.items()},
+                                   self._ids)
         except OSError as exc:
             raise OutputError(f"{self.target / current}: {exc.strerror or exc}") from exc
         self._published = True

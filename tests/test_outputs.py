@@ -174,6 +174,21 @@ def test_long_ids_and_a_file_where_a_folder_is_needed_get_names_that_fit(runner,
     assert files["a.txt"] == ARTICLE[1].encode()
 
 
+def test_the_folder_manifest_maps_every_file_back_to_its_document_id(runner, tmp_path):
+    # ids with slashes, case-only differences and overlong ids cannot all be file names
+    ids = ["news/2024/storm", "News/2024/Storm", "x" * 300, "a/../b"]
+    write_jsonl(tmp_path / "in.jsonl", [{"id": doc_id, "text": ARTICLE[n]} for n, doc_id in enumerate(ids)])
+    out = tmp_path / "out"
+    result = invoke(runner, "clean", tmp_path / "in.jsonl", "-o", out, "-q")
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert sorted(manifest["ids"]) == sorted(tree(out)) == sorted(manifest["files"])
+    assert sorted(manifest["ids"].values()) == sorted(ids)
+    for name, doc_id in manifest["ids"].items():
+        n = ids.index(doc_id)
+        assert (out / name).read_text() == ARTICLE[n]
+
+
 def test_folder_output_error_names_the_document(runner, tmp_path, monkeypatch):
     real_open = open
 
