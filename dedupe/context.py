@@ -499,19 +499,68 @@ def _main_block(words: np.ndarray, density: np.ndarray, ends: np.ndarray, hits: 
     """1 for lines inside each page's highest-scoring run of prose-like lines (Kadane)."""
     if pages is None or pages.count == 1:
         return _main_block_of_page(words, density, ends, hits)
-    out = np.empty(words.shape[0])
-    for start, end in zip(pages.starts.tolist(), (pages.starts + pages.lengths).tolist()):
-        out[start:end] = _main_block_of_page(words[start:end], density[start:end], ends[start:end], hits[start:end])
-    return out
+    return _main_blocks(_block_scores(words, density, ends, hits), pages)
 
 
-def _main_block_of_page(words: np.ndarray, density: np.ndarray, ends: np.ndarray, hits: np.ndarray) -> np.ndarray:
-    score = np.where(
+def _block_scores(words: np.ndarray, density: np.ndarray, ends: np.ndarray, hits: np.ndarray) -> np.ndarray:
+    """Each line's part in a main block: prose gains its words, anything else costs (multiples of 0.5)."""
+    return np.where(
         hits > 0, -5.0,
         np.where((words >= PROSE_MIN_WORDS) & (density >= PROSE_MIN_STOPWORDS),
                  words * np.where(ends > 0, 1.0, 0.5),
                  np.where(words >= PROSE_MIN_WORDS, -0.5 * words, -3.0)),
     )
+
+
+def _main_blocks(score: np.ndarray, pages: _Pages) -> np.ndarray:
+    """:func:`_main_block_of_page` for every page of a batch, without a loop over the pages.
+
+    The same scan: per line, its page's prefix sum before it and after it,
+    the lowest prefix before it on its page (a running minimum that each
+    page restarts, as every page lies below the pages before it by an
+    offset larger than any page's sums), the first line of the largest gain,
+    and the last lowest prefix before that line. Scores are multiples of
+    0.5 and every sum stays far below 2**52, so each page's numbers are
+    exactly those it gets alone.
+
+    >>> scores = np.array([-3.0, 20.0, -3.0, 15.0, -3.0, -3.0, 12.0])
+    >>> _main_blocks(scores, _Pages.of([4, 3])).tolist()
+    [0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0]
+    """
+    n = score.shape[0]
+    out = np.zeros(n)
+    filled = np.flatnonzero(pages.lengths > 0)
+    if not n or not filled.shape[0]:
+        return out
+    running = np.concatenate([[0.0], np.cumsum(score)])
+    index = np.arange(n)
+    before = running[index] - running[pages.first]
+    after = running[index + 1] - running[pages.first]
+    # each page sits below everything before it: the running minimum restarts on it
+    offset = 2.0 ** np.ceil(np.log2(2 * float(np.abs(score).sum()) + 2))
+    lowered = before - pages.page_of * offset
+    lowest = np.minimum.accumulate(lowered) + pages.page_of * offset
+    gain = after - lowest
+    starts = pages.starts[filled]
+    best = np.maximum.reduceat(gain, starts)
+    end = np.minimum.reduceat(np.where(gain == best[np.searchsorted(starts, pages.first, side="right") - 1], index, n),
+                              starts)
+    chosen = best > 0
+    starts, end = starts[chosen], end[chosen]
+    page_end = np.full(n, -1)
+    page_end[pages.first[end]] = end  # indexed by the page's first line
+    ends_here = page_end[pages.first]
+    at_low = (index <= ends_here) & (before == np.where(ends_here >= 0, lowest[np.maximum(ends_here, 0)], np.nan))
+    begin = np.maximum.reduceat(np.where(at_low, index, -1), pages.starts[filled])[chosen]
+    marks = np.zeros(n + 1)
+    np.add.at(marks, begin, 1.0)
+    np.add.at(marks, end + 1, -1.0)
+    out[np.cumsum(marks[:-1]) > 0] = 1.0
+    return out
+
+
+def _main_block_of_page(words: np.ndarray, density: np.ndarray, ends: np.ndarray, hits: np.ndarray) -> np.ndarray:
+    score = _block_scores(words, density, ends, hits)
     # Kadane's scan without a Python loop: the best run ending at line i
     # starts after the lowest prefix sum before it (the latest, on ties, as
     # the scan resets on a sum <= 0), and the first end with the largest gain

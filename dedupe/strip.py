@@ -629,6 +629,8 @@ class _Lines:
     #: per line: it may wrap onto the next (long, open-ended), and it starts in lower case
     wraps: np.ndarray
     lower: np.ndarray
+    #: characters per line
+    lengths: np.ndarray
     #: hard-wrapped text, not one block per line: the layout passes leave it alone
     wrapped: bool = False
     #: lines of the document's own structures (a licence's holder list, a table, a
@@ -677,7 +679,7 @@ class _Lines:
         body = body_flags(chars).tolist()
         return [cls(text, page_keys, headline[start:stop], body[start:stop], page_repeats, page_share,
                     None if stats is None or stop - start < CONTEXT_MIN_LINES else stats.slice(start, stop),
-                    pages_of_site, wraps[start:stop], lower[start:stop])
+                    pages_of_site, wraps[start:stop], lower[start:stop], chars.lengths[start:stop])
                 for text, page_keys, page_repeats, page_share, pages_of_site, start, stop
                 in zip(pages, keys, repeats, site_share, site_pages, bounds, bounds[1:])]
 
@@ -689,8 +691,9 @@ class _Lines:
                       [self.headline[i] for i in index], [self.body[i] for i in index],
                       subset(self.repeats), subset(self.site_share),
                       None if self.stats is None else self.stats.take(index), self.site_pages,
-                      self.wraps[index], self.lower[index], wrapped=self.wrapped, own=subset(self.own),
-                      records=self.records, markup=self.markup, templated=self.templated, evidence=self.evidence)
+                      self.wraps[index], self.lower[index], self.lengths[index], wrapped=self.wrapped,
+                      own=subset(self.own), records=self.records, markup=self.markup, templated=self.templated,
+                      evidence=self.evidence)
 
     @property
     def laid_out(self) -> bool:
@@ -710,7 +713,7 @@ class _Lines:
         """
         kept = np.array([verdict is None for verdict in verdicts], dtype=bool)
         wraps, lower = self.wraps[kept], self.lower[kept]
-        long_lines = int((np.fromiter(map(len, self.text), np.int64, len(self.text))[kept] > WRAP_MAX_CHARS).sum())
+        long_lines = int((self.lengths[kept] > WRAP_MAX_CHARS).sum())
         pairs = int((wraps[:-1] & lower[1:]).sum())
         count = int(kept.sum())
         self.wrapped = (count > 1 and pairs >= WRAPPED_SHARE * (count - 1)

@@ -671,3 +671,20 @@ def test_comment_titles_catch_their_examples_and_none_of_their_negatives():
         assert strip(ARTICLE + [line], DROP_COMMENTS)[-1] == "comment", line
     for line in table["negatives"]:
         assert strip(ARTICLE + [line], DROP_COMMENTS)[-1] is None, line
+
+
+@given(st.lists(st.lists(st.tuples(st.sampled_from([0, 1, 3, 9, 10, 15, 30]), st.sampled_from([0.0, 0.2, 0.3, 0.5]),
+                                   st.booleans(), st.booleans()), max_size=12), min_size=1, max_size=8))
+@settings(max_examples=300, deadline=None)
+def test_main_blocks_of_a_batch_equal_each_page_alone(pages):
+    """The context pass finds every page's main block in one scan of the batch; each page's block
+    must be the one its own scan finds."""
+    context = importlib.import_module("dedupe.context")
+    lines = [line for page in pages for line in page]
+    words, density, ends, hits = (np.array([line[i] for line in lines], dtype=np.float64) for i in range(4))
+    layout = context._Pages.of([len(page) for page in pages])
+    batch = context._main_blocks(context._block_scores(words, density, ends, hits), layout)
+    for start, length in zip(layout.starts.tolist(), layout.lengths.tolist()):
+        page = slice(start, start + length)
+        alone = context._main_block_of_page(words[page], density[page], ends[page], hits[page])
+        assert batch[page].tolist() == alone.tolist()
