@@ -132,6 +132,25 @@ class PageChars:
         self.words = counts[:, 0]
         self.nonspace = self.lengths - counts[:, 1]
 
+    def select(self, keep: np.ndarray) -> PageChars:
+        """The lines ``keep`` marks (one bool per line), as a :class:`PageChars` of those lines alone.
+
+        Every answer is per line, so the selection answers as if its lines
+        had been read on their own.
+
+        >>> PageChars(["Storm Hits Coast", "", "It rained."]).select(np.array([False, True, True])).words.tolist()
+        [0, 2]
+        """
+        out = PageChars.__new__(PageChars)
+        out.lengths = self.lengths[keep]
+        out.bounds = np.zeros(out.lengths.shape[0] + 1, dtype=np.int64)
+        np.cumsum(out.lengths, out=out.bounds[1:])
+        characters = np.repeat(keep, self.lengths)
+        out.classes, out.word_starts = self.classes[characters], self.word_starts[characters]
+        out.first, out.last, out.words, out.nonspace = self.first[keep], self.last[keep], self.words[keep], \
+            self.nonspace[keep]
+        return out
+
     def count(self, *masks: np.ndarray) -> np.ndarray:
         """Per line, how many of its characters each mask (one bool per character) marks.
 

@@ -631,6 +631,9 @@ class _Lines:
     lower: np.ndarray
     #: characters per line
     lengths: np.ndarray
+    #: the batch's characters and this page's first line in them, until the
+    #: context pass reads the page's stats (only pages it judges need them)
+    batch: tuple[PageChars, int] | None = None
     #: hard-wrapped text, not one block per line: the layout passes leave it alone
     wrapped: bool = False
     #: lines of the document's own structures (a licence's holder list, a table, a
@@ -667,19 +670,14 @@ class _Lines:
         lengths = [len(text) for text in pages]
         bounds = [0, *itertools.accumulate(lengths)]
         chars = PageChars(flat)
-        stats = None
-        if config.context and CONTEXT not in config.disabled_rules and max(lengths, default=0) >= CONTEXT_MIN_LINES:
-            from .context import LineStats
-
-            stats = LineStats.of(flat, [key for page_keys in keys for key in page_keys], chars, lengths)
         _, lower = chars.first_letter_lower()
         wraps = ((chars.lengths >= WRAP_MIN_CHARS) & (chars.lengths <= WRAP_MAX_CHARS)
                  & (chars.words >= WRAP_MIN_WORDS) & ~chars.ends_with(UNHEADED))
         headline = headline_flags(chars, config.max_headline_words).tolist()
         body = body_flags(chars).tolist()
-        return [cls(text, page_keys, headline[start:stop], body[start:stop], page_repeats, page_share,
-                    None if stats is None or stop - start < CONTEXT_MIN_LINES else stats.slice(start, stop),
-                    pages_of_site, wraps[start:stop], lower[start:stop], chars.lengths[start:stop])
+        return [cls(text, page_keys, headline[start:stop], body[start:stop], page_repeats, page_share, None,
+                    pages_of_site, wraps[start:stop], lower[start:stop], chars.lengths[start:stop],
+                    batch=(chars, start))
                 for text, page_keys, page_repeats, page_share, pages_of_site, start, stop
                 in zip(pages, keys, repeats, site_share, site_pages, bounds, bounds[1:])]
 
@@ -1003,11 +1001,37 @@ def _mark_context(pages: list[_Lines], verdicts: list[list[str | None]], config:
         return
     threshold = scorer.threshold if config.context_threshold is None else config.context_threshold
     for chunk in _by_lines(judged, [len(pages[number].text) for number in judged], CONTEXT_BATCH_LINES):
-        # a judged page's stats were read with it (_Lines.of reads them when the context pass runs)
+        _read_stats([pages[number] for number in chunk])
         scores = scorer.score_pages([(verdicts[number], cast("LineStats", pages[number].stats),
                                       pages[number].repeats, pages[number].site_share) for number in chunk])
         for number, page_scores in zip(chunk, scores):
             _cut(verdicts[number], page_scores, threshold, _site_keeps(pages[number], config))
+
+
+def _read_stats(pages: Sequence[_Lines]) -> None:
+    """Read the context pass's :class:`~dedupe.context.LineStats` of the pages that have none yet.
+
+    Read when the pass first judges a page, for the pages it judges only (a
+    README or a licence is never judged), from the characters their batch
+    already read; later rounds take the kept lines' share.
+    """
+    from .context import LineStats
+
+    unread = [lines for lines in pages if lines.stats is None and lines.batch is not None]
+    for chars in {id(lines.batch[0]): lines.batch[0] for lines in unread if lines.batch is not None}.values():
+        these = sorted((lines for lines in unread if lines.batch is not None and lines.batch[0] is chars),
+                       key=lambda lines: cast("tuple[PageChars, int]", lines.batch)[1])  # in the batch's order
+        keep = np.zeros(chars.lengths.shape[0], dtype=bool)
+        for lines in these:
+            start = cast("tuple[PageChars, int]", lines.batch)[1]
+            keep[start:start + len(lines.text)] = True
+        stats = LineStats.of([line for lines in these for line in lines.text],
+                             [key for lines in these for key in lines.keys], chars.select(keep),
+                             [len(lines.text) for lines in these])
+        at = 0
+        for lines in these:
+            lines.stats, lines.batch = stats.slice(at, at + len(lines.text)), None
+            at += len(lines.text)
 
 
 def _by_lines(items: list[int], lengths: list[int], budget: int) -> Iterator[list[int]]:
