@@ -198,28 +198,18 @@ class LineStats:
             keys = [match_key(line) for line in lines]
         n = len(lines)
         chars = chars or PageChars(lines)
-        # Match keys are words joined by single spaces: one split for the page.
-        # (map over str methods: no Python frame per line)
-        present = np.fromiter(map(bool, keys), np.bool_, n)
-        lengths = np.where(present, np.fromiter(map(str.count, keys, repeat(" ")), np.int64, n) + 1, 0)
-        joined = " ".join(filter(None, keys))
-        flat = joined.split(" ") if joined else []
-        if len(flat) != int(lengths.sum()) or "" in flat:  # keys from elsewhere: split each
-            split = [key.split() for key in keys]
-            lengths = np.fromiter(map(len, split), np.int64, n)
-            flat = list(chain.from_iterable(split))
-        words = lengths.astype(np.float64)
-        languages, bits = _stop_bits()
-        word_bits = np.fromiter(map(bits.get, flat, repeat(0)), np.uint32, len(flat))
-        stop_at = np.flatnonzero(word_bits)
-        line_of = np.repeat(np.arange(n), lengths)[stop_at]
-        stop_bits = word_bits[stop_at]
-        stops = np.empty((n, len(languages)), dtype=np.int64)
-        for column in range(len(languages)):
-            stops[:, column] = np.bincount(line_of, weights=(stop_bits >> column) & 1, minlength=n)
-        # The first line with a key gives every later one its number.
+        # The first line with a key gives every later one its number. A line's
+        # words and stop words depend on its key alone, and a batch repeats its
+        # keys (a site's menus on every page): each distinct key is read once.
         first_with: dict[str, int] = {}
         key_ids = np.fromiter(map(first_with.setdefault, keys, count()), np.int64, n)
+        distinct = list(first_with)
+        place = np.zeros(n, dtype=np.int64)
+        place[np.fromiter(first_with.values(), np.int64, len(distinct))] = np.arange(len(distinct))
+        place = place[key_ids]  # per line, its key's place among the distinct keys
+        words, stops = _key_words(distinct)
+        words, stops = words[place], stops[place]
+        present = np.fromiter(map(bool, distinct), np.bool_, len(distinct))[place]
         if page_lengths is not None and len(page_lengths) > 1:
             # numbered within each page: the first line of the page with the key
             page_of = np.repeat(np.arange(len(page_lengths)), page_lengths)
@@ -254,6 +244,35 @@ class LineStats:
         fields = {name: np.concatenate([getattr(stats, name) for stats in pages])
                   for name in cls.__dataclass_fields__ if name != "key_ids"}
         return cls(key_ids=np.concatenate(key_ids), **fields)
+
+
+def _key_words(keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per match key: its words, and its stop words of each language (columns in :func:`stoplists` order).
+
+    >>> words, stops = _key_words(["der hund und die katze", ""])
+    >>> words.tolist(), int(stops[0, _stop_bits()[0].index("de")])
+    ([5.0, 0.0], 3)
+    """
+    n = len(keys)
+    # Match keys are words joined by single spaces: one split for them all.
+    # (map over str methods: no Python frame per key)
+    present = np.fromiter(map(bool, keys), np.bool_, n)
+    lengths = np.where(present, np.fromiter(map(str.count, keys, repeat(" ")), np.int64, n) + 1, 0)
+    joined = " ".join(filter(None, keys))
+    flat = joined.split(" ") if joined else []
+    if len(flat) != int(lengths.sum()) or "" in flat:  # keys from elsewhere: split each
+        split = [key.split() for key in keys]
+        lengths = np.fromiter(map(len, split), np.int64, n)
+        flat = list(chain.from_iterable(split))
+    languages, bits = _stop_bits()
+    word_bits = np.fromiter(map(bits.get, flat, repeat(0)), np.uint32, len(flat))
+    stop_at = np.flatnonzero(word_bits)
+    line_of = np.repeat(np.arange(n), lengths)[stop_at]
+    stop_bits = word_bits[stop_at]
+    stops = np.empty((n, len(languages)), dtype=np.int64)
+    for column in range(len(languages)):
+        stops[:, column] = np.bincount(line_of, weights=(stop_bits >> column) & 1, minlength=n)
+    return lengths.astype(np.float64), stops
 
 
 FEATURES = (

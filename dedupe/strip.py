@@ -126,6 +126,8 @@ RULES_MIN_SHARE = 0.02
 _MARKUP = re.compile(r"\]\((?:https?:|\.{0,2}/|#)|^(?:```|~~~)[\w+.-]*$|^\.\. [\w-]+::|`[^`]+ <https?://[^>]+>`_")
 MARKUP_MIN_LINES = 3
 _MARKUP_STARTS = ("```", "~~~", ".. ")
+#: What a line of markup source holds somewhere (in text whose lines follow a line break)
+_MARKUP_MARKS = ("](", "`_", "\n```", "\n~~~", "\n.. ")
 #: A Debian machine-readable copyright file is a record file: every line is a
 #: field or its continuation, "Comment:", "Source: https://…" and "All rights
 #: reserved." included. The stripper leaves it whole. Each of its stanzas opens
@@ -698,7 +700,7 @@ class _Lines:
         """A page rendered one block per line: the layout passes (related-link runs, context) apply."""
         return not (self.wrapped or self.records or self.markup)
 
-    def read_kind(self, verdicts: Sequence[str | None], catalogue: Catalogue) -> None:
+    def read_kind(self, verdicts: Sequence[str | None], catalogue: Catalogue, markup: bool = True) -> None:
         """Whether the page is hard-wrapped text, and whether it shows a website's template.
 
         Read on the catalogue's verdicts of the first round. Wrapping and
@@ -717,7 +719,7 @@ class _Lines:
         self.wrapped = (count > 1 and pairs >= WRAPPED_SHARE * (count - 1)
                         and long_lines < WRAPPED_LONG_SHARE * count)
         # counted on every line first: most documents have none, and need no list of the kept ones
-        self.markup = (_markup_lines(self.text) >= MARKUP_MIN_LINES
+        self.markup = (markup and _markup_lines(self.text) >= MARKUP_MIN_LINES
                        and _markup_lines([line for line, keep in zip(self.text, kept) if keep]) >= MARKUP_MIN_LINES)
         # in text written as text, a piece of a wrapped sentence is no widget, whatever its words
         pieces = set() if self.laid_out else set(_sentence_pieces(self, verdicts))
@@ -756,8 +758,7 @@ def _markup_lines(paragraphs: Sequence[str]) -> int:
     3
     """
     joined = "\n" + "\n".join(paragraphs)
-    if "](" not in joined and "`_" not in joined and "\n```" not in joined and "\n~~~" not in joined \
-            and "\n.. " not in joined:
+    if not any(mark in joined for mark in _MARKUP_MARKS):
         return 0  # most documents, in a few passes over one string
     search = _MARKUP.search
     return sum(1 for line in paragraphs
@@ -790,10 +791,15 @@ def _strip_round(pages: list[_Lines], config: StripConfig, catalogue: Catalogue,
     """One round of every pass over each page; the context pass scores the pages together."""
     disabled = set(config.disabled_rules)
     out = []
+    # Most batches hold no record file and no markup source: one look at the
+    # whole batch's text spares every page its own.
+    text = "\n" + "\n".join(line for lines in pages for line in lines.text) if rules else ""
+    records, markup = RECORD_STANZA in text, any(mark in text for mark in _MARKUP_MARKS)
+    del text
     for lines in pages:
         verdicts: list[str | None] = [None] * len(lines.text)
         if rules:
-            lines.records = _is_record_file(lines.text)
+            lines.records = records and _is_record_file(lines.text)
             if lines.records:  # nothing in a record file is page chrome
                 out.append(verdicts)
                 continue
@@ -803,7 +809,7 @@ def _strip_round(pages: list[_Lines], config: StripConfig, catalogue: Catalogue,
             # a document's own structures, which the layout passes must not break up either
             kept = (_keep_holder_lists(lines.text, verdicts) + _keep_entry_dates(lines.text, verdicts)
                     + _keep_tables(lines.text, verdicts))
-            lines.read_kind(verdicts, catalogue)
+            lines.read_kind(verdicts, catalogue, markup)
             if not lines.laid_out and not lines.templated:
                 kept += _keep_written_text(lines, verdicts, catalogue)
             lines.own = np.zeros(len(lines.text), dtype=bool)
