@@ -6,7 +6,8 @@ Three passes, each explainable line by line:
   comment widgets, share and subscribe lines, navigation, cookie notices,
   copyright footers, bylines and date lines, read-more and credit lines, ads and
   "related posts" headers. A line is tested only if it is at most
-  ``StripConfig.max_rule_chars`` long, so cost per line is bounded.
+  ``StripConfig.max_rule_chars`` long, and all patterns run at once in one
+  RE2 set (:mod:`dedupe.pattern_set`), in time linear in the line.
 * **Related-link runs**: headline-like lines (a few capitalised words, no
   sentence punctuation) that form a run after the article body, framed by page
   chrome, or follow a "related posts"-style header, are a list of links to
