@@ -181,36 +181,48 @@ class LineStats:
     key_ids: np.ndarray
 
     @classmethod
-    def of(cls, lines: Sequence[str], keys: Sequence[str] | None = None, chars: PageChars | None = None) -> LineStats:
-        """Read each line (``keys`` and ``chars`` may pass them, already computed)."""
+    def of(cls, lines: Sequence[str], keys: Sequence[str] | None = None, chars: PageChars | None = None,
+           page_lengths: Sequence[int] | None = None) -> LineStats:
+        """Read each line (``keys`` and ``chars`` may pass them, already computed).
+
+        ``page_lengths`` says where pages begin when ``lines`` are several
+        pages end to end (a batch read at once): lines are numbered by match
+        key within their own page, so :meth:`slice` gives each page the
+        stats it gets alone.
+
+        >>> both = LineStats.of(["Home", "Home", "Home"], page_lengths=[2, 1])
+        >>> both.slice(2, 3).key_ids.tolist() == LineStats.of(["Home"]).key_ids.tolist()
+        True
+        """
         if keys is None:
             keys = [match_key(line) for line in lines]
         n = len(lines)
         chars = chars or PageChars(lines)
-        # Match keys are words joined by single spaces: one split for the page.
-        # (map over str methods: no Python frame per line)
-        present = np.fromiter(map(bool, keys), np.bool_, n)
-        lengths = np.where(present, np.fromiter(map(str.count, keys, repeat(" ")), np.int64, n) + 1, 0)
-        joined = " ".join(filter(None, keys))
-        flat = joined.split(" ") if joined else []
-        if len(flat) != int(lengths.sum()) or "" in flat:  # keys from elsewhere: split each
-            split = [key.split() for key in keys]
-            lengths = np.fromiter(map(len, split), np.int64, n)
-            flat = list(chain.from_iterable(split))
-        words = lengths.astype(np.float64)
-        languages, bits = _stop_bits()
-        word_bits = np.fromiter(map(bits.get, flat, repeat(0)), np.uint32, len(flat))
-        stop_at = np.flatnonzero(word_bits)
-        line_of = np.repeat(np.arange(n), lengths)[stop_at]
-        stop_bits = word_bits[stop_at]
-        stops = np.empty((n, len(languages)), dtype=np.int64)
-        for column in range(len(languages)):
-            stops[:, column] = np.bincount(line_of, weights=(stop_bits >> column) & 1, minlength=n)
-        # The first line with a key gives every later one its number.
+        # The first line with a key gives every later one its number. A line's
+        # words and stop words depend on its key alone, and a batch repeats its
+        # keys (a site's menus on every page): each distinct key is read once.
         first_with: dict[str, int] = {}
-        key_ids = np.where(present, np.fromiter(map(first_with.setdefault, keys, count()), np.int64, n), -1)
+        key_ids = np.fromiter(map(first_with.setdefault, keys, count()), np.int64, n)
+        distinct = list(first_with)
+        place = np.zeros(n, dtype=np.int64)
+        place[np.fromiter(first_with.values(), np.int64, len(distinct))] = np.arange(len(distinct))
+        place = place[key_ids]  # per line, its key's place among the distinct keys
+        words, stops = _key_words(distinct)
+        words, stops = words[place], stops[place]
+        present = np.fromiter(map(bool, distinct), np.bool_, len(distinct))[place]
+        if page_lengths is not None and len(page_lengths) > 1:
+            # numbered within each page: the first line of the page with the key
+            page_of = np.repeat(np.arange(len(page_lengths)), page_lengths)
+            starts = np.concatenate([[0], np.cumsum(page_lengths)[:-1]]).astype(np.int64)
+            _, first, inverse = np.unique(page_of * max(n, 1) + key_ids, return_index=True, return_inverse=True)
+            key_ids = first[inverse.reshape(-1)] - starts[page_of]
+        key_ids = np.where(present, key_ids, -1)
         return cls(words=words, stops=stops, chars=chars.lengths.astype(np.float64),
                    key_ids=key_ids, **_char_stats(chars, words))
+
+    def slice(self, start: int, stop: int) -> LineStats:
+        """The stats of lines ``start`` to ``stop`` (views, not copies): one page of a batch."""
+        return LineStats(**{name: getattr(self, name)[start:stop] for name in self.__dataclass_fields__})
 
     def take(self, index: Sequence[int] | np.ndarray) -> LineStats:
         """The stats of the lines at ``index``, in that order."""
@@ -232,6 +244,35 @@ class LineStats:
         fields = {name: np.concatenate([getattr(stats, name) for stats in pages])
                   for name in cls.__dataclass_fields__ if name != "key_ids"}
         return cls(key_ids=np.concatenate(key_ids), **fields)
+
+
+def _key_words(keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per match key: its words, and its stop words of each language (columns in :func:`stoplists` order).
+
+    >>> words, stops = _key_words(["der hund und die katze", ""])
+    >>> words.tolist(), int(stops[0, _stop_bits()[0].index("de")])
+    ([5.0, 0.0], 3)
+    """
+    n = len(keys)
+    # Match keys are words joined by single spaces: one split for them all.
+    # (map over str methods: no Python frame per key)
+    present = np.fromiter(map(bool, keys), np.bool_, n)
+    lengths = np.where(present, np.fromiter(map(str.count, keys, repeat(" ")), np.int64, n) + 1, 0)
+    joined = " ".join(filter(None, keys))
+    flat = joined.split(" ") if joined else []
+    if len(flat) != int(lengths.sum()) or "" in flat:  # keys from elsewhere: split each
+        split = [key.split() for key in keys]
+        lengths = np.fromiter(map(len, split), np.int64, n)
+        flat = list(chain.from_iterable(split))
+    languages, bits = _stop_bits()
+    word_bits = np.fromiter(map(bits.get, flat, repeat(0)), np.uint32, len(flat))
+    stop_at = np.flatnonzero(word_bits)
+    line_of = np.repeat(np.arange(n), lengths)[stop_at]
+    stop_bits = word_bits[stop_at]
+    stops = np.empty((n, len(languages)), dtype=np.int64)
+    for column in range(len(languages)):
+        stops[:, column] = np.bincount(line_of, weights=(stop_bits >> column) & 1, minlength=n)
+    return lengths.astype(np.float64), stops
 
 
 FEATURES = (
@@ -477,19 +518,68 @@ def _main_block(words: np.ndarray, density: np.ndarray, ends: np.ndarray, hits: 
     """1 for lines inside each page's highest-scoring run of prose-like lines (Kadane)."""
     if pages is None or pages.count == 1:
         return _main_block_of_page(words, density, ends, hits)
-    out = np.empty(words.shape[0])
-    for start, end in zip(pages.starts.tolist(), (pages.starts + pages.lengths).tolist()):
-        out[start:end] = _main_block_of_page(words[start:end], density[start:end], ends[start:end], hits[start:end])
-    return out
+    return _main_blocks(_block_scores(words, density, ends, hits), pages)
 
 
-def _main_block_of_page(words: np.ndarray, density: np.ndarray, ends: np.ndarray, hits: np.ndarray) -> np.ndarray:
-    score = np.where(
+def _block_scores(words: np.ndarray, density: np.ndarray, ends: np.ndarray, hits: np.ndarray) -> np.ndarray:
+    """Each line's part in a main block: prose gains its words, anything else costs (multiples of 0.5)."""
+    return np.where(
         hits > 0, -5.0,
         np.where((words >= PROSE_MIN_WORDS) & (density >= PROSE_MIN_STOPWORDS),
                  words * np.where(ends > 0, 1.0, 0.5),
                  np.where(words >= PROSE_MIN_WORDS, -0.5 * words, -3.0)),
     )
+
+
+def _main_blocks(score: np.ndarray, pages: _Pages) -> np.ndarray:
+    """:func:`_main_block_of_page` for every page of a batch, without a loop over the pages.
+
+    The same scan: per line, its page's prefix sum before it and after it,
+    the lowest prefix before it on its page (a running minimum that each
+    page restarts, as every page lies below the pages before it by an
+    offset larger than any page's sums), the first line of the largest gain,
+    and the last lowest prefix before that line. Scores are multiples of
+    0.5 and every sum stays far below 2**52, so each page's numbers are
+    exactly those it gets alone.
+
+    >>> scores = np.array([-3.0, 20.0, -3.0, 15.0, -3.0, -3.0, 12.0])
+    >>> _main_blocks(scores, _Pages.of([4, 3])).tolist()
+    [0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0]
+    """
+    n = score.shape[0]
+    out = np.zeros(n)
+    filled = np.flatnonzero(pages.lengths > 0)
+    if not n or not filled.shape[0]:
+        return out
+    running = np.concatenate([[0.0], np.cumsum(score)])
+    index = np.arange(n)
+    before = running[index] - running[pages.first]
+    after = running[index + 1] - running[pages.first]
+    # each page sits below everything before it: the running minimum restarts on it
+    offset = 2.0 ** np.ceil(np.log2(2 * float(np.abs(score).sum()) + 2))
+    lowered = before - pages.page_of * offset
+    lowest = np.minimum.accumulate(lowered) + pages.page_of * offset
+    gain = after - lowest
+    starts = pages.starts[filled]
+    best = np.maximum.reduceat(gain, starts)
+    end = np.minimum.reduceat(np.where(gain == best[np.searchsorted(starts, pages.first, side="right") - 1], index, n),
+                              starts)
+    chosen = best > 0
+    starts, end = starts[chosen], end[chosen]
+    page_end = np.full(n, -1)
+    page_end[pages.first[end]] = end  # indexed by the page's first line
+    ends_here = page_end[pages.first]
+    at_low = (index <= ends_here) & (before == np.where(ends_here >= 0, lowest[np.maximum(ends_here, 0)], np.nan))
+    begin = np.maximum.reduceat(np.where(at_low, index, -1), pages.starts[filled])[chosen]
+    marks = np.zeros(n + 1)
+    np.add.at(marks, begin, 1.0)
+    np.add.at(marks, end + 1, -1.0)
+    out[np.cumsum(marks[:-1]) > 0] = 1.0
+    return out
+
+
+def _main_block_of_page(words: np.ndarray, density: np.ndarray, ends: np.ndarray, hits: np.ndarray) -> np.ndarray:
+    score = _block_scores(words, density, ends, hits)
     # Kadane's scan without a Python loop: the best run ending at line i
     # starts after the lowest prefix sum before it (the latest, on ties, as
     # the scan resets on a sum <= 0), and the first end with the largest gain

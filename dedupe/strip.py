@@ -6,7 +6,8 @@ Three passes, each explainable line by line:
   comment widgets, share and subscribe lines, navigation, cookie notices,
   copyright footers, bylines and date lines, read-more and credit lines, ads and
   "related posts" headers. A line is tested only if it is at most
-  ``StripConfig.max_rule_chars`` long, so cost per line is bounded.
+  ``StripConfig.max_rule_chars`` long, and all patterns run at once in one
+  RE2 set (:mod:`dedupe.pattern_set`), in time linear in the line.
 * **Related-link runs**: headline-like lines (a few capitalised words, no
   sentence punctuation) that form a run after the article body, framed by page
   chrome, or follow a "related posts"-style header, are a list of links to
@@ -30,6 +31,7 @@ name of the rule that removes it.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import tomllib
 import unicodedata
@@ -45,7 +47,7 @@ from .chars import QUESTION, SENTENCE, SENTENCE_END, UNHEADED, UNHEADED_END, Pag
 from .config import StripConfig
 from .errors import ConfigError
 from .normalize import match_key
-from .pattern_starts import alternations_by_first
+from .pattern_set import Check, PatternSet
 
 if TYPE_CHECKING:
     from .context import ContextScorer, LineStats
@@ -125,6 +127,8 @@ RULES_MIN_SHARE = 0.02
 _MARKUP = re.compile(r"\]\((?:https?:|\.{0,2}/|#)|^(?:```|~~~)[\w+.-]*$|^\.\. [\w-]+::|`[^`]+ <https?://[^>]+>`_")
 MARKUP_MIN_LINES = 3
 _MARKUP_STARTS = ("```", "~~~", ".. ")
+#: What a line of markup source holds somewhere (in text whose lines follow a line break)
+_MARKUP_MARKS = ("](", "`_", "\n```", "\n~~~", "\n.. ")
 #: A Debian machine-readable copyright file is a record file: every line is a
 #: field or its continuation, "Comment:", "Source: https://…" and "All rights
 #: reserved." included. The stripper leaves it whole. Each of its stanzas opens
@@ -167,6 +171,11 @@ _SENTENCE_END = tuple(SENTENCE_END)
 _NOT_HEADLINE_END = tuple(UNHEADED_END)
 
 
+#: A catalogue pattern given as a table: the shape fully matches every pattern of
+#: ``all`` and none of ``none`` (how a lookaround is written for RE2).
+Conditions = tuple[tuple[str, ...], tuple[str, ...]]
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     """One named chrome rule of the catalogue."""
@@ -175,13 +184,13 @@ class Rule:
     family: str
     lang: str
     phrases: tuple[str, ...] = ()
-    patterns: tuple[str, ...] = ()
+    patterns: tuple[str | Conditions, ...] = ()
     examples: tuple[str, ...] = ()
     negatives: tuple[str, ...] = ()
 
 
 class Catalogue:
-    """A compiled rule catalogue: phrase lookup by match key, one combined regex.
+    """A compiled rule catalogue: phrase lookup by match key, every pattern in one RE2 set.
 
     >>> cat = load_catalogue()
     >>> cat.match("Subscribe to: Post Comments (Atom)")
@@ -195,10 +204,8 @@ class Catalogue:
         self.families = {rule.name: rule.family for rule in self.rules}
         vocab = vocab or {}
         self._phrases: dict[str, str] = {}
-        groups: list[str] = []
-        self._group_rule: dict[str, str] = {}
-        #: (rule name, compiled pattern) for every pattern, placeholders filled in, in catalogue order.
-        self.patterns: tuple[tuple[str, re.Pattern[str]], ...] = ()
+        #: every pattern, placeholders filled in, in catalogue order
+        self.checks: tuple[Check, ...] = ()
         seen: set[str] = set()
         for rule in self.rules:
             if rule.name in seen:
@@ -214,19 +221,12 @@ class Catalogue:
                         f"chrome catalogue: phrase {phrase!r} is in both {owner!r} and {rule.name!r}"
                     )
             for pattern in rule.patterns:
-                expanded = _expand(pattern, vocab, rule.name)
-                try:
-                    self.patterns += ((rule.name, re.compile(expanded)),)
-                except re.error as exc:
-                    raise ConfigError(f"chrome rule {rule.name!r}: bad pattern {pattern!r}: {exc}") from None
-                group = f"r{len(groups)}"
-                groups.append(f"(?P<{group}>{expanded})")
-                self._group_rule[group] = rule.name
-        self._regex = re.compile("|".join(groups)) if groups else None
-        # The same alternation cut down per first character: re tries every
-        # branch in turn, and most cannot start where the line does. Kept in
-        # catalogue order, so the first branch to match is the same one.
-        self._by_first, self._by_digit, self._by_other = alternations_by_first(groups)
+                every, refused = ((pattern,), ()) if isinstance(pattern, str) else pattern
+                self.checks += (Check(rule.name, tuple(_expand(p, vocab, rule.name) for p in every),
+                                      tuple(_expand(p, vocab, rule.name) for p in refused)),)
+        # One automaton for every pattern: a line is read once, in time linear
+        # in its length whatever the patterns (no backtracking on hostile lines).
+        self._patterns = PatternSet(self.checks) if self.checks else None
         # Chrome recurs on every page of a site, so most short lines tested are
         # ones seen before (on the dev pages, 211k lines under 100 characters
         # are 87k distinct ones), and a line's pattern verdict never changes.
@@ -234,6 +234,14 @@ class Catalogue:
         # fills, it becomes the old one and the oldest lines are forgotten.
         self._young: dict[str, str | None] = {}
         self._old: dict[str, str | None] = {}
+
+    @functools.cached_property
+    def reference_patterns(self) -> tuple[tuple[str, re.Pattern[str]], ...]:
+        """(rule name, the pattern as one Python ``re`` pattern) for every pattern, in catalogue order.
+
+        What the RE2 set must agree with, line for line (the tests hold it to that).
+        """
+        return tuple((check.rule, check.reference()) for check in self.checks)
 
     @property
     def remembered(self) -> int:
@@ -263,7 +271,7 @@ class Catalogue:
             hit = phrases.get(key)
             if hit is not None and _not_a_label(line.strip()):
                 hit = None
-            if hit is None and self._regex is not None:
+            if hit is None and self._patterns is not None:
                 if len(line) > SEEN_MAX_CHARS:
                     hit = self._pattern(line)
                 elif line in young:
@@ -277,15 +285,10 @@ class Catalogue:
         return out
 
     def _pattern(self, line: str) -> str | None:
-        shaped = shape(line)
-        regex = self._regex
-        if shaped:
-            first = shaped[0]
-            regex = self._by_first.get(first) or (self._by_digit if first.isdecimal() else self._by_other)
-        found = regex.fullmatch(shaped) if regex is not None else None
-        if found is None or found.lastgroup is None or is_source_line(line):
+        hit = self._patterns.first(shape(line)) if self._patterns is not None else None
+        if hit is None or is_source_line(line):
             return None  # a line of code or of markup source is the document's own
-        return self._group_rule[found.lastgroup]
+        return hit
 
 
 def _not_a_label(line: str) -> bool:
@@ -376,7 +379,7 @@ def parse_catalogue(data: dict[str, object], source: str = "catalogue") -> Catal
                 family=str(raw.get("family", raw["name"])),
                 lang=str(raw.get("lang", "*")),
                 phrases=tuple(raw.get("phrases", ())),
-                patterns=tuple(raw.get("patterns", ())),
+                patterns=tuple(_pattern_entry(entry, str(raw["name"]), source) for entry in raw.get("patterns", ())),
                 examples=tuple(raw.get("examples", ())),
                 negatives=tuple(raw.get("negatives", ())),
             )
@@ -385,6 +388,19 @@ def parse_catalogue(data: dict[str, object], source: str = "catalogue") -> Catal
     if not isinstance(vocab, dict):
         raise ConfigError(f"{source}: [vocab] must be a table")
     return Catalogue(rules, {str(k): str(v) for k, v in vocab.items()})
+
+
+def _pattern_entry(entry: object, rule: str, source: str) -> str | Conditions:
+    """A pattern of the TOML file: a string, or a table of ``all`` and ``none`` patterns."""
+    if isinstance(entry, str):
+        return entry
+    if isinstance(entry, dict) and set(entry) <= {"all", "none"}:
+        every, refused = entry.get("all", []), entry.get("none", [])
+        if (isinstance(every, list) and every and isinstance(refused, list)
+                and all(isinstance(p, str) for p in every + refused)):
+            return tuple(every), tuple(refused)
+    raise ConfigError(f"{source}: rule {rule!r}: a pattern is a string or a table "
+                      "{ all = [patterns, at least one], none = [patterns] }")
 
 
 @functools.lru_cache(maxsize=8)
@@ -546,11 +562,9 @@ def strip_pages(
     catalogue = catalogue or load_catalogue()
     if keys is None:
         keys = [[match_key(p) for p in paragraphs] for paragraphs in pages]
-    lines = [_Lines.of(paragraphs, page_keys, config,
-                       None if repeats is None else repeats[number],
-                       None if site_share is None else site_share[number],
-                       0 if site_pages is None else site_pages[number])
-             for number, (paragraphs, page_keys) in enumerate(zip(pages, keys))]
+    lines = _Lines.of_pages(pages, keys, config, [None] * len(pages) if repeats is None else repeats,
+                            [None] * len(pages) if site_share is None else site_share,
+                            [0] * len(pages) if site_pages is None else site_pages)
     verdicts = _strip_round(lines, config, catalogue, scorer=scorer)
     # A document takes part in the next round while the last one removed something.
     active = list(range(len(pages)))
@@ -618,6 +632,11 @@ class _Lines:
     #: per line: it may wrap onto the next (long, open-ended), and it starts in lower case
     wraps: np.ndarray
     lower: np.ndarray
+    #: characters per line
+    lengths: np.ndarray
+    #: the batch's characters and this page's first line in them, until the
+    #: context pass reads the page's stats (only pages it judges need them)
+    batch: tuple[PageChars, int] | None = None
     #: hard-wrapped text, not one block per line: the layout passes leave it alone
     wrapped: bool = False
     #: lines of the document's own structures (a licence's holder list, a table, a
@@ -636,17 +655,34 @@ class _Lines:
     @classmethod
     def of(cls, text: Sequence[str], keys: Sequence[str], config: StripConfig,
            repeats: np.ndarray | None, site_share: np.ndarray | None, site_pages: int = 0) -> _Lines:
-        chars = PageChars(text)
-        stats = None
-        if config.context and CONTEXT not in config.disabled_rules and len(text) >= CONTEXT_MIN_LINES:
-            from .context import LineStats
+        return cls.of_pages([text], [keys], config, [repeats], [site_share], [site_pages])[0]
 
-            stats = LineStats.of(text, keys, chars)
+    @classmethod
+    def of_pages(cls, pages: Sequence[Sequence[str]], keys: Sequence[Sequence[str]], config: StripConfig,
+                 repeats: Sequence[np.ndarray | None], site_share: Sequence[np.ndarray | None],
+                 site_pages: Sequence[int]) -> list[_Lines]:
+        """:meth:`of` for each page of a batch, reading the batch's lines at once.
+
+        What a line says alone does not depend on its page (the key numbers
+        of :class:`~dedupe.context.LineStats` are counted per page), so the
+        batch is read as one run of lines and cut into pages: numpy's cost
+        per call, paid a few dozen times per page, was most of the
+        stripper's time on pages of a few dozen lines.
+        """
+        flat = [line for text in pages for line in text]
+        lengths = [len(text) for text in pages]
+        bounds = [0, *itertools.accumulate(lengths)]
+        chars = PageChars(flat)
         _, lower = chars.first_letter_lower()
         wraps = ((chars.lengths >= WRAP_MIN_CHARS) & (chars.lengths <= WRAP_MAX_CHARS)
                  & (chars.words >= WRAP_MIN_WORDS) & ~chars.ends_with(UNHEADED))
-        return cls(text, keys, headline_flags(chars, config.max_headline_words).tolist(),
-                   body_flags(chars).tolist(), repeats, site_share, stats, site_pages, wraps, lower)
+        headline = headline_flags(chars, config.max_headline_words).tolist()
+        body = body_flags(chars).tolist()
+        return [cls(text, page_keys, headline[start:stop], body[start:stop], page_repeats, page_share, None,
+                    pages_of_site, wraps[start:stop], lower[start:stop], chars.lengths[start:stop],
+                    batch=(chars, start))
+                for text, page_keys, page_repeats, page_share, pages_of_site, start, stop
+                in zip(pages, keys, repeats, site_share, site_pages, bounds, bounds[1:])]
 
     def take(self, index: list[int]) -> _Lines:
         def subset(values: np.ndarray | None) -> np.ndarray | None:
@@ -656,15 +692,16 @@ class _Lines:
                       [self.headline[i] for i in index], [self.body[i] for i in index],
                       subset(self.repeats), subset(self.site_share),
                       None if self.stats is None else self.stats.take(index), self.site_pages,
-                      self.wraps[index], self.lower[index], wrapped=self.wrapped, own=subset(self.own),
-                      records=self.records, markup=self.markup, templated=self.templated, evidence=self.evidence)
+                      self.wraps[index], self.lower[index], self.lengths[index], wrapped=self.wrapped,
+                      own=subset(self.own), records=self.records, markup=self.markup, templated=self.templated,
+                      evidence=self.evidence)
 
     @property
     def laid_out(self) -> bool:
         """A page rendered one block per line: the layout passes (related-link runs, context) apply."""
         return not (self.wrapped or self.records or self.markup)
 
-    def read_kind(self, verdicts: Sequence[str | None], catalogue: Catalogue) -> None:
+    def read_kind(self, verdicts: Sequence[str | None], catalogue: Catalogue, markup: bool = True) -> None:
         """Whether the page is hard-wrapped text, and whether it shows a website's template.
 
         Read on the catalogue's verdicts of the first round. Wrapping and
@@ -677,13 +714,13 @@ class _Lines:
         """
         kept = np.array([verdict is None for verdict in verdicts], dtype=bool)
         wraps, lower = self.wraps[kept], self.lower[kept]
-        long_lines = int((np.fromiter(map(len, self.text), np.int64, len(self.text))[kept] > WRAP_MAX_CHARS).sum())
+        long_lines = int((self.lengths[kept] > WRAP_MAX_CHARS).sum())
         pairs = int((wraps[:-1] & lower[1:]).sum())
         count = int(kept.sum())
         self.wrapped = (count > 1 and pairs >= WRAPPED_SHARE * (count - 1)
                         and long_lines < WRAPPED_LONG_SHARE * count)
         # counted on every line first: most documents have none, and need no list of the kept ones
-        self.markup = (_markup_lines(self.text) >= MARKUP_MIN_LINES
+        self.markup = (markup and _markup_lines(self.text) >= MARKUP_MIN_LINES
                        and _markup_lines([line for line, keep in zip(self.text, kept) if keep]) >= MARKUP_MIN_LINES)
         # in text written as text, a piece of a wrapped sentence is no widget, whatever its words
         pieces = set() if self.laid_out else set(_sentence_pieces(self, verdicts))
@@ -722,8 +759,7 @@ def _markup_lines(paragraphs: Sequence[str]) -> int:
     3
     """
     joined = "\n" + "\n".join(paragraphs)
-    if "](" not in joined and "`_" not in joined and "\n```" not in joined and "\n~~~" not in joined \
-            and "\n.. " not in joined:
+    if not any(mark in joined for mark in _MARKUP_MARKS):
         return 0  # most documents, in a few passes over one string
     search = _MARKUP.search
     return sum(1 for line in paragraphs
@@ -756,10 +792,15 @@ def _strip_round(pages: list[_Lines], config: StripConfig, catalogue: Catalogue,
     """One round of every pass over each page; the context pass scores the pages together."""
     disabled = set(config.disabled_rules)
     out = []
+    # Most batches hold no record file and no markup source: one look at the
+    # whole batch's text spares every page its own.
+    text = "\n" + "\n".join(line for lines in pages for line in lines.text) if rules else ""
+    records, markup = RECORD_STANZA in text, any(mark in text for mark in _MARKUP_MARKS)
+    del text
     for lines in pages:
         verdicts: list[str | None] = [None] * len(lines.text)
         if rules:
-            lines.records = _is_record_file(lines.text)
+            lines.records = records and _is_record_file(lines.text)
             if lines.records:  # nothing in a record file is page chrome
                 out.append(verdicts)
                 continue
@@ -769,7 +810,7 @@ def _strip_round(pages: list[_Lines], config: StripConfig, catalogue: Catalogue,
             # a document's own structures, which the layout passes must not break up either
             kept = (_keep_holder_lists(lines.text, verdicts) + _keep_entry_dates(lines.text, verdicts)
                     + _keep_tables(lines.text, verdicts))
-            lines.read_kind(verdicts, catalogue)
+            lines.read_kind(verdicts, catalogue, markup)
             if not lines.laid_out and not lines.templated:
                 kept += _keep_written_text(lines, verdicts, catalogue)
             lines.own = np.zeros(len(lines.text), dtype=bool)
@@ -967,11 +1008,37 @@ def _mark_context(pages: list[_Lines], verdicts: list[list[str | None]], config:
         return
     threshold = scorer.threshold if config.context_threshold is None else config.context_threshold
     for chunk in _by_lines(judged, [len(pages[number].text) for number in judged], CONTEXT_BATCH_LINES):
-        # a judged page's stats were read with it (_Lines.of reads them when the context pass runs)
+        _read_stats([pages[number] for number in chunk])
         scores = scorer.score_pages([(verdicts[number], cast("LineStats", pages[number].stats),
                                       pages[number].repeats, pages[number].site_share) for number in chunk])
         for number, page_scores in zip(chunk, scores):
             _cut(verdicts[number], page_scores, threshold, _site_keeps(pages[number], config))
+
+
+def _read_stats(pages: Sequence[_Lines]) -> None:
+    """Read the context pass's :class:`~dedupe.context.LineStats` of the pages that have none yet.
+
+    Read when the pass first judges a page, for the pages it judges only (a
+    README or a licence is never judged), from the characters their batch
+    already read; later rounds take the kept lines' share.
+    """
+    from .context import LineStats
+
+    unread = [lines for lines in pages if lines.stats is None and lines.batch is not None]
+    for chars in {id(lines.batch[0]): lines.batch[0] for lines in unread if lines.batch is not None}.values():
+        these = sorted((lines for lines in unread if lines.batch is not None and lines.batch[0] is chars),
+                       key=lambda lines: cast("tuple[PageChars, int]", lines.batch)[1])  # in the batch's order
+        keep = np.zeros(chars.lengths.shape[0], dtype=bool)
+        for lines in these:
+            start = cast("tuple[PageChars, int]", lines.batch)[1]
+            keep[start:start + len(lines.text)] = True
+        stats = LineStats.of([line for lines in these for line in lines.text],
+                             [key for lines in these for key in lines.keys], chars.select(keep),
+                             [len(lines.text) for lines in these])
+        at = 0
+        for lines in these:
+            lines.stats, lines.batch = stats.slice(at, at + len(lines.text)), None
+            at += len(lines.text)
 
 
 def _by_lines(items: list[int], lengths: list[int], budget: int) -> Iterator[list[int]]:

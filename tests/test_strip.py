@@ -598,24 +598,70 @@ def _phrases_only(catalogue):
 
 def _every_rule_on_the_line(catalogue, line):
     """The rule whose phrase the line is, or else the first whose pattern matches it, trying them all
-    (none for a line of code or markup source)."""
+    one by one with Python's ``re`` (none for a line of code or markup source)."""
     if is_source_line(line):
         return None
     phrases = _phrases_only(catalogue)
     return phrases.match(line) or next(
-        (name for name, pattern in catalogue.patterns if pattern.fullmatch(shape(line))), None)
+        (name for name, pattern in catalogue.reference_patterns if pattern.fullmatch(shape(line))), None)
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.one_of(st.sampled_from(_CATALOGUE_LINES),
-                 st.tuples(st.sampled_from(["", "1 ", "© ", "» ", "٣ ", "Ü", " "]), st.sampled_from(_CATALOGUE_LINES),
-                           st.text(max_size=8)).map("".join),
+                 st.tuples(st.sampled_from(["", "1 ", "© ", "» ", "٣ ", "Ü", " ", "\ud800", "by the "]),
+                           st.sampled_from(_CATALOGUE_LINES), st.text(max_size=8)).map("".join),
                  st.text(max_size=40)))
-def test_the_first_character_shortcut_finds_the_rule_trying_every_rule_finds(line):
-    """The catalogue tries only the patterns that can start where a line starts; the rule it
-    finds must still be the first one that matches when every rule is tried on the line."""
+def test_the_pattern_set_finds_the_rule_trying_every_rule_finds(line):
+    """All patterns run at once in one RE2 set; the rule it finds must be the first one whose
+    pattern Python's ``re`` matches when every rule is tried on the line in turn (Unicode digits,
+    lone surrogates and the lookaheads written as `all` / `none` tables included)."""
     catalogue = load_catalogue()
     assert catalogue.match(line) == _every_rule_on_the_line(catalogue, line)
+
+
+_CHROME = tomllib.loads(resources.files("dedupe").joinpath("data/chrome.toml").read_text("utf-8"))
+
+
+@pytest.mark.parametrize("line", [
+    "a" * 399, "(" * 399, "by " + "a " * 198, "posted by " + "x" * 300, "© " + "all rights reserved " * 19,
+    "cookie " * 57, ("1 " * 199).strip(), "home » " * 57, "| " * 199, "» ".join(["a"] * 133),
+    "share on facebook " * 22, "page 1 of 2 " * 33, ("x" * 39 + " | ") * 9, "▼" * 399,
+])
+def test_hostile_lines_are_matched_in_time_linear_in_their_length(line):
+    """The classic backtracking shapes (runs of one character, repeated separators and phrases
+    that nearly match) against the catalogue: the automaton reads each line once."""
+    catalogue = parse_catalogue(_CHROME)  # nothing remembered yet: every line goes to the patterns
+    started = time.process_time()
+    for end in range(200, len(line) + 1):  # every length: no verdict is remembered twice
+        catalogue.match(line[:end])
+    assert time.process_time() - started < 2.0
+
+
+def test_a_pattern_that_backtracks_exponentially_in_re_runs_in_linear_time():
+    """Nested repetition on a line that nearly matches: 2**40 paths for a backtracking engine."""
+    catalogue = parse_catalogue({"rule": [{"name": "nested", "patterns": ["(?:a+)+b", "(?:x|xx)+y"]}]})
+    started = time.process_time()
+    assert catalogue.match("a" * 40 + "c") is None and catalogue.match("x" * 40 + "z") is None
+    assert catalogue.match("a" * 40 + "b") == "nested"
+    assert time.process_time() - started < 1.0
+
+
+def test_a_pattern_re2_cannot_run_is_refused_with_a_hint():
+    with pytest.raises(ConfigError, match=r"bad pattern.*all.*none"):
+        parse_catalogue({"rule": [{"name": "a", "patterns": ["(?!copyright:).*"]}]})
+    with pytest.raises(ConfigError, match=r"\\w means something else"):
+        parse_catalogue({"rule": [{"name": "a", "patterns": [r"\w+ comments"]}]})
+    with pytest.raises(ConfigError, match="a pattern is a string or a table"):
+        parse_catalogue({"rule": [{"name": "a", "patterns": [{"any": ["x"]}]}]})
+
+
+def test_a_pattern_table_matches_all_of_its_patterns_and_none_of_its_vetoes():
+    catalogue = parse_catalogue({"rule": [
+        {"name": "credit", "patterns": [{"all": ["by .{1,20}", ".{0,12}"], "none": ["by the .*"]}]},
+        {"name": "other", "patterns": ["by .*"]},
+    ]})
+    assert [catalogue.match(line) for line in ("By Ann Lee", "By the sea", "By Ann Lee of Cork")] == [
+        "credit", "other", "other"]
 
 
 def test_comment_titles_catch_their_examples_and_none_of_their_negatives():
@@ -625,3 +671,20 @@ def test_comment_titles_catch_their_examples_and_none_of_their_negatives():
         assert strip(ARTICLE + [line], DROP_COMMENTS)[-1] == "comment", line
     for line in table["negatives"]:
         assert strip(ARTICLE + [line], DROP_COMMENTS)[-1] is None, line
+
+
+@given(st.lists(st.lists(st.tuples(st.sampled_from([0, 1, 3, 9, 10, 15, 30]), st.sampled_from([0.0, 0.2, 0.3, 0.5]),
+                                   st.booleans(), st.booleans()), max_size=12), min_size=1, max_size=8))
+@settings(max_examples=300, deadline=None)
+def test_main_blocks_of_a_batch_equal_each_page_alone(pages):
+    """The context pass finds every page's main block in one scan of the batch; each page's block
+    must be the one its own scan finds."""
+    context = importlib.import_module("dedupe.context")
+    lines = [line for page in pages for line in page]
+    words, density, ends, hits = (np.array([line[i] for line in lines], dtype=np.float64) for i in range(4))
+    layout = context._Pages.of([len(page) for page in pages])
+    batch = context._main_blocks(context._block_scores(words, density, ends, hits), layout)
+    for start, length in zip(layout.starts.tolist(), layout.lengths.tolist()):
+        page = slice(start, start + length)
+        alone = context._main_block_of_page(words[page], density[page], ends[page], hits[page])
+        assert batch[page].tolist() == alone.tolist()
