@@ -17,8 +17,8 @@ Why the batch equals the lines one by one:
   ``\\w`` and ``\\d`` fill, code point by code point, and ``\\n`` separates
   words and lines alike.
 
-Small batches (before the compiled kernels are loaded in the process) and
-batches with a line holding ``\\n`` take the per-line path.
+Small batches (before the compiled kernels are loaded in the process) take
+the per-line path.
 
 >>> match_keys(["  The Café said: “Hello”, 2021!  ", "Page 12 of 40", "---"])
 ['the café said hello 0', 'page 0 of 0', '']
@@ -88,8 +88,11 @@ def match_keys(lines: Sequence[str], fold_digits: bool = True) -> list[str]:
 
 def _chunk_keys(lines: Sequence[str], fold_digits: bool, kernels: ModuleType) -> list[str]:
     joined = "\n".join(lines)
-    if joined.count("\n") != len(lines) - 1:  # a line holds a line break: the lines are not the pieces
-        return [match_key(line, fold_digits) for line in lines]
+    if joined.count("\n") != len(lines) - 1:
+        # a line holding a line break (a raw line with its ending) keys as with "\r" there: both
+        # separate words, neither composes under NFKC, and "\r" does not cut the batch's lines
+        lines = [line.replace("\n", "\r") for line in lines]
+        joined = "\n".join(lines)
     if joined.isascii():  # NFKC changes no ASCII text, and casefold is lower there (a faster loop)
         folded = joined.lower()
     else:

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import xxhash
 
-from .normalize import match_key
+from .keys import match_keys
 
 _EMPTY = np.empty(0, dtype=np.uint64)
 
@@ -52,7 +52,17 @@ def site_of(url: Any) -> str | None:
 
 def line_hashes(lines: Sequence[str]) -> np.ndarray:
     """Hash of each line's match key (0 for a line with no words)."""
-    return key_hashes([match_key(line) for line in lines])
+    return key_hashes(match_keys(lines))
+
+
+def line_hashes_many(documents: Sequence[Sequence[str]]) -> list[np.ndarray]:
+    """:func:`line_hashes` of each document's lines, the batch's match keys computed at once.
+
+    >>> [h.tolist() for h in line_hashes_many([["Home", "--"], []])] == [line_hashes(["Home", "--"]).tolist(), []]
+    True
+    """
+    hashes = key_hashes(match_keys([line for lines in documents for line in lines]))
+    return np.split(hashes, np.cumsum([len(lines) for lines in documents])[:-1]) if documents else []
 
 
 def key_hashes(keys: Sequence[str]) -> np.ndarray:
@@ -61,11 +71,9 @@ def key_hashes(keys: Sequence[str]) -> np.ndarray:
     >>> bool((key_hashes(["home", ""]) == line_hashes(["Home", "--"])).all())
     True
     """
-    out = np.zeros(len(keys), dtype=np.uint64)
-    for index, key in enumerate(keys):
-        if key:
-            out[index] = xxhash.xxh3_64_intdigest(key.encode("utf-8")) | 1
-    return out
+    digest = xxhash.xxh3_64_intdigest
+    return np.fromiter((digest(key.encode("utf-8")) | 1 if key else 0 for key in keys), dtype=np.uint64,
+                       count=len(keys))
 
 
 def _site_keys(hashes: np.ndarray, site: int) -> np.ndarray:
