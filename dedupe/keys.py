@@ -17,8 +17,8 @@ Why the batch equals the lines one by one:
   ``\\w`` and ``\\d`` fill, code point by code point, and ``\\n`` separates
   words and lines alike.
 
-Small batches (before the compiled kernels are loaded in the process) take
-the per-line path.
+Small batches (before the compiled kernels are loaded in the process:
+:func:`~dedupe.fingerprint.batch_kernels`) take the per-line path.
 
 >>> match_keys(["  The Café said: “Hello”, 2021!  ", "Page 12 of 40", "---"])
 ['the café said hello 0', 'page 0 of 0', '']
@@ -27,14 +27,13 @@ the per-line path.
 from __future__ import annotations
 
 import functools
-import sys
 import unicodedata
 from collections.abc import Sequence
 from types import ModuleType
 
 import numpy as np
 
-from .fingerprint import KERNEL_MIN_CHARS, load_kernels
+from .fingerprint import batch_kernels
 from .normalize import match_key
 
 _UNICODE = 0x110000
@@ -76,8 +75,7 @@ def match_keys(lines: Sequence[str], fold_digits: bool = True) -> list[str]:
     """
     if not lines:
         return []
-    chars = sum(map(len, lines))
-    kernels = load_kernels() if "dedupe.kernels" in sys.modules or chars >= KERNEL_MIN_CHARS else None
+    kernels = batch_kernels(sum(map(len, lines)))
     if kernels is None:
         return [match_key(line, fold_digits) for line in lines]
     keys: list[str] = []
