@@ -23,7 +23,7 @@ import numpy as np
 
 from .config import DedupConfig
 from .fingerprint import Fingerprinter, exact_hash
-from .keys import match_keys
+from .keys import match_keys, paused_collector
 from .normalize import match_key, value_keys
 from .prepare import Prepared
 from .schema import BODY, HEADLINE, Paragraphs
@@ -87,17 +87,20 @@ def typo_keys(key: str, max_words: int) -> list[tuple[int, int, int, bytes]]:
     >>> typo_keys("a very long line of more than six words here", 6)
     []
     """
-    words = key.split(" ")
-    if not 2 <= len(words) <= max_words:
+    if not 2 <= key.count(" ") + 1 <= max_words:  # most lines: counted without making their words
         return []
+    words = key.split(" ")
     out = []
-    for j, word in enumerate(words):
-        encoded = word.encode()
-        if len(word) >= TYPO_MIN_LETTERS and word.isalpha() and len(encoded) <= TYPO_MAX_BYTES:
+    start = 0  # where the word starts in the key
+    for word in words:
+        end = start + len(word)
+        if len(word) >= TYPO_MIN_LETTERS and word.isalpha() and len(encoded := word.encode()) <= TYPO_MAX_BYTES:
             letters = 0
-            for char in word:
+            for char in set(word):
                 letters |= 1 << (ord(char) % 64)
-            out.append((exact_hash(" ".join(words[:j] + ["\x00"] + words[j + 1:])), letters, len(word), encoded))
+            # the key with the word as a gap: the other words, space-joined around it
+            out.append((exact_hash(f"{key[:start]}\x00{key[end:]}"), letters, len(word), encoded))
+        start = end + 1
     return out
 
 
@@ -291,6 +294,14 @@ def fingerprint_documents(
     >>> done.paragraphs.size, done.chars.tolist(), done.paragraphs.sig_row.tolist(), done.signatures.shape
     (1, [49], [0], (1, 16))
     """
+    with paused_collector():
+        return _fingerprint_documents(documents, fingerprinter, config, families)
+
+
+def _fingerprint_documents(
+    documents: Sequence[tuple[int, Prepared]], fingerprinter: Fingerprinter, config: DedupConfig,
+    families: Mapping[str, str],
+) -> Fingerprinted:
     # the rows, a column at a time
     docs: list[int] = []
     paras: list[int] = []

@@ -26,9 +26,11 @@ Small batches (before the compiled kernels are loaded in the process:
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from types import ModuleType
 
 import numpy as np
@@ -100,3 +102,28 @@ def _chunk_keys(lines: Sequence[str], fold_digits: bool, kernels: ModuleType) ->
     points = np.frombuffer(folded.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     keys = kernels.match_key_points(points, character_classes(), fold_digits)
     return keys.tobytes().decode("utf-32-le", "surrogatepass").split("\n")
+
+
+@contextlib.contextmanager
+def paused_collector() -> Iterator[None]:
+    """Python's cyclic garbage collector paused for a batch's per-line work, as it was after.
+
+    A batch makes hundreds of thousands of short-lived lists, tuples and
+    strings, none of them in a reference cycle: reference counting frees
+    them. Meanwhile the collector would run a pass every few hundred
+    allocations, and its older generations walk everything the process
+    holds; on 5,000 generated documents that cost the fingerprint stage a
+    fifth of its time.
+
+    >>> with paused_collector():
+    ...     gc.isenabled()
+    False
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config import CleanConfig
-from .keys import match_keys
+from .keys import match_keys, paused_collector
 from .layout import segment, split_lines_keepends
 from .normalize import repair, repair_document
 from .strip import Catalogue, strip_pages
@@ -78,35 +78,36 @@ def prepare_many(
     [['comment-count'], ['comment-form']]
     """
     started = time.perf_counter()
-    texts: list[str] = []
-    pages: list[list[str]] = []
-    # per document that repair changed, the input line each paragraph came from (None: unchanged)
-    sources: list[list[str] | None] = []
-    for given, _ in documents:
-        texts.append(_repaired(given, config))
-        pages.append(segment(texts[-1]))
-        changed = templates is not None and texts[-1] is not given and texts[-1] != given
-        # counted on the raw lines, as the counting pass saw them (it does not repair): a
-        # paragraph takes the count of the input line it came from
-        sources.append(_source_lines(given) if changed else None)
-    # the batch's keys in one call: a call per line costs four times as much (dedupe.keys); a
-    # paragraph's key is that of its line (whitespace separates words), so the lines of a document
-    # that repair did not change are keyed once
-    changed_sources = [lines for lines in sources if lines is not None]
-    flat = [line for lines in pages for line in lines]
-    paragraphs = len(flat)
-    keyed = match_keys(flat + [line for lines in changed_sources for line in lines])
-    keys = _split_as(keyed[:paragraphs], pages)
-    source_keys = iter(_split_as(keyed[paragraphs:], changed_sources))
-    repeats: list[np.ndarray | None] = [None] * len(documents)
-    shares: list[np.ndarray | None] = [None] * len(documents)
-    site_pages = [0] * len(documents)
-    if templates is not None:
-        for number, ((_, site), lines) in enumerate(zip(documents, sources)):
-            counted = keys[number] if lines is None else next(source_keys)
-            repeats[number], shares[number] = templates.lookup([], site, hashes=key_hashes(counted))
-            # the site's evidence decides where a resolver follows (docs/strip.md)
-            site_pages[number] = templates.site_pages(site) if config.dedup.enabled else 0
+    with paused_collector():  # the batch's lines and keys are many small objects
+        texts: list[str] = []
+        pages: list[list[str]] = []
+        # per document that repair changed, the input line each paragraph came from (None: unchanged)
+        sources: list[list[str] | None] = []
+        for given, _ in documents:
+            texts.append(_repaired(given, config))
+            pages.append(segment(texts[-1]))
+            changed = templates is not None and texts[-1] is not given and texts[-1] != given
+            # counted on the raw lines, as the counting pass saw them (it does not repair): a
+            # paragraph takes the count of the input line it came from
+            sources.append(_source_lines(given) if changed else None)
+        # the batch's keys in one call: a call per line costs four times as much (dedupe.keys); a
+        # paragraph's key is that of its line (whitespace separates words), so the lines of a document
+        # that repair did not change are keyed once
+        changed_sources = [lines for lines in sources if lines is not None]
+        flat = [line for lines in pages for line in lines]
+        paragraphs = len(flat)
+        keyed = match_keys(flat + [line for lines in changed_sources for line in lines])
+        keys = _split_as(keyed[:paragraphs], pages)
+        source_keys = iter(_split_as(keyed[paragraphs:], changed_sources))
+        repeats: list[np.ndarray | None] = [None] * len(documents)
+        shares: list[np.ndarray | None] = [None] * len(documents)
+        site_pages = [0] * len(documents)
+        if templates is not None:
+            for number, ((_, site), lines) in enumerate(zip(documents, sources)):
+                counted = keys[number] if lines is None else next(source_keys)
+                repeats[number], shares[number] = templates.lookup([], site, hashes=key_hashes(counted))
+                # the site's evidence decides where a resolver follows (docs/strip.md)
+                site_pages[number] = templates.site_pages(site) if config.dedup.enabled else 0
     normalized = time.perf_counter()
     verdicts = strip_pages(pages, config.strip, catalogue=catalogue, keys=keys, repeats=repeats, site_share=shares,
                            site_pages=site_pages)

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import xxhash
 
-from .keys import match_keys
+from .keys import match_keys, paused_collector
 
 _EMPTY = np.empty(0, dtype=np.uint64)
 
@@ -61,7 +61,8 @@ def line_hashes_many(documents: Sequence[Sequence[str]]) -> list[np.ndarray]:
     >>> [h.tolist() for h in line_hashes_many([["Home", "--"], []])] == [line_hashes(["Home", "--"]).tolist(), []]
     True
     """
-    hashes = key_hashes(match_keys([line for lines in documents for line in lines]))
+    with paused_collector():
+        hashes = key_hashes(match_keys([line for lines in documents for line in lines]))
     return np.split(hashes, np.cumsum([len(lines) for lines in documents])[:-1]) if documents else []
 
 
