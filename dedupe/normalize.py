@@ -218,7 +218,10 @@ REFERENCE_WORDS = frozenset((
     "bug", "bugs", "issue", "issues", "ticket", "tickets", "pr", "lp", "closes", "fixes", "bz", "rhbz", "gh",
     "cve", "rfc", "pep", "revision", "rev", "commit", "changeset", "build", "patch", "release", "version",
 ))
-_PREVIOUS_WORD = re.compile(r"(\w+)\W*$")
+#: The word before a number, matched at the start of the text before it read backwards: the
+#: same word as searching ``(\w+)\W*$`` finds, without trying that from every position.
+_PREVIOUS_WORD_REVERSED = re.compile(r"\W*(\w+)")
+_REFERENCE_WORDS_REVERSED = frozenset(word[::-1] for word in REFERENCE_WORDS)
 #: Query parameters that track a reader, not name a thing: a repost rewrites them.
 TRACKING_PARAMETERS = frozenset(("fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "ref", "source", "src",
                                  "igshid", "_ga", "_gl", "cmpid", "ncid", "ocid", "yclid"))
@@ -372,8 +375,8 @@ def _value_keys(text: str, every_number: bool, template: bool) -> tuple[str, str
 
 def _names_a_reference(folded: str, start: int) -> bool:
     """Whether the word before a number makes it a reference ("bug 12345", "LP: 1234")."""
-    before = _PREVIOUS_WORD.search(folded[max(0, start - 24) : start])
-    return before is not None and before.group(1) in REFERENCE_WORDS
+    before = _PREVIOUS_WORD_REVERSED.match(folded[max(0, start - 24) : start][::-1])
+    return before is not None and before.group(1) in _REFERENCE_WORDS_REVERSED
 
 
 def link_numbers(link: str) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import ftfy
 import ftfy.fixes
@@ -166,3 +167,16 @@ def test_identifier_keys_ignore_order_repetition_and_quote_styles(text):
     tokens = text.split()
     assert value_keys(" ".join(reversed(tokens + tokens)))[0] == key
     assert value_keys(text.replace("’", "'"))[0] == key
+
+
+@given(st.lists(st.sampled_from(["bug", "Closes", "LP", "ticket", "x", "\u00e9", "\u0661", "_", " ", "  ", ":", "#",
+                                  ", ", "\n", "-", "...", "(", "1"]), max_size=14).map("".join))
+@settings(max_examples=300, deadline=None)
+def test_a_plain_number_is_a_reference_after_a_reference_word(before):
+    from dedupe.normalize import REFERENCE_WORDS, value_keys
+
+    line = f"{before} 4242 and then a long line of plain words after the number here"
+    # the specification: the last word of the 24 characters before the number, past any punctuation
+    found = re.search(r"(\w+)\W*$", f"{before.casefold()} "[-24:])
+    named = found is not None and found.group(1) in REFERENCE_WORDS
+    assert ("4242" in value_keys(line)[0].split(" ")) == named
