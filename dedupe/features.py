@@ -152,19 +152,25 @@ def sentence_hashes_many(texts: Sequence[str]) -> list[list[tuple[int, int]]]:
 def _sentences(text: str) -> list[str]:
     """A paragraph's sentences, those under :data:`MIN_SENTENCE_WORDS` words merged into the next."""
     pieces = [p for p in _SENTENCE_BREAK.split(text) if p]
+    if len(pieces) < 2:
+        return pieces
+    # every piece holds a word (it ends at a break's full stop or starts after its white space),
+    # so pieces joined by a space hold the sum of their words: each piece is counted once, no
+    # further than the count needs (a sentence may be megabytes long)
     merged: list[str] = []
-    carry = ""
+    carry: list[str] = []
+    words = 0
     for piece in pieces:
-        carry = f"{carry} {piece}" if carry else piece
-        # split no further than the count needs: a sentence may be megabytes long
-        if len(carry.split(None, MIN_SENTENCE_WORDS)) >= MIN_SENTENCE_WORDS:
-            merged.append(carry)
-            carry = ""
-    if carry:
-        if merged and len(carry.split(None, MIN_SENTENCE_WORDS)) < MIN_SENTENCE_WORDS:
-            merged[-1] = f"{merged[-1]} {carry}"
+        carry.append(piece)
+        words += len(piece.split(None, MIN_SENTENCE_WORDS))
+        if words >= MIN_SENTENCE_WORDS:
+            merged.append(" ".join(carry))
+            carry, words = [], 0
+    if carry:  # fewer words than a sentence: the last one's end
+        if merged:
+            merged[-1] = " ".join([merged[-1], *carry])
         else:
-            merged.append(carry)
+            merged.append(" ".join(carry))
     return merged
 
 

@@ -102,10 +102,13 @@ def prepare_many(
         repeats: list[np.ndarray | None] = [None] * len(documents)
         shares: list[np.ndarray | None] = [None] * len(documents)
         site_pages = [0] * len(documents)
-        if templates is not None:
-            for number, ((_, site), lines) in enumerate(zip(documents, sources)):
-                counted = keys[number] if lines is None else next(source_keys)
-                repeats[number], shares[number] = templates.lookup([], site, hashes=key_hashes(counted))
+        if templates is not None and documents:
+            counted = [keys[number] if lines is None else next(source_keys) for number, lines in enumerate(sources)]
+            hashes = np.split(key_hashes([key for one in counted for key in one]),
+                              np.cumsum([len(one) for one in counted])[:-1])
+            found = templates.lookup_many(hashes, [site for _, site in documents])
+            for number, (_, site) in enumerate(documents):
+                repeats[number], shares[number] = found[number]
                 # the site's evidence decides where a resolver follows (docs/strip.md)
                 site_pages[number] = templates.site_pages(site) if config.dedup.enabled else 0
     normalized = time.perf_counter()

@@ -77,10 +77,10 @@ def key_hashes(keys: Sequence[str]) -> np.ndarray:
                        count=len(keys))
 
 
-def _site_keys(hashes: np.ndarray, site: int) -> np.ndarray:
+def _site_keys(hashes: np.ndarray, site: int | np.ndarray) -> np.ndarray:
     # One 64-bit key per (site, line): mixing keeps the table a single sorted array.
     with np.errstate(over="ignore"):
-        mixed = hashes ^ (np.uint64(site + 1) * np.uint64(0x9E3779B97F4A7C15))
+        mixed = hashes ^ (np.asarray(site + 1).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
         mixed = (mixed ^ (mixed >> np.uint64(31))) * np.uint64(0xBF58476D1CE4E5B9)
     return mixed ^ (mixed >> np.uint64(29))
 
@@ -126,6 +126,35 @@ class TemplateTable:
         others[empty] = 0
         share[empty] = 0.0
         return others, share
+
+    def lookup_many(self, hashes: Sequence[np.ndarray],
+                    sites: Sequence[str | None]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """:meth:`lookup` of each document of a batch, from its lines' hashes and its site, in one search.
+
+        >>> table = TemplateTable.build([("a.com", ["Home", "Story"]), ("a.com", ["Home"]), (None, ["Home"])])
+        >>> [(n.tolist(), s.tolist()) for n, s in table.lookup_many([line_hashes(["Home", "Story"])] * 2,
+        ...                                                          ["a.com", None])]
+        [([2, 0], [1.0, 0.0]), ([2, 0], [0.0, 0.0])]
+        """
+        if not hashes:
+            return []
+        flat = np.concatenate(hashes)
+        others = _count(self.keys, self.counts, flat)
+        others = np.where(others > 0, others - 1, 0).astype(np.uint32)
+        share = np.zeros(flat.shape[0])
+        ids = [self.sites.get(site, -1) if site is not None else -1 for site in sites]
+        site_ids = np.repeat(np.array(ids, dtype=np.int64), [h.shape[0] for h in hashes])
+        counted = site_ids >= 0
+        counted[counted] = self.site_docs[site_ids[counted]] > 1
+        if counted.any():
+            rows = site_ids[counted]
+            in_site = _count(self.site_keys, self.site_counts, _site_keys(flat[counted], rows)).astype(np.float64)
+            share[counted] = np.maximum(in_site - 1, 0) / (self.site_docs[rows] - 1)
+        empty = flat == 0
+        others[empty] = 0
+        share[empty] = 0.0
+        cuts = np.cumsum([h.shape[0] for h in hashes])[:-1]
+        return list(zip(np.split(others, cuts), np.split(share, cuts)))
 
     def site_pages(self, site: str | None) -> int:
         """How many pages of ``site`` the corpus holds besides one (0 for no or an unknown site)."""

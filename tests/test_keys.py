@@ -101,3 +101,22 @@ def test_a_batchs_sentences_are_those_of_each_paragraph(paragraphs):
     expected = [(row, *found) for row in rows for found in sentence_hashes(paragraphs[row])]
     found = [(rows[int(row)], int(h), int(n)) for row, h, n in zip(table.sent_row, table.sent_hash, table.sent_len)]
     assert found == expected
+
+
+pages = st.lists(st.tuples(st.sampled_from([None, "a.com", "b.org", "c.net"]),
+                           st.lists(st.sampled_from(["Home", "About us", "Story one", "Story two", "--", "Menu"]),
+                                    max_size=6)), max_size=8)
+
+
+@given(pages, pages)
+@settings(max_examples=100, deadline=None)
+def test_line_counts_looked_up_for_a_batch_are_each_documents_own(counted, looked_up):
+    from dedupe.templates import TemplateTable, line_hashes, line_hashes_many
+
+    table = TemplateTable.build(counted)
+    hashes = line_hashes_many([lines for _, lines in looked_up])
+    found = table.lookup_many(hashes, [site for site, _ in looked_up])
+    for (site, lines), one, (others, share) in zip(looked_up, hashes, found, strict=True):
+        assert one.tolist() == line_hashes(lines).tolist()
+        alone = table.lookup(lines, site)
+        assert others.tolist() == alone[0].tolist() and share.tolist() == alone[1].tolist()
