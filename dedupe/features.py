@@ -131,7 +131,8 @@ def sentence_hashes_many(texts: Sequence[str]) -> list[list[tuple[int, int]]]:
     keys = match_keys(sentences)
     words = [key.count(" ") + 1 for key in keys]
     # as for whole lines: a short sentence's numbers are part of it, a long one keeps its identifiers
-    short = [n for n, count in enumerate(words) if MIN_SENTENCE_WORDS <= count < SHORT_KEY_WORDS]
+    # (folding changes only digits: a key without a folded one is its own unfolded key)
+    short = [n for n, count in enumerate(words) if MIN_SENTENCE_WORDS <= count < SHORT_KEY_WORDS and "0" in keys[n]]
     for n, unfolded in zip(short, match_keys([sentences[n] for n in short], fold_digits=False)):
         keys[n] = unfolded
     hashes: list[tuple[int, int] | None] = []
