@@ -74,6 +74,13 @@ _TRIGGERS = {ord("&"), 0x1B} | set(range(0x80, 0xA0)) | set(range(0xD800, 0xE000
 _MAY_NEED_REPAIR = re.compile(
     "[" + "".join(re.escape(chr(c)) for c in sorted(_TRIGGERS) if c not in (0x09, 0x0A)) + "]"
 )
+#: Where ftfy's badness check can fire: every sequence its expression looks for
+#: but four is two or more non-ASCII characters in a row (its character classes
+#: hold no ASCII), and those four start at Œ, œ, Ã or Â. A line with neither
+#: (most text with curly quotes and dashes: a quote stands next to a letter)
+#: skips the expression, which costs as much as the rest of the check. Tests
+#: hold this against ftfy on every character between ASCII neighbours.
+_MAY_BE_BAD = re.compile("[ŒœÃÂ]|[^\x00-\x7f]{2}")
 
 _WORD = re.compile(r"\w+")
 _NOT_WORD = re.compile(r"\W")
@@ -92,7 +99,7 @@ def needs_repair(text: str) -> bool:
     """
     if text.isascii():
         return "&" in text or _MAY_NEED_REPAIR.search(text) is not None
-    return _MAY_NEED_REPAIR.search(text) is not None or is_bad(text)
+    return _MAY_NEED_REPAIR.search(text) is not None or (_MAY_BE_BAD.search(text) is not None and is_bad(text))
 
 
 def repair(text: str) -> str:

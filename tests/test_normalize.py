@@ -96,6 +96,44 @@ def test_printable_ascii_without_ampersand_skips_ftfy(text):
         assert repair(text) == text
 
 
+def _badness_characters() -> list[str]:
+    """Every non-ASCII character ftfy's badness expression names, in its classes or as a literal."""
+    from ftfy.badness import BADNESS_RE
+
+    return sorted({c for c in "".join(map(chr, range(0x80, 0x10000))) if c in BADNESS_RE.pattern
+                   or any(BADNESS_RE.search(f"{c}{d}") or BADNESS_RE.search(f"{d}{c}") for d in "é€”")})
+
+
+def test_one_non_ascii_character_between_ascii_is_never_bad_but_for_four():
+    from ftfy.badness import is_bad
+
+    contexts = ["", " ", "a", "Z", "0", ".", "?", "_", "\n", "ab", "a ", " a", "é"]
+    for c in _badness_characters():
+        if c in "ŒœÃÂ" or 0x80 <= ord(c) < 0xA0:  # C1 controls send a line to ftfy by themselves
+            continue
+        for before in contexts[:-1]:
+            for after in contexts[:-1]:
+                assert not is_bad(f"{before}{c}{after}"), repr(f"{before}{c}{after}")
+
+
+def test_the_four_characters_bad_between_ascii_send_a_line_to_ftfy():
+    from ftfy.badness import is_bad
+
+    for text in ("œ.", "Œ1", "aÃ ", "aÂ ", "Â x", ".Â "):
+        assert is_bad(text) and needs_repair(text), text
+
+
+@given(st.lists(st.one_of(st.text(st.characters(max_codepoint=0x7F), min_size=1, max_size=3),
+                          st.sampled_from(_badness_characters())), max_size=30).map("".join))
+@settings(max_examples=500, deadline=None)
+def test_the_badness_check_is_skipped_only_where_it_cannot_fire(text):
+    from ftfy.badness import is_bad
+
+    if is_bad(text):
+        assert needs_repair(text)
+    assert repair(text) == ftfy.fix_text(text, FTFY_CONFIG)
+
+
 @pytest.mark.skipif(not (SHARED_EVAL / "encoding_dev.jsonl").exists(), reason="eval sets not present")
 def test_fast_path_equals_ftfy_on_eval_set():
     rows = [json.loads(line) for line in (SHARED_EVAL / "encoding_dev.jsonl").open(encoding="utf-8")]
