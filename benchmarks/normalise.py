@@ -26,9 +26,9 @@ sys.path.insert(0, str(ROOT))
 
 from dedupe.fingerprint import load_kernels  # noqa: E402
 from dedupe.keys import character_classes, match_keys  # noqa: E402
-from dedupe.layout import split_lines_keepends  # noqa: E402
+from dedupe.layout import segment, split_lines_keepends  # noqa: E402
 from dedupe.normalize import match_key, needs_repair, repair_document  # noqa: E402
-from dedupe.pipeline import BATCH_DOCS, segment  # noqa: E402
+from dedupe.stages import BATCH_DOCS  # noqa: E402
 
 
 def best(call: Callable[[], Any], repeats: int = 2) -> tuple[float, Any]:

@@ -14,6 +14,7 @@ for a batch of prepared documents, as columns of the paragraph table
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,7 @@ import numpy as np
 
 from .config import DedupConfig
 from .fingerprint import Fingerprinter, exact_hash
-from .keys import match_keys
+from .keys import match_keys, paused_collector
 from .normalize import match_key, value_keys
 from .prepare import Prepared
 from .schema import BODY, HEADLINE, Paragraphs
@@ -86,17 +87,20 @@ def typo_keys(key: str, max_words: int) -> list[tuple[int, int, int, bytes]]:
     >>> typo_keys("a very long line of more than six words here", 6)
     []
     """
-    words = key.split(" ")
-    if not 2 <= len(words) <= max_words:
+    if not 2 <= key.count(" ") + 1 <= max_words:  # most lines: counted without making their words
         return []
+    words = key.split(" ")
     out = []
-    for j, word in enumerate(words):
-        encoded = word.encode()
-        if len(word) >= TYPO_MIN_LETTERS and word.isalpha() and len(encoded) <= TYPO_MAX_BYTES:
+    start = 0  # where the word starts in the key
+    for word in words:
+        end = start + len(word)
+        if len(word) >= TYPO_MIN_LETTERS and word.isalpha() and len(encoded := word.encode()) <= TYPO_MAX_BYTES:
             letters = 0
-            for char in word:
+            for char in set(word):
                 letters |= 1 << (ord(char) % 64)
-            out.append((exact_hash(" ".join(words[:j] + ["\x00"] + words[j + 1:])), letters, len(word), encoded))
+            # the key with the word as a gap: the other words, space-joined around it
+            out.append((exact_hash(f"{key[:start]}\x00{key[end:]}"), letters, len(word), encoded))
+        start = end + 1
     return out
 
 
@@ -127,7 +131,8 @@ def sentence_hashes_many(texts: Sequence[str]) -> list[list[tuple[int, int]]]:
     keys = match_keys(sentences)
     words = [key.count(" ") + 1 for key in keys]
     # as for whole lines: a short sentence's numbers are part of it, a long one keeps its identifiers
-    short = [n for n, count in enumerate(words) if MIN_SENTENCE_WORDS <= count < SHORT_KEY_WORDS]
+    # (folding changes only digits: a key without a folded one is its own unfolded key)
+    short = [n for n, count in enumerate(words) if MIN_SENTENCE_WORDS <= count < SHORT_KEY_WORDS and "0" in keys[n]]
     for n, unfolded in zip(short, match_keys([sentences[n] for n in short], fold_digits=False)):
         keys[n] = unfolded
     hashes: list[tuple[int, int] | None] = []
@@ -148,19 +153,25 @@ def sentence_hashes_many(texts: Sequence[str]) -> list[list[tuple[int, int]]]:
 def _sentences(text: str) -> list[str]:
     """A paragraph's sentences, those under :data:`MIN_SENTENCE_WORDS` words merged into the next."""
     pieces = [p for p in _SENTENCE_BREAK.split(text) if p]
+    if len(pieces) < 2:
+        return pieces
+    # every piece holds a word (it ends at a break's full stop or starts after its white space),
+    # so pieces joined by a space hold the sum of their words: each piece is counted once, no
+    # further than the count needs (a sentence may be megabytes long)
     merged: list[str] = []
-    carry = ""
+    carry: list[str] = []
+    words = 0
     for piece in pieces:
-        carry = f"{carry} {piece}" if carry else piece
-        # split no further than the count needs: a sentence may be megabytes long
-        if len(carry.split(None, MIN_SENTENCE_WORDS)) >= MIN_SENTENCE_WORDS:
-            merged.append(carry)
-            carry = ""
-    if carry:
-        if merged and len(carry.split(None, MIN_SENTENCE_WORDS)) < MIN_SENTENCE_WORDS:
-            merged[-1] = f"{merged[-1]} {carry}"
+        carry.append(piece)
+        words += len(piece.split(None, MIN_SENTENCE_WORDS))
+        if words >= MIN_SENTENCE_WORDS:
+            merged.append(" ".join(carry))
+            carry, words = [], 0
+    if carry:  # fewer words than a sentence: the last one's end
+        if merged:
+            merged[-1] = " ".join([merged[-1], *carry])
         else:
-            merged.append(carry)
+            merged.append(" ".join(carry))
     return merged
 
 
@@ -290,60 +301,87 @@ def fingerprint_documents(
     >>> done.paragraphs.size, done.chars.tolist(), done.paragraphs.sig_row.tolist(), done.signatures.shape
     (1, [49], [0], (1, 16))
     """
-    rows: list[tuple[Any, ...]] = []  # a tuple of _ROW_COLUMNS per row, and so on
-    sentences: list[tuple[int, int, int]] = []
-    typos: list[tuple[int, int, int, int, bytes]] = []
-    keys: list[str] = []  # what the MinHash is computed over ("": exact hash only)
-    exact_keys: list[str] = []
-    templates: list[int] = []  # hash of the template key
-    valued: list[bool] = []  # whether the line has values (numbers, links, mailboxes) to mask
+    with paused_collector():
+        return _fingerprint_documents(documents, fingerprinter, config, families)
+
+
+def _fingerprint_documents(
+    documents: Sequence[tuple[int, Prepared]], fingerprinter: Fingerprinter, config: DedupConfig,
+    families: Mapping[str, str],
+) -> Fingerprinted:
+    # the rows, a column at a time
+    docs: list[int] = []
+    paras: list[int] = []
+    texts: list[str] = []
+    keys: list[str] = []
+    shapes: list[int] = []
+    runs: list[int] = []  # link list number (-1: not in one)
+    headed: list[bool] = []
     chars = []
-    lines: list[tuple[int, int, str, str, int, bool, int, bool]] = []  # what each row is made from
     for index, prep in documents:
         if families:
-            runs, headed = link_list_runs(prep.verdicts, families)
+            doc_runs, doc_headed = link_list_runs(prep.verdicts, families)
+            # link lists get rows too: the resolver may find an unheaded one to be the article's;
+            # a list's line without words stays stripped: no row can bring it back
+            rowed = [n for n, v in enumerate(prep.verdicts)
+                     if v is None or (doc_runs[n] >= 0 and prep.keys[n])]
         else:
-            runs, headed = [-1] * len(prep.verdicts), [False] * len(prep.verdicts)
-        # link lists get rows too: the resolver may find an unheaded one to be the article's
-        rowed = [n for n, v in enumerate(prep.verdicts) if v is None or runs[n] >= 0]
-        shapes = paragraph_shapes([prep.paragraphs[n] for n in rowed])
-        total = 0
-        for position, number in enumerate(rowed):
-            text, key = prep.paragraphs[number], prep.keys[number]
-            if runs[number] >= 0 and not key:
-                continue  # stays stripped: no row can bring it back
-            total += len(text)
-            if key:
-                lines.append((index, number, text, key, shapes[position], runs[number] >= 0, runs[number],
-                              headed[number]))
-        chars.append(total)
+            doc_runs, doc_headed = [], []
+            rowed = [n for n, v in enumerate(prep.verdicts) if v is None]
+        chars.append(sum(len(prep.paragraphs[n]) for n in rowed))
+        keyed = [n for n in rowed if prep.keys[n]]
+        docs.extend([index] * len(keyed))
+        paras.extend(keyed)
+        texts.extend([prep.paragraphs[n] for n in keyed])
+        keys.extend([prep.keys[n] for n in keyed])
+        if families:
+            runs.extend([doc_runs[n] for n in keyed])
+            headed.extend([doc_headed[n] for n in keyed])
+        else:
+            runs.extend([-1] * len(keyed))
+            headed.extend([False] * len(keyed))
+    shapes = paragraph_shapes(texts)
+    listed = [run >= 0 for run in runs]
     # the keys each stage needs, for the whole batch at once (dedupe.keys)
-    listed = [line[5] for line in lines]
-    sentence_hashes_of = iter(sentence_hashes_many([text for (_, _, text, *_), in_list in zip(lines, listed)
-                                                    if not in_list]))
-    unfolding = [row for row, line in enumerate(lines) if needs_unfolded(line[3])]
-    unfolded: dict[int, str] = dict(zip(unfolding, match_keys([lines[row][2] for row in unfolding],
-                                                             fold_digits=False)))
-    for row, (index, number, text, key, shape, in_list, run, run_headed) in enumerate(lines):
-        if not in_list:
-            sentences.extend((row, *sentence) for sentence in next(sentence_hashes_of))
-        line_key, identifiers, template = exact_key(text, key, unfolded=unfolded.get(row))
-        words_key = line_key.split("\x00", 1)[0]
-        if config.typo_words and not in_list and len(words_key) < config.short_chars:
-            typos.extend((row, *typo) for typo in typo_keys(words_key, config.typo_words))
-        rows.append((index, number, len(text), shape, exact_hash(text),
-                     exact_hash(identifiers) if identifiers else 0, run, run_headed))
-        keys.append("" if in_list else key)
-        exact_keys.append(line_key)
-        templates.append(0 if template is None else exact_hash(template))
-        valued.append(template is not None)
-    prints = fingerprinter.fingerprint(keys, exact_keys, with_bands=False)
+    words = [key.count(" ") + 1 for key in keys]
+    unfolding = [row for row, key in enumerate(keys) if needs_unfolded(key)]
+    words_keys = list(keys)  # the exact key's words: the match key, digits kept in a short line
+    for row, unfolded in zip(unfolding, match_keys([texts[row] for row in unfolding], fold_digits=False)):
+        words_keys[row] = unfolded
+    exact_keys: list[str] = []
+    identifiers: list[str] = []
+    template_keys: list[str | None] = []
+    for text, count, words_key in zip(texts, words, words_keys):  # as exact_key() makes them
+        found, template = value_keys(text, every_number=count < SHORT_KEY_WORDS)
+        if count >= IDENTIFIER_MAX_WORDS:
+            found = ""
+        exact_keys.append(f"{words_key}\x00{found}" if found else words_key)
+        identifiers.append(found)
+        template_keys.append(template)
+    prints = fingerprinter.fingerprint([("" if in_list else key) for key, in_list in zip(keys, listed)],
+                                       exact_keys, with_bands=False)
+    typos: list[tuple[int, int, int, int, bytes]] = []
+    if config.typo_words:
+        for row, words_key in enumerate(words_keys):
+            if not listed[row] and len(words_key) < config.short_chars:
+                typos.extend((row, *typo) for typo in typo_keys(words_key, config.typo_words))
+    sentences = _row_sentences(texts, keys, words, words_keys, exact_keys, prints.exact, listed)
+    valued = np.array([template is not None for template in template_keys], dtype=bool)
+    templates = np.fromiter((0 if template is None else exact_hash(template) for template in template_keys),
+                            dtype=np.uint64, count=len(template_keys))
     # a line without values is a template of its own: its exact hash
-    template_hash = np.where(np.array(valued, dtype=bool), np.array(templates, dtype=np.uint64), prints.exact)
+    template_hash = np.where(valued, templates, prints.exact)
     sig_row = np.full(prints.exact.shape[0], -1, dtype=np.int64)
     sig_row[prints.minhashed] = np.arange(int(prints.minhashed.sum()))
-    columns = {**_columns(_ROW_COLUMNS, rows), **_columns(_SENTENCE_COLUMNS, sentences),
-               **_columns(_TYPO_COLUMNS, typos)}
+    rows = len(texts)
+    columns = {
+        "doc": docs, "para": paras, "length": np.fromiter(map(len, texts), dtype=np.int64, count=rows),
+        "shape": shapes, "text_hash": np.fromiter(map(exact_hash, texts), dtype=np.uint64, count=rows),
+        "ident": np.fromiter((exact_hash(found) if found else 0 for found in identifiers), dtype=np.uint64,
+                             count=rows),
+        "related": runs, "related_headed": headed,
+        **_columns(_SENTENCE_COLUMNS, sentences), **_columns(_TYPO_COLUMNS, typos),
+    }
     return Fingerprinted(
         paragraphs=Paragraphs.build(**columns, exact=prints.exact, template=template_hash, sig_row=sig_row),
         signatures=prints.signatures,
@@ -352,8 +390,56 @@ def fingerprint_documents(
     )
 
 
+def _row_sentences(texts: list[str], keys: list[str], words: list[int], words_keys: list[str],
+                   exact_keys: list[str], exact: np.ndarray, listed: list[bool]) -> list[tuple[int, int, int]]:
+    """(row, hash, characters) of each sentence of the rows not in a link list, as :func:`sentence_hashes_many`
+    makes them.
+
+    A paragraph of one sentence (most are) is its own sentence, and what
+    the row already has gives the sentence's hash: its match key is the
+    row's, with digits kept in a short one (as the exact key's words); a
+    longer one with digits is hashed as its exact key without a template
+    key, which has the row's identifiers unless the line holds a link or an
+    address (the template key masks those first:
+    :func:`~dedupe.normalize.value_keys`).
+    """
+    out: list[tuple[int, int, int]] = []
+    several: list[int] = []  # rows of more than one sentence, hashed as sentence_hashes_many does
+    for row, (text, key, count) in enumerate(zip(texts, keys, words)):
+        if listed[row]:
+            continue
+        if _SENTENCE_BREAK.search(text) is not None:
+            several.append(row)
+            out.append((row, 0, -1))  # a place holder, replaced below
+        elif count < MIN_SENTENCE_WORDS:
+            continue
+        elif count < SHORT_KEY_WORDS:
+            out.append((row, exact_hash(words_keys[row]), len(text)))
+        elif "0" not in key:
+            out.append((row, exact_hash(key), len(text)))
+        elif _holds_references(text):
+            out.append((row, exact_hash(exact_key(text, key, template=False)[0]), len(text)))
+        else:
+            out.append((row, int(exact[row]), len(text)))
+    if not several:
+        return out
+    hashed = iter(sentence_hashes_many([texts[row] for row in several]))
+    whole: list[tuple[int, int, int]] = []
+    for row, sentence, length in out:
+        if length >= 0:
+            whole.append((row, sentence, length))
+        else:
+            whole.extend((row, *found) for found in next(hashed))
+    return whole
+
+
+def _holds_references(text: str) -> bool:
+    """Whether :func:`~dedupe.normalize.value_keys` sees a link or an address in ``text``."""
+    folded = text.lower() if text.isascii() else unicodedata.normalize("NFKC", text).casefold()
+    return "@" in folded or "://" in folded or "www." in folded
+
+
 #: The columns (:mod:`dedupe.schema`) of the tuples fingerprint_documents collects.
-_ROW_COLUMNS = ("doc", "para", "length", "shape", "text_hash", "ident", "related", "related_headed")
 _SENTENCE_COLUMNS = ("sent_row", "sent_hash", "sent_len")
 _TYPO_COLUMNS = ("typo_row", "typo_hash", "typo_letters", "typo_len", "typo_word")
 

@@ -14,9 +14,10 @@ share of equal slots estimates the Jaccard similarity of two keys' shingles:
   shingle instead of ``num_perm``.
 
 The work runs in compiled kernels (:mod:`dedupe.kernels`, numba) once a
-fingerprinter has seen :data:`KERNEL_MIN_CHARS` characters, and in numpy
-before that (loading the kernels costs more than small inputs take); both
-give the same numbers, bit for bit.
+fingerprinter, or the process's batch work as a whole (:func:`batch_kernels`),
+has seen :data:`KERNEL_MIN_CHARS` characters, and in numpy before that
+(loading the kernels costs more than small inputs take); both give the same
+numbers, bit for bit.
 
 >>> fp = Fingerprinter(num_perm=16)
 >>> batch = fp.fingerprint(["the cat sat on the mat", "the cat sat on a mat", "hello"])
@@ -274,6 +275,30 @@ def load_kernels() -> ModuleType | None:
     return kernels
 
 
+#: Characters this process has handed to batch work that may run compiled (match keys,
+#: fingerprints), all callers together: the first to take the tally past
+#: :data:`KERNEL_MIN_CHARS` loads the kernels for every one of them.
+_handed_chars = [0]
+
+
+def batch_kernels(chars: int) -> ModuleType | None:
+    """The compiled kernels for a batch of ``chars`` characters, or None to stay in Python and numpy.
+
+    The kernels are worth loading once the process has handed batches of
+    :data:`KERNEL_MIN_CHARS` characters in all, to any caller: a run's
+    first few batches go through several stages each, and counting each
+    stage on its own kept a pass's first tenth on the slower path. Either
+    path gives the same results, so the choice changes no output.
+
+    >>> batch_kernels(0) is None or hasattr(batch_kernels(0), "match_key_points")
+    True
+    """
+    _handed_chars[0] += chars
+    if "dedupe.kernels" in sys.modules or _handed_chars[0] >= KERNEL_MIN_CHARS:
+        return load_kernels()
+    return None
+
+
 def kernels_cached() -> bool:
     """Whether numba's on-disk cache holds every compiled kernel of :mod:`dedupe.kernels`, as it is now.
 
@@ -426,8 +451,10 @@ class Fingerprinter:
     def _kernels(self, chars: int) -> ModuleType | None:
         """The compiled kernels for a batch of ``chars`` characters, or None for numpy."""
         self._chars_seen += chars
-        if self.compiled is False or (self.compiled is None and self._chars_seen < KERNEL_MIN_CHARS):
+        if self.compiled is False:
             return None
+        if self.compiled is None and self._chars_seen < KERNEL_MIN_CHARS:
+            return batch_kernels(chars)  # the process may have seen enough already
         return load_kernels()
 
     def fingerprint(

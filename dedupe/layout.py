@@ -44,7 +44,10 @@ def segment(text: str) -> list[str]:
     >>> segment("  one \\n\\n two\\r\\nthree\\n")
     ['one', 'two', 'three']
     """
-    return [stripped for line in split_lines_keepends(text) if (stripped := line.strip())]
+    # without a carriage return the lines are the pieces between line feeds (an ending is white
+    # space, which strip() takes off anyway): str.split is several times faster than the pattern
+    lines = text.split("\n") if "\r" not in text else split_lines_keepends(text)
+    return [stripped for line in lines if (stripped := line.strip())]
 
 
 def paragraph_separator(lines: list[str]) -> str:

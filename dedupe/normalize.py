@@ -74,6 +74,13 @@ _TRIGGERS = {ord("&"), 0x1B} | set(range(0x80, 0xA0)) | set(range(0xD800, 0xE000
 _MAY_NEED_REPAIR = re.compile(
     "[" + "".join(re.escape(chr(c)) for c in sorted(_TRIGGERS) if c not in (0x09, 0x0A)) + "]"
 )
+#: Where ftfy's badness check can fire: every sequence its expression looks for
+#: but four is two or more non-ASCII characters in a row (its character classes
+#: hold no ASCII), and those four start at Œ, œ, Ã or Â. A line with neither
+#: (most text with curly quotes and dashes: a quote stands next to a letter)
+#: skips the expression, which costs as much as the rest of the check. Tests
+#: hold this against ftfy on every character between ASCII neighbours.
+_MAY_BE_BAD = re.compile("[ŒœÃÂ]|[^\x00-\x7f]{2}")
 
 _WORD = re.compile(r"\w+")
 _NOT_WORD = re.compile(r"\W")
@@ -92,7 +99,7 @@ def needs_repair(text: str) -> bool:
     """
     if text.isascii():
         return "&" in text or _MAY_NEED_REPAIR.search(text) is not None
-    return _MAY_NEED_REPAIR.search(text) is not None or is_bad(text)
+    return _MAY_NEED_REPAIR.search(text) is not None or (_MAY_BE_BAD.search(text) is not None and is_bad(text))
 
 
 def repair(text: str) -> str:
@@ -218,7 +225,10 @@ REFERENCE_WORDS = frozenset((
     "bug", "bugs", "issue", "issues", "ticket", "tickets", "pr", "lp", "closes", "fixes", "bz", "rhbz", "gh",
     "cve", "rfc", "pep", "revision", "rev", "commit", "changeset", "build", "patch", "release", "version",
 ))
-_PREVIOUS_WORD = re.compile(r"(\w+)\W*$")
+#: The word before a number, matched at the start of the text before it read backwards: the
+#: same word as searching ``(\w+)\W*$`` finds, without trying that from every position.
+_PREVIOUS_WORD_REVERSED = re.compile(r"\W*(\w+)")
+_REFERENCE_WORDS_REVERSED = frozenset(word[::-1] for word in REFERENCE_WORDS)
 #: Query parameters that track a reader, not name a thing: a repost rewrites them.
 TRACKING_PARAMETERS = frozenset(("fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "ref", "source", "src",
                                  "igshid", "_ga", "_gl", "cmpid", "ncid", "ocid", "yclid"))
@@ -372,8 +382,8 @@ def _value_keys(text: str, every_number: bool, template: bool) -> tuple[str, str
 
 def _names_a_reference(folded: str, start: int) -> bool:
     """Whether the word before a number makes it a reference ("bug 12345", "LP: 1234")."""
-    before = _PREVIOUS_WORD.search(folded[max(0, start - 24) : start])
-    return before is not None and before.group(1) in REFERENCE_WORDS
+    before = _PREVIOUS_WORD_REVERSED.match(folded[max(0, start - 24) : start][::-1])
+    return before is not None and before.group(1) in _REFERENCE_WORDS_REVERSED
 
 
 def link_numbers(link: str) -> list[str]:

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config import CleanConfig
-from .keys import match_keys
+from .keys import match_keys, paused_collector
 from .layout import segment, split_lines_keepends
-from .normalize import match_key, repair, repair_document
+from .normalize import repair, repair_document
 from .strip import Catalogue, strip_pages
 from .templates import TemplateTable, key_hashes
 
@@ -78,32 +78,39 @@ def prepare_many(
     [['comment-count'], ['comment-form']]
     """
     started = time.perf_counter()
-    texts, pages, sources = [], [], []
-    for given, _ in documents:
-        if templates is not None:
-            # counted on the raw lines, as the counting pass saw them (it does not
-            # repair): a paragraph takes the count of the input line it came from
-            raw = split_lines_keepends(given)
-            pieces = [repair(line) for line in raw] if config.normalize.repair else raw
-            texts.append("".join(pieces))  # = repair_document(text)
-            sources.append([line for line, piece in zip(raw, pieces) for _ in segment(piece)])
-        else:
+    with paused_collector():  # the batch's lines and keys are many small objects
+        texts: list[str] = []
+        pages: list[list[str]] = []
+        # per document that repair changed, the input line each paragraph came from (None: unchanged)
+        sources: list[list[str] | None] = []
+        for given, _ in documents:
             texts.append(_repaired(given, config))
-        pages.append(segment(texts[-1]))
-    # the batch's keys in one call: a call per line costs four times as much (dedupe.keys)
-    keys = _split_as(match_keys([line for lines in (sources or pages) for line in lines]), sources or pages)
-    repeats: list[np.ndarray | None] = [None] * len(documents)
-    shares: list[np.ndarray | None] = [None] * len(documents)
-    site_pages = [0] * len(documents)
-    if templates is not None:
-        for number, ((_, site), lines, paragraphs) in enumerate(zip(documents, sources, pages)):
-            source_keys = keys[number]
-            repeats[number], shares[number] = templates.lookup(lines, site, hashes=key_hashes(source_keys))
-            # most lines need no repair, and their keys are already known
-            keys[number] = [key if line.strip() == paragraph else match_key(paragraph)
-                            for line, paragraph, key in zip(lines, paragraphs, source_keys)]
-            # the site's evidence decides where a resolver follows (docs/strip.md)
-            site_pages[number] = templates.site_pages(site) if config.dedup.enabled else 0
+            pages.append(segment(texts[-1]))
+            changed = templates is not None and texts[-1] is not given and texts[-1] != given
+            # counted on the raw lines, as the counting pass saw them (it does not repair): a
+            # paragraph takes the count of the input line it came from
+            sources.append(_source_lines(given) if changed else None)
+        # the batch's keys in one call: a call per line costs four times as much (dedupe.keys); a
+        # paragraph's key is that of its line (whitespace separates words), so the lines of a document
+        # that repair did not change are keyed once
+        changed_sources = [lines for lines in sources if lines is not None]
+        flat = [line for lines in pages for line in lines]
+        paragraphs = len(flat)
+        keyed = match_keys(flat + [line for lines in changed_sources for line in lines])
+        keys = _split_as(keyed[:paragraphs], pages)
+        source_keys = iter(_split_as(keyed[paragraphs:], changed_sources))
+        repeats: list[np.ndarray | None] = [None] * len(documents)
+        shares: list[np.ndarray | None] = [None] * len(documents)
+        site_pages = [0] * len(documents)
+        if templates is not None and documents:
+            counted = [keys[number] if lines is None else next(source_keys) for number, lines in enumerate(sources)]
+            hashes = np.split(key_hashes([key for one in counted for key in one]),
+                              np.cumsum([len(one) for one in counted])[:-1])
+            found = templates.lookup_many(hashes, [site for _, site in documents])
+            for number, (_, site) in enumerate(documents):
+                repeats[number], shares[number] = found[number]
+                # the site's evidence decides where a resolver follows (docs/strip.md)
+                site_pages[number] = templates.site_pages(site) if config.dedup.enabled else 0
     normalized = time.perf_counter()
     verdicts = strip_pages(pages, config.strip, catalogue=catalogue, keys=keys, repeats=repeats, site_share=shares,
                            site_pages=site_pages)
@@ -120,6 +127,12 @@ def _split_as(flat: list[str], nested: Sequence[Sequence[str]]) -> list[list[str
         out.append(flat[at : at + len(items)])
         at += len(items)
     return out
+
+
+def _source_lines(given: str) -> list[str]:
+    """For each paragraph of the repaired ``given``, the input line it came from (a line's repair may
+    make more than one paragraph of it)."""
+    return [line for line in split_lines_keepends(given) for _ in segment(repair(line))]
 
 
 def _repaired(text: str, config: CleanConfig) -> str:

@@ -30,7 +30,7 @@ from .fingerprint import Fingerprinter
 from .layout import segment
 from .prepare import Prepared, prepare_many, spill
 from .strip import load_catalogue
-from .templates import TemplateTable, line_hashes
+from .templates import TemplateTable, line_hashes_many
 
 R = TypeVar("R")
 
@@ -103,7 +103,8 @@ Stage = Callable[[StageContext, Any], R]
 
 def count_lines(context: StageContext, batch: Batch) -> list[tuple[str | None, np.ndarray]]:
     """The context pass: each document's site and the hashes of its lines, as read."""
-    return [(site, line_hashes(segment(text))) for _, text, site in batch.documents]
+    hashes = line_hashes_many([segment(text) for _, text, _ in batch.documents])
+    return [(site, lines) for (_, _, site), lines in zip(batch.documents, hashes)]
 
 
 def prepare_batch(context: StageContext, batch: Batch, seconds: dict[str, float] | None = None) -> list[Prepared]:

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import xxhash
 
-from .normalize import match_key
+from .keys import match_keys, paused_collector
 
 _EMPTY = np.empty(0, dtype=np.uint64)
 
@@ -52,7 +52,18 @@ def site_of(url: Any) -> str | None:
 
 def line_hashes(lines: Sequence[str]) -> np.ndarray:
     """Hash of each line's match key (0 for a line with no words)."""
-    return key_hashes([match_key(line) for line in lines])
+    return key_hashes(match_keys(lines))
+
+
+def line_hashes_many(documents: Sequence[Sequence[str]]) -> list[np.ndarray]:
+    """:func:`line_hashes` of each document's lines, the batch's match keys computed at once.
+
+    >>> [h.tolist() for h in line_hashes_many([["Home", "--"], []])] == [line_hashes(["Home", "--"]).tolist(), []]
+    True
+    """
+    with paused_collector():
+        hashes = key_hashes(match_keys([line for lines in documents for line in lines]))
+    return np.split(hashes, np.cumsum([len(lines) for lines in documents])[:-1]) if documents else []
 
 
 def key_hashes(keys: Sequence[str]) -> np.ndarray:
@@ -61,17 +72,15 @@ def key_hashes(keys: Sequence[str]) -> np.ndarray:
     >>> bool((key_hashes(["home", ""]) == line_hashes(["Home", "--"])).all())
     True
     """
-    out = np.zeros(len(keys), dtype=np.uint64)
-    for index, key in enumerate(keys):
-        if key:
-            out[index] = xxhash.xxh3_64_intdigest(key.encode("utf-8")) | 1
-    return out
+    digest = xxhash.xxh3_64_intdigest
+    return np.fromiter((digest(key.encode("utf-8")) | 1 if key else 0 for key in keys), dtype=np.uint64,
+                       count=len(keys))
 
 
-def _site_keys(hashes: np.ndarray, site: int) -> np.ndarray:
+def _site_keys(hashes: np.ndarray, site: int | np.ndarray) -> np.ndarray:
     # One 64-bit key per (site, line): mixing keeps the table a single sorted array.
     with np.errstate(over="ignore"):
-        mixed = hashes ^ (np.uint64(site + 1) * np.uint64(0x9E3779B97F4A7C15))
+        mixed = hashes ^ (np.asarray(site + 1).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
         mixed = (mixed ^ (mixed >> np.uint64(31))) * np.uint64(0xBF58476D1CE4E5B9)
     return mixed ^ (mixed >> np.uint64(29))
 
@@ -117,6 +126,35 @@ class TemplateTable:
         others[empty] = 0
         share[empty] = 0.0
         return others, share
+
+    def lookup_many(self, hashes: Sequence[np.ndarray],
+                    sites: Sequence[str | None]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """:meth:`lookup` of each document of a batch, from its lines' hashes and its site, in one search.
+
+        >>> table = TemplateTable.build([("a.com", ["Home", "Story"]), ("a.com", ["Home"]), (None, ["Home"])])
+        >>> [(n.tolist(), s.tolist()) for n, s in table.lookup_many([line_hashes(["Home", "Story"])] * 2,
+        ...                                                          ["a.com", None])]
+        [([2, 0], [1.0, 0.0]), ([2, 0], [0.0, 0.0])]
+        """
+        if not hashes:
+            return []
+        flat = np.concatenate(hashes)
+        others = _count(self.keys, self.counts, flat)
+        others = np.where(others > 0, others - 1, 0).astype(np.uint32)
+        share = np.zeros(flat.shape[0])
+        ids = [self.sites.get(site, -1) if site is not None else -1 for site in sites]
+        site_ids = np.repeat(np.array(ids, dtype=np.int64), [h.shape[0] for h in hashes])
+        counted = site_ids >= 0
+        counted[counted] = self.site_docs[site_ids[counted]] > 1
+        if counted.any():
+            rows = site_ids[counted]
+            in_site = _count(self.site_keys, self.site_counts, _site_keys(flat[counted], rows)).astype(np.float64)
+            share[counted] = np.maximum(in_site - 1, 0) / (self.site_docs[rows] - 1)
+        empty = flat == 0
+        others[empty] = 0
+        share[empty] = 0.0
+        cuts = np.cumsum([h.shape[0] for h in hashes])[:-1]
+        return list(zip(np.split(others, cuts), np.split(share, cuts)))
 
     def site_pages(self, site: str | None) -> int:
         """How many pages of ``site`` the corpus holds besides one (0 for no or an unknown site)."""

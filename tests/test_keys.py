@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dedupe.fingerprint import load_kernels
@@ -77,3 +77,46 @@ def test_exact_keys_from_batch_keys_are_the_line_by_line_ones(paragraphs):
     for text, key, digits in zip(paragraphs, keys, unfolded):
         given_unfolded = digits if needs_unfolded(key) else None
         assert exact_key(text, key, unfolded=given_unfolded) == exact_key(text, match_key(text))
+
+
+one_sentence = st.lists(st.sampled_from(["Storm", "Ada", "hit", "the", "coast", "on", "3", "May", "2022", "bug",
+                                         "#1038603", "https://bugs.debian.org/961097", "<a@b.org>", "www.x.org",
+                                         "ＷＷＷ．ｘ．ｏｒｇ", "＠", "v2.6.1", "40,000", "Closes:", "John"]),
+                        min_size=1, max_size=34).map(" ".join)
+
+
+@given(st.lists(st.one_of(one_sentence, sentences), min_size=1, max_size=12))
+@example(["The crash in the parser was fixed as bug https://x.org <a@b.org> 5 says the log"])  # masks differ
+@settings(max_examples=150, deadline=None)
+def test_a_batchs_sentences_are_those_of_each_paragraph(paragraphs):
+    from dedupe.config import DedupConfig
+    from dedupe.features import fingerprint_documents, sentence_hashes
+    from dedupe.fingerprint import Fingerprinter
+    from dedupe.prepare import Prepared
+
+    keys = [match_key(text) for text in paragraphs]
+    prepared = Prepared(paragraphs, keys, [None] * len(paragraphs), "\n".join(paragraphs))
+    table = fingerprint_documents([(0, prepared)], Fingerprinter(num_perm=16), DedupConfig(), {}).paragraphs
+    rows = [row for row, key in enumerate(keys) if key]
+    expected = [(row, *found) for row in rows for found in sentence_hashes(paragraphs[row])]
+    found = [(rows[int(row)], int(h), int(n)) for row, h, n in zip(table.sent_row, table.sent_hash, table.sent_len)]
+    assert found == expected
+
+
+pages = st.lists(st.tuples(st.sampled_from([None, "a.com", "b.org", "c.net"]),
+                           st.lists(st.sampled_from(["Home", "About us", "Story one", "Story two", "--", "Menu"]),
+                                    max_size=6)), max_size=8)
+
+
+@given(pages, pages)
+@settings(max_examples=100, deadline=None)
+def test_line_counts_looked_up_for_a_batch_are_each_documents_own(counted, looked_up):
+    from dedupe.templates import TemplateTable, line_hashes, line_hashes_many
+
+    table = TemplateTable.build(counted)
+    hashes = line_hashes_many([lines for _, lines in looked_up])
+    found = table.lookup_many(hashes, [site for site, _ in looked_up])
+    for (site, lines), one, (others, share) in zip(looked_up, hashes, found, strict=True):
+        assert one.tolist() == line_hashes(lines).tolist()
+        alone = table.lookup(lines, site)
+        assert others.tolist() == alone[0].tolist() and share.tolist() == alone[1].tolist()

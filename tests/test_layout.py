@@ -169,3 +169,9 @@ def test_layout_is_kept_with_the_context_pass_too(texts):
         if result.kept:
             removed = {r.paragraph for r in result.removals}
             assert result.text == reference_take_out(repaired, removed)
+
+
+@given(st.text(st.sampled_from("ab \t\n\r\x0b\x0c\x1c\x85\u2028\u00a0"), max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_paragraphs_are_the_stripped_non_blank_lines(text):
+    assert segment(text) == [stripped for line in split_lines_keepends(text) if (stripped := line.strip())]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import ftfy
 import ftfy.fixes
@@ -95,6 +96,44 @@ def test_printable_ascii_without_ampersand_skips_ftfy(text):
         assert repair(text) == text
 
 
+def _badness_characters() -> list[str]:
+    """Every non-ASCII character ftfy's badness expression names, in its classes or as a literal."""
+    from ftfy.badness import BADNESS_RE
+
+    return sorted({c for c in "".join(map(chr, range(0x80, 0x10000))) if c in BADNESS_RE.pattern
+                   or any(BADNESS_RE.search(f"{c}{d}") or BADNESS_RE.search(f"{d}{c}") for d in "é€”")})
+
+
+def test_one_non_ascii_character_between_ascii_is_never_bad_but_for_four():
+    from ftfy.badness import is_bad
+
+    contexts = ["", " ", "a", "Z", "0", ".", "?", "_", "\n", "ab", "a ", " a", "é"]
+    for c in _badness_characters():
+        if c in "ŒœÃÂ" or 0x80 <= ord(c) < 0xA0:  # C1 controls send a line to ftfy by themselves
+            continue
+        for before in contexts[:-1]:
+            for after in contexts[:-1]:
+                assert not is_bad(f"{before}{c}{after}"), repr(f"{before}{c}{after}")
+
+
+def test_the_four_characters_bad_between_ascii_send_a_line_to_ftfy():
+    from ftfy.badness import is_bad
+
+    for text in ("œ.", "Œ1", "aÃ ", "aÂ ", "Â x", ".Â "):
+        assert is_bad(text) and needs_repair(text), text
+
+
+@given(st.lists(st.one_of(st.text(st.characters(max_codepoint=0x7F), min_size=1, max_size=3),
+                          st.sampled_from(_badness_characters())), max_size=30).map("".join))
+@settings(max_examples=500, deadline=None)
+def test_the_badness_check_is_skipped_only_where_it_cannot_fire(text):
+    from ftfy.badness import is_bad
+
+    if is_bad(text):
+        assert needs_repair(text)
+    assert repair(text) == ftfy.fix_text(text, FTFY_CONFIG)
+
+
 @pytest.mark.skipif(not (SHARED_EVAL / "encoding_dev.jsonl").exists(), reason="eval sets not present")
 def test_fast_path_equals_ftfy_on_eval_set():
     rows = [json.loads(line) for line in (SHARED_EVAL / "encoding_dev.jsonl").open(encoding="utf-8")]
@@ -166,3 +205,16 @@ def test_identifier_keys_ignore_order_repetition_and_quote_styles(text):
     tokens = text.split()
     assert value_keys(" ".join(reversed(tokens + tokens)))[0] == key
     assert value_keys(text.replace("’", "'"))[0] == key
+
+
+@given(st.lists(st.sampled_from(["bug", "Closes", "LP", "ticket", "x", "\u00e9", "\u0661", "_", " ", "  ", ":", "#",
+                                  ", ", "\n", "-", "...", "(", "1"]), max_size=14).map("".join))
+@settings(max_examples=300, deadline=None)
+def test_a_plain_number_is_a_reference_after_a_reference_word(before):
+    from dedupe.normalize import REFERENCE_WORDS, value_keys
+
+    line = f"{before} 4242 and then a long line of plain words after the number here"
+    # the specification: the last word of the 24 characters before the number, past any punctuation
+    found = re.search(r"(\w+)\W*$", f"{before.casefold()} "[-24:])
+    named = found is not None and found.group(1) in REFERENCE_WORDS
+    assert ("4242" in value_keys(line)[0].split(" ")) == named
