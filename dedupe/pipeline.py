@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from .assemble import DocResult, Plan, assemble
+from .assemble import DocResult, Plan, assemble_batch
 from .config import CleanConfig, ReadConfig
 from .errors import AccountingError, ConfigError, InputError
 from .executors import Executor, close_within, open_executor
@@ -253,11 +253,8 @@ class Cleaner(ShardedPasses):
         seen = 0
         for chunk, prepared in self._in_batches("assemble" if plan is not None else "strip", source, admit,
                                                 prepare):
-            documents = iter(prepared)
-            for record in chunk:
-                yield assemble(record, None if record.error else next(documents), plan, self.stats,
-                               self.config.read)
-                seen += 1
+            yield from assemble_batch(chunk, prepared, plan, self.stats, self.config.read)
+            seen += len(chunk)
         if plan is not None and seen != plan.n_input:
             raise InputError("input", f"input changed between the two passes ({plan.n_input} then {seen} records)")
         self.stats.seconds["pass2"] = time.perf_counter() - started
