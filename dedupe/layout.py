@@ -16,6 +16,7 @@ output is the input with the removed lines taken out, byte for byte otherwise.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from collections.abc import Collection
@@ -124,6 +125,12 @@ def take_out(text: str, removed: Collection[int]) -> str:
         return text
     if len(gone) == count:
         return ""
+    if count == len(lines):
+        # no blank line anywhere: nothing to bring together, the kept lines are the text
+        kept = [True] * count
+        for number in gone:
+            kept[number] = False
+        return _without_added_break(lines, "".join(itertools.compress(lines, kept)))
     out: list[str] = []
     done = 0  # lines before this are settled
     separator: str | None = None
@@ -154,8 +161,11 @@ def take_out(text: str, removed: Collection[int]) -> str:
                 out.append(join_blank_run(out[-1], separator))
         done = stop
     out.append("".join(lines[done:]))
-    result = "".join(out)
+    return _without_added_break(lines, "".join(out))
+
+
+def _without_added_break(lines: list[str], result: str) -> str:
     if not lines[-1].endswith(("\n", "\r")) and result.endswith(("\n", "\r")):
         # the last line went, and with it the document's missing final line break
-        result = result[:-2] if result.endswith("\r\n") else result[:-1]
+        return result[:-2] if result.endswith("\r\n") else result[:-1]
     return result

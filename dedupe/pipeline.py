@@ -116,6 +116,8 @@ class Cleaner(ShardedPasses):
         # (documents, characters) of the input, once a pass has read all of it
         self._totals: tuple[int, int] | None = None
         self.resolution: Resolution | None = None
+        self._sites: list[str | None] = []  # by input number, as the first pass read them
+        self._site_names: dict[str, str] = {}
 
     def run(self, source: Source | Iterable[dict[str, Any] | str]) -> Iterator[DocResult]:
         """Clean every document of ``source``; results come in input order.
@@ -126,6 +128,7 @@ class Cleaner(ShardedPasses):
         reading = as_source(source, self.config.read)
         self.stats = Stats()
         self._totals = None
+        self._sites, self._site_names = [], {}
         started = time.perf_counter()
         executor: Executor | None = None
         scratch = make_scratch_dir("run")  # also sweeps away the scratch of runs that were killed
@@ -295,7 +298,15 @@ class Cleaner(ShardedPasses):
                              f"{record.error} (with read.skip_bad such records are skipped and recorded)")
 
     def _site(self, record: Record) -> str | None:
-        return site_of((record.fields or {}).get(self.config.read.url_field))
+        # every pass asks for every record's site: parsed from its URL once per run
+        if record.index < len(self._sites):
+            return self._sites[record.index]
+        site = site_of((record.fields or {}).get(self.config.read.url_field))
+        if site is not None:
+            site = self._site_names.setdefault(site, site)  # one string per site, whatever the documents
+        if record.index == len(self._sites):
+            self._sites.append(site)
+        return site
 
     def _tick(self, stage: str, documents: int = 0, chars: int = 0, step: str = "", detail: str = "") -> None:
         if self.progress is not None:

@@ -20,10 +20,12 @@ import itertools
 import json
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, get_args
+
+import numpy as np
 
 from .errors import ConfigError, InputError
 from .layout import segment
@@ -150,29 +152,35 @@ class RemovalColumns:
     similarity: list[float | None]
     # per row, the record line after its text (from "reason" on), made once per batch
     _tails: list[str] | None = None
-    # per row, the text as a JSON string, made once per batch
-    _texts: list[str] | None = None
 
     def tails(self) -> list[str]:
         if self._tails is None:
-            same: dict[tuple[str, str], str] = {}  # the tail of every row without a kept copy
-            tails = []
-            for reason, rule, kept_doc_id, kept_paragraph, similarity in zip(
-                    self.reason, self.rule, self.kept_doc_id, self.kept_paragraph, self.similarity):
-                if kept_doc_id is None and kept_paragraph is None and similarity is None:
-                    tail = same.get((reason, rule))
-                    if tail is None:
-                        tail = same[reason, rule] = _tail(reason, rule, None, None, None)
+            pairs = list(zip(self.reason, self.rule))
+            # a row without a kept copy has its reason and rule's tail: a few per batch
+            same = {pair: _tail(*pair, None, None, None) for pair in set(pairs)}
+            tails = list(map(same.__getitem__, pairs))
+            names: dict[str, str] = {}  # kept documents' ids as JSON strings
+            copies = np.flatnonzero(  # rows naming a kept copy
+                (np.array(self.kept_doc_id, dtype=object) != None)  # noqa: E711
+                | (np.array(self.kept_paragraph, dtype=object) != None)  # noqa: E711
+                | (np.array(self.similarity, dtype=object) != None))  # noqa: E711
+            for row in copies.tolist():
+                kept_doc_id, kept_paragraph, similarity = (
+                    self.kept_doc_id[row], self.kept_paragraph[row], self.similarity[row])
+                if type(kept_doc_id) is str and type(kept_paragraph) is int and type(similarity) is float:
+                    # a duplicate, the common case, written here without a call per field
+                    key = names.get(kept_doc_id)
+                    if key is None:
+                        key = names[kept_doc_id] = _json_string(kept_doc_id)
+                    head = tails[row].partition(',"kept_doc_id"')[0]
+                    similarity = round(similarity, 4)
+                    written = repr(similarity) if math.isfinite(similarity) else "null"
+                    tails[row] = (f'{head},"kept_doc_id":{key},"kept_paragraph":{kept_paragraph!r},'
+                                  f'"similarity":{written}}}\n')
                 else:
-                    tail = _tail(reason, rule, kept_doc_id, kept_paragraph, similarity)
-                tails.append(tail)
+                    tails[row] = _tail(self.reason[row], self.rule[row], kept_doc_id, kept_paragraph, similarity)
             self._tails = tails
         return self._tails
-
-    def texts(self) -> list[str]:
-        if self._texts is None:
-            self._texts = list(map(_json_string, self.text))
-        return self._texts
 
 
 def _json_string(value: Any) -> str:
@@ -239,8 +247,8 @@ class DocumentRemovals:
             return out
         rows = slice(self.start, self.stop)
         prefix = '{"doc_id":' + _json_string(self.doc_id) + ',"paragraph":'
-        texts = (itertools.repeat("null") if mode == RECORD_IDS or self.whole is not None
-                 else c.texts()[rows])
+        texts: Iterable[str] = (itertools.repeat("null") if mode == RECORD_IDS or self.whole is not None
+                                else map(_encode_string, c.text[rows]))  # json's own encoder, one C call each
         return out + "".join([f'{prefix}{paragraph},"text":{text}{tail}' for paragraph, text, tail in zip(
             c.paragraph[rows], texts, c.tails()[rows])]).encode("utf-8")
 
