@@ -45,7 +45,11 @@ def segment(text: str) -> list[str]:
     >>> segment("  one \\n\\n two\\r\\nthree\\n")
     ['one', 'two', 'three']
     """
-    return [stripped for line in split_lines_keepends(text) if (stripped := line.strip())]
+    # the lines of split_lines_keepends, cut with str methods alone: a line
+    # break turned into another leaves every line's content as it was
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return list(filter(None, map(str.strip, text.split("\n"))))
 
 
 def paragraph_separator(lines: list[str]) -> str:

@@ -169,3 +169,9 @@ def test_layout_is_kept_with_the_context_pass_too(texts):
         if result.kept:
             removed = {r.paragraph for r in result.removals}
             assert result.text == reference_take_out(repaired, removed)
+
+
+@given(st.text(st.sampled_from("ab \t\r\n\x0b\x0c\x1c\x85\u2028\u3000")))
+@settings(max_examples=500)
+def test_segment_is_the_stripped_non_blank_lines(text):
+    assert segment(text) == [line.strip() for line in split_lines_keepends(text) if line.strip()]
