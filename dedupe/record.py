@@ -25,8 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, get_args
 
-import numpy as np
-
 from .errors import ConfigError, InputError
 from .layout import segment
 from .writers import dumps_json
@@ -160,11 +158,10 @@ class RemovalColumns:
             same = {pair: _tail(*pair, None, None, None) for pair in set(pairs)}
             tails = list(map(same.__getitem__, pairs))
             names: dict[str, str] = {}  # kept documents' ids as JSON strings
-            copies = np.flatnonzero(  # rows naming a kept copy
-                (np.array(self.kept_doc_id, dtype=object) != None)  # noqa: E711
-                | (np.array(self.kept_paragraph, dtype=object) != None)  # noqa: E711
-                | (np.array(self.similarity, dtype=object) != None))  # noqa: E711
-            for row in copies.tolist():
+            heads: dict[tuple[str, str], str] = {}  # a reason and rule's tail up to the kept copy
+            copies = [row for row, named in enumerate(zip(self.kept_doc_id, self.kept_paragraph, self.similarity))
+                      if named != (None, None, None)]  # rows naming a kept copy
+            for row in copies:
                 kept_doc_id, kept_paragraph, similarity = (
                     self.kept_doc_id[row], self.kept_paragraph[row], self.similarity[row])
                 if type(kept_doc_id) is str and type(kept_paragraph) is int and type(similarity) is float:
@@ -172,7 +169,9 @@ class RemovalColumns:
                     key = names.get(kept_doc_id)
                     if key is None:
                         key = names[kept_doc_id] = _json_string(kept_doc_id)
-                    head = tails[row].partition(',"kept_doc_id"')[0]
+                    head = heads.get(pairs[row])
+                    if head is None:
+                        head = heads[pairs[row]] = tails[row].partition(',"kept_doc_id"')[0]
                     similarity = round(similarity, 4)
                     written = repr(similarity) if math.isfinite(similarity) else "null"
                     tails[row] = (f'{head},"kept_doc_id":{key},"kept_paragraph":{kept_paragraph!r},'
