@@ -121,6 +121,18 @@ def take_out(text: str, removed: Collection[int]) -> str:
     """
     if not removed:
         return text
+    if "\r" not in text:
+        pieces = text.split("\n")
+        ended = not pieces[-1]  # the text ends in a line break (or is empty)
+        if ended:
+            pieces.pop()
+        if all(map(str.strip, pieces)):
+            # every line a paragraph, each ended by \n: nothing to bring together, the kept lines are the text
+            kept = [True] * len(pieces)
+            for number in removed:
+                if 0 <= number < len(kept):
+                    kept[number] = False
+            return "\n".join(itertools.compress(pieces, kept)) + "\n" * (ended and any(kept))
     lines = split_lines_keepends(text)
     where = [index for index, line in enumerate(lines) if not line.isspace()]  # line of each paragraph
     count = len(where)
@@ -129,12 +141,6 @@ def take_out(text: str, removed: Collection[int]) -> str:
         return text
     if len(gone) == count:
         return ""
-    if count == len(lines):
-        # no blank line anywhere: nothing to bring together, the kept lines are the text
-        kept = [True] * count
-        for number in gone:
-            kept[number] = False
-        return _without_added_break(lines, "".join(itertools.compress(lines, kept)))
     out: list[str] = []
     done = 0  # lines before this are settled
     separator: str | None = None
@@ -165,11 +171,8 @@ def take_out(text: str, removed: Collection[int]) -> str:
                 out.append(join_blank_run(out[-1], separator))
         done = stop
     out.append("".join(lines[done:]))
-    return _without_added_break(lines, "".join(out))
-
-
-def _without_added_break(lines: list[str], result: str) -> str:
+    result = "".join(out)
     if not lines[-1].endswith(("\n", "\r")) and result.endswith(("\n", "\r")):
         # the last line went, and with it the document's missing final line break
-        return result[:-2] if result.endswith("\r\n") else result[:-1]
+        result = result[:-2] if result.endswith("\r\n") else result[:-1]
     return result
