@@ -284,7 +284,7 @@ def _time_stages(path: Path) -> dict[str, float]:
     stages.fingerprint_documents = timed("fingerprint", stages.fingerprint_documents)
     candidates.candidate_edges = timed("candidates", candidates.candidate_edges, within="resolve")
     pipeline.resolve = timed("resolve", pipeline.resolve)
-    pipeline.assemble = timed("assemble", pipeline.assemble)
+    pipeline.assemble_batch = timed("assemble", pipeline.assemble_batch)
     outputs.RunOutputs.write = timed("write", outputs.RunOutputs.write)
     outputs.RunOutputs.commit = timed("write", outputs.RunOutputs.commit)
     with tempfile.TemporaryDirectory(prefix="dedupe-stages-") as folder:

@@ -9,6 +9,7 @@ is left is the input text minus the removed lines (:func:`~dedupe.layout.take_ou
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +20,7 @@ from .config import ReadConfig
 from .layout import take_out
 from .prepare import Prepared
 from .readers import Record
-from .record import Removal, Stats
+from .record import DocumentRemovals, Removal, RemovalColumns, Stats
 from .resolve.resolution import MATCH_NAMES, RULE_NAMES, Resolution, Status
 from .schema import ParagraphTable
 from .writers import output_fields
@@ -31,19 +32,27 @@ class DocResult:
 
     ``output`` is the cleaned document (input fields, cleaned text) or ``None``
     when the document was dropped; ``removals`` lists every removed paragraph,
-    after the document itself when it was dropped. ``paragraphs`` are the
-    document's paragraphs as numbered in the record.
+    after the document itself when it was dropped (made from ``removed``, the
+    batch's columns, when first asked for). ``paragraphs`` are the document's
+    paragraphs as numbered in the record.
     """
 
     record: Record
     output: dict[str, Any] | None
     text: str | None
-    removals: list[Removal] = field(default_factory=list)
+    removed: DocumentRemovals
     paragraphs: list[str] = field(default_factory=list)
+    _removals: list[Removal] | None = field(default=None, repr=False, compare=False)
 
     @property
     def kept(self) -> bool:
         return self.output is not None
+
+    @property
+    def removals(self) -> list[Removal]:
+        if self._removals is None:
+            self._removals = self.removed.removals()
+        return self._removals
 
 
 @dataclass(slots=True)
@@ -128,6 +137,16 @@ class ShardPlan:
     doc_dropped: np.ndarray
     doc_holder: list[str | None]
 
+    def shard(self, first: int, stop: int) -> ShardPlan:
+        """The decisions on documents ``[first, stop)`` of these, as :meth:`Plan.shard` cuts them."""
+        local, end = first - self.first, stop - self.first
+        rows = slice(int(self.row_start[local]), int(self.row_start[end]))
+        return ShardPlan(
+            first=first, row_start=self.row_start[local:end + 1] - self.row_start[local], para=self.para[rows],
+            status=self.status[rows], rule=self.rule[rows], match=self.match[rows],
+            similarity=self.similarity[rows], kept_ref=self.kept_ref[rows], kept_para=self.kept_para[rows],
+            kept_ids=self.kept_ids, doc_dropped=self.doc_dropped[local:end], doc_holder=self.doc_holder[local:end])
+
     def rows_of(self, index: int) -> dict[int, int]:
         local = index - self.first
         start, stop = self.row_start[local], self.row_start[local + 1]
@@ -153,53 +172,131 @@ class ShardPlan:
 
 def assemble(rec: Record, prep: Prepared | None, plan: Plan | ShardPlan | None, stats: Stats,
              config: ReadConfig) -> DocResult:
-    """One document's result: its cleaned output and its removals, counted in ``stats``.
+    """One document's result: :func:`assemble_batch` of the one document.
 
-    ``prep`` is None for a record that could not be read (``bad-input``);
-    ``plan`` is None when nothing was resolved (``dedupe strip``, or
-    deduplication off), and only the stripper's verdicts count.
+    ``prep`` is None for a record that could not be read (``bad-input``).
     """
-    stats.documents_in += 1
-    if prep is None:
-        removal = Removal(rec.doc_id, None, rec.text, R.BAD_INPUT, rec.error_rule or "bad-input",
-                          detail=f"{rec.location}: {rec.error}", text_encoding=rec.text_encoding,
-                          salvage=rec.salvage)
-        stats.add_removal(removal)
-        return DocResult(rec, None, None, [removal])
-    stats.paragraphs_in += len(prep.paragraphs)
-    removals: list[Removal] = []
-    kept = 0
-    rows: dict[int, int] = {}
+    return assemble_batch([rec], [] if prep is None else [prep], plan, stats, config)[0]
+
+
+#: Removal kinds of a paragraph, as :func:`assemble_batch` codes them (0: kept).
+_CHROME, _BOILERPLATE, _DUPLICATE = 1, 2, 3
+_REASONS = np.array([None, R.CHROME, R.BOILERPLATE, R.DUPLICATE], dtype=object)
+_RULE_NAMES = np.array([RULE_NAMES.get(code) for code in range(max(RULE_NAMES) + 1)], dtype=object)
+_MATCH_NAMES = np.array([MATCH_NAMES.get(code) for code in range(max(MATCH_NAMES) + 1)], dtype=object)
+
+
+def assemble_batch(records: Sequence[Record], prepared: Iterable[Prepared], plan: Plan | ShardPlan | None,
+                   stats: Stats, config: ReadConfig) -> list[DocResult]:
+    """The results of consecutive input documents: their cleaned outputs and removals, counted in ``stats``.
+
+    ``prepared`` holds one :class:`~dedupe.prepare.Prepared` per readable record
+    (a record with an error is ``bad-input``); ``plan`` is None when nothing
+    was resolved (``dedupe strip``, or deduplication off), and only the
+    stripper's verdicts count. Every paragraph's fate is read for the batch
+    at once, from the verdicts and the resolver's arrays: a paragraph the
+    stripper removed and the resolver did not confirm is chrome, else it is
+    boilerplate or a duplicate as resolved; the removals come out as one
+    :class:`~dedupe.record.RemovalColumns` for the batch.
+
+    >>> from dedupe.prepare import prepare
+    >>> rec = Record(0, "a", "Storm hits coast.\\nShare this:", "a:1")
+    >>> [r.rule for r in assemble_batch([rec], [prepare(rec.text)], None, Stats(), ReadConfig())[0].removals]
+    ['share']
+    """
+    if not records:
+        return []
+    given = iter(prepared)
+    preps = [None if rec.error is not None else next(given) for rec in records]
+    counts = np.array([0 if p is None else len(p.paragraphs) for p in preps], dtype=np.int64)
+    starts = np.zeros(len(preps) + 1, dtype=np.int64)
+    np.cumsum(counts, out=starts[1:])
+    readable = [p for p in preps if p is not None]
+    verdicts = np.array([v for p in readable for v in p.verdicts] or [None], dtype=object)[:int(starts[-1])]
+    kind = np.zeros(int(starts[-1]), dtype=np.int8)
+    view = None
     if plan is not None:
-        rows = plan.rows_of(rec.index)
-    for number, (text, verdict) in enumerate(zip(prep.paragraphs, prep.verdicts)):
-        row = rows.get(number)
-        if verdict is not None and (row is None or plan is None or plan.stripped(row)):
-            removals.append(Removal(rec.doc_id, number, text, R.CHROME, verdict))
+        first = records[0].index
+        if records[-1].index - first + 1 != len(records):
+            raise ValueError("assemble_batch takes consecutive documents")
+        view = plan.shard(first, first + len(records))
+        # each resolved row's place among the batch's paragraphs
+        place = starts[np.repeat(np.arange(len(records)), np.diff(view.row_start))] + view.para
+        row = np.full(kind.shape[0], -1, dtype=np.int64)
+        row[place] = np.arange(place.shape[0])
+        status = np.full(kind.shape[0], Status.KEPT, dtype=np.int8)
+        status[place] = view.status
+        kind[status == Status.BOILERPLATE] = _BOILERPLATE
+        kind[status == Status.DUPLICATE] = _DUPLICATE
+        # the stripper's verdict stands where the resolver has no row or confirmed it
+        kind[(verdicts != None) & ((row < 0) | (status == Status.STRIPPED))] = _CHROME  # noqa: E711
+    else:
+        kind[verdicts != None] = _CHROME  # noqa: E711
+    where = np.flatnonzero(kind)
+    doc_of = np.searchsorted(starts, where, side="right") - 1
+    bounds = np.zeros(len(preps) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(doc_of, minlength=len(preps)), out=bounds[1:])
+    columns = _removal_columns(where, kind[where], starts[doc_of], verdicts, readable, view,
+                               None if view is None else row[where])
+    stats.add_removals(columns)
+    kept_counts = (counts - np.diff(bounds)).tolist()
+    results = []
+    for number, (rec, prep) in enumerate(zip(records, preps)):
+        stats.documents_in += 1
+        if prep is None:
+            removal = Removal(rec.doc_id, None, rec.text, R.BAD_INPUT, rec.error_rule or "bad-input",
+                              detail=f"{rec.location}: {rec.error}", text_encoding=rec.text_encoding,
+                              salvage=rec.salvage)
+            stats.add_removal(removal)
+            results.append(DocResult(rec, None, None, DocumentRemovals(rec.doc_id, removal)))
             continue
-        found = None if row is None or plan is None else plan.removal_for(row, rec.doc_id, number, text)
-        if found is None:
-            kept += 1
-        else:
-            removals.append(found)
-    # a dropped document's record carries its repaired text: the paragraph
-    # numbers of its other lines in the record index into that text
-    dropped: Removal | None = None
-    if not prep.paragraphs:
-        dropped = Removal(rec.doc_id, None, prep.text, R.EMPTY, "empty-document")
-    elif plan is not None and plan.dropped(rec.index)[0]:
-        dropped = Removal(rec.doc_id, None, prep.text, R.DUPLICATE_DOCUMENT, "min-kept",
-                          kept_doc_id=plan.dropped(rec.index)[1])
-    elif not kept:
-        dropped = Removal(rec.doc_id, None, prep.text, R.EMPTY, "nothing-left")
-    for removal in removals:
-        stats.add_removal(removal)
-    if dropped is not None:
-        stats.add_removal(dropped)
-        stats.paragraphs_in_dropped_documents += kept
-        # the verdict on the whole document first: readers of the record meet it first
-        return DocResult(rec, None, None, [dropped] + removals, prep.paragraphs)
-    stats.documents_kept += 1
-    stats.paragraphs_kept += kept
-    text = take_out(prep.text, {r.paragraph for r in removals if r.paragraph is not None})
-    return DocResult(rec, output_fields(rec, text, config), text, removals, prep.paragraphs)
+        stats.paragraphs_in += len(prep.paragraphs)
+        kept = kept_counts[number]
+        low, high = int(bounds[number]), int(bounds[number + 1])
+        # a dropped document's record carries its repaired text: the paragraph
+        # numbers of its other lines in the record index into that text
+        dropped: Removal | None = None
+        if not prep.paragraphs:
+            dropped = Removal(rec.doc_id, None, prep.text, R.EMPTY, "empty-document")
+        elif view is not None and view.doc_dropped[number]:
+            dropped = Removal(rec.doc_id, None, prep.text, R.DUPLICATE_DOCUMENT, "min-kept",
+                              kept_doc_id=view.doc_holder[number])
+        elif not kept:
+            dropped = Removal(rec.doc_id, None, prep.text, R.EMPTY, "nothing-left")
+        removed = DocumentRemovals(rec.doc_id, dropped, columns, low, high)
+        if dropped is not None:
+            stats.add_removal(dropped)
+            stats.paragraphs_in_dropped_documents += kept
+            results.append(DocResult(rec, None, None, removed, prep.paragraphs))
+            continue
+        stats.documents_kept += 1
+        stats.paragraphs_kept += kept
+        text = take_out(prep.text, columns.paragraph[low:high]) if high > low else prep.text
+        results.append(DocResult(rec, output_fields(rec, text, config), text, removed, prep.paragraphs))
+    return results
+
+
+def _removal_columns(where: np.ndarray, kinds: np.ndarray, doc_starts: np.ndarray, verdicts: np.ndarray,
+                     readable: list[Prepared], view: ShardPlan | None, rows: np.ndarray | None) -> RemovalColumns:
+    """The removed paragraphs (``where``, among the batch's) of each ``kinds`` as record columns."""
+    texts = [line for p in readable for line in p.paragraphs]
+    count = where.shape[0]
+    rule = verdicts[where]
+    kept_doc_id = np.full(count, None, dtype=object)
+    kept_paragraph = np.full(count, None, dtype=object)
+    similarity = np.full(count, None, dtype=object)
+    if view is not None and rows is not None:
+        boilerplate = kinds == _BOILERPLATE
+        rule[boilerplate] = _RULE_NAMES[view.rule[rows[boilerplate]]]
+        copy = kinds == _DUPLICATE
+        copies = rows[copy]
+        rule[copy] = _MATCH_NAMES[view.match[copies]]
+        named: list[str | None] = [*view.kept_ids] or [None]
+        names = np.array(named, dtype=object)
+        kept_doc_id[copy] = names[view.kept_ref[copies]]
+        kept_paragraph[copy] = view.kept_para[copies].tolist()
+        similarity[copy] = view.similarity[copies].tolist()
+    return RemovalColumns(
+        paragraph=(where - doc_starts).tolist(), text=[texts[at] for at in where.tolist()],
+        reason=_REASONS[kinds].tolist(), rule=rule.tolist(), kept_doc_id=kept_doc_id.tolist(),
+        kept_paragraph=kept_paragraph.tolist(), similarity=similarity.tolist())

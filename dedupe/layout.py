@@ -16,6 +16,7 @@ output is the input with the removed lines taken out, byte for byte otherwise.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from collections.abc import Collection
@@ -44,10 +45,11 @@ def segment(text: str) -> list[str]:
     >>> segment("  one \\n\\n two\\r\\nthree\\n")
     ['one', 'two', 'three']
     """
-    # without a carriage return the lines are the pieces between line feeds (an ending is white
-    # space, which strip() takes off anyway): str.split is several times faster than the pattern
-    lines = text.split("\n") if "\r" not in text else split_lines_keepends(text)
-    return [stripped for line in lines if (stripped := line.strip())]
+    # the lines of split_lines_keepends, cut with str methods alone: a line
+    # break turned into another leaves every line's content as it was
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return list(filter(None, map(str.strip, text.split("\n"))))
 
 
 def paragraph_separator(lines: list[str]) -> str:
@@ -119,6 +121,18 @@ def take_out(text: str, removed: Collection[int]) -> str:
     """
     if not removed:
         return text
+    if "\r" not in text:
+        pieces = text.split("\n")
+        ended = not pieces[-1]  # the text ends in a line break (or is empty)
+        if ended:
+            pieces.pop()
+        if all(map(str.strip, pieces)):
+            # every line a paragraph, each ended by \n: nothing to bring together, the kept lines are the text
+            kept = [True] * len(pieces)
+            for number in removed:
+                if 0 <= number < len(kept):
+                    kept[number] = False
+            return "\n".join(itertools.compress(pieces, kept)) + "\n" * (ended and any(kept))
     lines = split_lines_keepends(text)
     where = [index for index, line in enumerate(lines) if not line.isspace()]  # line of each paragraph
     count = len(where)

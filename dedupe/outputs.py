@@ -31,7 +31,7 @@ from typing import Any, Protocol
 from .config import ReadConfig
 from .errors import OutputError
 from .readers import Record
-from .record import RECORD_FULL, Removal, dumps_entry, record_entries
+from .record import RECORD_FULL, DocumentRemovals
 from .writers import (
     AtomicFile,
     DocumentWriter,
@@ -59,7 +59,7 @@ class Result(Protocol):
 
     record: Record
     text: str | None
-    removals: list[Removal]
+    removed: DocumentRemovals
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +174,7 @@ def write_parts(targets: PartTargets, number: int, results: Sequence[Result]) ->
     if targets.record is not None:
         name = part_name(number, targets.record_suffix)
         written[RECORD] = (name, write_part(os.path.join(targets.record, name), (
-            dumps_entry(entry) for r in results for entry in record_entries(r.removals, targets.record_mode))))
+            r.removed.dumps(targets.record_mode) for r in results)))
     return written
 
 
@@ -265,8 +265,7 @@ class RunOutputs:
         if self.documents is not None and result.text is not None:
             self.documents.write(result.record, result.text)
         if self.record is not None:
-            for entry in record_entries(result.removals, self.record_mode):
-                self.record.write(dumps_entry(entry))
+            self.record.write(result.removed.dumps(self.record_mode))
 
     def commit(self, stats: dict[str, Any] | None = None) -> None:
         """Write ``stats``, sync every temporary, then put every output in place."""

@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from .assemble import DocResult, Plan, assemble
+from .assemble import DocResult, Plan, assemble_batch
 from .config import CleanConfig, ReadConfig
 from .errors import AccountingError, ConfigError, InputError
 from .executors import Executor, close_within, open_executor
@@ -116,6 +116,8 @@ class Cleaner(ShardedPasses):
         # (documents, characters) of the input, once a pass has read all of it
         self._totals: tuple[int, int] | None = None
         self.resolution: Resolution | None = None
+        self._sites: list[str | None] = []  # by input number, as the first pass read them
+        self._site_names: dict[str, str] = {}
 
     def run(self, source: Source | Iterable[dict[str, Any] | str]) -> Iterator[DocResult]:
         """Clean every document of ``source``; results come in input order.
@@ -126,6 +128,7 @@ class Cleaner(ShardedPasses):
         reading = as_source(source, self.config.read)
         self.stats = Stats()
         self._totals = None
+        self._sites, self._site_names = [], {}
         started = time.perf_counter()
         executor: Executor | None = None
         scratch = make_scratch_dir("run")  # also sweeps away the scratch of runs that were killed
@@ -253,11 +256,8 @@ class Cleaner(ShardedPasses):
         seen = 0
         for chunk, prepared in self._in_batches("assemble" if plan is not None else "strip", source, admit,
                                                 prepare):
-            documents = iter(prepared)
-            for record in chunk:
-                yield assemble(record, None if record.error else next(documents), plan, self.stats,
-                               self.config.read)
-                seen += 1
+            yield from assemble_batch(chunk, prepared, plan, self.stats, self.config.read)
+            seen += len(chunk)
         if plan is not None and seen != plan.n_input:
             raise InputError("input", f"input changed between the two passes ({plan.n_input} then {seen} records)")
         self.stats.seconds["pass2"] = time.perf_counter() - started
@@ -298,7 +298,15 @@ class Cleaner(ShardedPasses):
                              f"{record.error} (with read.skip_bad such records are skipped and recorded)")
 
     def _site(self, record: Record) -> str | None:
-        return site_of((record.fields or {}).get(self.config.read.url_field))
+        # every pass asks for every record's site: parsed from its URL once per run
+        if record.index < len(self._sites):
+            return self._sites[record.index]
+        site = site_of((record.fields or {}).get(self.config.read.url_field))
+        if site is not None:
+            site = self._site_names.setdefault(site, site)  # one string per site, whatever the documents
+        if record.index == len(self._sites):
+            self._sites.append(site)
+        return site
 
     def _tick(self, stage: str, documents: int = 0, chars: int = 0, step: str = "", detail: str = "") -> None:
         if self.progress is not None:

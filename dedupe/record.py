@@ -16,9 +16,11 @@ none — :func:`read_record` gives them their text back from it.
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, get_args
@@ -26,6 +28,8 @@ from typing import Any, BinaryIO, Literal, get_args
 from .errors import ConfigError, InputError
 from .layout import segment
 from .writers import dumps_json
+
+_encode_string = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
 # Reasons: what kind of removal; the rule says which rule or setting fired.
 CHROME = "chrome"
@@ -125,6 +129,127 @@ def dumps_entry(entry: dict[str, Any]) -> bytes:
     b'{"doc_id":"a","paragraph":0}\\n'
     """
     return (dumps_json(entry, compact=True) + "\n").encode("utf-8")
+
+
+@dataclass(slots=True)
+class RemovalColumns:
+    """The removed paragraphs of a batch of documents, one list per :class:`Removal` field.
+
+    Assembling a batch builds these lists at once; :class:`DocumentRemovals`
+    reads a document's stretch of them, and makes :class:`Removal` objects
+    only when asked (the removal record is written from the columns).
+    Paragraph rows carry no ``detail``, ``text_encoding`` or ``salvage``.
+    """
+
+    paragraph: list[int]
+    text: list[str]
+    reason: list[str]
+    rule: list[str]
+    kept_doc_id: list[str | None]
+    kept_paragraph: list[int | None]
+    similarity: list[float | None]
+    # per row, the record line after its text (from "reason" on), made once per batch
+    _tails: list[str] | None = None
+
+    def tails(self) -> list[str]:
+        if self._tails is None:
+            pairs = list(zip(self.reason, self.rule))
+            # a row without a kept copy has its reason and rule's tail: a few per batch
+            same = {pair: _tail(*pair, None, None, None) for pair in set(pairs)}
+            tails = list(map(same.__getitem__, pairs))
+            names: dict[str, str] = {}  # kept documents' ids as JSON strings
+            heads: dict[tuple[str, str], str] = {}  # a reason and rule's tail up to the kept copy
+            copies = [row for row, named in enumerate(zip(self.kept_doc_id, self.kept_paragraph, self.similarity))
+                      if named != (None, None, None)]  # rows naming a kept copy
+            for row in copies:
+                kept_doc_id, kept_paragraph, similarity = (
+                    self.kept_doc_id[row], self.kept_paragraph[row], self.similarity[row])
+                if type(kept_doc_id) is str and type(kept_paragraph) is int and type(similarity) is float:
+                    # a duplicate, the common case, written here without a call per field
+                    key = names.get(kept_doc_id)
+                    if key is None:
+                        key = names[kept_doc_id] = _json_string(kept_doc_id)
+                    head = heads.get(pairs[row])
+                    if head is None:
+                        head = heads[pairs[row]] = tails[row].partition(',"kept_doc_id"')[0]
+                    similarity = round(similarity, 4)
+                    written = repr(similarity) if math.isfinite(similarity) else "null"
+                    tails[row] = (f'{head},"kept_doc_id":{key},"kept_paragraph":{kept_paragraph!r},'
+                                  f'"similarity":{written}}}\n')
+                else:
+                    tails[row] = _tail(self.reason[row], self.rule[row], kept_doc_id, kept_paragraph, similarity)
+            self._tails = tails
+        return self._tails
+
+
+def _json_string(value: Any) -> str:
+    # what dumps_json writes for the value: json's own string encoder for a str
+    return _encode_string(value) if type(value) is str else dumps_json(value, compact=True)
+
+
+def _tail(reason: str, rule: str, kept_doc_id: str | None, kept_paragraph: int | None,
+          similarity: float | None) -> str:
+    """A record line from ``"reason"`` on, as :func:`dumps_entry` writes :meth:`Removal.to_dict`'s."""
+    return "".join((
+        ',"reason":', _json_string(reason), ',"rule":', _json_string(rule),
+        ',"kept_doc_id":', "null" if kept_doc_id is None else _json_string(kept_doc_id),
+        ',"kept_paragraph":', "null" if kept_paragraph is None else _json_number(kept_paragraph),
+        ',"similarity":', "null" if similarity is None else _json_number(round(similarity, 4)), "}\n"))
+
+
+def _json_number(value: Any) -> str:
+    # json writes an int or a float as its repr; a non-finite float is null (dumps_json)
+    if type(value) is int:
+        return repr(value)
+    if type(value) is float:
+        return repr(value) if math.isfinite(value) else "null"
+    return _json_string(value)
+
+
+@dataclass(slots=True)
+class DocumentRemovals:
+    """One document's removals: ``whole`` (the document's own, first) and rows ``[start, stop)`` of ``columns``.
+
+    >>> columns = RemovalColumns([1], ["Share this:"], ["chrome"], ["share"], [None], [None], [None])
+    >>> removals = DocumentRemovals("d", None, columns, 0, 1)
+    >>> removals.removals()[0].rule, removals.dumps() == dumps_entry(removals.removals()[0].to_dict())
+    ('share', True)
+    """
+
+    doc_id: str
+    whole: Removal | None = None
+    columns: RemovalColumns | None = None
+    start: int = 0
+    stop: int = 0
+
+    def __len__(self) -> int:
+        return (self.whole is not None) + self.stop - self.start
+
+    def removals(self) -> list[Removal]:
+        """The removals as :class:`Removal` objects, the document's own first."""
+        out = [] if self.whole is None else [self.whole]
+        c = self.columns
+        if c is not None:
+            rows = slice(self.start, self.stop)
+            out.extend(Removal(self.doc_id, *fields) for fields in zip(
+                c.paragraph[rows], c.text[rows], c.reason[rows], c.rule[rows], c.kept_doc_id[rows],
+                c.kept_paragraph[rows], c.similarity[rows]))
+        return out
+
+    def dumps(self, mode: str = RECORD_FULL) -> bytes:
+        """The document's removal-record lines, as :func:`record_entries` and :func:`dumps_entry` write them."""
+        if mode not in RECORD_MODES:
+            raise ConfigError(f"record mode must be one of {', '.join(RECORD_MODES)}, not {mode!r}")
+        out = b"" if self.whole is None else dumps_entry(record_entries([self.whole], mode)[0])
+        c = self.columns
+        if c is None or self.start == self.stop:
+            return out
+        rows = slice(self.start, self.stop)
+        prefix = '{"doc_id":' + _json_string(self.doc_id) + ',"paragraph":'
+        texts: Iterable[str] = (itertools.repeat("null") if mode == RECORD_IDS or self.whole is not None
+                                else map(_encode_string, c.text[rows]))  # json's own encoder, one C call each
+        return out + "".join([f'{prefix}{paragraph},"text":{text}{tail}' for paragraph, text, tail in zip(
+            c.paragraph[rows], texts, c.tails()[rows])]).encode("utf-8")
 
 
 def read_record(path: str | Path, doc_id: str | None = None) -> Iterator[dict[str, Any]]:
@@ -314,6 +439,12 @@ class Stats:
         else:
             self.paragraphs_removed[removal.reason] += 1
         self.rules[f"{removal.reason}/{removal.rule}"] += 1
+
+    def add_removals(self, columns: RemovalColumns) -> None:
+        """:meth:`add_removal` for every row of ``columns`` (removed paragraphs) at once."""
+        for (reason, rule), count in Counter(zip(columns.reason, columns.rule)).items():
+            self.paragraphs_removed[reason] += count
+            self.rules[f"{reason}/{rule}"] += count
 
     def merge(self, other: Stats) -> None:
         """Add ``other``'s counts and seconds to these (a task's, assembling a shard).

@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from .assemble import DocResult, Plan, ShardPlan, assemble
+from .assemble import DocResult, Plan, ShardPlan, assemble_batch
 from .config import ReadConfig
 from .errors import InputError
 from .features import Fingerprinted
@@ -216,9 +216,8 @@ def assemble_shard(context: StageContext, job: ShardJob) -> ShardDone:
     stats = Stats()
     results: list[DocResult] = []
     for chunk in chunks:
-        prepared = iter(prepare_batch(context, _batch(chunk, summary.sites, job.offset)))
-        results.extend(assemble(record, None if record.error else next(prepared), job.plan, stats, context.config.read)
-                       for record in chunk)
+        prepared = prepare_batch(context, _batch(chunk, summary.sites, job.offset))
+        results.extend(assemble_batch(chunk, prepared, job.plan, stats, context.config.read))
     if job.records >= 0 and (len(summary.ids) != job.records or summary.digest != job.digest):
         where = job.shard.pieces[0].shown
         raise InputError(where, f"input changed between the two passes ({job.records} then {len(summary.ids)} "

@@ -171,7 +171,13 @@ def test_layout_is_kept_with_the_context_pass_too(texts):
             assert result.text == reference_take_out(repaired, removed)
 
 
-@given(st.text(st.sampled_from("ab \t\n\r\x0b\x0c\x1c\x85\u2028\u00a0"), max_size=40))
-@settings(max_examples=300, deadline=None)
-def test_paragraphs_are_the_stripped_non_blank_lines(text):
-    assert segment(text) == [stripped for line in split_lines_keepends(text) if (stripped := line.strip())]
+@given(st.text(st.sampled_from("ab \t\r\n\x0b\x0c\x1c\x85\u2028\u3000\u00a0")))
+@settings(max_examples=500, deadline=None)
+def test_segment_is_the_stripped_non_blank_lines(text):
+    assert segment(text) == [line.strip() for line in split_lines_keepends(text) if line.strip()]
+
+
+@given(st.text(st.sampled_from("ab \t\n\x0c\x85"), max_size=40), st.sets(st.integers(-1, 12)))
+@settings(max_examples=500, deadline=None)
+def test_take_out_of_lines_without_carriage_returns_equals_the_rule(text, removed):
+    assert take_out(text, removed) == reference_take_out(text, {n for n in removed if n >= 0})

@@ -194,3 +194,26 @@ def test_explain_says_a_kept_document_was_kept_before_its_removed_paragraphs(run
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["document", "kept,", "2", "paragraph(s)", "removed"]
     assert lines[1].startswith("paragraph 1") and lines[3].startswith("paragraph 4")
+
+
+#: Text the record's JSON must escape exactly as json does: quotes, backslashes, controls, non-ASCII.
+RECORD_TEXT = st.text(st.one_of(st.characters(blacklist_categories=("Cs",)),
+                                st.sampled_from('"\\\x00\x1f\x7f\u2028é')), max_size=20)
+COLUMN_ROW = st.one_of(
+    st.tuples(st.integers(0, 10**6), RECORD_TEXT, st.just("chrome"), RECORD_TEXT, st.none(), st.none(), st.none()),
+    st.tuples(st.integers(0, 10**6), RECORD_TEXT, st.just("duplicate"), st.sampled_from(["exact", "minhash"]),
+              RECORD_TEXT, st.integers(0, 10**6),
+              st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.floats(0, 1, width=32))))
+
+
+@given(RECORD_TEXT, st.lists(COLUMN_ROW, max_size=6), st.integers(0, 3), st.booleans(),
+       st.sampled_from(["full", "ids"]))
+@settings(max_examples=300, deadline=None)
+def test_record_lines_from_columns_are_the_removals_lines(doc_id, rows, cut, dropped, mode):
+    columns = record_module.RemovalColumns(*map(list, zip(*rows))) if rows else record_module.RemovalColumns(
+        [], [], [], [], [], [], [])
+    whole = record_module.Removal(doc_id, None, "the whole text", "empty", "nothing-left") if dropped else None
+    removals = record_module.DocumentRemovals(doc_id, whole, columns, min(cut, len(rows)), len(rows))
+    expected = b"".join(dumps_entry(entry) for entry in record_entries(removals.removals(), mode))
+    assert removals.dumps(mode) == expected
+    assert len(removals) == len(removals.removals())
