@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -166,6 +166,25 @@ class PatternSet:
         return frozenset(found) if len(found) > 1 else None
 
 
+def _pieces(pattern: str) -> Iterator[tuple[int, str, bool]]:
+    """Each escape (two characters) or other character of ``pattern``: where it starts, it, and
+    whether it lies inside a character class (a ``]`` first in a class is a member)."""
+    at, in_class, members_from = 0, False, -1
+    while at < len(pattern):
+        char = pattern[at]
+        if char == "\\":
+            yield at, pattern[at : at + 2], in_class
+            at += 2
+            continue
+        yield at, char, in_class
+        if in_class:
+            in_class = not (char == "]" and at > members_from)
+        elif char == "[":
+            in_class = True
+            members_from = at + (2 if pattern[at + 1 : at + 2] == "^" else 1)
+        at += 1
+
+
 def loosen(pattern: str) -> str:
     r"""``pattern`` with every bounded repetition ``{m,n}`` made unbounded, ``{m,}``: it matches more.
 
@@ -175,26 +194,16 @@ def loosen(pattern: str) -> str:
     .{0,}all rights reserved\.?.{0,}[{1,2}]\{3,4}
     """
     out: list[str] = []
-    at, in_class, members_from = 0, False, -1
-    while at < len(pattern):
-        char = pattern[at]
-        if char == "\\":
-            out.append(pattern[at : at + 2])
-            at += 2
+    resume = 0  # past a repetition already rewritten
+    for at, piece, in_class in _pieces(pattern):
+        if at < resume:
             continue
-        if in_class:
-            in_class = not (char == "]" and at > members_from)
-        elif char == "[":
-            in_class = True
-            members_from = at + (2 if pattern[at + 1 : at + 2] == "^" else 1)
-        elif char == "{":
-            bounded = _BOUNDED.match(pattern, at)
-            if bounded is not None:
-                out.append(f"{{{bounded.group(1)},}}")
-                at = bounded.end()
-                continue
-        out.append(char)
-        at += 1
+        bounded = _BOUNDED.match(pattern, at) if piece == "{" and not in_class else None
+        if bounded is not None:
+            out.append(f"{{{bounded.group(1)},}}")
+            resume = bounded.end()
+        else:
+            out.append(piece)
     return "".join(out)
 
 
@@ -210,27 +219,15 @@ def to_re2(pattern: str, rule: str = "catalogue") -> str:
     True
     """
     out: list[str] = []
-    at, in_class, members_from = 0, False, -1
-    while at < len(pattern):
-        char = pattern[at]
-        if char == "\\" and at + 1 < len(pattern):
-            escaped = pattern[at + 1]
-            if escaped == "d":
-                out.append(_decimal_ranges() if in_class else f"[{_decimal_ranges()}]")
-            elif escaped in _REFUSED_ESCAPES:
-                raise ConfigError(f"chrome rule {rule!r}: pattern {pattern!r}: \\{escaped} means something else on "
-                                  f"RE2; write {_REFUSED_ESCAPES[escaped]}")
-            else:
-                out.append(pattern[at : at + 2])
-            at += 2
-            continue
-        if in_class:
-            in_class = not (char == "]" and at > members_from)  # a "]" first in a class is a member
-        elif char == "[":
-            in_class = True
-            members_from = at + (2 if pattern[at + 1 : at + 2] == "^" else 1)
-        out.append(char)
-        at += 1
+    for _, piece, in_class in _pieces(pattern):
+        escaped = piece[1:] if len(piece) == 2 else ""
+        if escaped == "d":
+            out.append(_decimal_ranges() if in_class else f"[{_decimal_ranges()}]")
+        elif escaped in _REFUSED_ESCAPES:
+            raise ConfigError(f"chrome rule {rule!r}: pattern {pattern!r}: \\{escaped} means something else on "
+                              f"RE2; write {_REFUSED_ESCAPES[escaped]}")
+        else:
+            out.append(piece)
     return "".join(out)
 
 

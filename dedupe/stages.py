@@ -27,11 +27,10 @@ import numpy as np
 from .config import CleanConfig, DedupConfig
 from .features import Fingerprinted, fingerprint_documents
 from .fingerprint import Fingerprinter
-from .keys import match_keys
 from .layout import segment
 from .prepare import Prepared, prepare_many, spill
 from .strip import load_catalogue
-from .templates import TemplateTable, key_hashes
+from .templates import TemplateTable, line_hashes_many
 
 R = TypeVar("R")
 
@@ -106,22 +105,15 @@ def count_lines(context: StageContext, batch: Batch) -> list[tuple[str | None, n
     """The context pass: each document's site and the hashes of its lines, as read.
 
     The hashes are :func:`~dedupe.templates.line_hashes` of each document's
-    paragraphs, computed for the batch at once: a batch's pages share most of
-    their lines (a site's menus and footers), so each distinct line is keyed
-    and hashed once, in one :func:`~dedupe.keys.match_keys` call.
+    paragraphs, each distinct line of the batch keyed once
+    (:func:`~dedupe.templates.line_hashes_many`).
 
     >>> [(site, len(hashes)) for site, hashes in count_lines(StageContext(CleanConfig()),
     ...                                                     Batch([(0, "Home\\nA story.", "a.com")]))]
     [('a.com', 2)]
     """
-    pages = [segment(text) for _, text, _ in batch.documents]
-    distinct: dict[str, int] = {}
-    # each line's number among the batch's distinct lines, in order of first appearance
-    numbers = np.fromiter((distinct.setdefault(line, len(distinct)) for lines in pages for line in lines),
-                          dtype=np.int64)
-    hashes = key_hashes(match_keys(list(distinct)))[numbers]
-    ends = np.cumsum([len(lines) for lines in pages])
-    return [(site, part) for (_, _, site), part in zip(batch.documents, np.split(hashes, ends[:-1]))]
+    hashes = line_hashes_many([segment(text) for _, text, _ in batch.documents])
+    return [(site, lines) for (_, _, site), lines in zip(batch.documents, hashes)]
 
 
 def prepare_batch(context: StageContext, batch: Batch, seconds: dict[str, float] | None = None) -> list[Prepared]:

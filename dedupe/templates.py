@@ -58,12 +58,22 @@ def line_hashes(lines: Sequence[str]) -> np.ndarray:
 def line_hashes_many(documents: Sequence[Sequence[str]]) -> list[np.ndarray]:
     """:func:`line_hashes` of each document's lines, the batch's match keys computed at once.
 
+    A batch's pages share most of their lines (a site's menus and footers),
+    so each distinct line is keyed and hashed once, in one
+    :func:`~dedupe.keys.match_keys` call.
+
     >>> [h.tolist() for h in line_hashes_many([["Home", "--"], []])] == [line_hashes(["Home", "--"]).tolist(), []]
     True
     """
+    if not documents:
+        return []
+    distinct: dict[str, int] = {}
     with paused_collector():
-        hashes = key_hashes(match_keys([line for lines in documents for line in lines]))
-    return np.split(hashes, np.cumsum([len(lines) for lines in documents])[:-1]) if documents else []
+        # each line's number among the batch's distinct lines, in order of first appearance
+        numbers = np.fromiter((distinct.setdefault(line, len(distinct)) for lines in documents for line in lines),
+                              dtype=np.int64)
+        hashes = key_hashes(match_keys(list(distinct)))[numbers]
+    return np.split(hashes, np.cumsum([len(lines) for lines in documents])[:-1])
 
 
 def key_hashes(keys: Sequence[str]) -> np.ndarray:
