@@ -1,10 +1,10 @@
 """The assemble stage: each document's removed lines taken out, its layout kept.
 
-Pass 2 hands every document, prepared again (or read back from pass 1's
-spill), to :func:`assemble` with the resolver's :class:`Plan`: chrome the
+Pass 2 hands a batch of documents, prepared again (or read back from pass 1's
+spill), to :func:`assemble_batch` with the resolver's :class:`Plan`: chrome the
 stripper removed, duplicates and boilerplate the resolver found, and the
-documents it dropped become :class:`~dedupe.record.Removal` entries; what
-is left is the input text minus the removed lines (:func:`~dedupe.layout.take_out`).
+documents it dropped become the batch's removal columns; what is left is
+the input text minus the removed lines (:func:`~dedupe.layout.take_out`).
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ class DocResult:
 
 @dataclass(slots=True)
 class Plan:
-    """The resolver's decisions, as assembly reads them document by document."""
+    """The resolver's decisions, as assembly reads them."""
 
     doc_ids: list[str]
     table: ParagraphTable
@@ -65,36 +65,6 @@ class Plan:
     row_start: np.ndarray  # int64[D + 1]: the first row of every document of this run, and the end
     n_input: int  # documents of this run; doc_ids continues with an index's earlier documents
     spill: str | None = None  # the folder pass 1 spilled its prepared batches to
-
-    def removal_for(self, row: int, doc_id: str, number: int, text: str) -> Removal | None:
-        status = self.resolution.status[row]
-        if status == Status.BOILERPLATE:
-            return Removal(doc_id, number, text, R.BOILERPLATE, RULE_NAMES[int(self.resolution.rule[row])])
-        if status == Status.DUPLICATE:
-            canon = int(self.resolution.canonical[row])
-            return Removal(
-                doc_id, number, text, R.DUPLICATE,
-                MATCH_NAMES[int(self.resolution.match[row])],
-                kept_doc_id=self.doc_ids[int(self.table.doc[canon])],
-                kept_paragraph=int(self.table.para[canon]),
-                similarity=float(self.resolution.similarity[row]),
-            )
-        return None
-
-    def rows_of(self, index: int) -> dict[int, int]:
-        """Paragraph number -> row, for document ``index``."""
-        start, stop = self.row_start[index], self.row_start[index + 1]
-        return {int(p): start + offset for offset, p in enumerate(self.table.para[start:stop])}
-
-    def stripped(self, row: int) -> bool:
-        return bool(self.resolution.status[row] == Status.STRIPPED)
-
-    def dropped(self, index: int) -> tuple[bool, str | None]:
-        """Whether document ``index`` is dropped, and the id of the document holding most of its copies."""
-        if not self.resolution.doc_dropped[index]:
-            return False, None
-        ref = int(self.resolution.doc_kept_ref[index])
-        return True, self.doc_ids[ref] if ref >= 0 else None
 
     def shard(self, first: int, stop: int) -> ShardPlan:
         """The decisions on documents ``[first, stop)`` alone, for a task assembling them: numbers,
@@ -146,37 +116,6 @@ class ShardPlan:
             status=self.status[rows], rule=self.rule[rows], match=self.match[rows],
             similarity=self.similarity[rows], kept_ref=self.kept_ref[rows], kept_para=self.kept_para[rows],
             kept_ids=self.kept_ids, doc_dropped=self.doc_dropped[local:end], doc_holder=self.doc_holder[local:end])
-
-    def rows_of(self, index: int) -> dict[int, int]:
-        local = index - self.first
-        start, stop = self.row_start[local], self.row_start[local + 1]
-        return {int(p): start + offset for offset, p in enumerate(self.para[start:stop])}
-
-    def stripped(self, row: int) -> bool:
-        return bool(self.status[row] == Status.STRIPPED)
-
-    def dropped(self, index: int) -> tuple[bool, str | None]:
-        local = index - self.first
-        return bool(self.doc_dropped[local]), self.doc_holder[local]
-
-    def removal_for(self, row: int, doc_id: str, number: int, text: str) -> Removal | None:
-        status = self.status[row]
-        if status == Status.BOILERPLATE:
-            return Removal(doc_id, number, text, R.BOILERPLATE, RULE_NAMES[int(self.rule[row])])
-        if status == Status.DUPLICATE:
-            return Removal(doc_id, number, text, R.DUPLICATE, MATCH_NAMES[int(self.match[row])],
-                           kept_doc_id=self.kept_ids[int(self.kept_ref[row])],
-                           kept_paragraph=int(self.kept_para[row]), similarity=float(self.similarity[row]))
-        return None
-
-
-def assemble(rec: Record, prep: Prepared | None, plan: Plan | ShardPlan | None, stats: Stats,
-             config: ReadConfig) -> DocResult:
-    """One document's result: :func:`assemble_batch` of the one document.
-
-    ``prep`` is None for a record that could not be read (``bad-input``).
-    """
-    return assemble_batch([rec], [] if prep is None else [prep], plan, stats, config)[0]
 
 
 #: Removal kinds of a paragraph, as :func:`assemble_batch` codes them (0: kept).

@@ -6,7 +6,7 @@ an executor: here, in worker processes or on a cluster) and keeps only
 numbers; :func:`~dedupe.resolve.resolve` then decides corpus-wide what is a
 duplicate or boilerplate; pass 2 re-reads the input, repeats the cheap
 per-document stages (or reads back what pass 1 spilled) and assembles the
-output (:func:`~dedupe.assemble.assemble`). Nothing holds the corpus text in
+output (:func:`~dedupe.assemble.assemble_batch`). Nothing holds the corpus text in
 memory, and results come back in input order whatever runs the stages.
 
 >>> docs = [
