@@ -966,8 +966,3 @@ def open_writer(
         f"{target}: unknown output format {kind!r}; use .jsonl(.gz/.zst), .parquet, .txt (one document), "
         "or a folder"
     )
-
-
-def open_text_output(target: str | Path) -> AtomicFile:
-    """An atomic file for the removal record or stats (``-`` for stdout)."""
-    return AtomicFile(target)
